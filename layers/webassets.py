@@ -1,0 +1,363 @@
+"""Browser assets of the map (Leaflet and plugins), served by the app itself.
+
+The map must be drawn with no internet. folium names its JavaScript and CSS
+dependencies as CDN URLs (``default_js`` / ``default_css`` on every element that
+mixes in :class:`folium.elements.JSCSSMixin`), and streamlit-folium passes exactly
+those URLs to its component frame, which loads them with ``<script src>`` and
+``<link rel=stylesheet>``. This module swaps them for copies that
+``scripts/vendor_assets.py`` installs under ``static/vendor/`` (pinned npm packages,
+never committed) and that Streamlit serves at ``/app/static/vendor/...``
+(``[server] enableStaticServing = true`` in ``.streamlit/config.toml``).
+
+Choice: :func:`localize_map` rewrites the links of one map, per element instance,
+just before it is drawn. folium's module-level lists are left untouched, so
+nothing depends on import order and other maps (or tests) are not affected.
+Elements whose assets are not vendored make :func:`localize_map` raise
+:class:`OfflineAssetError` instead of silently reaching a CDN.
+
+Vendored: Leaflet 1.9.4 (JS, CSS, images), Leaflet.markercluster 1.5.3 (JS, CSS)
+and jQuery 3.7.1 (folium's ``Popup`` builds its content with ``$()``). folium's
+Bootstrap, glyphicons, Font Awesome and awesome-markers links are dropped: the app
+draws no ``folium.Icon`` and no Bootstrap widgets. A legend must be a plain
+``MacroElement`` (HTML/JS), not a ``branca.colormap`` (streamlit-folium adds d3
+from a CDN for those).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from layers._errors import SitError
+from layers.settings import PROJECT_DIR
+
+#: Folder served by Streamlit at ``/app/static/`` (next to ``app.py``).
+STATIC_DIR: Path = PROJECT_DIR / "static"
+
+#: Where ``scripts/vendor_assets.py`` installs the packages.
+VENDOR_DIR: Path = STATIC_DIR / "vendor"
+
+#: URL path, below the server's base path, of Streamlit's static serving.
+STATIC_URL_PATH = "app/static"
+
+#: folium link name -> file below ``static/vendor/`` (JavaScript, in load order).
+JS_ASSETS: dict[str, str] = {
+    "leaflet": "leaflet/leaflet.js",
+    "jquery": "jquery/jquery.min.js",
+    "markerclusterjs": "leaflet.markercluster/leaflet.markercluster.js",
+}
+
+#: folium link name -> file below ``static/vendor/`` (stylesheets).
+CSS_ASSETS: dict[str, str] = {
+    "leaflet_css": "leaflet/leaflet.css",
+    "markerclustercss": "leaflet.markercluster/MarkerCluster.css",
+    "markerclusterdefaultcss": "leaflet.markercluster/MarkerCluster.Default.css",
+}
+
+#: Other files that must be present (referenced from the stylesheets above).
+IMAGE_ASSETS: tuple[str, ...] = (
+    "leaflet/images/layers.png",
+    "leaflet/images/layers-2x.png",
+    "leaflet/images/marker-icon.png",
+    "leaflet/images/marker-icon-2x.png",
+    "leaflet/images/marker-shadow.png",
+)
+
+#: folium's default links that the app's maps do not need; they are removed.
+DROPPED_ASSETS: frozenset[str] = frozenset(
+    {
+        "bootstrap",
+        "awesome_markers",
+        "bootstrap_css",
+        "glyphicons_css",
+        "awesome_markers_font_css",
+        "awesome_markers_css",
+        "awesome_rotate_css",
+    }
+)
+
+#: Maximum zoom given to maps without one (OpenStreetMap's standard tiles go to 19).
+DEFAULT_MAX_ZOOM = 19
+
+MISSING_ASSETS_MESSAGE = "Faltan los recursos del mapa: ejecute make setup"
+
+
+class OfflineAssetError(SitError, ValueError):
+    """A map element needs a browser asset that is not served by the app."""
+
+
+class MapAssetsMissingError(SitError, FileNotFoundError):
+    """The vendored Leaflet files are not installed (``make setup`` was not run)."""
+
+
+def required_files() -> list[Path]:
+    """Files that must exist under ``static/vendor/`` for the map to draw.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Absolute paths (JavaScript, stylesheets, images).
+    """
+    rel = [*JS_ASSETS.values(), *CSS_ASSETS.values(), *IMAGE_ASSETS]
+    return [VENDOR_DIR / r for r in rel]
+
+
+def missing_files() -> list[Path]:
+    """Required files that are absent or empty (see :func:`required_files`)."""
+    return [p for p in required_files() if not (p.is_file() and p.stat().st_size > 0)]
+
+
+def assets_installed() -> bool:
+    """True when every vendored asset the map needs is present on disk."""
+    return not missing_files()
+
+
+def missing_assets_message() -> str:
+    """Spanish message for people when the map assets are not installed."""
+    return MISSING_ASSETS_MESSAGE
+
+
+def ensure_assets_installed() -> None:
+    """Raise :class:`MapAssetsMissingError` (Spanish message) if assets are missing."""
+    missing = missing_files()
+    if missing:
+        raise MapAssetsMissingError(
+            f"{MISSING_ASSETS_MESSAGE} (faltan {len(missing)} archivos en static/vendor)"
+        )
+
+
+def base_url_path() -> str:
+    """Streamlit's ``server.baseUrlPath`` as ``/prefix`` (empty when served at the root).
+
+    Read at call time so a deployment behind a path prefix gets correct URLs. Outside
+    a Streamlit process the option has its default (empty).
+    """
+    try:
+        from streamlit import config
+    except ImportError:  # pragma: no cover - streamlit is a hard dependency of the app
+        return ""
+    prefix = str(config.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{prefix}" if prefix else ""
+
+
+def asset_url(relative_path: str) -> str:
+    """Root-relative URL of a file below ``static/vendor/``.
+
+    Parameters
+    ----------
+    relative_path : str
+        Path below ``static/vendor/``, e.g. ``"leaflet/leaflet.js"``.
+
+    Returns
+    -------
+    str
+        e.g. ``"/app/static/vendor/leaflet/leaflet.js"``. Root-relative, so it
+        resolves against the app's own origin from the component iframe too.
+    """
+    return f"{base_url_path()}/{STATIC_URL_PATH}/vendor/{relative_path.lstrip('/')}"
+
+
+def asset_urls() -> dict[str, str]:
+    """Local URL of every vendored JS and CSS asset, keyed by folium's link name.
+
+    Returns
+    -------
+    dict of str to str
+        ``{"leaflet": "/app/static/vendor/leaflet/leaflet.js", "leaflet_css": ..., ...}``.
+    """
+    return {name: asset_url(rel) for name, rel in {**JS_ASSETS, **CSS_ASSETS}.items()}
+
+
+def _is_local_url(url: str) -> bool:
+    """True for URLs without scheme and host (served by the app itself)."""
+    return "://" not in url and not url.startswith("//")
+
+
+def _walk(element) -> Iterator[object]:
+    yield element
+    for child in getattr(element, "_children", {}).values():
+        yield from _walk(child)
+
+
+def _localize_links(element, links: list[tuple[str, str]], table: dict[str, str]) -> list[tuple[str, str]]:
+    urls = asset_urls()
+    local: list[tuple[str, str]] = []
+    for name, url in links:
+        if name in DROPPED_ASSETS:
+            continue
+        if name in table:
+            local.append((name, urls[name]))
+        elif _is_local_url(url):
+            local.append((name, url))
+        else:
+            raise OfflineAssetError(
+                f"El elemento {type(element).__name__} del mapa necesita '{name}' ({url}), "
+                "que la aplicación no sirve; agréguelo a scripts/vendor_assets.py y "
+                "layers/webassets.py o use otro elemento."
+            )
+    return local
+
+
+#: Key of the element that :func:`localize_map` puts first among the map's children.
+_IMAGE_PATH_ELEMENT = "sit_leaflet_image_path"
+
+
+def _image_path_element(image_path: str):
+    """MacroElement whose script sets ``L.Icon.Default.imagePath`` before any marker exists.
+
+    Leaflet guesses the default marker's image folder from leaflet.css, but
+    streamlit-folium runs the map script before its stylesheets have loaded, and
+    Leaflet's fallback then yields ``.../leafletmarker-icon.png`` (a 404).
+    """
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    element = MacroElement()
+    element._name = "LeafletImagePath"
+    element._template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            L.Icon.Default.imagePath = {{ this.image_path|tojson }};
+        {% endmacro %}
+        """
+    )
+    element.image_path = image_path
+    return element
+
+
+def localize_map(m):
+    """Make a folium map load every browser asset from the app, not from CDNs.
+
+    Walks the map and all its descendants and replaces, on each instance, the
+    ``default_js`` / ``default_css`` lists by the local URLs of :func:`asset_urls`,
+    dropping the links the app does not need (:data:`DROPPED_ASSETS`). Call it after
+    adding every layer and control, right before ``st_folium``. Idempotent; folium's
+    class-level lists are not modified.
+
+    On a :class:`folium.Map` it also sets ``L.Icon.Default.imagePath`` to the vendored
+    images (first child of the map, so it runs before any marker is created), and
+    gives the map a ``maxZoom`` (:data:`DEFAULT_MAX_ZOOM`) when it has none:
+    Leaflet takes the maximum zoom from the visible tile layers, so a map whose only
+    tiles are the optional (hidden) OpenStreetMap layer has none, and MarkerCluster
+    then fails with "Map has no maxZoom specified".
+
+    Parameters
+    ----------
+    m : folium.Map
+        Map (or any folium element tree) to rewrite in place.
+
+    Returns
+    -------
+    folium.Map
+        The same object, for chaining.
+
+    Raises
+    ------
+    OfflineAssetError
+        If an element needs an asset that is not vendored (any other plugin, a
+        ``folium.Icon``, a ``branca`` colormap), so no CDN request is ever made.
+    """
+    import branca.colormap
+    import folium
+
+    if isinstance(m, folium.Map):
+        options = m.options
+        if "max_zoom" not in options and "maxZoom" not in options:
+            options["max_zoom"] = DEFAULT_MAX_ZOOM
+        image_path = asset_url("leaflet/images/")
+        existing = m._children.get(_IMAGE_PATH_ELEMENT)
+        if existing is not None:
+            existing.image_path = image_path
+        else:
+            m.add_child(_image_path_element(image_path), name=_IMAGE_PATH_ELEMENT, index=0)
+    for element in _walk(m):
+        if isinstance(element, branca.colormap.ColorMap):
+            raise OfflineAssetError(
+                "Las escalas de color de branca cargan d3 desde internet; "
+                "use una leyenda propia (MacroElement) en su lugar."
+            )
+        if isinstance(element, folium.Icon):
+            raise OfflineAssetError(
+                "folium.Icon requiere Leaflet.awesome-markers, que la aplicación no sirve; "
+                "use CircleMarker, DivIcon o el marcador por defecto."
+            )
+        if hasattr(element, "default_js"):
+            element.default_js = _localize_links(element, list(element.default_js), JS_ASSETS)
+        if hasattr(element, "default_css"):
+            element.default_css = _localize_links(element, list(element.default_css), CSS_ASSETS)
+    return m
+
+
+def asset_links(m) -> tuple[list[str], list[str]]:
+    """JavaScript and CSS URLs a (localized) map will load, in order, without duplicates.
+
+    Mirrors how streamlit-folium collects them; useful for tests and diagnostics.
+
+    Returns
+    -------
+    tuple of (list of str, list of str)
+        ``(js_urls, css_urls)``.
+    """
+    js: dict[str, None] = {}
+    css: dict[str, None] = {}
+    for element in _walk(m):
+        js.update((url, None) for _, url in getattr(element, "default_js", []))
+        css.update((url, None) for _, url in getattr(element, "default_css", []))
+    return list(js), list(css)
+
+
+def osm_tile_layer(show: bool = False):
+    """OpenStreetMap base tiles as an optional overlay (off by default).
+
+    The map is drawn with the project's layers alone; these tiles only add context
+    when there is internet. Use with ``folium.Map(tiles=None)`` and a LayerControl.
+
+    Parameters
+    ----------
+    show : bool, default False
+        Whether the tiles are switched on when the map opens.
+
+    Returns
+    -------
+    folium.TileLayer
+    """
+    import folium
+
+    return folium.TileLayer(
+        "OpenStreetMap",
+        name="Mapa base OpenStreetMap (requiere internet)",
+        overlay=True,
+        control=True,
+        show=show,
+    )
+
+
+def offline_map(location, zoom_start: int = 13, max_zoom: int = DEFAULT_MAX_ZOOM,
+                show_osm: bool = False, **kwargs):
+    """A folium map that draws with no internet: no default tiles, OSM as an optional overlay.
+
+    Parameters
+    ----------
+    location : sequence of float
+        Initial centre as ``(lat, lon)`` in WGS 84 (Leaflet order).
+    zoom_start : int, default 13
+        Initial zoom level.
+    max_zoom : int, default DEFAULT_MAX_ZOOM
+        Map-level maximum zoom (needed by MarkerCluster when no tiles are shown).
+    show_osm : bool, default False
+        Whether the optional OpenStreetMap tiles start switched on.
+    **kwargs
+        Passed to :class:`folium.Map` (``tiles`` is always ``None``).
+
+    Returns
+    -------
+    folium.Map
+        Add layers and a LayerControl, then call :func:`localize_map` before drawing.
+    """
+    import folium
+
+    kwargs.pop("tiles", None)
+    m = folium.Map(location=location, zoom_start=zoom_start, tiles=None, **kwargs)
+    m.options["max_zoom"] = max_zoom
+    osm_tile_layer(show=show_osm).add_to(m)
+    return m

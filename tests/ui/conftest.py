@@ -1,0 +1,368 @@
+"""Fixtures for browser tests: a real ``streamlit run`` server and an offline Chromium page.
+
+``streamlit_server(app_path, query=None, env=None)``
+    Starts (once per app and environment, for the whole session) ``streamlit run``
+    on a free loopback port, waits for ``/_stcore/health``, returns the page URL.
+``browser_page``
+    A :class:`BrowserProbe`: a fresh Playwright page in Debian's chromium (no
+    ``playwright install``) whose every request to a non-local address is aborted
+    and recorded, with console errors, page errors and local HTTP failures
+    collected, plus helpers to find and measure the Leaflet map in the
+    streamlit-folium iframe.
+
+Browser tests are skipped when ``/usr/bin/chromium`` (or ``SIT_CHROMIUM``) is absent.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("SIT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+NON_LOCAL_WS = re.compile(r"^wss?://(?!(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/)")
+SERVER_START_TIMEOUT_S = 60.0
+
+
+# --------------------------------------------------------------------------- server
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class StreamlitServer:
+    """A running ``streamlit run`` process."""
+
+    app_path: Path
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+    workdir: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, query: dict | str | None = None) -> str:
+        """Page URL, with an optional query string (dict or already encoded)."""
+        if not query:
+            return f"{self.base_url}/"
+        qs = query if isinstance(query, str) else urlencode(query, doseq=True)
+        return f"{self.base_url}/?{qs.lstrip('?')}"
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """Terminate the server's process group (only the group this fixture started)
+        and remove its working folder (shim, log)."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.process.wait(timeout=10)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _script_for(app_path: Path, workdir: Path) -> Path:
+    """The main script to run so that Streamlit serves the project's ``static/``.
+
+    Streamlit serves ``<folder of the main script>/static``. Apps in the project
+    root (``app.py``) run as they are; an app elsewhere (a test probe) runs through
+    a shim placed next to a symlink to the project's ``static`` folder.
+    """
+    project_static = PROJECT_DIR / "static"
+    app_static = app_path.parent / "static"
+    if app_static.exists() and app_static.resolve() == project_static.resolve():
+        return app_path
+    (workdir / "static").symlink_to(project_static, target_is_directory=True)
+    shim = workdir / app_path.name
+    shim.write_text(
+        "import runpy\n"
+        f"runpy.run_path({str(app_path)!r}, run_name='__main__')\n",
+        encoding="utf-8",
+    )
+    return shim
+
+
+def _wait_healthy(server: StreamlitServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    health = f"{server.base_url}/_stcore/health"
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(
+                f"streamlit exited with {server.process.returncode}:\n{server.log()[-4000:]}"
+            )
+        try:
+            with urllib.request.urlopen(health, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"streamlit not healthy after {timeout:.0f} s:\n{server.log()[-4000:]}")
+
+
+def start_streamlit(app_path: str | Path, env: dict[str, str] | None = None,
+                    timeout: float = SERVER_START_TIMEOUT_S) -> StreamlitServer:
+    """Start ``streamlit run app_path`` on a free loopback port and wait until healthy.
+
+    The process runs from the project folder (so ``.streamlit/config.toml`` applies),
+    with ``PYTHONPATH`` pointing at the project and the caller's environment
+    (``SIT_DATA_DIR`` included) plus ``env`` overrides.
+    """
+    app_path = Path(app_path).resolve()
+    if not app_path.is_file():
+        raise FileNotFoundError(app_path)
+    workdir = Path(tempfile.mkdtemp(prefix="sit-streamlit-"))
+    script = _script_for(app_path, workdir)
+    port = free_port()
+    proc_env = {**os.environ, **(env or {})}
+    proc_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(PROJECT_DIR), proc_env.get("PYTHONPATH", "")) if p
+    )
+    proc_env["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] = "false"
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.port", str(port),
+        "--server.address", "127.0.0.1",
+        "--server.headless", "true",
+        "--server.enableStaticServing", "true",
+        "--server.fileWatcherType", "none",
+        "--server.runOnSave", "false",
+        "--browser.gatherUsageStats", "false",
+    ]
+    log_path = workdir / "streamlit.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            cmd, cwd=PROJECT_DIR, env=proc_env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    server = StreamlitServer(app_path, port, process, log_path, workdir)
+    try:
+        _wait_healthy(server, timeout)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+@pytest.fixture(scope="session")
+def streamlit_servers():
+    """Session registry of running servers, keyed by (app path, env overrides)."""
+    servers: dict[tuple, StreamlitServer] = {}
+    yield servers
+    for server in servers.values():
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def streamlit_server(streamlit_servers):
+    """Factory: ``streamlit_server(app_path, query=None, env=None) -> url``.
+
+    One server per (app, env) for the whole session; the query string (client-side
+    state such as filters) only changes the returned URL. The :class:`StreamlitServer`
+    is available as ``streamlit_server.get(app_path, env)`` for logs or the port.
+    """
+
+    def get(app_path: str | Path, env: dict[str, str] | None = None) -> StreamlitServer:
+        key = (str(Path(app_path).resolve()), tuple(sorted((env or {}).items())))
+        server = streamlit_servers.get(key)
+        if server is None or server.process.poll() is not None:
+            server = start_streamlit(app_path, env=env)
+            streamlit_servers[key] = server
+        return server
+
+    def factory(app_path: str | Path, query: dict | str | None = None,
+                env: dict[str, str] | None = None) -> str:
+        return get(app_path, env).url(query)
+
+    factory.get = get
+    return factory
+
+
+# --------------------------------------------------------------------------- browser
+
+
+def is_local_url(url: str) -> bool:
+    """True for loopback http(s)/ws(s) URLs and for in-browser schemes (data:, blob:, about:)."""
+    parts = urlsplit(url)
+    if parts.scheme in {"data", "blob", "about", "chrome-error"}:
+        return True
+    return (parts.hostname or "") in LOCAL_HOSTS
+
+
+@dataclass
+class BrowserProbe:
+    """A page plus everything recorded while it ran."""
+
+    page: object
+    blocked: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    http_errors: list[str] = field(default_factory=list)
+    local_requests: list[str] = field(default_factory=list)
+
+    def goto(self, url: str, timeout_ms: int = 60_000):
+        return self.page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
+
+    def folium_frames(self) -> list:
+        """Frames of streamlit-folium components (the maps)."""
+        return [f for f in self.page.frames if "streamlit_folium" in f.url]
+
+    def wait_for_map(self, timeout_s: float = 60.0, selector: str = ".leaflet-container"):
+        """Wait until a streamlit-folium frame holds a Leaflet map; return that frame."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for frame in self.folium_frames():
+                try:
+                    if frame.locator(selector).count() > 0:
+                        return frame
+                except Exception:  # frame detached while re-rendering; look again
+                    continue
+            self.page.wait_for_timeout(250)
+        raise AssertionError(
+            f"no Leaflet map within {timeout_s:.0f} s; frames: {[f.url for f in self.page.frames]}; "
+            f"blocked: {self.blocked}; console errors: {self.console_errors}"
+        )
+
+    def wait_for_features(self, frame, minimum: int = 1, timeout_s: float = 30.0) -> dict:
+        """Wait until the map draws at least ``minimum`` features; return the counts."""
+        deadline = time.monotonic() + timeout_s
+        counts = leaflet_counts(frame)
+        while counts["features"] < minimum and time.monotonic() < deadline:
+            self.page.wait_for_timeout(250)
+            counts = leaflet_counts(frame)
+        return counts
+
+    def settle(self, ms: int = 1500) -> None:
+        """Let late requests and console messages arrive before asserting on them."""
+        try:
+            self.page.wait_for_load_state("networkidle", timeout=ms * 4)
+        except Exception:
+            pass
+        self.page.wait_for_timeout(ms)
+
+
+_COUNT_JS = """
+() => {
+  const q = (s) => document.querySelectorAll(s).length;
+  return {
+    leaflet_version: (window.L && window.L.version) || null,
+    marker_cluster: !!(window.L && window.L.MarkerClusterGroup),
+    paths: q('path.leaflet-interactive'),
+    clusters: q('.marker-cluster'),
+    markers: q('.leaflet-marker-icon:not(.marker-cluster)'),
+    tiles: q('img.leaflet-tile'),
+    layer_controls: q('.leaflet-control-layers'),
+    features: q('path.leaflet-interactive') + q('.leaflet-marker-icon'),
+  };
+}
+"""
+
+
+def leaflet_counts(frame) -> dict:
+    """What a Leaflet map in ``frame`` has drawn (paths, cluster icons, markers, tiles)."""
+    return frame.evaluate(_COUNT_JS)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium launched through Playwright (no browser download)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"chromium not found at {CHROMIUM} (run 'make browser')")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(browser):
+    """A :class:`BrowserProbe` on a fresh context that only reaches loopback addresses."""
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900},
+        locale="es-CL",
+        service_workers="block",
+    )
+    page = context.new_page()
+    probe = BrowserProbe(page)
+
+    def route(route_, request):
+        if is_local_url(request.url):
+            probe.local_requests.append(request.url)
+            route_.continue_()
+        else:
+            probe.blocked.append(request.url)
+            route_.abort("blockedbyclient")
+
+    context.route("**/*", route)
+
+    def block_ws(ws):
+        probe.blocked.append(ws.url)
+        ws.close()
+
+    # Only non-loopback WebSockets are intercepted; Streamlit's own goes through untouched.
+    context.route_web_socket(NON_LOCAL_WS, block_ws)
+
+    def on_console(msg):
+        if msg.type == "error":
+            loc = msg.location or {}
+            probe.console_errors.append(f"{msg.text} @ {loc.get('url', '')}")
+
+    def on_response(response):
+        if response.status >= 400 and is_local_url(response.url):
+            probe.http_errors.append(f"{response.status} {response.url}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: probe.page_errors.append(str(exc)))
+    page.on("response", on_response)
+    page.on(
+        "requestfailed",
+        lambda req: probe.http_errors.append(f"failed {req.url}: {req.failure}")
+        if is_local_url(req.url) else None,
+    )
+    yield probe
+    context.close()

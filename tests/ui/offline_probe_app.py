@@ -1,0 +1,108 @@
+"""Tiny Streamlit app that draws a folium map the way the pages do, for the offline test.
+
+It exercises every kind of map content the app uses: a GeoJson polygon with tooltip
+and popup, CircleMarkers (with popups) inside a MarkerCluster, a default Leaflet
+marker (its icon images come from leaflet.css), a legend as a Leaflet control built
+by a MacroElement, a LayerControl, fit_bounds, and OpenStreetMap tiles as an
+optional overlay that is off by default.
+"""
+
+from __future__ import annotations
+
+import folium
+import streamlit as st
+from branca.element import MacroElement
+from folium.plugins import MarkerCluster
+from folium.template import Template
+from streamlit_folium import st_folium
+
+from layers import webassets
+
+# A polygon over central Vallenar (lon/lat, RFC 7946) and points inside it.
+SECTOR = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"nombre": "Sector de prueba", "tipo": "urbano"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [
+                        [-70.7700, -28.5850],
+                        [-70.7500, -28.5850],
+                        [-70.7500, -28.5700],
+                        [-70.7700, -28.5700],
+                        [-70.7700, -28.5850],
+                    ]
+                ],
+            },
+        }
+    ],
+}
+POINTS = [
+    (-28.5780, -70.7620),
+    (-28.5781, -70.7621),
+    (-28.5782, -70.7618),
+    (-28.5760, -70.7560),
+    (-28.5800, -70.7650),
+]
+
+
+class Legend(MacroElement):
+    """Legend drawn as a Leaflet control (no external asset)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var legend_{{ this.get_name() }} = L.control({position: "bottomright"});
+            legend_{{ this.get_name() }}.onAdd = function () {
+                var div = L.DomUtil.create("div", "sit-legend");
+                div.style.background = "white";
+                div.style.padding = "6px 8px";
+                div.style.font = "12px sans-serif";
+                div.innerHTML = "<b>Leyenda</b><br>"
+                    + "<span style='color:#2b7bba'>&#9632;</span> Sector<br>"
+                    + "<span style='color:#d7301f'>&#9679;</span> Iniciativa";
+                return div;
+            };
+            legend_{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+
+st.set_page_config(page_title="Sonda del mapa sin internet", layout="wide")
+st.title("Sonda del mapa sin internet")
+
+if not webassets.assets_installed():
+    st.error(webassets.missing_assets_message())
+    st.stop()
+
+m = webassets.offline_map(location=[-28.578, -70.760], zoom_start=14)
+folium.GeoJson(
+    SECTOR,
+    name="Sectores",
+    style_function=lambda _: {"color": "#2b7bba", "weight": 2, "fillOpacity": 0.2},
+    tooltip=folium.GeoJsonTooltip(fields=["nombre"], aliases=["Nombre"]),
+    popup=folium.GeoJsonPopup(fields=["nombre", "tipo"]),
+).add_to(m)
+cluster = MarkerCluster(name="Iniciativas").add_to(m)
+for i, (lat, lon) in enumerate(POINTS, start=1):
+    folium.CircleMarker(
+        location=[lat, lon],
+        radius=7,
+        color="#d7301f",
+        fill=True,
+        fill_opacity=0.8,
+        tooltip=f"Iniciativa {i}",
+        popup=folium.Popup(f"<b>Iniciativa {i}</b>", max_width=200),
+    ).add_to(cluster)
+folium.Marker([-28.5740, -70.7680], tooltip="Marcador por defecto").add_to(m)
+m.add_child(Legend())
+folium.LayerControl(collapsed=True).add_to(m)
+m.fit_bounds([[-28.5850, -70.7700], [-28.5700, -70.7500]])
+
+webassets.localize_map(m)
+st_folium(m, key="sonda", height=480, use_container_width=True, returned_objects=[])
+st.caption("Sonda lista")
