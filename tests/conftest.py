@@ -1,0 +1,34 @@
+"""Shared fixtures: an isolated store per test session, built from the shipped data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh ``SIT_DATA_DIR`` for the whole session, with the store built in it."""
+    path = tmp_path_factory.mktemp("sit_data")
+    os.environ["SIT_DATA_DIR"] = str(path)
+    from layers import store
+
+    store.ensure_store()
+    return path
+
+
+@pytest.fixture
+def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private ``SIT_DATA_DIR`` for tests that write to the store."""
+    monkeypatch.setenv("SIT_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,129 @@
+"""The embedded GeoPackage store: build, rebuild on data change, user layers, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import pytest
+from shapely.geometry import Point
+
+from layers import settings, shipped, store
+from layers._errors import UnknownLayerError
+
+
+def _point_layer(n: int = 3) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"nombre": [f"p{i}" for i in range(n)]},
+        geometry=[Point(-70.76 + i * 0.001, -28.58) for i in range(n)],
+        crs="EPSG:4326",
+    )
+
+
+def test_store_built_from_shipped_data(data_dir):
+    reg = store.list_layers().set_index("nombre")
+    for name in (*shipped.LAYERS, *shipped.TABLES):
+        assert name in reg.index
+        assert reg.loc[name, "origen"] == store.SHIPPED
+    assert reg.loc["comuna", "n"] == 1
+    assert reg.loc["iniciativas", "n"] == 194
+    assert settings.store_path().parent == data_dir
+    assert pyogrio.read_info(settings.store_path(), layer="iniciativas")["crs"] == "EPSG:4326"
+
+
+def test_read_unknown_layer(data_dir):
+    with pytest.raises(UnknownLayerError, match="Capa desconocida: «nada»"):
+        store.read_layer("nada")
+
+
+def test_no_rebuild_when_data_unchanged(data_dir):
+    before = store.store_version()
+    store.ensure_store()
+    assert store.store_version() == before
+
+
+def test_rebuild_on_data_change_keeps_imported_layers(isolated_data_dir, tmp_path, monkeypatch):
+    # A private copy of data/ so the test can change "shipped" data.
+    shipped_copy = tmp_path / "shipped"
+    shutil.copytree(settings.SHIPPED_DATA_DIR, shipped_copy)
+    monkeypatch.setattr(settings, "SHIPPED_DATA_DIR", shipped_copy)
+    store.ensure_store()
+    store.save_layer("mis_puntos", _point_layer(), {"titulo": "Puntos", "clase": "referencia"})
+    first = store.store_version()
+
+    (shipped_copy / "README.md").write_text("cambio\n", encoding="utf-8")
+    store.ensure_store()
+    assert store.store_version() != first, "a change in data/ must rebuild the store"
+    reg = store.list_layers().set_index("nombre")
+    assert reg.loc["mis_puntos", "origen"] == store.IMPORTED
+    assert len(store.read_layer("mis_puntos")) == 3
+    assert reg.loc["iniciativas", "n"] == 194
+
+
+def test_save_refuses_existing_name_without_replace(isolated_data_dir):
+    store.ensure_store()
+    with pytest.raises(store.StoreError, match="incluida en el sistema.*--replace"):
+        store.save_layer("territorios", _point_layer(), {"clase": "territorios"})
+    store.save_layer("capa_x", _point_layer(2), {"clase": "referencia"})
+    with pytest.raises(store.StoreError, match="ya importada"):
+        store.save_layer("capa_x", _point_layer(5), {"clase": "referencia"})
+    store.save_layer("capa_x", _point_layer(5), {"clase": "referencia"}, replace=True)
+    assert len(store.read_layer("capa_x")) == 5
+
+
+def test_remove_layer(isolated_data_dir):
+    store.ensure_store()
+    store.save_layer("capa_x", _point_layer(), {"clase": "referencia"})
+    store.remove_layer("capa_x")
+    assert "capa_x" not in set(store.list_layers()["nombre"])
+    with pytest.raises(store.StoreError, match="no se puede eliminar"):
+        store.remove_layer("comuna")
+
+
+def test_replaced_shipped_layer_survives_rebuild_and_comes_back_on_remove(isolated_data_dir):
+    store.ensure_store()
+    shipped_n = len(store.read_layer("territorios"))
+    terr = store.read_layer("territorios").head(3)
+    store.save_layer("territorios", terr, {"clase": "territorios"}, replace=True)
+    store.ensure_store(force=True)
+    assert len(store.read_layer("territorios")) == 3
+    store.remove_layer("territorios")
+    assert len(store.read_layer("territorios")) == shipped_n
+
+
+def test_killed_writer_leaves_previous_store(isolated_data_dir):
+    """SIGKILL a process in the middle of a write: the store stays as it was, readable."""
+    store.ensure_store()
+    before = store.list_layers()
+    script = textwrap.dedent(
+        """
+        import os, signal, geopandas as gpd
+        from shapely.geometry import Point
+        from layers import store
+        real_write = store._write
+        def dying_write(path, name, frame):
+            real_write(path, name, frame)
+            if name == "a_medias":
+                os.kill(os.getpid(), signal.SIGKILL)  # after the layer, before the publish
+        store._write = dying_write
+        gdf = gpd.GeoDataFrame({"n": range(1000)}, geometry=[Point(-70.7, -28.6)] * 1000, crs=4326)
+        store.save_layer("a_medias", gdf, {"clase": "referencia"})
+        """
+    )
+    env = dict(os.environ, PYTHONPATH=str(settings.PROJECT_DIR))
+    proc = subprocess.run([sys.executable, "-c", script], env=env, cwd=settings.PROJECT_DIR)
+    assert proc.returncode == -signal.SIGKILL
+    after = store.list_layers()
+    assert list(after["nombre"]) == list(before["nombre"])
+    assert "a_medias" not in pyogrio.list_layers(settings.store_path())[:, 0]
+    assert len(store.read_layer("iniciativas")) == 194
+    # the next writer cleans the leftover temporary file
+    store.save_layer("despues", _point_layer(), {"clase": "referencia"})
+    assert not list(Path(isolated_data_dir).glob(".*.tmp*"))
