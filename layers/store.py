@@ -236,8 +236,14 @@ def ensure_store(force: bool = False) -> Path:
 
 
 def store_version() -> int:
-    """A value that changes whenever the store file is replaced (cache key for the app)."""
-    path = ensure_store()
+    """A value that changes whenever the store file is replaced (cache key for the app).
+
+    Only stats the file (no hashing of ``data/``), so it is cheap enough to call
+    on every rerun of a page; call :func:`ensure_store` once at start-up.
+    """
+    path = settings.store_path()
+    if not path.exists():
+        path = ensure_store()
     stat = path.stat()
     return stat.st_mtime_ns ^ stat.st_ino
 
