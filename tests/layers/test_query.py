@@ -1,0 +1,63 @@
+"""The shared filter of initiatives."""
+
+from __future__ import annotations
+
+import pytest
+
+from layers import links, query, store
+from layers._errors import InvalidFilterError, UnknownTerritoryError
+
+
+@pytest.fixture(scope="module")
+def layer(data_dir):
+    inits = store.read_layer("iniciativas")
+    terr = store.read_layer("territorios")
+    return inits, terr, links.relate(inits, terr)
+
+
+def test_no_filter_returns_everything(layer):
+    inits, _, rel = layer
+    assert len(query.filter_initiatives(inits, rel)) == 194
+
+
+def test_values_within_a_filter_are_or_and_filters_are_and(layer):
+    inits, _, rel = layer
+    e1 = query.filter_initiatives(inits, rel, estrategia=1)
+    e12 = query.filter_initiatives(inits, rel, estrategia=["E1", "2"])
+    assert len(e12) == len(e1) + (inits["estrategia"] == "E2").sum()
+    both = query.filter_initiatives(inits, rel, estrategia=1, tipo="estudio")
+    assert set(both["estrategia"]) == {"E1"} and set(both["tipo"]) == {"Estudio"}
+
+
+def test_several_territories_union(layer):
+    inits, terr, rel = layer
+    dom = set(query.filter_initiatives(inits, rel, territorio="domeyko")["id"])
+    cen = set(query.filter_initiatives(inits, rel, territorio="centro")["id"])
+    both = set(query.filter_initiatives(inits, rel, territorio=["domeyko", "centro"], territories=terr)["id"])
+    assert both == dom | cen
+
+
+def test_text_search_ignores_case_and_accents(layer):
+    inits, _, rel = layer
+    hits = query.filter_initiatives(inits, rel, q="AGUA potable")
+    assert "Construcción agua potable rural, diversos sectores" in set(hits["nombre"])
+    assert set(query.filter_initiatives(inits, rel, q="jardin vista")["nombre"]) == {"Jardín Infantil Vista Alegre"}
+    assert query.filter_initiatives(inits, rel, q="zzzz").empty
+
+
+def test_scope_filter(layer):
+    inits, _, rel = layer
+    rural = query.filter_initiatives(inits, rel, alcance="rural")
+    assert len(rural) == (inits["alcance"] == "rural").sum() > 0
+    with pytest.raises(InvalidFilterError, match="Alcance desconocido"):
+        query.filter_initiatives(inits, rel, alcance="lunar")
+
+
+def test_unknown_territory_suggests(layer):
+    inits, terr, rel = layer
+    with pytest.raises(UnknownTerritoryError, match="¿Quiso decir «domeyko»?"):
+        query.filter_initiatives(inits, rel, territorio="domeyco", territories=terr)
+
+
+def test_fold():
+    assert query.fold("Ñuñoa Edén") == "nunoa eden"
