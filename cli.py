@@ -1,10 +1,16 @@
-"""Command line of SIT Vallenar: list, export (and import) layers for batch work.
+"""Command line of SIT Vallenar: list, export, import and remove layers for batch work.
 
 Examples
 --------
     python cli.py layers
     python cli.py export iniciativas --format geojson -o iniciativas.geojson
     python cli.py export iniciativas --territorio domeyko --estrategia 1 -o domeyko.geojson
+    python cli.py export territorios --format shp -o territorios.zip
+    python cli.py import uv.zip --as territorios --layer unidades_vecinales --name-field NOMBRE
+    python cli.py export iniciativas --capa-territorios unidades_vecinales --territorio uv-12 -o uv12.gpkg -f gpkg
+    python cli.py import obras.geojson --as iniciativas --layer obras_secplan --id-field codigo
+    python cli.py import caminos.gpkg --as referencia --layer caminos --gpkg-layer red_vial
+    python cli.py remove caminos
 
 Errors meant for people print one Spanish line on standard error and exit with status 2.
 """
@@ -16,7 +22,7 @@ import logging
 import sys
 from pathlib import Path
 
-from layers import export, links, store
+from layers import export, store
 from layers._errors import SitError
 
 EXIT_USAGE = 2
@@ -47,6 +53,29 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--plan", help="id del plan (p. ej. E1-P4)")
     exp.add_argument("--tipo", help="Programa, Proyecto, Estudio o Plan")
     exp.add_argument("--alcance", help="comunal, urbano, rural, territorial o extracomunal")
+    exp.add_argument(
+        "--capa-territorios", dest="capa_territorios", default=None,
+        help="capa de territorios a la que se refiere --territorio (por omisión, territorios)",
+    )
+    exp.add_argument("--ubicaciones", default=None, help="capa de ubicaciones importada que se superpone a las iniciativas")
+
+    imp = sub.add_parser("import", help="importa una capa: GeoJSON, Shapefile (.zip), GeoPackage, KML/KMZ o CSV")
+    imp.add_argument("path", type=Path, help="archivo a importar")
+    imp.add_argument("--as", dest="as_", required=True, help="territorios, iniciativas o referencia")
+    imp.add_argument("--layer", required=True, help="nombre de la capa en el sistema (p. ej. unidades_vecinales)")
+    imp.add_argument("--name-field", dest="name_field", help="campo con el nombre de cada territorio")
+    imp.add_argument("--id-field", dest="id_field", help="campo con el id (slug del territorio o id de iniciativa, p. ej. E1-P1-08)")
+    imp.add_argument("--crs", help="sistema de coordenadas del archivo, p. ej. EPSG:24879 (obligatorio si no lo declara)")
+    imp.add_argument("--encoding", help="codificación del texto (Shapefile, CSV), p. ej. ISO-8859-1")
+    imp.add_argument("--gpkg-layer", dest="gpkg_layer", help="capa a leer si el archivo tiene varias (GeoPackage, KML, zip)")
+    imp.add_argument("--precision", type=int, default=None, help="precisión conocida de las geometrías, en metros")
+    imp.add_argument("--replace", action="store_true", help="reemplazar una capa del mismo nombre")
+
+    rem = sub.add_parser("remove", help="elimina una capa importada")
+    rem.add_argument("layer", help="nombre de la capa importada")
+
+    ins = sub.add_parser("inspect", help="lista las capas de un archivo (GeoPackage, KML, zip)")
+    ins.add_argument("path", type=Path, help="archivo a revisar")
     return parser
 
 
@@ -73,12 +102,18 @@ def _select(args: argparse.Namespace):
     frame = store.read_layer(args.layer)
     filters = {k: getattr(args, k) for k in ("territorio", "estrategia", "plan", "tipo", "alcance")}
     given = {k: v for k, v in filters.items() if v is not None}
+    if info["clase"] != "iniciativas" and (args.capa_territorios or args.ubicaciones):
+        raise SitError(f"--capa-territorios y --ubicaciones solo se aplican a las iniciativas, no a «{args.layer}».")
     if info["clase"] == "iniciativas":
+        from layers import importer, territory_layers
+
+        if args.ubicaciones:
+            frame = importer.merge_sites(frame, args.ubicaciones, territory_layers.shipped_territories())
         relations = None
-        if given.get("territorio"):
-            territories = store.read_layer("territorios")
-            relations = links.relate(frame, territories)
-            query.check_territories([given["territorio"]], territories)
+        if given.get("territorio") or args.capa_territorios:
+            territories, relations = territory_layers.relations(frame, args.capa_territorios or "territorios")
+            if given.get("territorio"):
+                query.check_territories([given["territorio"]], territories)
         return query.filter_initiatives(frame, relations, **given)
     if info["clase"] == "territorios" and set(given) <= {"territorio"}:
         if "territorio" in given:
@@ -101,7 +136,44 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "layers": cmd_layers, "export": cmd_export}
+def cmd_import(args: argparse.Namespace) -> int:
+    from layers import importer
+
+    report = importer.import_file(
+        args.path,
+        as_=args.as_,
+        layer=args.layer,
+        name_field=args.name_field,
+        id_field=args.id_field,
+        crs=args.crs,
+        encoding=args.encoding,
+        replace=args.replace,
+        gpkg_layer=args.gpkg_layer,
+        precision_m=args.precision,
+    )
+    print(importer.format_report(report))
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    store.remove_layer(args.layer)
+    print(f"Capa «{args.layer}» eliminada.")
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from layers import importer
+
+    for row in importer.inspect(args.path):
+        n = "?" if row["n"] is None else row["n"]
+        print(f"{row['capa']}\t{row['geometria'] or ''}\t{n}")
+    return 0
+
+
+COMMANDS = {
+    "build": cmd_build, "layers": cmd_layers, "export": cmd_export,
+    "import": cmd_import, "remove": cmd_remove, "inspect": cmd_inspect,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,19 +1,284 @@
 """Writing layers to the exchange formats planners use.
 
 One function per format, all reached through :func:`export_layer`, which the
-command line and the app's downloads share.
+command line and the app's downloads share. Every format is written in WGS 84
+(EPSG:4326) through GDAL (pyogrio), except CSV which pandas writes and GDAL
+reads back.
+
+``geojson``
+    RFC 7946 (lon/lat, 6 decimals, counter-clockwise exterior rings), see
+    :func:`geo.io.write_geojson`. Rows without geometry are features with
+    ``"geometry": null``.
+``gpkg``
+    GeoPackage with one layer named after the layer; field names unchanged;
+    mixed geometry types and rows without geometry are kept as they are.
+``shp``
+    A ``.zip`` holding ``.shp``, ``.shx``, ``.dbf``, ``.prj`` and a ``.cpg``
+    that says ``UTF-8`` (layer option ``ENCODING=UTF-8``). The format imposes:
+
+    - field names of at most 10 characters, made by :func:`shapefile_field_names`
+      (the pinned table :data:`SHAPEFILE_FIELDS` for the fields of the shipped
+      layers, a generic rule for the others; see ``docs/formatos.md``);
+    - one geometry family per file: a layer with one family (plus rows without
+      geometry) is one Shapefile ``<capa>.shp`` whose rows without geometry have
+      null shapes; a layer that mixes families is split into
+      ``<capa>_puntos.shp``, ``<capa>_lineas.shp``, ``<capa>_poligonos.shp`` and,
+      for rows without geometry, ``<capa>_sin_geometria.shp`` (null shapes);
+      a geometry collection goes with the family most of its parts belong to
+      (ties: the higher dimension), keeping only those parts;
+    - text of at most 254 bytes per value: longer values are cut at a
+      character boundary;
+    - no boolean type: ``True``/``False`` are written as text.
+``csv``
+    UTF-8 with BOM (``utf-8-sig``) so that Excel opens accents right, comma
+    separated, one row per feature: the attributes, then ``lon`` and ``lat`` of
+    a point on the feature (:func:`shapely.point_on_surface`, WGS 84 degrees,
+    6 decimals) and ``wkt``, the geometry as WKT (6 decimals). Rows without
+    geometry leave the three empty. GDAL reads it back with its CSV driver (the
+    ``wkt`` column is recognised as the geometry).
+``kml``
+    KML 2.2 through GDAL's KML driver: ``nombre`` (else ``slug``, else ``id``)
+    becomes each placemark's ``<name>``; the other fields are ``ExtendedData``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import re
+import tempfile
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
 
 from geo import io as gio
+from geo import repair
+from geo.crs import to_wgs84
 from layers._errors import InvalidFilterError
+
+#: Decimal places of coordinates in CSV (1e-6 degree is about 0.1 m).
+CSV_DECIMALS = 6
+#: Longest text value a DBF field holds, in bytes.
+DBF_TEXT_BYTES = 254
+#: Longest field name a DBF holds.
+DBF_NAME_CHARS = 10
+
+#: Pinned Shapefile names of the long fields of the shipped layers (stable across versions).
+SHAPEFILE_FIELDS: dict[str, str] = {
+    "nombre_original": "nombre_ori",
+    "estrategia_nombre": "estrat_nom",
+    "plan_nombre": "plan_nom",
+    "padre_nombre": "padre_nom",
+    "territorios": "territorio",
+    "fuente_geometria": "fuente_geo",
+    "precision_m": "precision",
+    "descripcion": "descripcio",
+}
+#: File suffix of each family when a layer is split into several Shapefiles.
+_FAMILY_SUFFIX = {"point": "puntos", "line": "lineas", "polygon": "poligonos", None: "sin_geometria"}
+
+
+def _ascii(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^a-z0-9_]+", "_", folded).strip("_") or "campo"
+
+
+def _short(name: str) -> str:
+    """Generic rule: up to 10 characters, first word cut to 6 when it has more words."""
+    if len(name) <= DBF_NAME_CHARS:
+        return name
+    parts = [p for p in name.split("_") if p]
+    if len(parts) < 2:
+        return name[:DBF_NAME_CHARS]
+    head = parts[0][:6]
+    tail = "_".join(parts[1:])[: DBF_NAME_CHARS - len(head) - 1]
+    return f"{head}_{tail}".rstrip("_")
+
+
+def shapefile_field_names(columns: Iterable[str]) -> dict[str, str]:
+    """Unique field names of at most 10 characters for a Shapefile, deterministic.
+
+    Rules, in order, for each column (in the given order):
+
+    1. a field in :data:`SHAPEFILE_FIELDS` takes its pinned name
+       (``estrategia_nombre`` -> ``estrat_nom``, ``precision_m`` -> ``precision``);
+    2. otherwise the name is folded to lower-case ASCII (``año`` -> ``ano``,
+       other characters -> ``_``) and, when longer than 10 characters, cut: a
+       name of several ``_``-separated words keeps its first word cut to 6
+       characters, an ``_``, and the rest cut to fill 10
+       (``codigo_unidad_vecinal`` -> ``codigo_uni``); a single word is cut to
+       10 (``observaciones`` -> ``observacio``);
+    3. a name already taken (compared in lower case) gets a suffix ``_2``,
+       ``_3``... replacing its last characters (``codigo_u_2``).
+
+    Parameters
+    ----------
+    columns : iterable of str
+        Attribute field names (without the geometry column).
+
+    Returns
+    -------
+    dict
+        Original name -> Shapefile name.
+    """
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for col in columns:
+        base = SHAPEFILE_FIELDS.get(col) or _short(_ascii(col))
+        name, k = base, 2
+        while name.lower() in used:
+            suffix = f"_{k}"
+            name = base[: DBF_NAME_CHARS - len(suffix)] + suffix
+            k += 1
+        used.add(name.lower())
+        out[col] = name
+    return out
+
+
+def _cut_utf8(value: object, limit: int = DBF_TEXT_BYTES) -> object:
+    """``value`` cut to ``limit`` UTF-8 bytes at a character boundary (text only)."""
+    if not isinstance(value, str):
+        return value
+    raw = value.encode("utf-8")
+    if len(raw) <= limit:
+        return value
+    return raw[:limit].decode("utf-8", errors="ignore")
+
+
+def _attributes_for_dbf(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    for col in out.columns:
+        if col == out.geometry.name:
+            continue
+        series = out[col]
+        if pd.api.types.is_bool_dtype(series):
+            out[col] = series.map({True: "True", False: "False"}).astype(object)
+        elif pd.api.types.is_string_dtype(series) or series.dtype == object:
+            out[col] = series.map(_cut_utf8).astype(object)
+    return out
+
+
+def _family_of(geoms: np.ndarray) -> np.ndarray:
+    """Family of each geometry; a collection counts for the family most of its parts belong to."""
+    fams = repair.families(geoms)
+    for i in np.flatnonzero(fams == "collection"):
+        fams[i] = repair.dominant_family(shapely.get_parts(geoms[i]))
+    return fams
+
+
+def _geometry_type(geoms: np.ndarray, family: str | None) -> str:
+    if family is None:
+        return "Point"
+    if family == "point":
+        return "MultiPoint" if (shapely.get_type_id(geoms) == 4).any() else "Point"
+    return {"line": "LineString", "polygon": "Polygon"}[family]
+
+
+def shapefile_parts(gdf: gpd.GeoDataFrame, layer: str) -> list[tuple[str, gpd.GeoDataFrame]]:
+    """How a layer is split into Shapefiles: ``(file stem, rows)`` pairs (see the module docstring)."""
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    fams = np.full(len(geoms), None, dtype=object)
+    fams[present] = _family_of(geoms[present])
+    kinds = [f for f in repair.FAMILIES[::-1] if (fams == f).any()]
+    if len(kinds) <= 1:
+        return [(layer, gdf)]
+    parts = [(f"{layer}_{_FAMILY_SUFFIX[f]}", gdf[fams == f]) for f in kinds]
+    if (~present).any():
+        parts.append((f"{layer}_{_FAMILY_SUFFIX[None]}", gdf[~present]))
+    return parts
+
+
+def _shapefile(gdf: gpd.GeoDataFrame, dest: Path, layer: str) -> None:
+    out = to_wgs84(gdf)
+    mapping = shapefile_field_names([c for c in out.columns if c != out.geometry.name])
+    out = _attributes_for_dbf(out).rename(columns=mapping)
+    stem = _ascii(layer)
+    with tempfile.TemporaryDirectory(prefix="sit_shp_") as tmp:
+        written: list[Path] = []
+        for name, part in shapefile_parts(out, stem):
+            geoms = np.asarray(part.geometry.array, dtype=object)
+            present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+            fams = _family_of(geoms[present]) if present.any() else np.array([], dtype=object)
+            family = fams[0] if len(fams) else None
+            if family is not None:
+                geoms = geoms.copy()
+                geoms[present] = [repair.keep_family(g, family) for g in geoms[present]]
+                geoms[~present] = None
+                part = part.set_geometry(gpd.GeoSeries(geoms, index=part.index, crs=part.crs))
+            target = Path(tmp) / f"{name}.shp"
+            pyogrio.write_dataframe(
+                part,
+                target,
+                driver="ESRI Shapefile",
+                layer=name,
+                geometry_type=_geometry_type(geoms[present], family),
+                promote_to_multi=family == "point" and (shapely.get_type_id(geoms[present]) == 4).any(),
+                layer_options={"ENCODING": "UTF-8"},
+            )
+            written += sorted(p for p in Path(tmp).iterdir() if p.stem == name)
+        if dest.exists():
+            dest.unlink()
+        with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in written:
+                archive.write(path, path.name)
+
+
+def _gpkg(gdf: gpd.GeoDataFrame, dest: Path, layer: str) -> None:
+    out = to_wgs84(gdf)
+    if dest.exists():
+        dest.unlink()
+    kwargs = {"geometry_type": "Unknown"} if out.geometry.isna().all() else {}
+    pyogrio.write_dataframe(out, dest, driver="GPKG", layer=layer, promote_to_multi=False, **kwargs)
+
+
+def csv_frame(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The table written as CSV: attributes, ``lon``, ``lat`` and ``wkt`` (WGS 84)."""
+    out = to_wgs84(gdf)
+    geoms = np.asarray(out.geometry.array, dtype=object)
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    table = pd.DataFrame(out.drop(columns=out.geometry.name))
+    lon = np.full(len(geoms), np.nan)
+    lat = np.full(len(geoms), np.nan)
+    wkt = np.full(len(geoms), "", dtype=object)
+    if present.any():
+        points = shapely.point_on_surface(geoms[present])
+        lon[present] = np.round(shapely.get_x(points), CSV_DECIMALS)
+        lat[present] = np.round(shapely.get_y(points), CSV_DECIMALS)
+        wkt[present] = shapely.to_wkt(geoms[present], rounding_precision=CSV_DECIMALS, trim=True)
+    table["lon"] = lon
+    table["lat"] = lat
+    table["wkt"] = wkt
+    return table
+
+
+def _csv(gdf: gpd.GeoDataFrame, dest: Path, layer: str) -> None:
+    csv_frame(gdf).to_csv(dest, index=False, encoding="utf-8-sig", float_format=None, lineterminator="\r\n")
+
+
+def _kml_name_field(columns: Iterable[str]) -> str | None:
+    cols = list(columns)
+    return next((c for c in ("nombre", "slug", "id") if c in cols), None)
+
+
+def _kml(gdf: gpd.GeoDataFrame, dest: Path, layer: str) -> None:
+    out = to_wgs84(gdf)
+    if dest.exists():
+        dest.unlink()
+    name_field = _kml_name_field(c for c in out.columns if c != out.geometry.name)
+    options = {"NameField": name_field} if name_field else {}
+    for col in out.columns:
+        if col != out.geometry.name and pd.api.types.is_bool_dtype(out[col]):
+            out[col] = out[col].map({True: "True", False: "False"}).astype(object)
+    kwargs = {"geometry_type": "Unknown"} if out.geometry.isna().all() else {}
+    pyogrio.write_dataframe(out, dest, driver="KML", layer=layer, dataset_options=options, **kwargs)
 
 
 def _geojson(gdf: gpd.GeoDataFrame, dest: Path, layer: str) -> None:
@@ -23,6 +288,10 @@ def _geojson(gdf: gpd.GeoDataFrame, dest: Path, layer: str) -> None:
 #: Format name -> (writer, file extension, MIME type).
 FORMATS: dict[str, tuple[Callable[[gpd.GeoDataFrame, Path, str], None], str, str]] = {
     "geojson": (_geojson, ".geojson", "application/geo+json"),
+    "gpkg": (_gpkg, ".gpkg", "application/geopackage+sqlite3"),
+    "shp": (_shapefile, ".zip", "application/zip"),
+    "csv": (_csv, ".csv", "text/csv"),
+    "kml": (_kml, ".kml", "application/vnd.google-earth.kml+xml"),
 }
 
 
@@ -42,11 +311,11 @@ def export_layer(gdf: gpd.GeoDataFrame, dest: str | os.PathLike, fmt: str = "geo
     gdf : geopandas.GeoDataFrame
         Layer in any CRS (written in EPSG:4326).
     dest : path-like
-        Output file.
+        Output file (for ``shp``, the ``.zip``).
     fmt : str
         One of :data:`FORMATS`.
     layer : str
-        Layer name inside the file.
+        Layer name inside the file (and stem of the Shapefiles).
 
     Returns
     -------
@@ -61,8 +330,6 @@ def export_layer(gdf: gpd.GeoDataFrame, dest: str | os.PathLike, fmt: str = "geo
 
 def export_bytes(gdf: gpd.GeoDataFrame, fmt: str = "geojson", layer: str = "capa") -> bytes:
     """The bytes :func:`export_layer` would write (for downloads in the app)."""
-    import tempfile
-
     fmt = check_format(fmt)
     with tempfile.TemporaryDirectory() as tmp:
         path = export_layer(gdf, Path(tmp) / f"{layer}{FORMATS[fmt][1]}", fmt, layer)

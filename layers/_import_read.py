@@ -1,0 +1,641 @@
+"""Reading the files people import: format detection and one reader per format.
+
+Internal to :mod:`layers.importer`. Every problem becomes an
+:class:`~layers._errors.InputFileError` with a one-line Spanish message.
+
+Formats and how they are read (all through GDAL with pyogrio, except CSV):
+
+GeoJSON (``.geojson``, ``.json``)
+    First parsed with :mod:`json` to tell a truncated or malformed file (with
+    the line and column of the error) from valid JSON that is not GeoJSON; then
+    read by GDAL's GeoJSON driver, which honours a legacy ``crs`` member.
+Shapefile (``.zip`` holding ``.shp/.shx/.dbf[/.prj/.cpg]``, or a ``.shp`` path)
+    The zip is extracted with :func:`geo.zipsafe.extract` into a temporary
+    folder. The text encoding comes from ``encoding`` when given, else from the
+    ``.cpg``, else it is guessed from the ``.dbf`` bytes
+    (:func:`geo.dbf.guess_encoding`: UTF-8 when all text decodes as UTF-8,
+    ISO-8859-1 otherwise).
+GeoPackage (``.gpkg``)
+    The layer is chosen with ``layer``; with several spatial layers and none
+    chosen the file is refused, listing them.
+KML / KMZ
+    GDAL's LIBKML driver (KML as fallback). A KMZ is extracted safely like a zip.
+    With several folders (layers) and none chosen they are read together and a
+    ``carpeta`` field says where each feature came from. LIBKML's styling
+    fields (``altitudeMode``, ``tessellate``...) and fields empty in every
+    feature are left out.
+CSV (``.csv``, ``.txt``, ``.tsv``)
+    Read with pandas (``dtype=str``, separator ``,`` ``;`` or tab guessed from
+    the header line; UTF-8 with or without BOM, else ISO-8859-1, or
+    ``encoding``). Geometry from a ``wkt``/``geometry``/``geom``/``the_geom``
+    column (parsed by :func:`shapely.from_wkt`), else ``lon``/``lat``
+    (``longitud``/``latitud``, ``lng``, ``long``) in decimal degrees, WGS 84
+    unless ``crs`` says otherwise, else ``x``/``y`` (``este``/``norte``) in the
+    CRS given with ``crs``. A WKT column has no CRS of its own (``crs`` is
+    needed) unless ``lon``/``lat`` columns sit beside it, as in the CSV files
+    SIT exports: then it is taken as WGS 84 and those columns are dropped. Decimal commas (``-70,76``) are accepted when the
+    separator is not a comma. Other columns stay text, so codes such as
+    ``03301`` keep their leading zeros. Rows whose geometry cannot be parsed are
+    dropped and counted.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import io
+import json
+import logging
+import re
+import tempfile
+import unicodedata
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import shapely
+
+from geo import dbf, zipsafe
+from geo.crs import WGS84, crs_label, parse_crs
+from layers import settings
+from layers._errors import InputFileError
+
+log = logging.getLogger(__name__)
+
+#: Format code -> label for people.
+FORMAT_LABELS = {
+    "geojson": "GeoJSON",
+    "shp": "Shapefile",
+    "gpkg": "GeoPackage",
+    "kml": "KML",
+    "csv": "CSV",
+}
+_BY_EXTENSION = {
+    ".geojson": "geojson", ".json": "geojson",
+    ".zip": "zip", ".shp": "shp", ".gpkg": "gpkg",
+    ".kml": "kml", ".kmz": "kmz",
+    ".csv": "csv", ".txt": "csv", ".tsv": "csv",
+}
+_SUPPORTED = "GeoJSON, Shapefile comprimido (.zip), GeoPackage (.gpkg), KML/KMZ o CSV"
+_GEOJSON_TYPES = {
+    "FeatureCollection", "Feature", "Point", "MultiPoint", "LineString",
+    "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection",
+}
+#: Styling fields LIBKML adds to every layer; they say nothing about the features.
+_KML_BOILERPLATE = ("altitudeMode", "tessellate", "extrude", "visibility", "drawOrder", "icon")
+#: CSV geometry columns, by folded lower-case name, in order of preference.
+#: Stems of the Shapefiles SIT writes when it splits a layer by geometry family.
+_SPLIT = re.compile(r"(.+)_(puntos|lineas|poligonos|sin_geometria)")
+_WKT_NAMES = ("wkt", "geometry", "geometria", "geom", "the_geom")
+_LONLAT_NAMES = (("lon", "lat"), ("longitud", "latitud"), ("lng", "lat"), ("long", "lat"), ("longitude", "latitude"))
+_XY_NAMES = (("x", "y"), ("este", "norte"), ("easting", "northing"))
+
+
+@dataclass
+class ReadInfo:
+    """What :func:`read` learnt about a file besides its features.
+
+    Attributes
+    ----------
+    format : str
+        Label of the format (``"Shapefile"``, ``"GeoJSON"``...).
+    source_layer : str
+        Layer read inside the file.
+    declared_crs : pyproj.CRS or None
+        CRS the file declares (``None`` when it declares none).
+    crs_note : str
+        Where the CRS came from, in Spanish (``"declarado en el archivo"``...).
+    encoding : str or None
+        Text encoding used (Shapefile and CSV).
+    had_z : bool
+        The file has Z coordinates (they are dropped on import).
+    dropped : dict of str to int
+        Rows the reader itself dropped, by Spanish reason.
+    notes : list of str
+        Other remarks for the report, in Spanish.
+    """
+
+    format: str
+    source_layer: str = ""
+    declared_crs: pyproj.CRS | None = None
+    crs_note: str = ""
+    encoding: str | None = None
+    had_z: bool = False
+    dropped: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Source:
+    kind: str  # geojson, shp, gpkg, kml, csv
+    path: Path
+    shapefiles: list[Path] = field(default_factory=list)
+    container: str = ""  # "zip" or "kmz" when extracted from one
+
+
+def _one_line(text: object, limit: int = 160) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+#: Common GDAL messages, said in Spanish.
+_GDAL_SPANISH = (
+    ("not recognized as being in a supported file format", "GDAL no reconoce su formato"),
+    ("not recognized as a supported file format", "GDAL no reconoce su formato"),
+    ("No such file or directory", "el archivo no existe"),
+    ("file is not a database", "no es una base de datos SQLite/GeoPackage"),
+    ("database disk image is malformed", "la base de datos está dañada"),
+)
+
+
+def _gdal_reason(exc: BaseException) -> str:
+    """GDAL's message, on one line, without temporary paths; common ones in Spanish."""
+    text = _one_line(exc, 400)
+    for english, spanish in _GDAL_SPANISH:
+        if english in text:
+            return spanish
+    text = text.split("; It might help")[0]
+    return _one_line(text.replace(tempfile.gettempdir(), "…"), 160)
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f}".replace(".", ",") + " MB"
+
+
+def check_size(path: Path) -> int:
+    """Size of ``path`` in bytes; refuse missing, empty or too large files."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputFileError(f"No se encuentra el archivo «{path.name}».") from exc
+    if not path.is_file():
+        raise InputFileError(f"«{path.name}» no es un archivo.")
+    if size == 0:
+        raise InputFileError(f"El archivo «{path.name}» está vacío.")
+    if size > settings.UPLOAD_LIMIT_BYTES:
+        raise InputFileError(
+            f"El archivo «{path.name}» pesa {_mb(size)}, más que el máximo permitido ({_mb(settings.UPLOAD_LIMIT_BYTES)})."
+        )
+    return size
+
+
+def check_encoding(encoding: str | None) -> str | None:
+    """Python's canonical name of ``encoding``; refuse unknown names."""
+    if encoding is None or str(encoding).strip() == "":
+        return None
+    try:
+        return codecs.lookup(str(encoding).strip()).name
+    except LookupError as exc:
+        raise InputFileError(
+            f"Codificación desconocida: «{encoding}». Use, por ejemplo, UTF-8 o ISO-8859-1 (Latin-1)."
+        ) from exc
+
+
+def detect_format(path: Path, name: str) -> str:
+    """Format code of a file from its name, else from its first bytes.
+
+    Returns one of ``geojson``, ``zip``, ``shp``, ``gpkg``, ``kml``, ``kmz``, ``csv``.
+    """
+    ext = Path(name).suffix.lower()
+    if ext in _BY_EXTENSION:
+        return _BY_EXTENSION[ext]
+    with open(path, "rb") as handle:
+        head = handle.read(512)
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if head.startswith(b"SQLite format 3\x00"):
+        return "gpkg"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped[:1] in (b"{", b"["):
+        return "geojson"
+    if stripped[:1] == b"<" and b"kml" in head.lower():
+        return "kml"
+    raise InputFileError(f"Formato no reconocido para «{name}»: use {_SUPPORTED}.")
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def _visible(files: list[Path]) -> list[Path]:
+    """Files of an extracted archive, without macOS metadata."""
+    return [p for p in files if "__MACOSX" not in p.parts and not p.name.startswith("._")]
+
+
+def _from_zip(files: list[Path], name: str) -> _Source:
+    files = _visible(files)
+    shps = sorted(p for p in files if p.suffix.lower() == ".shp")
+    if shps:
+        return _Source("shp", shps[0], shapefiles=shps, container="zip")
+    inner = [p for p in files if p.suffix.lower() in (".geojson", ".json", ".gpkg", ".kml", ".csv")]
+    if len(inner) == 1:
+        return _Source(_BY_EXTENSION[inner[0].suffix.lower()], inner[0], container="zip")
+    listed = ", ".join(sorted(p.name for p in files)[:8]) or "ninguno"
+    raise InputFileError(f"El zip «{name}» no contiene un Shapefile (.shp); contiene: {listed}.")
+
+
+def _from_kmz(files: list[Path], name: str) -> _Source:
+    kmls = sorted((p for p in _visible(files) if p.suffix.lower() == ".kml"), key=lambda p: (p.name != "doc.kml", len(p.parts)))
+    if not kmls:
+        raise InputFileError(f"El KMZ «{name}» no contiene un archivo .kml.")
+    return _Source("kml", kmls[0], container="kmz")
+
+
+@contextlib.contextmanager
+def opened(path: str | Path, source_name: str | None = None) -> Iterator[_Source]:
+    """Check size and format of ``path`` and yield what GDAL or pandas should read.
+
+    Zip and KMZ archives are extracted safely into a temporary folder that is
+    removed on exit.
+    """
+    path = Path(path)
+    name = source_name or path.name
+    check_size(path)
+    kind = detect_format(path, name)
+    if kind not in ("zip", "kmz"):
+        yield _Source(kind, path, shapefiles=[path] if kind == "shp" else [])
+        return
+    with tempfile.TemporaryDirectory(prefix="sit_import_") as tmp:
+        try:
+            files = zipsafe.extract(path, tmp, settings.UNZIP_LIMIT_BYTES)
+        except zipsafe.UnsafeZipError as exc:
+            raise InputFileError(f"«{name}»: {exc}") from exc
+        yield _from_zip(files, name) if kind == "zip" else _from_kmz(files, name)
+
+
+# --------------------------------------------------------------------------- layers
+
+
+def _ogr_layers(path: Path) -> list[tuple[str, str | None]]:
+    try:
+        listed = pyogrio.list_layers(path)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
+        raise InputFileError(f"No se pudo abrir «{path.name}»: {_gdal_reason(exc)}.") from exc
+    return [(str(n), None if t is None else str(t)) for n, t in listed]
+
+
+def list_source_layers(source: _Source) -> list[dict[str, object]]:
+    """Layers of an opened source: ``capa``, ``geometria`` and ``n`` (features, when cheap)."""
+    if source.kind == "shp":
+        return [{"capa": p.stem, **_cheap_info(p)} for p in source.shapefiles]
+    if source.kind == "geojson":
+        return [{"capa": source.path.stem, **_cheap_info(source.path)}]
+    if source.kind == "csv":
+        return [{"capa": source.path.stem, "geometria": None, "n": None}]
+    out = []
+    for name, gtype in _ogr_layers(source.path):
+        if gtype is None and source.kind == "gpkg":
+            continue  # attribute tables
+        try:
+            n = pyogrio.read_info(source.path, layer=name)["features"]
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError):
+            n = None
+        out.append({"capa": name, "geometria": gtype, "n": n})
+    return out
+
+
+def _cheap_info(path: Path) -> dict[str, object]:
+    """Geometry type and feature count GDAL reports, ``None`` when it cannot tell."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            meta = pyogrio.read_info(path)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError, OSError, UnicodeError):
+        return {"geometria": None, "n": None}
+    return {"geometria": meta.get("geometry_type"), "n": meta.get("features")}
+
+
+def _choose(names: list[str], wanted: str | None, what: str, file_name: str) -> str | None:
+    """The chosen layer name, or refuse; ``None`` means "all of them" (only for KML)."""
+    listed = ", ".join(f"«{n}»" for n in names)
+    if wanted is not None:
+        if wanted in names:
+            return wanted
+        raise InputFileError(f"«{file_name}» no tiene la {what} «{wanted}»; tiene: {listed}.")
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise InputFileError(f"«{file_name}» no tiene capas con geometría.")
+    return None
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def _read_ogr(path: Path, layer: str | None, encoding: str | None = None) -> tuple[gpd.GeoDataFrame, dict]:
+    """One layer through pyogrio; invalid WKB is fixed where possible (rings closed)."""
+    try:
+        meta = pyogrio.read_info(path, layer=layer, encoding=encoding)
+        frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, on_invalid="fix")
+    except UnicodeError as exc:
+        other = "UTF-8" if (encoding or "").replace("-", "").lower() != "utf8" else "ISO-8859-1"
+        raise InputFileError(
+            f"El texto de «{path.name}» no se puede leer como {encoding or 'UTF-8'}; pruebe --encoding {other}."
+        ) from exc
+    except (
+        pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
+        pyogrio.errors.GeometryError, pyogrio.errors.CRSError, shapely.errors.GEOSException,
+        UnicodeError, ValueError, OSError, RuntimeError, OverflowError,
+    ) as exc:
+        raise InputFileError(f"No se pudo leer «{path.name}»: {_gdal_reason(exc)}.") from exc
+    if not isinstance(frame, gpd.GeoDataFrame) or meta.get("geometry_type") is None:
+        raise InputFileError(f"La capa «{meta.get('layer_name') or path.stem}» de «{path.name}» no tiene geometría.")
+    return frame, meta
+
+
+def _declared(meta: dict) -> pyproj.CRS | None:
+    text = meta.get("crs")
+    if not text:
+        return None
+    try:
+        return pyproj.CRS.from_user_input(text)
+    except pyproj.exceptions.CRSError:
+        return None
+
+
+def _check_geojson(path: Path, name: str) -> None:
+    """Refuse files that are not JSON, or JSON that is not GeoJSON, with a precise message."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"«{name}» no es texto UTF-8, como exige GeoJSON (byte {exc.start}).") from exc
+    if not text.strip():
+        raise InputFileError(f"El archivo «{name}» está vacío.")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(
+            f"«{name}» no es JSON válido (línea {exc.lineno}, columna {exc.colno}): el archivo está incompleto o dañado."
+        ) from exc
+    except RecursionError as exc:
+        raise InputFileError(f"«{name}» tiene un anidamiento demasiado profundo para ser GeoJSON.") from exc
+    kind = doc.get("type") if isinstance(doc, dict) else None
+    if not isinstance(kind, str) or kind not in _GEOJSON_TYPES:
+        raise InputFileError(
+            f"«{name}» es JSON pero no GeoJSON: falta un «type» de GeoJSON (FeatureCollection, Feature o una geometría)."
+        )
+    if kind == "FeatureCollection" and not isinstance(doc.get("features"), list):
+        raise InputFileError(f"«{name}» es un FeatureCollection sin la lista «features».")
+
+
+def _read_geojson(source: _Source, name: str) -> tuple[gpd.GeoDataFrame, ReadInfo]:
+    _check_geojson(source.path, name)
+    frame, meta = _read_ogr(source.path, None)
+    info = ReadInfo("GeoJSON", meta.get("layer_name") or source.path.stem, _declared(meta), "declarado en el archivo")
+    return frame, info
+
+
+def _split_layer(stems: list[str]) -> str | None:
+    """Common name of Shapefiles that are one layer split by geometry family, as SIT exports them."""
+    matches = [_SPLIT.fullmatch(s) for s in stems]
+    if len(stems) < 2 or not all(matches):
+        return None
+    prefixes = {m.group(1) for m in matches}
+    return prefixes.pop() if len(prefixes) == 1 else None
+
+
+def _read_shapefile(source: _Source, layer: str | None, encoding: str | None, name: str) -> tuple[gpd.GeoDataFrame, ReadInfo]:
+    stems = [p.stem for p in source.shapefiles]
+    joined = _split_layer(stems) if layer is None else None
+    if joined is not None:
+        parts = [_read_one_shapefile(shp, encoding) for shp in source.shapefiles]
+        frames = [f for f, _ in parts]
+        crs = next((f.crs for f in frames if f.crs is not None), None)
+        frame = gpd.GeoDataFrame(pd.concat([f.set_crs(crs, allow_override=True) if crs else f for f in frames], ignore_index=True), geometry="geometry", crs=crs)
+        info = parts[0][1]
+        info.source_layer = joined
+        info.declared_crs = crs
+        info.notes.append(f"{len(stems)} Shapefiles de una misma capa leídos juntos ({', '.join(stems)})")
+        return frame, info
+    chosen = _choose(stems, layer, "capa", name)
+    if chosen is None:
+        raise InputFileError(
+            f"«{name}» contiene varios Shapefiles: {', '.join(f'«{s}»' for s in stems)}; elija uno con --gpkg-layer."
+        )
+    return _read_one_shapefile(source.shapefiles[stems.index(chosen)], encoding)
+
+
+def _read_one_shapefile(shp: Path, encoding: str | None) -> tuple[gpd.GeoDataFrame, ReadInfo]:
+    siblings = {p.suffix.lower(): p for p in shp.parent.iterdir() if p.stem == shp.stem}
+    for ext in (".shx", ".dbf"):
+        if ext not in siblings:
+            raise InputFileError(f"Al Shapefile «{shp.name}» le falta el archivo {ext}.")
+    notes = []
+    if encoding is None and ".cpg" not in siblings:
+        encoding = dbf.guess_encoding(siblings[".dbf"])
+        if encoding:
+            notes.append(f"sin .cpg: codificación detectada {encoding}")
+    elif encoding is None:
+        cpg = siblings[".cpg"].read_bytes()[:40].decode("ascii", "replace").strip()
+        notes.append(f"codificación del .cpg: {cpg}")
+    frame, meta = _read_ogr(shp, None, encoding)
+    declared = _declared(meta)
+    info = ReadInfo("Shapefile", shp.stem, declared, "declarado en el .prj", encoding or meta.get("encoding"), notes=notes)
+    if declared is None and ".prj" not in siblings:
+        info.notes.append("el Shapefile no trae .prj")
+    return frame, info
+
+
+def _read_gpkg(source: _Source, layer: str | None, name: str) -> tuple[gpd.GeoDataFrame, ReadInfo]:
+    spatial = [row["capa"] for row in list_source_layers(source)]
+    chosen = _choose(spatial, layer, "capa", name)
+    if chosen is None:
+        listed = ", ".join(f"«{s}»" for s in spatial)
+        raise InputFileError(f"«{name}» tiene varias capas ({listed}); elija una con --gpkg-layer.")
+    frame, meta = _read_ogr(source.path, chosen)
+    return frame, ReadInfo("GeoPackage", chosen, _declared(meta), "declarado en el archivo")
+
+
+def _read_kml(source: _Source, layer: str | None, name: str) -> tuple[gpd.GeoDataFrame, ReadInfo]:
+    listed = list_source_layers(source)
+    names = [row["capa"] for row in listed]
+    chosen = _choose(names, layer, "carpeta", name)
+    parts = []
+    for layer_name in [chosen] if chosen is not None else names:
+        frame, _meta = _read_ogr(source.path, layer_name)
+        if chosen is None:
+            frame["carpeta"] = layer_name
+        parts.append(frame)
+    parts = [p for p in parts if len(p)] or parts[:1]
+    frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=WGS84)
+    boiler = [c for c in frame.columns if c in _KML_BOILERPLATE]
+    empty = [c for c in frame.columns if c != "geometry" and frame[c].isna().all()]
+    frame = frame.drop(columns=sorted(set(boiler) | set(empty)))
+    if "id2" in frame.columns and "id" in frame.columns:
+        # LIBKML names the placemark id "id" and renames a data field "id" to "id2".
+        frame = frame.drop(columns="id").rename(columns={"id2": "id"})
+    label = "KMZ" if source.container == "kmz" else "KML"
+    info = ReadInfo(label, chosen or ", ".join(names), pyproj.CRS(WGS84), "KML siempre usa WGS 84")
+    if chosen is None and len(names) > 1:
+        info.notes.append(f"{len(names)} carpetas leídas juntas (campo «carpeta»)")
+    return frame, info
+
+
+def fold_name(text: object) -> str:
+    """Lower case ASCII version of a column name (``"Latitud "`` -> ``"latitud"``)."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip().lower()
+
+
+def _decode_text(raw: bytes, encoding: str | None) -> tuple[str, str]:
+    if encoding:
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            raise InputFileError(f"El texto no se puede leer como {encoding} (byte {exc.start}).") from exc
+    try:
+        return raw.decode("utf-8-sig"), "UTF-8"
+    except UnicodeDecodeError:
+        return raw.decode("iso-8859-1"), "ISO-8859-1"
+
+
+def _numbers(values: pd.Series, decimal_comma: bool) -> np.ndarray:
+    text = values.fillna("").astype(str).str.strip()
+    if decimal_comma:
+        text = text.str.replace(",", ".", regex=False)
+    return pd.to_numeric(text.where(text != "", None), errors="coerce").to_numpy(dtype=float)
+
+
+def _read_csv(source: _Source, encoding: str | None, name: str) -> tuple[gpd.GeoDataFrame, ReadInfo]:
+    import csv
+
+    text, used = _decode_text(source.path.read_bytes(), encoding)
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    sep = max([",", ";", "\t"], key=lambda s: (header.count(s), s == ","))
+    try:
+        table = pd.read_csv(io.StringIO(text.lstrip("\ufeff")), sep=sep, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
+        raise InputFileError(f"«{name}» no es un CSV legible: {_one_line(exc)}.") from exc
+    table.columns = [str(c).strip() for c in table.columns]
+    folded = {fold_name(c): c for c in table.columns}
+    info = ReadInfo("CSV", source.path.stem, None, "", used)
+    wkt_col = next((folded[n] for n in _WKT_NAMES if n in folded), None)
+    pair = next(((folded[a], folded[b]) for a, b in _LONLAT_NAMES if a in folded and b in folded), None)
+    xy = next(((folded[a], folded[b]) for a, b in _XY_NAMES if a in folded and b in folded), None)
+    if wkt_col is not None:
+        values = table[wkt_col].str.strip()
+        given = (values != "").to_numpy()
+        geoms = shapely.from_wkt(values.where(values != "", None).to_numpy(dtype=object), on_invalid="ignore")
+        unreadable = given & shapely.is_missing(geoms)
+        reason = "WKT ilegible"
+        used_cols = [wkt_col]
+        info.crs_note = f"columna WKT «{wkt_col}»"
+        if pair is not None:
+            # As SIT writes CSV: WKT plus lon/lat of a point on it, both in WGS 84 degrees.
+            info.declared_crs = pyproj.CRS(WGS84)
+            info.crs_note = f"columna WKT «{wkt_col}» con columnas «{pair[0]}»/«{pair[1]}» en grados WGS 84"
+            used_cols += list(pair)
+    elif pair is not None or xy is not None:
+        xcol, ycol = pair or xy
+        decimal_comma = sep != ","
+        x = _numbers(table[xcol], decimal_comma)
+        y = _numbers(table[ycol], decimal_comma)
+        ok = np.isfinite(x) & np.isfinite(y)
+        blank = ((table[xcol].str.strip() == "") & (table[ycol].str.strip() == "")).to_numpy()
+        unreadable = ~ok & ~blank
+        reason = "coordenadas no numéricas"
+        geoms = np.array([shapely.Point(a, b) if good else None for a, b, good in zip(x, y, ok)], dtype=object)
+        used_cols = [xcol, ycol]
+        if pair is not None:
+            info.declared_crs = pyproj.CRS(WGS84)
+            info.crs_note = f"columnas «{xcol}»/«{ycol}» en grados WGS 84"
+        else:
+            info.crs_note = f"columnas «{xcol}»/«{ycol}»"
+    else:
+        cols = ", ".join(table.columns[:12])
+        raise InputFileError(
+            f"«{name}» no tiene columnas de geometría: use lat/lon, latitud/longitud, x/y (con --crs) o wkt. Columnas: {cols}."
+        )
+    if unreadable.any():
+        info.dropped[reason] = int(unreadable.sum())
+    keep = ~unreadable
+    attrs = table.drop(columns=used_cols)[keep].reset_index(drop=True)
+    frame = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(geoms[keep], index=attrs.index), crs=info.declared_crs)
+    info.notes.append(f"separador «{'tabulador' if sep == chr(9) else sep}», codificación {used}")
+    return frame, info
+
+
+# --------------------------------------------------------------------------- public (internal API)
+
+
+def read(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    encoding: str | None = None,
+    source_name: str | None = None,
+) -> tuple[gpd.GeoDataFrame, ReadInfo]:
+    """Read the features of a file in its own CRS (see the module docstring).
+
+    Parameters
+    ----------
+    path : path-like
+        File on disk.
+    layer : str, optional
+        Layer, Shapefile or KML folder to read inside the file.
+    encoding : str, optional
+        Text encoding of Shapefile attributes or CSV files.
+    source_name : str, optional
+        Name the file had for the person (uploads are saved under temporary
+        names); used for the format and in messages.
+
+    Returns
+    -------
+    (geopandas.GeoDataFrame, ReadInfo)
+        Features with the CRS the file declares (``None`` when it declares none).
+    """
+    name = source_name or Path(path).name
+    encoding = check_encoding(encoding)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with opened(path, name) as source:
+            if source.kind == "geojson":
+                frame, info = _read_geojson(source, name)
+            elif source.kind == "shp":
+                frame, info = _read_shapefile(source, layer, encoding, name)
+            elif source.kind == "gpkg":
+                frame, info = _read_gpkg(source, layer, name)
+            elif source.kind == "kml":
+                frame, info = _read_kml(source, layer, name)
+            else:
+                frame, info = _read_csv(source, encoding, name)
+    _gdal_warnings(caught, info)
+    if source.container == "zip" and info.format != "Shapefile":
+        info.format = f"{info.format} (en zip)"
+    return frame, info
+
+
+def _gdal_warnings(caught: list[warnings.WarningMessage], info: ReadInfo) -> None:
+    """Log the warnings GDAL and pyogrio gave while reading (seen with ``-v``) and count them in the report."""
+    messages = sorted({str(w.message) for w in caught})
+    for message in messages:
+        log.info("GDAL/pyogrio: %s", message)
+    if messages:
+        info.notes.append(f"GDAL dio {len(messages)} aviso(s) al leer el archivo (use -v para verlos)")
+
+
+def inspect_layers(path: str | Path, source_name: str | None = None) -> list[dict[str, object]]:
+    """Layers inside a file: ``capa``, ``geometria`` and ``n`` for each."""
+    with opened(path, source_name) as source:
+        return list_source_layers(source)
+
+
+def label(crs: pyproj.CRS | None) -> str:
+    """CRS label for reports (``EPSG:24879``), ``"sin SRC"`` when missing."""
+    return crs_label(crs) if crs is not None else "sin SRC"
+
+
+def parse_user_crs(value: str | int | None) -> pyproj.CRS | None:
+    """The CRS given by a person, or :class:`InputFileError` for unknown codes."""
+    if value is None or str(value).strip() == "":
+        return None
+    try:
+        return parse_crs(value)
+    except ValueError as exc:
+        raise InputFileError(f"{exc} Use un código EPSG, p. ej. EPSG:32719 o EPSG:24879.") from exc

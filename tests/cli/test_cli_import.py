@@ -1,0 +1,246 @@
+"""The command line for import, remove and export of imported layers; bad input exits 2 and changes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import shapely
+
+from layers import settings, store
+from tests.layers._import_fixtures import (
+    DOMEYKO,
+    PLAZA,
+    city_units,
+    fresh_store,  # noqa: F401 - fixture
+    points_layer,
+    squares_layer,
+    store_hash,
+    write,
+    zipped_shapefile,
+)
+
+CLI = [sys.executable, str(settings.PROJECT_DIR / "cli.py")]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ, **(env or {}))  # SIT_DATA_DIR comes from the fixture
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, env=full_env, cwd=settings.PROJECT_DIR)
+
+
+def export_ids(tmp_path: Path, *args: str) -> set[str]:
+    out = tmp_path / "sel.geojson"
+    proc = run("export", "iniciativas", "-o", out, *args)
+    assert proc.returncode == 0, proc.stderr
+    return {f["properties"]["id"] for f in json.loads(out.read_text(encoding="utf-8"))["features"]}
+
+
+def test_import_territories_and_filter_initiatives_by_them(fresh_store, tmp_path):
+    catalogue = tmp_path / "antes.geojson"
+    assert run("export", "iniciativas", "-o", catalogue).returncode == 0
+    units = city_units().to_crs("EPSG:24879")
+    archive = zipped_shapefile(units, tmp_path, "uv_psad56", encoding="latin1", cpg=False)
+    proc = run("import", archive, "--as", "territorios", "--layer", "unidades_vecinales", "--name-field", "NOMBRE", "--id-field", "COD_UV")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Capa «unidades_vecinales» importada como territorios" in out
+    assert "SRC de origen: EPSG:24879 (PSAD56 / UTM 19S)" in out
+    assert f"Elementos leídos: {len(units)}" in out and "Extensión (WGS 84)" in out
+    listing = run("layers").stdout
+    assert any(line.split()[:4] == ["unidades_vecinales", str(len(units)), "territorios", "importada"] for line in listing.splitlines())
+
+    layer = store.read_layer("unidades_vecinales")
+    plaza_uv = layer.loc[shapely.contains(layer.geometry.to_numpy(), shapely.Point(PLAZA)), "slug"].iloc[0]
+    inits = store.read_layer("iniciativas").set_index("id")
+    urban = set(inits.index[inits["alcance"] == "urbano"])
+    rural = set(inits.index[inits["alcance"] == "rural"])
+    comunal = set(inits.index[inits["alcance"] == "comunal"])
+
+    centre = export_ids(tmp_path, "--capa-territorios", "unidades_vecinales", "--territorio", plaza_uv)
+    assert {"E1-P1-03", "E6-P1-06", "E6-P2-07"} <= centre, "sited in the unit that holds the plaza"
+    assert urban <= centre and comunal <= centre and not (rural & centre)
+
+    domeyko = export_ids(tmp_path, "--capa-territorios", "unidades_vecinales", "--territorio", "uv-r1")
+    assert "E1-P4-09" in domeyko, "linked to Domeyko by the plan, reached through overlap"
+    assert rural <= domeyko and comunal <= domeyko and not (urban & domeyko)
+    assert "E1-P1-03" not in domeyko
+
+    bad = run("export", "iniciativas", "--capa-territorios", "unidades_vecinales", "--territorio", "domeyko", "-o", tmp_path / "x.geojson")
+    assert bad.returncode == 2 and "Territorio desconocido: «domeyko»" in bad.stderr
+    bad = run("export", "iniciativas", "--capa-territorios", "comuna", "--territorio", "x", "-o", tmp_path / "x.geojson")
+    assert bad.returncode == 2 and "Capa de territorios desconocida: «comuna»" in bad.stderr
+
+    # the imported layer itself exports with the territory filter, in any format
+    one = tmp_path / "uv.zip"
+    assert run("export", "unidades_vecinales", "--territorio", "uv-r1", "--format", "shp", "-o", one).returncode == 0
+    back = pyogrio.read_dataframe(f"/vsizip/{one}/unidades_vecinales.shp")
+    assert list(back["nombre"]) == ["Domeyko (rural)"]
+
+    # the catalogue is untouched
+    after = tmp_path / "despues.geojson"
+    assert run("export", "iniciativas", "-o", after).returncode == 0
+    assert json.loads(after.read_text(encoding="utf-8")) == json.loads(catalogue.read_text(encoding="utf-8"))
+
+
+def test_import_sites_and_export_with_them(fresh_store, tmp_path):
+    path = tmp_path / "obras.csv"
+    path.write_text(f"codigo;latitud;longitud\nE3-P4-03;{str(DOMEYKO[1]).replace('.', ',')};{str(DOMEYKO[0]).replace('.', ',')}\nE0-XX;-28,5;-70,7\n", encoding="utf-8")
+    proc = run("import", path, "--as", "iniciativas", "--layer", "obras_secplan", "--id-field", "codigo")
+    assert proc.returncode == 0, proc.stderr
+    assert "Ids que no están en el catálogo: E0-XX" in proc.stdout
+    # Jardín Infantil Vista Alegre moved to Domeyko by the imported site
+    assert "E3-P4-03" in export_ids(tmp_path, "--ubicaciones", "obras_secplan", "--territorio", "domeyko")
+    assert "E3-P4-03" not in export_ids(tmp_path, "--territorio", "domeyko")
+    bad = run("export", "comuna", "--ubicaciones", "obras_secplan", "-o", tmp_path / "x.geojson")
+    assert bad.returncode == 2 and "solo se aplican a las iniciativas" in bad.stderr
+
+
+def test_export_every_format_from_the_cli(fresh_store, tmp_path):
+    for fmt, ext in (("geojson", "geojson"), ("gpkg", "gpkg"), ("shp", "zip"), ("csv", "csv"), ("kml", "kml")):
+        out = tmp_path / f"t.{ext}"
+        proc = run("export", "territorios", "--format", fmt, "-o", out)
+        assert proc.returncode == 0, proc.stderr
+        path = f"/vsizip/{out}/territorios.shp" if fmt == "shp" else out
+        assert len(pyogrio.read_dataframe(path)) == 31
+
+
+def test_inspect_and_remove(fresh_store, tmp_path):
+    gpkg = tmp_path / "varias.gpkg"
+    write(points_layer(), gpkg, layer="puntos")
+    write(squares_layer(), gpkg, layer="cuadros")
+    proc = run("inspect", gpkg)
+    assert proc.returncode == 0 and proc.stdout.splitlines() == ["puntos\tPoint\t3", "cuadros\tPolygon\t3"]
+    proc = run("import", gpkg, "--as", "referencia", "--layer", "cuadros", "--gpkg-layer", "cuadros")
+    assert proc.returncode == 0, proc.stderr
+    proc = run("remove", "cuadros")
+    assert proc.returncode == 0 and "Capa «cuadros» eliminada." in proc.stdout
+    proc = run("remove", "cuadros")
+    assert proc.returncode == 2 and "Capa desconocida: «cuadros»" in proc.stderr
+    proc = run("remove", "iniciativas")
+    assert proc.returncode == 2 and "no se puede eliminar" in proc.stderr
+
+
+def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], dict[str, str], str]]:
+    good = write(points_layer(), tmp / "bien.geojson")
+    empty = tmp / "vacio.geojson"
+    empty.write_bytes(b"")
+    truncated = tmp / "truncado.geojson"
+    truncated.write_text(good.read_text(encoding="utf-8")[:120], encoding="utf-8")
+    not_geo = tmp / "lista.json"
+    not_geo.write_text('[1, 2, {"a": "b"}]', encoding="utf-8")
+    no_shp = tmp / "sin_shp.zip"
+    with zipfile.ZipFile(no_shp, "w") as archive:
+        archive.writestr("capa.dbf", b"x")
+        archive.writestr("capa.prj", b"x")
+    escape = tmp / "escape.zip"
+    with zipfile.ZipFile(escape, "w") as archive:
+        archive.writestr("../../../tmp/sit_escape.shp", b"x")
+    absolute = tmp / "absoluta.zip"
+    with zipfile.ZipFile(absolute, "w") as archive:
+        archive.writestr("/tmp/sit_absoluta.shp", b"x")
+    bomb = tmp / "bomba.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("capa.shp", b"\0" * 3_000_000)
+    big = tmp / "grande.geojson"
+    big.write_bytes(good.read_bytes() + b" " * 1_200_000)
+    squares = write(squares_layer(), tmp / "cuadros.geojson")
+    ref = ["--as", "referencia", "--layer"]
+    return {
+        "archivo vacío": ([empty, *ref, "x_vacio"], {}, "El archivo «vacio.geojson» está vacío."),
+        "JSON truncado": ([truncated, *ref, "x_trunc"], {}, "no es JSON válido (línea "),
+        "JSON no GeoJSON": ([not_geo, *ref, "x_json"], {}, "es JSON pero no GeoJSON"),
+        "zip sin .shp": ([no_shp, *ref, "x_zip"], {}, "no contiene un Shapefile (.shp)"),
+        "zip con ../": ([escape, *ref, "x_esc"], {}, "ruta insegura"),
+        "zip con ruta absoluta": ([absolute, *ref, "x_abs"], {}, "ruta insegura"),
+        "bomba zip": ([bomb, *ref, "x_bomba"], {"SIT_UNZIP_LIMIT_MB": "1"}, "se expande a 2,9 MB, más que el máximo permitido (1,0 MB)"),
+        "archivo muy grande": ([big, *ref, "x_grande"], {"SIT_UPLOAD_LIMIT_MB": "1"}, "pesa 1,1 MB, más que el máximo permitido (1,0 MB)"),
+        "SRC desconocido": ([good, *ref, "x_crs", "--crs", "EPSG:99999"], {}, "Sistema de coordenadas desconocido: «EPSG:99999»"),
+        "campo inexistente": ([squares, "--as", "territorios", "--layer", "x_campo", "--name-field", "NOM_UV"], {}, "no tiene el campo «NOM_UV» (--name-field). Campos disponibles: NOMBRE, COD"),
+        "capa incluida sin --replace": ([squares, "--as", "territorios", "--layer", "territorios", "--name-field", "NOMBRE"], {}, "La capa «territorios» existe (incluida en el sistema); use --replace para reemplazarla."),
+        "nombre de capa inválido": ([good, *ref, "Mi-Capa"], {}, "Nombre de capa inválido: «Mi-Capa»"),
+        "tabla interna": ([good, *ref, "sit_capas"], {}, "reservado"),
+        "tipo desconocido": ([good, "--as", "calles", "--layer", "x_tipo"], {}, "Tipo de importación desconocido"),
+        "sin --as": ([good, "--layer", "x_sin"], {}, "argumentos inválidos"),
+    }
+
+
+def test_bad_input_one_line_status_2_store_unchanged(fresh_store, tmp_path):
+    cases = _bad_inputs(tmp_path)
+    before = store_hash()
+    messages = {}
+    for name, (args, env, expected) in cases.items():
+        proc = run("import", *args, env=env)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2, (name, proc.stderr)
+        assert len(lines) == 1 and lines[0].startswith("Error: "), (name, proc.stderr)
+        assert expected in lines[0], (name, lines[0])
+        assert "Traceback" not in proc.stderr and proc.stdout == "", name
+        assert store_hash() == before, name
+        messages[name] = lines[0]
+    assert not Path("/tmp/sit_escape.shp").exists() and not Path("/tmp/sit_absoluta.shp").exists()
+    assert len(set(messages.values())) == len(messages)  # each case says what is wrong
+
+
+def _big_geojson(path: Path, n: int) -> Path:
+    rng = np.random.default_rng(7)
+    x = PLAZA[0] + rng.uniform(-0.02, 0.02, n)
+    y = PLAZA[1] + rng.uniform(-0.02, 0.02, n)
+    features = [
+        {"type": "Feature", "properties": {"n": i, "nombre": f"punto {i}"}, "geometry": {"type": "Point", "coordinates": [round(a, 6), round(b, 6)]}}
+        for i, (a, b) in enumerate(zip(x, y))
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    return path
+
+
+def test_killed_import_leaves_the_store_as_it_was(fresh_store, tmp_path):
+    """SIGKILL a real ``cli.py import`` at several moments, including while the next store is written."""
+    big = _big_geojson(tmp_path / "grande.geojson", 60_000)
+    before = store_hash()
+
+    def writing() -> bool:  # the store writes the next store to a hidden temporary file beside it
+        return any(p.name.startswith(".") and ".tmp" in p.name for p in fresh_store.parent.iterdir())
+
+    killed_while_writing = 0
+    for delay in (0.1, 0.4, 0.8, "writing", "writing+0.05", "writing+0.2"):
+        proc = subprocess.Popen(
+            [*CLI, "import", str(big), "--as", "referencia", "--layer", "grande"],
+            env=dict(os.environ), cwd=settings.PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        if isinstance(delay, float):
+            time.sleep(delay)
+        else:
+            deadline = time.monotonic() + 30
+            while not writing() and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.001)
+            if proc.poll() is None and writing():
+                killed_while_writing += 1
+            extra = float(delay.partition("+")[2] or 0)
+            time.sleep(extra)
+        finished = proc.poll() is not None
+        if not finished:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if finished:  # too late to kill: the import must then be complete
+            assert len(store.read_layer("grande")) == 60_000
+            store.remove_layer("grande")
+            before = store_hash()
+            continue
+        assert proc.returncode == -signal.SIGKILL
+        assert store_hash() == before, f"store changed after a kill at {delay}"
+        assert "grande" not in set(store.list_layers()["nombre"])
+        assert len(store.read_layer("iniciativas")) == 194
+    assert killed_while_writing >= 1
+    # the next writer cleans leftovers and succeeds
+    proc = run("import", big, "--as", "referencia", "--layer", "grande")
+    assert proc.returncode == 0, proc.stderr
+    assert len(store.read_layer("grande")) == 60_000
+    assert not writing()

@@ -1,0 +1,120 @@
+"""Shared helpers for the import and export tests: a private store per test and real files.
+
+Every file a test imports is generated here with pyogrio, zipfile or plain text,
+from coordinates of real places of Vallenar in WGS 84 transformed with pyproj.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import pyproj
+import pytest
+import shapely
+from shapely.geometry import Point, box
+
+from layers import settings, store
+
+#: Places of the commune (lon, lat), WGS 84.
+PLAZA = (-70.759, -28.576)  # Plaza de Armas
+HERMANOS_CARRERA = (-70.750, -28.5545)
+DOMEYKO = (-70.883, -28.950)
+CAMARONES_SITE = (-70.60, -28.62)
+#: Names with accents and ñ, as official files carry them.
+NAMES = ["Ñuñoa", "Población Hermanos Carrera", "Camarones"]
+
+
+@pytest.fixture
+def fresh_store(data_dir: Path, isolated_data_dir: Path) -> Path:
+    """A private copy of the session store (built once from data/), in ``SIT_DATA_DIR``."""
+    shutil.copyfile(data_dir / settings.STORE_FILENAME, isolated_data_dir / settings.STORE_FILENAME)
+    store.ensure_store()  # fingerprint matches: no rebuild
+    return isolated_data_dir / settings.STORE_FILENAME
+
+
+def store_hash() -> str:
+    """SHA-256 of the store file."""
+    return hashlib.sha256(settings.store_path().read_bytes()).hexdigest()
+
+
+def transform(points: list[tuple[float, float]], crs: str) -> list[tuple[float, float]]:
+    """Points from WGS 84 (lon, lat) to ``crs``, in its traditional GIS order (x=east/lon)."""
+    t = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    return [t.transform(x, y) for x, y in points]
+
+
+def points_layer(crs: str = "EPSG:4326", names: list[str] | None = None) -> gpd.GeoDataFrame:
+    """Three points of Vallenar (plaza, Hermanos Carrera, Domeyko) in ``crs``."""
+    names = names or NAMES
+    xy = transform([PLAZA, HERMANOS_CARRERA, DOMEYKO], crs)
+    return gpd.GeoDataFrame({"nombre": names, "codigo": ["A1", "A2", "A3"]}, geometry=[Point(p) for p in xy], crs=crs)
+
+
+def squares_layer(crs: str = "EPSG:4326", size_m: float = 400.0) -> gpd.GeoDataFrame:
+    """Three square polygons (``size_m`` side) around the points of :func:`points_layer`, in ``crs``."""
+    centres = gpd.GeoSeries([Point(p) for p in (PLAZA, HERMANOS_CARRERA, DOMEYKO)], crs="EPSG:4326").to_crs("EPSG:32719")
+    squares = [box(c.x - size_m / 2, c.y - size_m / 2, c.x + size_m / 2, c.y + size_m / 2) for c in centres]
+    out = gpd.GeoDataFrame(
+        {"NOMBRE": NAMES, "COD": ["T-1", "T-2", "T-3"]}, geometry=squares, crs="EPSG:32719"
+    )
+    return out.to_crs(crs)
+
+
+def write(gdf: gpd.GeoDataFrame, path: Path, **kwargs) -> Path:
+    """Write with pyogrio (driver from the extension)."""
+    pyogrio.write_dataframe(gdf, path, **kwargs)
+    return path
+
+
+def zip_files(files: list[Path], dest: Path) -> Path:
+    """Zip ``files`` flat into ``dest``."""
+    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for f in files:
+            archive.write(f, f.name)
+    return dest
+
+
+def zipped_shapefile(
+    gdf: gpd.GeoDataFrame, folder: Path, stem: str, encoding: str | None = None, cpg: bool = True, prj: bool = True
+) -> Path:
+    """A zipped Shapefile of ``gdf``; optionally without ``.cpg`` or ``.prj``."""
+    work = folder / f"_{stem}"
+    work.mkdir(parents=True, exist_ok=True)
+    kwargs = {"encoding": encoding} if encoding else {}
+    pyogrio.write_dataframe(gdf, work / f"{stem}.shp", **kwargs)
+    if not cpg:
+        (work / f"{stem}.cpg").unlink(missing_ok=True)
+    if not prj:
+        (work / f"{stem}.prj").unlink(missing_ok=True)
+    return zip_files(sorted(work.iterdir()), folder / f"{stem}.zip")
+
+
+def city_units() -> gpd.GeoDataFrame:
+    """Referential "unidades vecinales": a 3 x 3 grid over the shipped urban sectors, plus one rural unit.
+
+    The rural unit is the shipped Domeyko territory. Fields ``COD_UV`` and
+    ``NOMBRE``, EPSG:4326.
+    """
+    terr = store.read_layer("territorios")
+    urban = shapely.union_all(terr.loc[terr["tipo"] == "sector urbano"].geometry.to_numpy())
+    x0, y0, x1, y1 = urban.bounds
+    cells = []
+    for i in range(3):
+        for j in range(3):
+            cell = box(x0 + (x1 - x0) * i / 3, y0 + (y1 - y0) * j / 3, x0 + (x1 - x0) * (i + 1) / 3, y0 + (y1 - y0) * (j + 1) / 3)
+            part = shapely.intersection(cell, urban)
+            if part.area > 0:
+                cells.append(part)
+    names = [f"Unidad Vecinal N° {k + 1}" for k in range(len(cells))]
+    codes = [f"UV-{k + 1:02d}" for k in range(len(cells))]
+    domeyko = terr.loc[terr["slug"] == "domeyko"].geometry.iloc[0]
+    return gpd.GeoDataFrame(
+        {"COD_UV": [*codes, "UV-R1"], "NOMBRE": [*names, "Domeyko (rural)"]},
+        geometry=[*cells, domeyko],
+        crs="EPSG:4326",
+    )

@@ -1,0 +1,198 @@
+"""Export to every format planners use, read back by GDAL with the same features and attributes."""
+
+from __future__ import annotations
+
+import zipfile
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from shapely.geometry import LineString, MultiPoint, Point, Polygon
+
+from layers import export, importer, store
+from tests.layers._import_fixtures import fresh_store, write  # noqa: F401 - fixture
+
+SHIPPED = ("comuna", "territorios", "iniciativas")
+
+
+def _norm(value: object) -> object:
+    """Comparable form of an attribute value across formats (text in CSV/KML, no bool in DBF)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) or value == "":
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return round(float(value), 6)
+    try:
+        return round(float(value), 6)
+    except (TypeError, ValueError):
+        return str(value).rstrip()  # DBF pads text with spaces; GDAL strips them
+
+
+def _rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    return [tuple(_norm(v) for v in row) for row in frame[columns].itertuples(index=False)]
+
+
+def _read_shapefiles(path) -> tuple[list[str], gpd.GeoDataFrame]:
+    names = zipfile.ZipFile(path).namelist()
+    shps = [n for n in names if n.endswith(".shp")]
+    parts = [pyogrio.read_dataframe(f"/vsizip/{path}/{s}") for s in shps]
+    return names, pd.concat(parts, ignore_index=True)
+
+
+def _cut(value: object) -> object:
+    return export._cut_utf8(value) if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize("layer", SHIPPED)
+@pytest.mark.parametrize("fmt", list(export.FORMATS))
+def test_every_shipped_layer_in_every_format(data_dir, tmp_path, layer, fmt):
+    frame = store.read_layer(layer)
+    dest = export.export_layer(frame, tmp_path / f"{layer}{export.FORMATS[fmt][1]}", fmt, layer)
+    fields = [c for c in frame.columns if c != "geometry"]
+    if fmt == "shp":
+        names, back = _read_shapefiles(dest)
+        mapping = export.shapefile_field_names(fields)
+        expected = frame.copy()
+        for col in fields:
+            expected[col] = expected[col].map(_cut)
+        back = back.rename(columns={v: k for k, v in mapping.items()})
+        key = "id" if layer == "iniciativas" else fields[0]
+        back = back.set_index(key).loc[expected[key]].reset_index()
+    elif fmt == "kml":
+        back = pyogrio.read_dataframe(dest)
+        back = back.drop(columns=["id"]).rename(columns={"Name": "nombre", "id2": "id"})
+        expected = frame
+    else:
+        back = pyogrio.read_dataframe(dest)
+        expected = frame
+    assert len(back) == len(frame)
+    assert _rows(back, fields) == _rows(expected, fields)
+    assert back.geometry.isna().sum() == frame.geometry.isna().sum()
+    present = frame.geometry.notna().to_numpy()
+    got = gpd.GeoSeries(back.geometry.to_numpy()[present], crs="EPSG:4326").to_crs("EPSG:32719")
+    want = frame.geometry[present].to_crs("EPSG:32719")
+    # same places (GeoJSON and CSV keep 6 decimals, about 0.1 m)
+    assert (got.hausdorff_distance(want, align=False) < 0.2).all()
+
+
+def test_shapefile_zip_layout_and_utf8_cpg(data_dir, tmp_path):
+    dest = export.export_layer(store.read_layer("territorios"), tmp_path / "t.zip", "shp", "territorios")
+    with zipfile.ZipFile(dest) as archive:
+        assert sorted(archive.namelist()) == [f"territorios.{e}" for e in ("cpg", "dbf", "prj", "shp", "shx")]
+        assert archive.read("territorios.cpg").decode().strip() == "UTF-8"
+    back = pyogrio.read_dataframe(f"/vsizip/{dest}/territorios.shp")
+    assert "Hacienda Compañía" in set(back["nombre"])
+    assert pyogrio.read_info(f"/vsizip/{dest}/territorios.shp")["crs"] == "EPSG:4326"
+    assert all(len(c) <= 10 for c in back.columns)
+    # text longer than 254 bytes is cut at a character boundary
+    assert back["fuente"].map(lambda s: len(s.encode("utf-8"))).max() <= 254
+
+
+def test_shapefile_of_mixed_layer_is_split_by_family_and_keeps_null_rows(data_dir, tmp_path):
+    frame = store.read_layer("iniciativas")
+    dest = export.export_layer(frame, tmp_path / "i.zip", "shp", "iniciativas")
+    names, _ = _read_shapefiles(dest)
+    stems = sorted({n.rsplit(".", 1)[0] for n in names})
+    assert stems == ["iniciativas_lineas", "iniciativas_poligonos", "iniciativas_puntos", "iniciativas_sin_geometria"]
+    nulls = pyogrio.read_dataframe(f"/vsizip/{dest}/iniciativas_sin_geometria.shp")
+    assert len(nulls) == frame.geometry.isna().sum() and nulls.geometry.isna().all()
+    points = pyogrio.read_dataframe(f"/vsizip/{dest}/iniciativas_puntos.shp")
+    assert len(points) == frame.geometry.geom_type.isin(["Point", "MultiPoint"]).sum()
+
+
+def test_shapefile_of_one_family_writes_null_shapes_in_the_same_file(tmp_path):
+    frame = gpd.GeoDataFrame(
+        {"nombre": ["Plaza", "Sin lugar", "Multi"]},
+        geometry=[Point(-70.759, -28.576), None, MultiPoint([(-70.75, -28.55), (-70.76, -28.56)])],
+        crs="EPSG:4326",
+    )
+    dest = export.export_layer(frame, tmp_path / "p.zip", "shp", "puntos")
+    back = pyogrio.read_dataframe(f"/vsizip/{dest}/puntos.shp")
+    assert list(back["nombre"]) == ["Plaza", "Sin lugar", "Multi"]
+    assert back.geometry.isna().tolist() == [False, True, False]
+    assert back.geometry.iloc[2].equals(frame.geometry.iloc[2])
+
+
+def test_shapefile_field_names():
+    mapping = export.shapefile_field_names(
+        ["id", "estrategia_nombre", "nombre_original", "plan_nombre", "padre_nombre", "territorios",
+         "fuente_geometria", "precision_m", "descripcion", "codigo_unidad_vecinal", "codigo_unidad_vial",
+         "observaciones", "año_inicio", "Área_km2"]
+    )
+    assert mapping == {
+        "id": "id",
+        "estrategia_nombre": "estrat_nom",
+        "nombre_original": "nombre_ori",
+        "plan_nombre": "plan_nom",
+        "padre_nombre": "padre_nom",
+        "territorios": "territorio",
+        "fuente_geometria": "fuente_geo",
+        "precision_m": "precision",
+        "descripcion": "descripcio",
+        "codigo_unidad_vecinal": "codigo_uni",
+        "codigo_unidad_vial": "codigo_u_2",
+        "observaciones": "observacio",
+        "año_inicio": "ano_inicio",
+        "Área_km2": "area_km2",
+    }
+    assert all(len(v) <= 10 for v in mapping.values())
+    assert len(set(mapping.values())) == len(mapping)
+    # deterministic
+    assert export.shapefile_field_names(list(mapping)) == mapping
+
+
+def test_csv_is_excel_friendly_and_read_back_by_gdal(data_dir, tmp_path):
+    frame = store.read_layer("territorios")
+    dest = export.export_layer(frame, tmp_path / "t.csv", "csv", "territorios")
+    raw = dest.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM
+    table = pd.read_csv(dest, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(table.columns) == [*[c for c in frame.columns if c != "geometry"], "lon", "lat", "wkt"]
+    points = shapely.points(table["lon"].astype(float), table["lat"].astype(float))
+    assert shapely.covers(frame.geometry.to_numpy(), points).all()  # point on the surface
+    back = pyogrio.read_dataframe(dest)
+    assert len(back) == len(frame) and back.geometry.notna().all()
+    inits = export.csv_frame(store.read_layer("iniciativas"))
+    assert (inits["wkt"] == "").sum() == inits["lon"].isna().sum() == store.read_layer("iniciativas").geometry.isna().sum()
+
+
+def test_gpkg_layer_name_and_all_null_geometry(tmp_path):
+    frame = gpd.GeoDataFrame({"nombre": ["a", "b"]}, geometry=[None, None], crs="EPSG:4326")
+    dest = export.export_layer(frame, tmp_path / "n.gpkg", "gpkg", "sin_lugar")
+    assert pyogrio.list_layers(dest)[:, 0].tolist() == ["sin_lugar"]
+    assert len(pyogrio.read_dataframe(dest)) == 2
+
+
+def test_kml_names_placemarks_after_nombre(data_dir, tmp_path):
+    dest = export.export_layer(store.read_layer("territorios"), tmp_path / "t.kml", "kml", "territorios")
+    text = dest.read_text(encoding="utf-8")
+    assert "<name>Hacienda Compañía</name>" in text
+    assert '<SimpleData name="slug">domeyko</SimpleData>' in text
+
+
+def test_exported_imported_layer_round_trip(fresh_store, tmp_path):
+    frame = gpd.GeoDataFrame(
+        {"Nombre Vía": ["Ruta 5", "Plaza"], "rol": ["5", None]},
+        geometry=[LineString([(-70.78, -28.55), (-70.79, -28.60)]), Polygon([(-70.76, -28.577), (-70.758, -28.577), (-70.758, -28.575)])],
+        crs="EPSG:4326",
+    )
+    importer.import_file(write(frame, tmp_path / "vias.gpkg"), as_="referencia", layer="vias")
+    stored = store.read_layer("vias")
+    for fmt in export.FORMATS:
+        dest = export.export_layer(stored, tmp_path / f"out{export.FORMATS[fmt][1]}", fmt, "vias")
+        report = importer.import_file(dest, as_="referencia", layer=f"vias_{fmt}")
+        assert report.n_stored == 2, fmt
+        again = store.read_layer(f"vias_{fmt}")
+        if fmt != "kml":
+            assert sorted(again["nombre_via"]) == ["Plaza", "Ruta 5"], fmt
+    data = export.export_bytes(stored, "shp", "vias")
+    assert data.startswith(b"PK")
+
+
+def test_unknown_format():
+    with pytest.raises(Exception, match="Formato desconocido: «dwg». Use uno de: geojson, gpkg, shp, csv, kml"):
+        export.check_format("dwg")
