@@ -26,8 +26,26 @@ def _ensure_store_once() -> str:
     return str(store.ensure_store())
 
 
+def ensure_app_navigation() -> None:
+    """Make sure a page runs inside ``app.py``'s navigation, not as a stand-alone script.
+
+    While no script of the server process has called ``st.navigation`` yet, Streamlit
+    treats a ``pages/`` folder next to the main script as an old-style multipage app:
+    the first visitor of a fresh server who opens ``/plan`` gets ``pages/plan.py`` run
+    alone (no page config, every file of ``pages/`` listed in the sidebar). This turns
+    that mode off for the process and reruns, so ``app.py`` runs and shows the page.
+    Called by every page first, and by :func:`store_version`.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def store_version() -> int:
     """Version of the store; builds it once per process when needed."""
+    ensure_app_navigation()
     _ensure_store_once()
     return store.store_version()
 
@@ -109,3 +127,136 @@ def write_query(state: Mapping[str, object], extra: Mapping[str, str] | None = N
     current = {k: ",".join(st.query_params.get_all(k)) for k in st.query_params.keys()}
     if current != wanted:
         st.query_params.from_dict(wanted)
+
+
+# --- one territory (sector page) ------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _sector_summary(slug: str, territory_layer: str, version: int):
+    from layers import sector
+
+    return sector.sector_summary(
+        slug,
+        _read_layer("iniciativas", version),
+        _read_layer(territory_layer, version),
+        _relations(territory_layer, version),
+        _read_layer("estrategias", version),
+    )
+
+
+def sector_summary(slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER):
+    """:func:`layers.sector.sector_summary` of a territory (cached until the store changes).
+
+    Raises :class:`layers._errors.UnknownTerritoryError` for an unknown slug.
+    """
+    return _sector_summary(slug, territory_layer, store_version())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _sector_files(slug: str, territory_layer: str, version: int, day: str) -> tuple[bytes, str]:
+    import datetime as dt
+
+    from layers import export, report, sector
+
+    summary = _sector_summary(slug, territory_layer, version)
+    layer_bytes = export.export_bytes(sector.sector_layer(summary), "geojson", layer=f"sector_{slug.replace('-', '_')}")
+    html = report.sector_report_html(
+        summary, _read_layer("comuna", version), generated=dt.date.fromisoformat(day),
+        territories=_read_layer(territory_layer, version),
+    )
+    return layer_bytes, html
+
+
+def sector_files(slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER) -> tuple[bytes, str]:
+    """Downloads of a territory: its initiatives as RFC 7946 GeoJSON and the printable HTML report.
+
+    Cached per territory, store version and day (the report carries the date).
+    """
+    import datetime as dt
+
+    return _sector_files(slug, territory_layer, store_version(), dt.date.today().isoformat())
+
+
+def md_escape(text: object) -> str:
+    """Text from data made literal for ``st.markdown`` (no emphasis, links, LaTeX, emoji or HTML)."""
+    from layers.report import markdown_escape
+
+    return markdown_escape(text)
+
+
+# --- display layers, catalogue names and per-session caches (map pages) ------------------
+
+
+@st.cache_data(show_spinner="Preparando las geometrías del mapa…", max_entries=16)
+def _display_layer(name: str, version: int, columns: tuple[str, ...] | None, tolerance_m: float):
+    from layers import mapview
+
+    return mapview.display_geometries(_read_layer(name, version), columns=columns, tolerance_m=tolerance_m)
+
+
+def display_layer(name: str, columns: tuple[str, ...] | None = None, tolerance_m: float | None = None) -> gpd.GeoDataFrame:
+    """A layer simplified and rounded for drawing (cached until the store changes). Do not mutate it.
+
+    Parameters
+    ----------
+    name : str
+        Layer of the store.
+    columns : tuple of str, optional
+        Attribute columns to keep (all by default).
+    tolerance_m : float, optional
+        Simplification tolerance in metres (default :data:`layers.mapview.DISPLAY_TOLERANCE_M`).
+    """
+    from layers import mapview
+
+    tol = mapview.DISPLAY_TOLERANCE_M if tolerance_m is None else float(tolerance_m)
+    return _display_layer(name, store_version(), tuple(columns) if columns is not None else None, tol)
+
+
+def strategy_names() -> dict[str, str]:
+    """Strategy id -> name, in catalogue order (cached)."""
+    table = layer("estrategias")
+    return dict(zip(table["id"].astype(str), table["nombre"].astype(str)))
+
+
+def plan_names() -> dict[str, str]:
+    """Plan id -> name, in catalogue order (cached)."""
+    table = layer("planes")
+    return dict(zip(table["id"].astype(str), table["nombre"].astype(str)))
+
+
+def layer_title(name: str) -> str:
+    """Title of a layer in the registry (its name when it has none)."""
+    reg = registry()
+    match = reg.loc[reg["nombre"] == name, "titulo"]
+    title = match.iloc[0] if len(match) else None
+    return str(title) if title not in (None, "") and title == title else name
+
+
+def session_cached(slot: str, key: object, build):
+    """Value built by ``build()``, kept in this session until ``key`` changes.
+
+    Used for objects that must not be rebuilt on every rerun but cannot be shared
+    between sessions (a folium map is mutated while it is drawn).
+
+    Parameters
+    ----------
+    slot : str
+        Session-state key holding ``(key, value)``.
+    key : hashable
+        What the value depends on (filter state, store version...).
+    build : callable
+        Produces the value when ``key`` changed.
+    """
+    held = st.session_state.get(slot)
+    if held is not None and held[0] == key:
+        return held[1]
+    value = build()
+    st.session_state[slot] = (key, value)
+    return value
+
+
+def init_widget(key: str, value: object) -> None:
+    """Give a widget its starting value (e.g. from the URL) unless it already has one."""
+    if key not in st.session_state:
+        st.session_state[key] = value

@@ -1,0 +1,71 @@
+"""SIT Vallenar: entry point of the web application (``streamlit run app.py``).
+
+Sets the page configuration and the navigation, prepares the store of layers once
+per process, and shows a clear Spanish message instead of a traceback when the
+data or the map assets are not usable.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from layers import webassets
+from layers._errors import SitError
+from pages import _shared
+
+log = logging.getLogger("sit.app")
+
+# No page icons: the active page's icon becomes the favicon, and Streamlit fetches
+# ":material/..." favicons from fonts.gstatic.com (the app must make no request outside
+# its own server); emoji would do, but show as empty boxes where no emoji font is installed.
+st.set_page_config(
+    page_title="SIT Vallenar",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+MAP_PAGE = st.Page("pages/mapa.py", title="Mapa del plan", url_path="mapa")
+
+
+def _home() -> None:
+    """The root URL opens the map, keeping any filters of the link (``/?territorio=domeyko``).
+
+    Streamlit serves the default page at ``/`` only (its own ``url_path`` would answer
+    "page not found"), so the map is a regular page at ``/mapa`` and this hidden
+    default page forwards to it.
+    """
+    st.switch_page(MAP_PAGE, query_params=st.query_params.to_dict())
+
+
+navigation = st.navigation(
+    [
+        st.Page(_home, title="Inicio", url_path="inicio", default=True, visibility="hidden"),
+        MAP_PAGE,
+        st.Page("pages/sector.py", title="Mi sector", url_path="sector"),
+        st.Page("pages/plan.py", title="Plan", url_path="plan"),
+        st.Page("pages/capas.py", title="Capas", url_path="capas"),
+    ]
+)
+
+st.sidebar.caption("SIT Vallenar · Sistema de información territorial de la comuna de Vallenar")
+
+try:
+    _shared.store_version()
+except (SitError, OSError) as exc:
+    log.exception("store not available")
+    st.error(
+        "No se pudo preparar el almacén de capas del sistema, por lo que la aplicación no puede mostrarse. "
+        f"Detalle: {exc}"
+    )
+    st.stop()
+
+if not webassets.assets_installed():
+    st.error(webassets.missing_assets_message())
+
+try:
+    navigation.run()
+except SitError as exc:
+    log.exception("page failed with a domain error")
+    st.error(str(exc))

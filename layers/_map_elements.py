@@ -1,0 +1,298 @@
+"""Browser-side pieces of the plan's map: the legend control and the sited initiatives layer.
+
+Internal to :mod:`layers.mapview`. Every string that comes from data is
+HTML-escaped here (:func:`html.escape`) before it is embedded, and JSON is written
+with ``<``, ``>``, ``&`` and ``'`` as ``\\uXXXX`` escapes so it cannot close the
+``<script>`` element it lives in.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Mapping, Sequence
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from folium.plugins import MarkerCluster
+from folium.template import Template
+
+from layers import links, symbology
+
+#: Decimal places of the point coordinates sent to the browser (1e-5 degree is about 1 m).
+POINT_DECIMALS = 5
+
+
+def _esc(value: object) -> str:
+    """HTML-escaped text of a value; empty for missing values."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def _js_json(obj: object) -> str:
+    """Compact JSON safe to place inside a ``<script>`` element."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return (
+        text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    )
+
+
+class Legend(MacroElement):
+    """A legend drawn as a Leaflet control from HTML built (and escaped) in Python."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            (function () {
+                var legend = L.control({position: {{ this.position|tojson }}});
+                legend.onAdd = function () {
+                    var div = L.DomUtil.create("div", "sit-legend");
+                    div.style.cssText = {{ this.css|tojson }};
+                    div.innerHTML = {{ this.html_js }};
+                    L.DomEvent.disableScrollPropagation(div);
+                    L.DomEvent.disableClickPropagation(div);
+                    return div;
+                };
+                legend.addTo({{ this._parent.get_name() }});
+            })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html_text: str, position: str = "bottomright"):
+        super().__init__()
+        self._name = "Legend"
+        self.html_js = _js_json(html_text)
+        self.position = position
+        self.css = (
+            "background:rgba(255,255,255,0.94);padding:5px 8px;font:11px/1.3 sans-serif;"
+            "color:#222;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,0.35);"
+            "max-width:250px;max-height:42vh;overflow-y:auto;"
+        )
+
+
+class SitedInitiatives(MacroElement):
+    """Sited initiatives drawn from one compact JSON document.
+
+    Points become ``L.circleMarker`` added in bulk to a MarkerCluster; lines and
+    areas become an ``L.geoJSON`` layer added to a FeatureGroup. Tooltips show the
+    (escaped) name; popups are assembled when opened from the record and lookup
+    tables, all of whose strings were escaped in Python.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            (function () {
+                var d = {{ this.payload }};
+                function row(label, value) {
+                    return "<tr><th style='text-align:left;padding-right:6px;vertical-align:top'>" + label
+                        + "</th><td>" + (value === "" || value === undefined || value === null ? "—" : value) + "</td></tr>";
+                }
+                function popup(k) {
+                    var r = d.r[k];
+                    return "<div class='sit-popup' style='font:12px/1.35 sans-serif'><b>" + r[0] + "</b><table>"
+                        + row("Id", r[1]) + row("Tipo", d.t[r[2]]) + row("Estrategia", d.e[r[3]])
+                        + row("Plan", d.p[r[4]]) + row("Padre", r[5] < 0 ? "" : d.h[r[5]])
+                        + row("Territorios", r[6].map(function (i) { return d.n[i]; }).join(", "))
+                        + row("Fuente de la geometría", d.f[r[7]])
+                        + "</table></div>";
+                }
+                var markers = [];
+                for (var i = 0; i < d.pt.length; i++) {
+                    var p = d.pt[i], r = d.r[p[2]];
+                    var m = L.circleMarker([p[0], p[1]], Object.assign({}, d.ps, {fillColor: d.c[r[3]]}));
+                    m.bindTooltip(r[0]);
+                    m.bindPopup(popup.bind(null, p[2]), {maxWidth: 340});
+                    markers.push(m);
+                }
+                {{ this.cluster.get_name() }}.addLayers(markers);
+                L.geoJSON(d.sh, {
+                    style: function (f) {
+                        var c = d.c[d.r[f.properties.k][3]];
+                        var base = f.geometry.type.indexOf("Polygon") >= 0 ? d.gs : d.ls;
+                        return Object.assign({}, base, {color: c, fillColor: c});
+                    },
+                    onEachFeature: function (f, layer) {
+                        layer.bindTooltip(d.r[f.properties.k][0], {sticky: true});
+                        layer.bindPopup(popup.bind(null, f.properties.k), {maxWidth: 340});
+                    }
+                }).addTo({{ this.shapes.get_name() }});
+            })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, payload: Mapping[str, object], cluster: MarkerCluster, shapes: folium.FeatureGroup):
+        super().__init__()
+        self._name = "SitedInitiatives"
+        self.payload = _js_json(payload)
+        self.cluster = cluster
+        self.shapes = shapes
+
+
+def _lookup(values: Iterable[str]) -> tuple[list[str], dict[str, int]]:
+    table = list(dict.fromkeys(values))
+    return table, {v: i for i, v in enumerate(table)}
+
+
+def sited_payload(
+    initiatives: gpd.GeoDataFrame,
+    strategies: Mapping[str, str],
+    plans: Mapping[str, str] | None = None,
+    territory_names: Mapping[str, Sequence[str]] | None = None,
+) -> tuple[dict[str, object], dict[str, int]]:
+    """The compact document :class:`SitedInitiatives` draws, and how many features of each kind.
+
+    Parameters
+    ----------
+    initiatives : geopandas.GeoDataFrame
+        Selected initiatives (EPSG:4326, display geometries) with the fields of
+        :data:`layers.initiatives.FIELDS`; rows without geometry are skipped.
+    strategies : mapping of str to str
+        Strategy id -> name.
+    plans : mapping of str to str, optional
+        Plan id -> name (defaults to the ``plan_nombre`` field).
+    territory_names : mapping of str to sequence of str, optional
+        Initiative id -> names of its territories (popup); defaults to the slugs
+        of the ``territorios`` field. Names travel once, in a lookup table.
+
+    Returns
+    -------
+    tuple of (dict, dict)
+        The document (every string HTML-escaped) and ``{"point": n, "line": n, "polygon": n}``.
+    """
+    sited = initiatives[initiatives.geometry.notna() & ~initiatives.geometry.is_empty]
+    strategy_ids = list(strategies)
+    extra = [s for s in dict.fromkeys(sited["estrategia"].astype(str)) if s not in strategies]
+    strategy_ids += extra
+    e_table = [f"{_esc(s)} · {_esc(strategies.get(s, ''))}".rstrip(" ·") for s in strategy_ids]
+    e_index = {s: i for i, s in enumerate(strategy_ids)}
+    colors = [symbology.strategy_color(s) for s in strategy_ids]
+
+    plan_names = dict(plans or {})
+
+    def plan_label(pid: object, pname: object) -> str:
+        name = plan_names.get(str(pid), pname)
+        return f"{_esc(pid)} · {_esc(name)}" if _esc(name) else _esc(pid)
+
+    t_table, t_index = _lookup(_esc(v) for v in sited["tipo"])
+    p_table, p_index = _lookup(plan_label(p, n) for p, n in zip(sited["plan"], sited.get("plan_nombre", sited["plan"])))
+    f_table, f_index = _lookup(_esc(v) for v in sited.get("fuente_geometria", pd.Series("", index=sited.index)))
+    padres = [
+        (f"{_esc(p)} · {_esc(n)}" if _esc(n) else _esc(p)) if _esc(p) else ""
+        for p, n in zip(sited.get("padre", [None] * len(sited)), sited.get("padre_nombre", [None] * len(sited)))
+    ]
+    h_table, h_index = _lookup(p for p in padres if p)
+
+    names_table: dict[str, int] = {}
+
+    def territory_refs(row) -> list[int]:
+        if territory_names is not None:
+            listed = territory_names.get(row.id, [])
+        else:
+            listed = links.split_slugs(getattr(row, "territorios", ""))
+        return [names_table.setdefault(_esc(name), len(names_table)) for name in listed]
+
+    records: list[list[object]] = []
+    points: list[list[object]] = []
+    shapes: list[dict[str, object]] = []
+    kinds = {"point": 0, "line": 0, "polygon": 0}
+    for k, (row, geom, padre) in enumerate(zip(sited.itertuples(index=False), sited.geometry.array, padres)):
+        terr = territory_refs(row)
+        records.append([
+            _esc(row.nombre), _esc(row.id), t_index[_esc(row.tipo)], e_index[str(row.estrategia)],
+            p_index[plan_label(row.plan, getattr(row, "plan_nombre", row.plan))], h_index[padre] if padre else -1,
+            terr, f_index[_esc(getattr(row, "fuente_geometria", ""))],
+        ])
+        kind = symbology.geometry_kind(geom.geom_type)
+        if kind == "point":
+            for part in shapely.get_parts(geom):
+                points.append([round(part.y, POINT_DECIMALS), round(part.x, POINT_DECIMALS), k])
+                kinds["point"] += 1
+        elif kind in ("line", "polygon"):
+            shapes.append({"type": "Feature", "properties": {"k": k}, "geometry": shapely.geometry.mapping(geom)})
+            kinds[kind] += 1
+        else:  # a GeometryCollection: draw its parts
+            for part in shapely.get_parts(geom):
+                sub = symbology.geometry_kind(part.geom_type)
+                if sub == "point":
+                    points.append([round(part.y, POINT_DECIMALS), round(part.x, POINT_DECIMALS), k])
+                elif sub:
+                    shapes.append({"type": "Feature", "properties": {"k": k}, "geometry": shapely.geometry.mapping(part)})
+                if sub:
+                    kinds[sub] += 1
+    payload = {
+        "r": records, "pt": points, "sh": {"type": "FeatureCollection", "features": shapes},
+        "t": t_table, "e": e_table, "p": p_table, "h": h_table, "f": f_table, "c": colors, "n": list(names_table),
+        "ps": {**symbology.GEOMETRY_STYLES["point"]},
+        "ls": {**symbology.GEOMETRY_STYLES["line"]},
+        "gs": {**symbology.GEOMETRY_STYLES["polygon"]},
+    }
+    return payload, kinds
+
+
+def _swatch(color: str, kind: str) -> str:
+    if kind == "point":
+        return (f"<span style='display:inline-block;width:11px;height:11px;border-radius:50%;background:{color};"
+                "border:1.5px solid #fff;box-shadow:0 0 0 1px #777;vertical-align:middle'></span>")
+    if kind == "line":
+        return f"<span style='display:inline-block;width:16px;height:0;border-top:4px solid {color};vertical-align:middle'></span>"
+    return (f"<span style='display:inline-block;width:14px;height:11px;background:{color};border:1px solid #6b6b6b;"
+            "vertical-align:middle'></span>")
+
+
+def legend_html(
+    breaks: list[int],
+    title: tuple[str, str],
+    strategies: Mapping[str, str],
+    present: Iterable[str],
+    kinds: Mapping[str, int],
+    minimum: int = 1,
+    zero: bool = True,
+) -> str:
+    """HTML of the map legend (every text escaped).
+
+    Parameters
+    ----------
+    breaks : list of int
+        Choropleth class breaks (:func:`layers.symbology.class_breaks`).
+    title : tuple of str
+        Title and subtitle saying what the choropleth counts (:func:`count_legend_title`).
+    strategies : mapping of str to str
+        Strategy id -> name.
+    present : iterable of str
+        Strategies of the drawn initiatives (only those are listed).
+    kinds : mapping of str to int
+        Number of drawn features per geometry kind.
+    minimum : int
+        Smallest positive count (lower bound of the first class).
+    zero : bool
+        Whether some territory has a count of zero (shows the zero row).
+    """
+    out = [
+        f"<div style='font-weight:bold'>{_esc(title[0])}</div>",
+        f"<div style='color:#555;margin-bottom:3px'>{_esc(title[1])}</div>",
+    ]
+    for label, color in symbology.choropleth_legend(breaks, minimum, zero):
+        out.append(f"<div>{_swatch(color, 'polygon')} {_esc(label)}</div>")
+    rows = symbology.strategy_legend(strategies, present)
+    extra = [s for s in dict.fromkeys(present) if s not in strategies]
+    rows += [(s, "", symbology.strategy_color(s)) for s in extra]
+    out.append("<div style='font-weight:bold;margin:5px 0 2px'>Iniciativas ubicadas, por estrategia</div>")
+    if not rows:
+        out.append("<div><i>La selección no tiene iniciativas ubicadas.</i></div>")
+    for sid, name, color in rows:
+        label = f"{_esc(sid)} · {_esc(name)}" if name else _esc(sid)
+        out.append(f"<div>{_swatch(color, 'point')} {label}</div>")
+    drawn = [k for k in ("point", "line", "polygon") if kinds.get(k)]
+    if drawn:
+        marks = " ".join(f"{_swatch('#777777', k)} {symbology.GEOMETRY_LABELS[k]}" for k in drawn)
+        out.append(f"<div style='margin-top:4px'>{marks}</div>")
+    return "".join(out)

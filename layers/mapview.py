@@ -1,0 +1,475 @@
+"""The plan's map: territories as a choropleth, sited initiatives by strategy, one folium map.
+
+What the map shows
+------------------
+- the commune boundary (outline);
+- every territory of the active layer, filled by how many initiatives of the
+  CURRENT selection concern it (:func:`territory_counts` over the relations of
+  :func:`layers.links.relate`). By default every relation counts (sited there,
+  linked by name, urban or rural programme, commune-wide), so a commune-wide
+  initiative adds one to every territory; with ``specific_only`` only the
+  initiatives sited in or linked by name to the territory count. The legend
+  says which;
+- the territories named in the filter, with a thick outline;
+- the sited initiatives of the selection, coloured by strategy: points as
+  ``circleMarker`` inside a MarkerCluster, lines and areas as GeoJSON paths,
+  each with its name as tooltip and a popup with id, tipo, estrategia, plan,
+  padre, territorios and fuente_geometria;
+- OpenStreetMap tiles as an optional overlay, off by default.
+
+Payload
+-------
+What reaches the browser is kept small: geometries are simplified for display
+in metres (EPSG:32719) and rounded to :data:`DISPLAY_DECIMALS` decimals
+(:func:`display_geometries`, meant to be cached per store version), features
+carry only the properties drawn, and the sited initiatives travel as one
+compact JSON document (points as ``[lat, lon, record]``, shared texts through
+lookup tables) whose popups are assembled in the browser when opened.
+
+Every text that comes from data is HTML-escaped (:func:`html.escape`) in
+Python before it is embedded; folium and :mod:`layers._map_elements` (the legend
+and the sited-initiatives layer) additionally write JSON with ``<``, ``>``, ``&``
+and ``'`` as ``\\uXXXX`` escapes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from folium.plugins import MarkerCluster
+
+from geo.crs import UTM19S, WGS84
+from layers import links, symbology, webassets
+from layers._map_elements import Legend, SitedInitiatives, _esc, legend_html, sited_payload
+
+__all__ = [
+    "DISPLAY_TOLERANCE_M", "DISPLAY_DECIMALS", "MIN_FIT_SPAN_DEG", "SPECIFIC_RELATIONS", "LAYER_NAMES",
+    "display_geometries", "territory_counts", "count_label", "count_legend_title", "selection_bounds",
+    "sited_payload", "legend_html", "Legend", "SitedInitiatives", "build_map", "selection_map", "map_html",
+]
+
+log = logging.getLogger(__name__)
+
+#: Displacement allowed when simplifying geometries for display (metres, EPSG:32719).
+DISPLAY_TOLERANCE_M = 15.0
+#: Decimal places of displayed coordinates (1e-5 degree is about 1 m).
+DISPLAY_DECIMALS = 5
+#: Smallest extent (degrees) the map is fitted to, so one point does not zoom in to the street.
+MIN_FIT_SPAN_DEG = 0.01
+#: Relations that tie an initiative to one territory in particular.
+SPECIFIC_RELATIONS = ("ubicada", "vinculada")
+#: Plural labels of the relations, for the territory tooltip.
+RELATION_PLURALS = {
+    "ubicada": ("ubicada", "ubicadas"),
+    "vinculada": ("vinculada", "vinculadas"),
+    "urbano": ("programa urbano", "programas urbanos"),
+    "rural": ("programa rural", "programas rurales"),
+    "comunal": ("comunal", "comunales"),
+}
+#: Names of the map's layers in the layer control.
+LAYER_NAMES = {
+    "territories": "Territorios (iniciativas por territorio)",
+    "selected": "Territorios elegidos",
+    "commune": "Límite comunal",
+    "points": "Iniciativas ubicadas: puntos",
+    "shapes": "Iniciativas ubicadas: líneas y áreas",
+}
+
+
+# --------------------------------------------------------------------------- display geometries
+
+
+def _round_coords(geoms: np.ndarray, decimals: int) -> np.ndarray:
+    return shapely.transform(geoms, lambda c: np.round(c, decimals))
+
+
+def display_geometries(
+    gdf: gpd.GeoDataFrame,
+    columns: Sequence[str] | None = None,
+    tolerance_m: float = DISPLAY_TOLERANCE_M,
+    decimals: int = DISPLAY_DECIMALS,
+) -> gpd.GeoDataFrame:
+    """A lighter copy of a layer for drawing: simplified in metres, rounded, few columns.
+
+    Polygon layers that form a clean coverage (no overlaps, like the territories)
+    are simplified with :func:`shapely.coverage_simplify`, which keeps shared
+    edges shared (no slivers between neighbours); its area-based tolerance is set
+    to ``(2.5 * tolerance_m)`` metres, which on the shipped territories moves no
+    boundary by more than about ``tolerance_m``. Other layers are simplified one
+    feature at a time with ``preserve_topology``. Points are only rounded.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Layer with a CRS (any); null geometries are kept as null.
+    columns : sequence of str, optional
+        Attribute columns to keep (all by default).
+    tolerance_m : float
+        Simplification tolerance in metres, applied in EPSG:32719; 0 disables it.
+    decimals : int
+        Decimal places of the output coordinates (degrees).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Same rows and index, EPSG:4326.
+    """
+    started = time.perf_counter()
+    cols = list(columns) if columns is not None else [c for c in gdf.columns if c != gdf.geometry.name]
+    out = gpd.GeoDataFrame(gdf[cols].copy(), geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+    present = out.geometry.notna().to_numpy() & ~out.geometry.is_empty.to_numpy()
+    if not present.any():
+        return out.to_crs(WGS84)
+    metric = out.geometry[present].to_crs(UTM19S).array
+    if tolerance_m > 0:
+        types = shapely.get_type_id(metric)
+        polygonal = np.isin(types, (3, 6))
+        if polygonal.all() and len(metric) > 1 and shapely.coverage_is_valid(metric):
+            metric = shapely.coverage_simplify(metric, 2.5 * tolerance_m)
+        else:
+            lines_or_areas = ~np.isin(types, (0, 4))
+            simplified = metric.copy()
+            simplified[lines_or_areas] = shapely.simplify(metric[lines_or_areas], tolerance_m, preserve_topology=True)
+            metric = simplified
+    back = gpd.GeoSeries(metric, crs=UTM19S).to_crs(WGS84).array
+    geoms = np.asarray(out.geometry.to_crs(WGS84).array, dtype=object)
+    geoms[present] = _round_coords(np.asarray(back, dtype=object), decimals)
+    out = gpd.GeoDataFrame(out[cols], geometry=geoms, crs=WGS84)
+    log.debug("display geometries: %d features in %.3f s", len(out), time.perf_counter() - started)
+    return out
+
+
+# --------------------------------------------------------------------------- counts
+
+
+def territory_counts(
+    relations: pd.DataFrame,
+    selected_ids: Iterable[str],
+    slugs: Iterable[str],
+    specific_only: bool = False,
+) -> pd.DataFrame:
+    """How many selected initiatives concern each territory, by relation.
+
+    Parameters
+    ----------
+    relations : pandas.DataFrame
+        ``id``, ``slug``, ``relacion`` as returned by :func:`layers.links.relate`
+        for the active territory layer (computed over ALL initiatives).
+    selected_ids : iterable of str
+        Ids of the initiatives of the current selection (after filters).
+    slugs : iterable of str
+        Every territory of the active layer, in display order.
+    specific_only : bool
+        Count only the relations of :data:`SPECIFIC_RELATIONS` in ``n``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by slug (every territory, zeros included), one int column per
+        relation of :data:`layers.links.RELACIONES` and ``n``, the count drawn.
+    """
+    order = list(slugs)
+    rel = relations[relations["id"].isin(set(selected_ids))]
+    table = (
+        rel.groupby(["slug", "relacion"]).size().unstack(fill_value=0)
+        .reindex(index=order, columns=list(links.RELACIONES), fill_value=0)
+        .fillna(0).astype("int64")
+    )
+    table.index.name = "slug"
+    kinds = list(SPECIFIC_RELATIONS) if specific_only else list(links.RELACIONES)
+    table["n"] = table[kinds].sum(axis=1).astype("int64")
+    return table
+
+
+def count_label(specific_only: bool) -> str:
+    """What the choropleth counts, in one sentence (caption under the map)."""
+    if specific_only:
+        return "Color de los territorios: iniciativas de la selección ubicadas en el territorio o vinculadas a él por nombre"
+    return (
+        "Color de los territorios: iniciativas de la selección que conciernen al territorio, "
+        "incluidas las de alcance comunal, urbano o rural"
+    )
+
+
+def count_legend_title(specific_only: bool) -> tuple[str, str]:
+    """Legend title and subtitle of the choropleth for a counting mode."""
+    if specific_only:
+        return "Iniciativas por territorio", "de la selección, solo ubicadas o vinculadas"
+    return "Iniciativas por territorio", "de la selección, incluye alcance comunal, urbano o rural"
+
+
+def _breakdowns(counts: pd.DataFrame) -> list[str]:
+    """``"2 ubicadas · 148 comunales"`` for each row of :func:`territory_counts`."""
+    labels = list(RELATION_PLURALS.values())
+    table = counts.reindex(columns=list(RELATION_PLURALS), fill_value=0).fillna(0).astype("int64").to_numpy()
+    out = []
+    for row in table:
+        parts = [f"{k} {one if k == 1 else many}" for k, (one, many) in zip(row, labels) if k]
+        out.append(" · ".join(parts) if parts else "ninguna")
+    return out
+
+
+# --------------------------------------------------------------------------- bounds
+
+
+def _bounds_of(geoms: gpd.GeoSeries) -> list[list[float]] | None:
+    geoms = geoms[geoms.notna() & ~geoms.is_empty]
+    if geoms.empty:
+        return None
+    west, south, east, north = geoms.to_crs(WGS84).total_bounds
+    return [[float(south), float(west)], [float(north), float(east)]]
+
+
+def _padded(bounds: list[list[float]], min_span: float = MIN_FIT_SPAN_DEG) -> list[list[float]]:
+    (south, west), (north, east) = bounds
+    lat_pad = max(0.0, (min_span - (north - south)) / 2)
+    lon_pad = max(0.0, (min_span - (east - west)) / 2)
+    return [[south - lat_pad, west - lon_pad], [north + lat_pad, east + lon_pad]]
+
+
+def selection_bounds(
+    initiatives: gpd.GeoDataFrame | None,
+    territories: gpd.GeoDataFrame | None,
+    commune: gpd.GeoDataFrame,
+) -> list[list[float]]:
+    """Extent the map opens on: the sited initiatives, else the territories, else the commune.
+
+    Parameters
+    ----------
+    initiatives : geopandas.GeoDataFrame or None
+        Selected initiatives (rows without geometry are ignored). Pass ``None``
+        when nothing is filtered, to open on the whole commune.
+    territories : geopandas.GeoDataFrame or None
+        Territories named in the filter. When given, the map opens on them
+        together with the sited initiatives of the selection.
+    commune : geopandas.GeoDataFrame
+        Commune boundary (fallback).
+
+    Returns
+    -------
+    list
+        ``[[south, west], [north, east]]`` in degrees (Leaflet order), at least
+        :data:`MIN_FIT_SPAN_DEG` wide and high.
+    """
+    parts = []
+    if territories is not None and len(territories):
+        parts.append(_bounds_of(territories.geometry))
+    if initiatives is not None and len(initiatives):
+        parts.append(_bounds_of(initiatives.geometry))
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        parts = [_bounds_of(commune.geometry)]
+    south = min(p[0][0] for p in parts)
+    west = min(p[0][1] for p in parts)
+    north = max(p[1][0] for p in parts)
+    east = max(p[1][1] for p in parts)
+    (s, w), (n, e) = _padded([[south, west], [north, east]])
+    return [[round(s, DISPLAY_DECIMALS), round(w, DISPLAY_DECIMALS)], [round(n, DISPLAY_DECIMALS), round(e, DISPLAY_DECIMALS)]]
+
+
+def _territory_names(
+    relations: pd.DataFrame | None, territories: gpd.GeoDataFrame | None, ids: Sequence[str]
+) -> dict[str, list[str]]:
+    """Names of the territories each initiative is sited in or linked to, in layer order."""
+    if relations is None or territories is None or not len(ids):
+        return {}
+    rel = relations[relations["id"].isin(set(ids)) & relations["relacion"].isin(SPECIFIC_RELATIONS)]
+    names = territories.set_index("slug")["nombre"]
+    order = {slug: i for i, slug in enumerate(territories["slug"])}
+    rel = rel.assign(_o=rel["slug"].map(order), _n=rel["slug"].map(names)).dropna(subset=["_n"]).sort_values("_o")
+    return rel.groupby("id")["_n"].agg(lambda s: [str(v) for v in s]).to_dict()
+
+
+def _feature_collection(gdf: gpd.GeoDataFrame, properties: Sequence[str]) -> dict[str, object]:
+    feats = []
+    for i, (values, geom) in enumerate(zip(gdf[list(properties)].itertuples(index=False), gdf.geometry.array)):
+        if geom is None or geom.is_empty:
+            continue
+        feats.append({
+            "type": "Feature",
+            "id": i,  # short unique id: folium keys its per-feature styles on it
+            "properties": dict(zip(properties, values)),
+            "geometry": shapely.geometry.mapping(geom),
+        })
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def build_map(
+    commune: gpd.GeoDataFrame,
+    territories: gpd.GeoDataFrame,
+    counts: pd.DataFrame,
+    initiatives: gpd.GeoDataFrame,
+    *,
+    strategies: Mapping[str, str],
+    specific_only: bool = False,
+    selected_territories: Sequence[str] = (),
+    relations: pd.DataFrame | None = None,
+    fit: list[list[float]] | None = None,
+) -> folium.Map:
+    """Build the plan's map for a selection.
+
+    Parameters
+    ----------
+    commune : geopandas.GeoDataFrame
+        Commune boundary, display geometry (:func:`display_geometries`), EPSG:4326.
+    territories : geopandas.GeoDataFrame
+        Active territory layer with ``slug``, ``nombre``, ``tipo``, display geometries.
+    counts : pandas.DataFrame
+        :func:`territory_counts` of the selection (index slug, column ``n``).
+    initiatives : geopandas.GeoDataFrame
+        The selected initiatives with display geometries; only sited ones are drawn.
+    strategies : mapping of str to str
+        Strategy id -> name, in display order (legend, popups).
+    specific_only : bool
+        How ``counts`` were computed (legend title only).
+    selected_territories : sequence of str
+        Slugs named in the filter; outlined.
+    relations : pandas.DataFrame, optional
+        Relations of the active layer, to name the territories in popups.
+    fit : list, optional
+        ``[[south, west], [north, east]]`` to open on; default :func:`selection_bounds`
+        of the sited initiatives and selected territories (the commune when none).
+
+    Returns
+    -------
+    folium.Map
+        Tile-less map (OpenStreetMap optional, off) with the layers, a legend and a
+        layer control, already passed through :func:`layers.webassets.localize_map`.
+    """
+    started = time.perf_counter()
+    chosen = territories[territories["slug"].isin(set(selected_territories))]
+    if fit is None:
+        fit = selection_bounds(initiatives, chosen, commune)
+    centre = [round((fit[0][0] + fit[1][0]) / 2, DISPLAY_DECIMALS), round((fit[0][1] + fit[1][1]) / 2, DISPLAY_DECIMALS)]
+    m = webassets.offline_map(location=centre, zoom_start=11, show_osm=False, control_scale=True)
+
+    # Territories: choropleth of the counts.
+    n = counts["n"].reindex(territories["slug"]).fillna(0).astype("int64").to_numpy()
+    breaks = symbology.class_breaks(n)
+    classes = symbology.classify(n, breaks)
+    palette = [symbology.ZERO_COLOR, *symbology.class_colors(len(breaks))]
+    terr = pd.DataFrame({
+        "nombre": [_esc(v) for v in territories["nombre"]],
+        "tipo": [_esc(v) for v in territories["tipo"]],
+        "n": n.tolist(),
+        "detalle": [_esc(t) for t in _breakdowns(counts.reindex(territories["slug"]))],
+        "k": classes.tolist(),
+    })
+    terr_gdf = gpd.GeoDataFrame(terr, geometry=territories.geometry.to_numpy(), crs=WGS84)
+    base = symbology.TERRITORY_STYLE
+    folium.GeoJson(
+        _feature_collection(terr_gdf, ["nombre", "tipo", "n", "detalle", "k"]),
+        name=LAYER_NAMES["territories"],
+        style_function=lambda f, base=base, palette=palette: {**base, "fillColor": palette[f["properties"]["k"]]},
+        highlight_function=lambda f: {"weight": 2.5, "color": "#111111"},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["nombre", "tipo", "n", "detalle"],
+            aliases=["Territorio", "Tipo", "Iniciativas", "Detalle"],
+            sticky=True,
+        ),
+        smooth_factor=1.0,
+    ).add_to(m)
+
+    if len(chosen):
+        sel = gpd.GeoDataFrame({"nombre": [_esc(v) for v in chosen["nombre"]]}, geometry=chosen.geometry.to_numpy(), crs=WGS84)
+        folium.GeoJson(
+            _feature_collection(sel, ["nombre"]),
+            name=LAYER_NAMES["selected"],
+            style_function=lambda f: dict(symbology.SELECTED_TERRITORY_STYLE),
+            interactive=False,
+        ).add_to(m)
+
+    folium.GeoJson(
+        _feature_collection(commune, []),
+        name=LAYER_NAMES["commune"],
+        style_function=lambda f: dict(symbology.COMMUNE_STYLE),
+        interactive=False,
+    ).add_to(m)
+
+    # Sited initiatives.
+    sited = initiatives[initiatives.geometry.notna() & ~initiatives.geometry.is_empty]
+    names = _territory_names(relations, territories, list(sited["id"])) if relations is not None else None
+    payload, kinds = sited_payload(sited, strategies, territory_names=names)
+    shapes = folium.FeatureGroup(name=LAYER_NAMES["shapes"], show=True).add_to(m)
+    cluster = MarkerCluster(
+        name=LAYER_NAMES["points"],
+        options={"maxClusterRadius": 40, "disableClusteringAtZoom": 17, "showCoverageOnHover": False},
+    ).add_to(m)
+    m.add_child(SitedInitiatives(payload, cluster, shapes))
+
+    present = list(dict.fromkeys(sited["estrategia"].astype(str)))
+    minimum = int(n[n > 0].min()) if (n > 0).any() else 1
+    legend = legend_html(breaks, count_legend_title(specific_only), strategies, present, kinds, minimum, bool((n == 0).any()))
+    m.add_child(Legend(legend))
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    m.fit_bounds(fit)
+    webassets.localize_map(m)
+    log.info(
+        "map built in %.3f s: %d territories, %d sited initiatives (%s)",
+        time.perf_counter() - started, len(territories), len(sited),
+        ", ".join(f"{k} {v}" for k, v in kinds.items()),
+    )
+    return m
+
+
+def selection_map(
+    commune: gpd.GeoDataFrame,
+    territories: gpd.GeoDataFrame,
+    initiatives: gpd.GeoDataFrame,
+    selected_ids: Iterable[str],
+    relations: pd.DataFrame,
+    *,
+    strategies: Mapping[str, str],
+    specific_only: bool = False,
+    selected_territories: Sequence[str] = (),
+    filtered: bool = True,
+) -> folium.Map:
+    """The map of a selection, from the display layers of the whole plan.
+
+    Parameters
+    ----------
+    commune, territories, initiatives : geopandas.GeoDataFrame
+        Display geometries (:func:`display_geometries`) of the commune, the active
+        territory layer and ALL initiatives (cache them per store version).
+    selected_ids : iterable of str
+        Ids of the selected initiatives.
+    relations : pandas.DataFrame
+        :func:`layers.links.relate` of all initiatives with the active territory layer.
+    strategies : mapping of str to str
+        Strategy id -> name.
+    specific_only : bool
+        Count only sited and linked initiatives in the choropleth.
+    selected_territories : sequence of str
+        Territory slugs named in the filter.
+    filtered : bool
+        Whether any filter is set; with none, the map opens on the whole commune.
+
+    Returns
+    -------
+    folium.Map
+        See :func:`build_map`.
+    """
+    ids = list(dict.fromkeys(selected_ids))
+    chosen_ids = set(ids)
+    selected = initiatives[initiatives["id"].isin(chosen_ids)]
+    counts = territory_counts(relations, ids, territories["slug"], specific_only=specific_only)
+    fit = None
+    if not filtered:
+        fit = selection_bounds(None, None, commune)
+    return build_map(
+        commune, territories, counts, selected,
+        strategies=strategies, specific_only=specific_only,
+        selected_territories=selected_territories, relations=relations, fit=fit,
+    )
+
+
+def map_html(m: folium.Map) -> str:
+    """The HTML document of a map, as rendered for the browser."""
+    return m.get_root().render()

@@ -1,0 +1,241 @@
+"""Symbology of the map: strategy colours, choropleth classes and geometry styles.
+
+Colour choices
+--------------
+Strategies
+    The eight strategies of the plan take the eight colours of the Okabe–Ito
+    palette (Okabe & Ito, *Color Universal Design*, 2008), chosen so that people
+    with any common colour-vision deficiency (protanopia, deuteranopia,
+    tritanopia) can still tell them apart. The palette's black is used last
+    (E8) and every mark gets a white outline so it stays visible on dark fills.
+Initiatives per territory
+    A sequential ramp written for this project: pale warm grey to deep indigo,
+    with relative luminance strictly decreasing from one class to the next, so
+    the order of the classes reads the same in grey scale and for every kind of
+    colour vision. It stays within blue-violet hues, away from the orange,
+    yellow and green strategy colours drawn on top of it. Territories that no
+    selected initiative concerns are drawn white.
+
+Class breaks
+------------
+:func:`class_breaks` makes at most :data:`MAX_CLASSES` classes of the positive
+counts: one class per distinct value when there are few, otherwise quantile
+classes rounded to whole initiatives. Zero always has a class of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+#: Strategy id -> Okabe–Ito colour (hex).
+STRATEGY_COLORS: dict[str, str] = {
+    "E1": "#E69F00",  # orange
+    "E2": "#56B4E9",  # sky blue
+    "E3": "#009E73",  # bluish green
+    "E4": "#F0E442",  # yellow
+    "E5": "#0072B2",  # blue
+    "E6": "#D55E00",  # vermilion
+    "E7": "#CC79A7",  # reddish purple
+    "E8": "#000000",  # black
+}
+#: Colour of an initiative whose strategy is not one of the eight (imported data).
+UNKNOWN_STRATEGY_COLOR = "#7F7F7F"
+#: Outline of initiative marks, so they read on any fill.
+MARK_OUTLINE = "#FFFFFF"
+
+#: Sequential ramp for counts, light to dark (luminance strictly decreasing).
+SEQUENTIAL: tuple[str, ...] = (
+    "#F3EFE6",
+    "#DCD5EA",
+    "#BDB3DC",
+    "#9A8DC6",
+    "#7565AB",
+    "#4C3D88",
+)
+#: Fill of territories that no selected initiative concerns.
+ZERO_COLOR = "#FFFFFF"
+#: Largest number of classes for positive counts.
+MAX_CLASSES = 5
+
+#: Commune boundary: a dark outline, no fill.
+COMMUNE_STYLE: dict[str, object] = {"color": "#222222", "weight": 2.5, "fill": False, "opacity": 0.9}
+#: Territory outline (fill comes from the choropleth class).
+TERRITORY_STYLE: dict[str, object] = {"color": "#6B6B6B", "weight": 0.8, "opacity": 0.9, "fillOpacity": 0.7}
+#: Territories named in the filter: a thick dark outline on top.
+SELECTED_TERRITORY_STYLE: dict[str, object] = {"color": "#111111", "weight": 3.5, "fill": False, "opacity": 1.0}
+
+#: Style of sited initiatives by kind of geometry (the colour is the strategy's).
+GEOMETRY_STYLES: dict[str, dict[str, object]] = {
+    "point": {"radius": 7, "weight": 1.5, "color": MARK_OUTLINE, "opacity": 1.0, "fillOpacity": 0.95},
+    "line": {"weight": 5, "opacity": 0.95, "lineCap": "round"},
+    "polygon": {"weight": 3, "opacity": 0.95, "fillOpacity": 0.35, "dashArray": "6 4"},
+}
+#: Geometry type -> kind of :data:`GEOMETRY_STYLES`.
+GEOMETRY_KINDS: dict[str, str] = {
+    "Point": "point", "MultiPoint": "point",
+    "LineString": "line", "MultiLineString": "line", "LinearRing": "line",
+    "Polygon": "polygon", "MultiPolygon": "polygon",
+}
+#: Kind -> label for people (legend).
+GEOMETRY_LABELS: dict[str, str] = {"point": "Punto", "line": "Línea", "polygon": "Área"}
+
+
+def strategy_color(strategy: object) -> str:
+    """Colour of a strategy.
+
+    Parameters
+    ----------
+    strategy : str
+        Strategy id (``"E1"``).
+
+    Returns
+    -------
+    str
+        Hex colour; :data:`UNKNOWN_STRATEGY_COLOR` for an unknown id.
+    """
+    return STRATEGY_COLORS.get(str(strategy), UNKNOWN_STRATEGY_COLOR)
+
+
+def geometry_kind(geom_type: str | None) -> str | None:
+    """``"point"``, ``"line"`` or ``"polygon"`` for a geometry type name; ``None`` otherwise."""
+    return GEOMETRY_KINDS.get(str(geom_type)) if geom_type else None
+
+
+def line_style(strategy: object) -> dict[str, object]:
+    """Leaflet path style of a sited line of a strategy."""
+    return {**GEOMETRY_STYLES["line"], "color": strategy_color(strategy)}
+
+
+def polygon_style(strategy: object) -> dict[str, object]:
+    """Leaflet path style of a sited area of a strategy."""
+    color = strategy_color(strategy)
+    return {**GEOMETRY_STYLES["polygon"], "color": color, "fillColor": color}
+
+
+def point_style(strategy: object) -> dict[str, object]:
+    """Leaflet ``circleMarker`` options of a sited point of a strategy."""
+    return {**GEOMETRY_STYLES["point"], "fillColor": strategy_color(strategy)}
+
+
+# --------------------------------------------------------------------------- choropleth
+
+
+def class_breaks(values: Iterable[float], max_classes: int = MAX_CLASSES) -> list[int]:
+    """Upper bounds (inclusive) of the classes of positive counts.
+
+    Parameters
+    ----------
+    values : iterable of int
+        Counts (initiatives per territory); zeros and negatives are ignored.
+    max_classes : int
+        Largest number of classes.
+
+    Returns
+    -------
+    list of int
+        Strictly increasing upper bounds; the last one is the largest count.
+        Empty when no count is positive. Class ``i`` (1-based) holds the counts
+        in ``(breaks[i-2], breaks[i-1]]``.
+    """
+    arr = np.asarray(list(values), dtype=float)
+    positive = np.sort(arr[arr > 0])
+    if positive.size == 0:
+        return []
+    distinct = np.unique(np.ceil(positive)).astype(int)
+    if distinct.size <= max_classes:
+        return distinct.tolist()
+    quantiles = np.quantile(positive, np.linspace(0, 1, max_classes + 1)[1:], method="higher")
+    breaks = sorted(set(int(np.ceil(q)) for q in quantiles))
+    if breaks[-1] != int(distinct[-1]):
+        breaks.append(int(distinct[-1]))
+    return breaks
+
+
+def classify(values: Iterable[float], breaks: list[int]) -> np.ndarray:
+    """Class of each count: 0 for zero (or less), 1..len(breaks) otherwise.
+
+    Parameters
+    ----------
+    values : iterable of int
+        Counts.
+    breaks : list of int
+        As returned by :func:`class_breaks`.
+
+    Returns
+    -------
+    numpy.ndarray of int
+    """
+    arr = np.asarray(list(values), dtype=float)
+    if not breaks:
+        return np.zeros(arr.shape, dtype=int)
+    classes = np.searchsorted(np.asarray(breaks, dtype=float), arr, side="left") + 1
+    classes = np.minimum(classes, len(breaks))
+    return np.where(arr > 0, classes, 0).astype(int)
+
+
+def class_colors(n_classes: int) -> list[str]:
+    """Colours of ``n_classes`` positive classes, spread over :data:`SEQUENTIAL` (light to dark)."""
+    if n_classes <= 0:
+        return []
+    if n_classes == 1:
+        return [SEQUENTIAL[-2]]
+    positions = np.linspace(1, len(SEQUENTIAL) - 1, n_classes).round().astype(int)
+    return [SEQUENTIAL[i] for i in positions]
+
+
+def class_labels(breaks: list[int], minimum: int = 1) -> list[str]:
+    """Labels of the positive classes (``"3"``, ``"4–10"``).
+
+    Parameters
+    ----------
+    breaks : list of int
+        As returned by :func:`class_breaks`.
+    minimum : int
+        Smallest positive count (lower bound of the first class).
+    """
+    labels = []
+    low = max(1, int(minimum))
+    for high in breaks:
+        labels.append(str(high) if low >= high else f"{low}–{high}")
+        low = high + 1
+    return labels
+
+
+def choropleth_legend(breaks: list[int], minimum: int = 1, zero: bool = True) -> list[tuple[str, str]]:
+    """(label, colour) rows of the choropleth legend, zero first.
+
+    ``minimum`` is the smallest positive count (see :func:`class_labels`);
+    ``zero`` says whether a territory has a count of zero (its row is shown).
+    """
+    rows = [("0", ZERO_COLOR)] if zero or not breaks else []
+    rows.extend(zip(class_labels(breaks, minimum), class_colors(len(breaks))))
+    return rows
+
+
+def fill_colors(values: Iterable[float], breaks: list[int]) -> list[str]:
+    """Fill colour of each count according to ``breaks``."""
+    palette = [ZERO_COLOR, *class_colors(len(breaks))]
+    return [palette[c] for c in classify(values, breaks)]
+
+
+def relative_luminance(color: str) -> float:
+    """WCAG relative luminance of a hex colour (0 black to 1 white)."""
+    rgb = np.array([int(color.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4)]) / 255.0
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(linear @ np.array([0.2126, 0.7152, 0.0722]))
+
+
+def strategy_legend(strategies: Mapping[str, str], present: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
+    """(id, name, colour) rows of the strategy legend.
+
+    Parameters
+    ----------
+    strategies : mapping of str to str
+        Strategy id -> name, in display order.
+    present : iterable of str, optional
+        Only these strategies are listed (those drawn on the map).
+    """
+    keep = set(present) if present is not None else None
+    return [(sid, name, strategy_color(sid)) for sid, name in strategies.items() if keep is None or sid in keep]

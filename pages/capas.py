@@ -1,0 +1,78 @@
+"""Catalogue of the layers in the store, their downloads and (for planners) the import of new ones."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import streamlit as st
+
+from layers import export, selection
+from pages import _shared as shared
+
+shared.ensure_app_navigation()
+
+FORMAT_LABELS = {"geojson": "GeoJSON", "csv": "CSV", "gpkg": "GeoPackage", "shp": "Shapefile (zip)", "kml": "KML"}
+COLUMNS = {
+    "nombre": "Capa",
+    "titulo": "Título",
+    "descripcion": "Descripción",
+    "fuente": "Fuente",
+    "fecha": "Fecha",
+    "crs_origen": "SRC de origen",
+    "n": "Elementos",
+    "geometria": "Geometría",
+    "precision_m": "Precisión (m)",
+    "origen": "Origen",
+    "clase": "Clase",
+}
+
+st.title("Capas")
+st.caption(
+    "Capas y tablas del sistema, con su fuente, fecha, sistema de coordenadas de origen, número de elementos "
+    "y precisión. Todas se descargan en WGS 84 (EPSG:4326) para abrirlas en QGIS o cualquier SIG."
+)
+
+registry = shared.registry()
+st.dataframe(
+    registry[[c for c in COLUMNS if c in registry.columns]].fillna(""),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        **{c: label for c, label in COLUMNS.items()},
+        "descripcion": st.column_config.TextColumn(COLUMNS["descripcion"], width="large"),
+        "fuente": st.column_config.TextColumn(COLUMNS["fuente"], width="medium"),
+        "n": st.column_config.NumberColumn(COLUMNS["n"], format="%d"),
+    },
+)
+
+st.subheader("Descargar")
+names = list(registry["nombre"])
+chosen = st.selectbox(
+    "Capa", names, key="capas_capa",
+    format_func=lambda n: f"{shared.layer_title(n)} ({n})",
+)
+if chosen:
+    formats = list(export.FORMATS)
+    st.caption("El archivo se genera al pulsar el botón.")
+    row = st.container(horizontal=True)
+    for fmt in formats:
+        file_name, mime, produce = selection.download(shared.layer(chosen), fmt, chosen)
+        row.download_button(
+            f"Descargar {FORMAT_LABELS.get(fmt, fmt.upper())}",
+            data=produce,
+            file_name=file_name,
+            mime=mime,
+            key=f"capas_descarga_{fmt}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+
+# --- import (planners) ---
+# pages/_import_ui.py (written separately) draws the import form; this page works without it.
+try:
+    _import_spec = importlib.util.find_spec("pages._import_ui")
+except (ImportError, ValueError):
+    _import_spec = None
+if _import_spec is not None:
+    importlib.import_module("pages._import_ui").render()

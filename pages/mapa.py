@@ -1,0 +1,182 @@
+"""Map of the plan: filter the initiatives, see them on the territories, download the selection.
+
+The filter state lives in the URL (``?estrategia=1&territorio=domeyko&q=agua``) so a
+filtered view can be shared; values nobody knows are reported and ignored.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from layers import catalogue, links, mapview, selection, webassets
+from pages import _shared as shared
+
+shared.ensure_app_navigation()
+
+PREFIX = "mapa_"
+KEYS = {k: PREFIX + k for k in selection.FILTER_KEYS}
+LAYER_KEY = PREFIX + "capa"
+SPECIFIC_KEY = PREFIX + "especificas"
+MAP_HEIGHT = 580
+FORMAT_LABELS = {"geojson": "GeoJSON", "csv": "CSV", "gpkg": "GeoPackage", "shp": "Shapefile", "kml": "KML"}
+
+
+def _clear_filters() -> None:
+    for key in KEYS.values():
+        st.session_state[key] = "" if key == KEYS["q"] else []
+
+
+st.title("Mapa del plan")
+st.caption(
+    "Iniciativas del PLADECO de Vallenar sobre los sectores urbanos y localidades rurales de la comuna. "
+    "Los filtros se guardan en la dirección de la página: cópiela para compartir esta vista."
+)
+
+# --- territory layer --------------------------------------------------------------------
+layer_names = shared.territory_layers()
+warnings: list[str] = []
+if LAYER_KEY not in st.session_state:
+    wanted = st.query_params.get("capa", shared.DEFAULT_TERRITORY_LAYER)
+    if wanted not in layer_names:
+        warnings.append(f"Se ignoró un filtro: Capa de territorios desconocida: «{wanted}».")
+        wanted = shared.DEFAULT_TERRITORY_LAYER
+    st.session_state[LAYER_KEY] = wanted
+if len(layer_names) > 1:
+    st.sidebar.selectbox("Capa de territorios", layer_names, key=LAYER_KEY, format_func=shared.layer_title)
+elif st.session_state[LAYER_KEY] not in layer_names:
+    st.session_state[LAYER_KEY] = shared.DEFAULT_TERRITORY_LAYER
+territory_layer = st.session_state[LAYER_KEY]
+territories = shared.layer(territory_layer)
+relations = shared.relations(territory_layer)
+initiatives = shared.layer("iniciativas")
+strategies = shared.strategy_names()
+plans = shared.layer("planes")
+plan_names = shared.plan_names()
+
+# --- filter state: URL on first run, widgets afterwards ---------------------------------
+if any(key not in st.session_state for key in KEYS.values()):
+    from_url, problems = selection.clean_filters(shared.read_query(), territories)
+    kept, foreign = selection.drop_foreign_plans(from_url, plans)
+    if foreign:
+        problems.append(
+            f"Se ignoraron planes que no son de las estrategias elegidas: {', '.join(foreign)}."
+        )
+    from_url["plan"] = kept
+    warnings.extend(problems)
+    for name, key in KEYS.items():
+        shared.init_widget(key, from_url[name])
+
+# Keep choices that the other choices still allow (plans of the chosen strategies,
+# territories of the chosen layer).
+plan_options = selection.plans_of(plans, st.session_state[KEYS["estrategia"]])
+st.session_state[KEYS["plan"]] = [p for p in st.session_state[KEYS["plan"]] if p in plan_options]
+slugs = list(territories["slug"])
+territory_label = dict(zip(territories["slug"], territories["nombre"]))
+st.session_state[KEYS["territorio"]] = [s for s in st.session_state[KEYS["territorio"]] if s in territory_label]
+
+with st.sidebar:
+    st.header("Filtros")
+    st.multiselect(
+        "Estrategia", list(strategies), key=KEYS["estrategia"],
+        format_func=lambda s: f"{s[1:]}. {strategies.get(s, s)}", placeholder="Todas",
+    )
+    st.multiselect(
+        "Plan", plan_options, key=KEYS["plan"],
+        format_func=lambda p: f"{p} · {plan_names.get(p, p)}", placeholder="Todos",
+    )
+    st.multiselect("Tipo", list(catalogue.TIPOS), key=KEYS["tipo"], placeholder="Todos")
+    st.multiselect(
+        "Alcance", list(links.ALCANCES), key=KEYS["alcance"],
+        format_func=selection.alcance_label, placeholder="Todos",
+    )
+    st.multiselect(
+        "Territorio", slugs, key=KEYS["territorio"],
+        format_func=lambda s: territory_label.get(s, s), placeholder="Todos",
+        help=selection.relation_scope_note(),
+    )
+    st.text_input("Buscar en los nombres", key=KEYS["q"], placeholder="p. ej. agua potable", max_chars=selection.MAX_QUERY_CHARS)
+    st.button("Limpiar filtros", on_click=_clear_filters, icon=":material/filter_alt_off:")
+    st.divider()
+    specific_only = st.toggle(
+        "Colorear territorios solo por iniciativas ubicadas o vinculadas",
+        key=SPECIFIC_KEY,
+        help="Si está desactivado, el color cuenta también las iniciativas de alcance comunal, urbano o rural.",
+    )
+
+state = {name: st.session_state[key] for name, key in KEYS.items()}
+state["q"] = str(state["q"] or "").strip()
+extra = {"capa": territory_layer if territory_layer != shared.DEFAULT_TERRITORY_LAYER else ""}
+shared.write_query(selection.url_state(state), extra=extra)
+
+for message in warnings:
+    st.warning(message, icon=":material/warning:")
+
+# --- selection --------------------------------------------------------------------------
+selected = selection.apply(initiatives, relations, state, territories)
+figures = selection.summary(selected, relations)
+c1, c2, c3 = st.columns(3)
+c1.metric("Iniciativas seleccionadas", figures["iniciativas"], help=f"De {len(initiatives)} iniciativas del plan.")
+c2.metric("Con ubicación en el mapa", figures["ubicadas"])
+c3.metric("Territorios alcanzados", figures["territorios"], help=selection.relation_scope_note())
+
+if selected.empty:
+    st.info(
+        "Ningún resultado: ninguna iniciativa cumple todos los filtros elegidos. "
+        "Quite alguno de los filtros o use «Limpiar filtros».",
+        icon=":material/search_off:",
+    )
+
+# --- map --------------------------------------------------------------------------------
+if webassets.assets_installed():
+    version = shared.store_version()
+    map_key = (version, territory_layer, selection.state_key(state), bool(specific_only))
+
+    def _build():
+        return mapview.selection_map(
+            shared.display_layer("comuna", ("nombre",)),
+            shared.display_layer(territory_layer, ("slug", "nombre", "tipo")),
+            shared.display_layer("iniciativas", tolerance_m=5.0),
+            selected["id"],
+            relations,
+            strategies=strategies,
+            specific_only=bool(specific_only),
+            selected_territories=state["territorio"],
+            filtered=selection.is_filtered(state),
+        )
+
+    folium_map = shared.session_cached(PREFIX + "folium", map_key, _build)
+    st_folium(folium_map, key=PREFIX + "map", height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
+    st.caption(mapview.count_label(bool(specific_only)) + ". " + selection.relation_scope_note())
+
+# --- table and downloads ----------------------------------------------------------------
+if not selected.empty:
+    st.subheader("Iniciativas seleccionadas")
+    st.dataframe(
+        selection.table(selected, relations, territories, strategies),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "id": st.column_config.TextColumn("Id", width="small"),
+            "tipo": st.column_config.TextColumn("Tipo", width="small"),
+            "nombre": st.column_config.TextColumn("Nombre", width="large"),
+            "estrategia": "Estrategia",
+            "plan": "Plan",
+            "alcance": "Alcance",
+            "territorios": "Territorios",
+        },
+    )
+    st.markdown("**Descargar la selección**")
+    formats = selection.download_formats()
+    row = st.container(horizontal=True)
+    for fmt in formats:
+        file_name, mime, produce = selection.download(selected, fmt, "iniciativas_seleccion")
+        row.download_button(
+            f"Descargar {FORMAT_LABELS.get(fmt, fmt.upper())}",
+            data=produce,
+            file_name=file_name,
+            mime=mime,
+            key=f"{PREFIX}descarga_{fmt}",
+            on_click="ignore",
+            icon=":material/download:",
+        )

@@ -1,0 +1,281 @@
+"""The plan's map (layers/mapview.py) and its symbology (layers/symbology.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from geo.crs import UTM19S
+from layers import links, mapview, symbology, webassets
+
+OKABE_ITO = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"}
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def decoded(html_text: str) -> str:
+    """The page text as the browser's JavaScript sees it (JSON ``\\uXXXX`` escapes undone)."""
+    return (
+        html_text.replace("\\u003c", "<").replace("\\u003e", ">").replace("\\u0026", "&").replace("\\u0027", "'")
+    )
+
+
+@pytest.fixture(scope="module")
+def shipped(data_dir):
+    from layers import store
+
+    initiatives = store.read_layer("iniciativas")
+    territories = store.read_layer("territorios")
+    strategies = store.read_layer("estrategias")
+    return {
+        "commune": store.read_layer("comuna"),
+        "territories": territories,
+        "initiatives": initiatives,
+        "relations": links.relate(initiatives, territories),
+        "strategies": dict(zip(strategies["id"], strategies["nombre"])),
+    }
+
+
+@pytest.fixture(scope="module")
+def display(shipped):
+    return {
+        "commune": mapview.display_geometries(shipped["commune"], ["nombre"]),
+        "territories": mapview.display_geometries(shipped["territories"], ["slug", "nombre", "tipo"]),
+        "initiatives": mapview.display_geometries(shipped["initiatives"], tolerance_m=5),
+    }
+
+
+def make_map(shipped, display, ids=None, **kwargs):
+    ids = list(shipped["initiatives"]["id"]) if ids is None else ids
+    return mapview.selection_map(
+        display["commune"], display["territories"], display["initiatives"], ids, shipped["relations"],
+        strategies=shipped["strategies"], **kwargs,
+    )
+
+
+def geojson_payloads(html_text: str) -> list[dict]:
+    """FeatureCollections that folium's GeoJson layers add to the map."""
+    found = re.findall(r"_add\((\{\"features\".*?\})\);\n", html_text)
+    return [json.loads(decoded(f)) for f in found]
+
+
+def sited_payload(html_text: str) -> dict:
+    match = re.search(r"var d = (\{.*?\});\n", html_text)
+    assert match, "the sited initiatives document is in the page"
+    return json.loads(decoded(match.group(1)))
+
+
+# --------------------------------------------------------------------------- symbology
+
+
+def test_strategy_colours_are_okabe_ito_and_distinct():
+    assert set(symbology.STRATEGY_COLORS) == {f"E{i}" for i in range(1, 9)}
+    assert set(symbology.STRATEGY_COLORS.values()) == OKABE_ITO
+    assert symbology.strategy_color("E99") == symbology.UNKNOWN_STRATEGY_COLOR
+
+
+def test_sequential_ramp_darkens_monotonically():
+    lum = [symbology.relative_luminance(c) for c in symbology.SEQUENTIAL]
+    assert all(a > b for a, b in zip(lum, lum[1:]))
+    assert symbology.relative_luminance(symbology.ZERO_COLOR) > lum[0]
+    for n in range(1, symbology.MAX_CLASSES + 1):
+        colours = symbology.class_colors(n)
+        assert len(colours) == n and len(set(colours)) == n
+        steps = [symbology.relative_luminance(c) for c in colours]
+        assert all(a > b for a, b in zip(steps, steps[1:]))
+
+
+def test_class_breaks():
+    assert symbology.class_breaks([0, 0]) == []
+    assert symbology.class_breaks([0, 3, 1, 3]) == [1, 3]
+    many = list(range(0, 101))
+    breaks = symbology.class_breaks(many)
+    assert len(breaks) <= symbology.MAX_CLASSES and breaks[-1] == 100
+    assert breaks == sorted(set(breaks))
+    classes = symbology.classify(many, breaks)
+    assert classes[0] == 0 and classes.max() == len(breaks) and (np.diff(classes) >= 0).all()
+    assert symbology.classify([0, 1, 2, 3], [1, 3]).tolist() == [0, 1, 2, 2]
+    assert symbology.class_labels([1, 3]) == ["1", "2–3"]
+    assert symbology.class_labels([160, 161, 174], minimum=160) == ["160", "161", "162–174"]
+    rows = symbology.choropleth_legend([1, 3])
+    assert rows[0] == ("0", symbology.ZERO_COLOR) and len(rows) == 3
+    assert [r[0] for r in symbology.choropleth_legend([5, 9], minimum=4, zero=False)] == ["4–5", "6–9"]
+    assert symbology.choropleth_legend([], zero=False) == [("0", symbology.ZERO_COLOR)]
+    assert symbology.fill_colors([0, 5], [5]) == [symbology.ZERO_COLOR, symbology.class_colors(1)[0]]
+
+
+def test_geometry_styles():
+    assert symbology.geometry_kind("MultiPoint") == "point"
+    assert symbology.geometry_kind("LineString") == "line"
+    assert symbology.geometry_kind("MultiPolygon") == "polygon"
+    assert symbology.geometry_kind(None) is None
+    assert symbology.polygon_style("E2")["fillColor"] == "#56B4E9"
+    assert symbology.point_style("E8")["color"] == symbology.MARK_OUTLINE
+
+
+# --------------------------------------------------------------------------- display geometries
+
+
+def test_display_geometries_are_lighter_rounded_and_keep_the_coverage(shipped, display):
+    terr = shipped["territories"]
+    light = display["territories"]
+    assert list(light.columns) == ["slug", "nombre", "tipo", "geometry"]
+    assert light.crs.to_epsg() == 4326 and len(light) == len(terr)
+    before = shapely.get_num_coordinates(terr.geometry.array).sum()
+    after = shapely.get_num_coordinates(light.geometry.array).sum()
+    assert after < before
+    coords = shapely.get_coordinates(light.geometry.array)
+    assert np.allclose(coords, np.round(coords, mapview.DISPLAY_DECIMALS))
+    # Neighbours still share their edges: no overlaps nor slivers between territories.
+    metric = light.geometry.to_crs(UTM19S).array
+    overlap = shapely.area(shapely.union_all(metric)) - shapely.area(metric).sum()
+    assert abs(overlap) < 0.001 * shapely.area(metric).sum()
+    # No boundary moves much more than the tolerance.
+    moved = shapely.hausdorff_distance(metric, terr.geometry.to_crs(UTM19S).array)
+    assert moved.max() < 2 * mapview.DISPLAY_TOLERANCE_M
+
+
+def test_display_geometries_keep_null_geometries(shipped, display):
+    inits = display["initiatives"]
+    assert len(inits) == len(shipped["initiatives"])
+    assert inits.geometry.isna().sum() == shipped["initiatives"].geometry.isna().sum()
+
+
+# --------------------------------------------------------------------------- counts and bounds
+
+
+def test_territory_counts(shipped):
+    rel = shipped["relations"]
+    slugs = shipped["territories"]["slug"]
+    ids = list(shipped["initiatives"]["id"])
+    counts = mapview.territory_counts(rel, ids, slugs)
+    assert list(counts.index) == list(slugs)
+    assert set(links.RELACIONES) <= set(counts.columns)
+    assert counts["n"].sum() == len(rel)
+    specific = mapview.territory_counts(rel, ids, slugs, specific_only=True)
+    assert specific["n"].sum() == rel["relacion"].isin(["ubicada", "vinculada"]).sum()
+    none = mapview.territory_counts(rel, [], slugs)
+    assert (none["n"] == 0).all() and len(none) == len(slugs)
+
+
+def test_selection_bounds(shipped, display):
+    commune = display["commune"]
+    cw, cs, ce, cn = commune.total_bounds
+    whole = mapview.selection_bounds(None, None, commune)
+    assert whole == [[pytest.approx(cs), pytest.approx(cw)], [pytest.approx(cn), pytest.approx(ce)]]
+    terr = display["territories"]
+    domeyko = terr[terr["slug"] == "domeyko"]
+    (s, w), (n, e) = mapview.selection_bounds(display["initiatives"].iloc[:0], domeyko, commune)
+    dw, ds, de, dn = domeyko.total_bounds
+    assert s <= ds and w <= dw and n >= dn and e >= de and n - s < (cn - cs) / 5
+    point = display["initiatives"][display["initiatives"].geom_type == "Point"].iloc[[0]]
+    (s, w), (n, e) = mapview.selection_bounds(point, None, commune)
+    assert n - s == pytest.approx(mapview.MIN_FIT_SPAN_DEG) and e - w == pytest.approx(mapview.MIN_FIT_SPAN_DEG)
+
+
+# --------------------------------------------------------------------------- the map
+
+
+def test_map_draws_every_territory_and_sited_initiative(shipped, display):
+    m = make_map(shipped, display)
+    html_text = m.get_root().render()
+    collections = geojson_payloads(html_text)
+    territories = collections[0]["features"]
+    assert len(territories) == len(shipped["territories"])
+    assert {f["properties"]["nombre"] for f in territories} >= {"Domeyko", "Centro (casco central)"}
+    assert len(collections) == 2  # territories and the commune outline (no territory selected)
+    doc = sited_payload(html_text)
+    sited = shipped["initiatives"][shipped["initiatives"].geometry.notna()]
+    assert len(doc["r"]) == len(sited)
+    kinds = sited.geometry.geom_type
+    n_points = int(shapely.get_num_geometries(sited.geometry[kinds.str.contains("Point")].array).sum())
+    assert len(doc["pt"]) == n_points
+    assert len(doc["sh"]["features"]) == int((~kinds.str.contains("Point")).sum())
+    assert "L.circleMarker" in html_text and "L.markerClusterGroup" in html_text
+
+
+def test_map_legend_says_what_is_counted(shipped, display):
+    html_text = decoded(make_map(shipped, display).get_root().render())
+    assert "sit-legend" in html_text
+    assert "Iniciativas por territorio" in html_text
+    assert "incluye alcance comunal, urbano o rural" in html_text
+    assert "Iniciativas ubicadas, por estrategia" in html_text
+    specific = decoded(make_map(shipped, display, specific_only=True).get_root().render())
+    assert "solo ubicadas o vinculadas" in specific
+
+
+def test_map_opens_on_the_selection(shipped, display):
+    m = make_map(shipped, display, selected_territories=["domeyko"], filtered=True)
+    fit = [c for c in m._children.values() if type(c).__name__ == "FitBounds"]
+    assert len(fit) == 1
+    (s, w), (n, e) = fit[0].bounds
+    dw, ds, de, dn = display["territories"].set_index("slug").loc[["domeyko"]].total_bounds
+    assert s <= ds and n >= dn and w <= dw and e >= de
+    html_text = m.get_root().render()
+    assert len(geojson_payloads(html_text)) == 3  # plus the outline of the chosen territory
+
+
+def test_map_is_offline_and_osm_is_optional(shipped, display):
+    m = make_map(shipped, display)
+    js, css = webassets.asset_links(m)
+    assert js and css and all(u.startswith("/app/static/vendor/") for u in js + css)
+    tiles = [c for c in m._children.values() if type(c).__name__ == "TileLayer"]
+    assert len(tiles) == 1 and tiles[0].show is False and tiles[0].overlay is True
+
+
+def test_every_text_from_data_is_escaped(shipped, display):
+    inits = display["initiatives"].copy()
+    sited = inits.index[inits.geometry.notna()]
+    inits.loc[sited[0], "nombre"] = XSS
+    inits.loc[sited[1], "fuente_geometria"] = "<script>alert(2)</script>"
+    inits.loc[sited[2], "plan_nombre"] = "Plan <b>negrita</b> & más"
+    terr = display["territories"].copy()
+    terr.loc[terr.index[0], "nombre"] = "<img src=y onerror=alert(3)>"
+    strategies = dict(shipped["strategies"], E1="Estrategia <i>uno</i>")
+    ids = list(inits.loc[sited, "id"])
+    m = mapview.selection_map(
+        display["commune"], terr, inits, ids, shipped["relations"], strategies=strategies,
+    )
+    raw = m.get_root().render()
+    page = decoded(raw)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "&lt;img src=y onerror=alert(3)&gt;" in page
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page
+    assert "Plan &lt;b&gt;negrita&lt;/b&gt; &amp; más" in page
+    assert "Estrategia &lt;i&gt;uno&lt;/i&gt;" in page
+    for raw_markup in ("<img src=x", "<img src=y", "<script>alert(2)", "<b>negrita", "<i>uno"):
+        assert raw_markup not in page
+        assert raw_markup not in raw
+
+
+def test_map_payload_is_bounded(shipped, display):
+    m = make_map(shipped, display)
+    size = len(m.get_root().render().encode("utf-8"))
+    assert size < 150_000, size
+    # Coordinates reach the browser with at most DISPLAY_DECIMALS decimals.
+    html_text = m.get_root().render()
+    long_decimals = re.findall(r"-\d{2}\.\d{7,}", html_text)
+    assert long_decimals == []
+
+
+def test_empty_selection_draws_a_map(shipped, display):
+    m = make_map(shipped, display, ids=[], filtered=True)
+    html_text = decoded(m.get_root().render())
+    assert "La selección no tiene iniciativas ubicadas." in html_text
+    assert sited_payload(m.get_root().render())["pt"] == []
+
+
+def test_geometry_collection_parts_are_drawn(shipped, display):
+    inits = display["initiatives"].copy()
+    first = inits.index[inits.geometry.notna()][0]
+    inits.loc[first, "geometry"] = shapely.GeometryCollection(
+        [shapely.Point(-70.76, -28.58), shapely.LineString([(-70.76, -28.58), (-70.75, -28.57)])]
+    )
+    inits = gpd.GeoDataFrame(inits, geometry="geometry", crs=4326)
+    payload, kinds = mapview.sited_payload(inits.loc[[first]], shipped["strategies"])
+    assert kinds == {"point": 1, "line": 1, "polygon": 0}
+    assert len(payload["pt"]) == 1 and len(payload["sh"]["features"]) == 1

@@ -1,0 +1,329 @@
+"""The pages Mapa del plan, Plan and Capas, run in-process with Streamlit's AppTest.
+
+Every test starts the real entry point (``app.py``, with ``st.navigation``) on the
+session store built by the ``data_dir`` fixture, and checks what people see:
+figures, warnings, the table and the download buttons, and the filter state that
+goes in and out of the URL. Expected selections are computed independently with
+:func:`layers.query.filter_initiatives`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def plan_data(data_dir):
+    """The layers the pages read, straight from the store (for expected values)."""
+    from layers import links, store
+
+    initiatives = store.read_layer("iniciativas")
+    territories = store.read_layer("territorios")
+    return {
+        "initiatives": initiatives,
+        "territories": territories,
+        "relations": links.relate(initiatives, territories),
+        "registry": store.list_layers(),
+    }
+
+
+def expected(plan_data, **filters) -> pd.DataFrame:
+    from layers import query
+
+    return query.filter_initiatives(
+        plan_data["initiatives"], plan_data["relations"], territories=plan_data["territories"], **filters
+    )
+
+
+def run_app(query: dict[str, str] | None = None, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, int]:
+    return {m.label: int(m.value) for m in at.metric}
+
+
+def table(at: AppTest) -> pd.DataFrame:
+    assert len(at.dataframe) == 1, "the map page shows one table of the selection"
+    return at.dataframe[0].value
+
+
+def no_failure(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    # The page ran inside app.py's navigation (not as a stand-alone pages/ script).
+    assert any("SIT Vallenar" in c.value for c in at.sidebar.caption)
+
+
+# --------------------------------------------------------------------------- map page
+
+
+def test_default_view(data_dir, plan_data):
+    at = run_app()
+    no_failure(at)
+    assert at.title[0].value == "Mapa del plan"
+    sited = plan_data["initiatives"].geometry.notna().sum()
+    assert metrics(at) == {
+        "Iniciativas seleccionadas": len(plan_data["initiatives"]),
+        "Con ubicación en el mapa": int(sited),
+        "Territorios alcanzados": len(plan_data["territories"]),
+    }
+    shown = table(at)
+    assert list(shown.columns) == ["id", "tipo", "nombre", "estrategia", "plan", "alcance", "territorios"]
+    assert list(shown["id"]) == list(plan_data["initiatives"]["id"])
+    assert not at.warning and not at.info
+    assert dict(at.query_params) == {}
+    labels = [b.label for b in at.download_button]
+    assert labels == ["Descargar GeoJSON", "Descargar CSV", "Descargar GeoPackage"]
+    # The map component is drawn, and the folium map is held for the session.
+    assert at.session_state["mapa_folium"][1] is not None
+
+
+def test_filter_by_strategy_updates_table_and_url(data_dir, plan_data):
+    at = run_app()
+    at.multiselect(key="mapa_estrategia").set_value(["E1"]).run()
+    no_failure(at)
+    want = expected(plan_data, estrategia="E1")
+    shown = table(at)
+    assert list(shown["id"]) == list(want["id"])
+    assert shown["estrategia"].str.startswith("E1 · ").all()
+    assert metrics(at)["Iniciativas seleccionadas"] == len(want)
+    assert at.query_params["estrategia"] == "1"
+
+
+def test_plan_options_follow_strategies(data_dir, plan_data):
+    at = run_app()
+    at.multiselect(key="mapa_estrategia").set_value(["E3"]).run()
+    options = at.multiselect(key="mapa_plan").options
+    assert options and all(o.startswith("E3-P") for o in options)
+    at.multiselect(key="mapa_plan").set_value(["E3-P2"]).run()
+    no_failure(at)
+    assert list(table(at)["id"]) == list(expected(plan_data, estrategia="E3", plan="E3-P2")["id"])
+    assert at.query_params["plan"] == "E3-P2"
+    # Leaving the strategy drops its plans from the selection.
+    at.multiselect(key="mapa_estrategia").set_value(["E1"]).run()
+    no_failure(at)
+    assert at.multiselect(key="mapa_plan").value == []
+    assert "plan" not in at.query_params
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "filters", "url"),
+    [
+        ("mapa_tipo", ["Estudio"], {"tipo": "Estudio"}, ("tipo", "Estudio")),
+        ("mapa_alcance", ["rural"], {"alcance": "rural"}, ("alcance", "rural")),
+        ("mapa_territorio", ["domeyko"], {"territorio": "domeyko"}, ("territorio", "domeyko")),
+    ],
+)
+def test_each_multiselect_filter(data_dir, plan_data, key, value, filters, url):
+    at = run_app()
+    at.multiselect(key=key).set_value(value).run()
+    no_failure(at)
+    want = expected(plan_data, **filters)
+    assert 0 < len(want) < len(plan_data["initiatives"])
+    assert list(table(at)["id"]) == list(want["id"])
+    assert at.query_params[url[0]] == url[1]
+
+
+def test_free_text_search(data_dir, plan_data):
+    at = run_app()
+    at.text_input(key="mapa_q").set_value("  agua ").run()
+    no_failure(at)
+    want = expected(plan_data, q="agua")
+    assert 0 < len(want)
+    shown = table(at)
+    assert list(shown["id"]) == list(want["id"])
+    assert shown["nombre"].str.lower().str.contains("agua").all()
+    assert at.query_params["q"] == "agua"
+
+
+def test_query_params_set_the_filters(data_dir, plan_data):
+    at = run_app({"estrategia": "1,3", "territorio": "centro", "tipo": "proyecto"})
+    no_failure(at)
+    assert not at.warning
+    assert at.multiselect(key="mapa_estrategia").value == ["E1", "E3"]
+    assert at.multiselect(key="mapa_territorio").value == ["centro"]
+    assert at.multiselect(key="mapa_tipo").value == ["Proyecto"]
+    want = expected(plan_data, estrategia=["E1", "E3"], territorio="centro", tipo="Proyecto")
+    assert list(table(at)["id"]) == list(want["id"])
+    # The URL is written back in its canonical form.
+    assert at.query_params["estrategia"] == "1,3"
+    assert at.query_params["tipo"] == "Proyecto"
+
+
+def test_territory_and_search_from_url(data_dir, plan_data):
+    at = run_app({"territorio": "domeyko", "q": "agua"})
+    no_failure(at)
+    want = expected(plan_data, territorio="domeyko", q="agua")
+    assert list(table(at)["id"]) == list(want["id"])
+    assert at.text_input(key="mapa_q").value == "agua"
+
+
+def test_empty_result_is_a_message_not_an_error(data_dir):
+    at = run_app({"q": "zzzz-nada-coincide"})
+    no_failure(at)
+    assert any("Ningún resultado" in i.value for i in at.info)
+    assert metrics(at)["Iniciativas seleccionadas"] == 0
+    assert len(at.dataframe) == 0 and len(at.download_button) == 0
+
+
+def test_unknown_territory_is_named_and_the_rest_still_works(data_dir, plan_data):
+    at = run_app({"territorio": "domeyco", "estrategia": "2"})
+    no_failure(at)
+    messages = " ".join(w.value for w in at.warning)
+    assert "«domeyco»" in messages and "domeyko" in messages  # the bad value, and a suggestion
+    assert list(table(at)["id"]) == list(expected(plan_data, estrategia="E2")["id"])
+    assert at.query_params.get("territorio") is None  # dropped from the shared link
+    assert at.query_params["estrategia"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ({"estrategia": "9"}, "«9»"),
+        ({"plan": "E9-P1"}, "«E9-P1»"),
+        ({"tipo": "pavimento"}, "«pavimento»"),
+        ({"alcance": "regional"}, "«regional»"),
+        ({"capa": "no_existe"}, "«no_existe»"),
+        ({"estrategia": "E1", "plan": "E2-P1"}, "E2-P1"),
+        ({"estrategia": "<script>alert(1)</script>", "q": "x" * 500}, "alert(1)"),
+    ],
+)
+def test_invalid_values_warn_and_never_crash(data_dir, query, named):
+    at = run_app(query)
+    no_failure(at)
+    assert any(named in w.value for w in at.warning), [w.value for w in at.warning]
+    assert at.metric  # the page is still drawn
+
+
+def test_clear_filters_button(data_dir, plan_data):
+    at = run_app({"estrategia": "4", "q": "deporte"})
+    at.button[0].click().run()
+    no_failure(at)
+    assert metrics(at)["Iniciativas seleccionadas"] == len(plan_data["initiatives"])
+    assert dict(at.query_params) == {}
+
+
+def test_map_is_rebuilt_only_when_the_filter_changes(data_dir):
+    at = run_app()
+    first = at.session_state["mapa_folium"][1]
+    at.run()
+    assert at.session_state["mapa_folium"][1] is first
+    at.toggle(key="mapa_especificas").set_value(True).run()
+    no_failure(at)
+    second = at.session_state["mapa_folium"][1]
+    assert second is not first
+    at.multiselect(key="mapa_estrategia").set_value(["E6"]).run()
+    assert at.session_state["mapa_folium"][1] is not second
+
+
+# --------------------------------------------------------------------------- plan page
+
+
+def test_plan_page_tree_and_charts(data_dir, plan_data):
+    at = run_app(page="pages/plan.py")
+    no_failure(at)
+    assert at.title[0].value == "Plan de desarrollo comunal"
+    assert len(at.expander) == 8
+    assert at.expander[0].label.startswith("1. Desarrollo Territorial — ")
+    inits = plan_data["initiatives"]
+    figures = metrics(at)
+    assert figures["Iniciativas"] == len(inits)
+    assert figures["Ubicadas en el mapa"] == int(inits.geometry.notna().sum())
+    text = "\n".join(m.value for m in at.markdown)
+    for iid in inits["id"]:
+        assert f"`{iid}`" in text  # every initiative is listed once in the tree
+    # A programme lists its children nested below it.
+    child = inits[inits["padre"].notna()].iloc[0]
+    assert f"    - `{child['id']}`" in text
+    assert len(at.get("vega_lite_chart")) == 2  # strategies and territories charts
+
+
+# --------------------------------------------------------------------------- layers page
+
+
+def test_capas_page_catalogue_and_downloads(data_dir, plan_data):
+    from layers import export
+
+    at = run_app(page="pages/capas.py")
+    no_failure(at)
+    registry = at.dataframe[0].value
+    assert list(registry["nombre"]) == list(plan_data["registry"]["nombre"])
+    assert {"titulo", "descripcion", "fuente", "fecha", "crs_origen", "n", "precision_m"} <= set(registry.columns)
+    assert len(at.download_button) == len(export.FORMATS)  # one button per format, bytes made on click
+    assert all(b.label.startswith("Descargar ") for b in at.download_button)
+    at.selectbox(key="capas_capa").set_value("estrategias").run()
+    no_failure(at)
+    assert len(at.download_button) == len(export.FORMATS)
+
+
+# --------------------------------------------------------------------------- failures and imported layers
+
+
+def test_store_failure_is_a_spanish_message(data_dir, monkeypatch):
+    from layers import store
+    from pages import _shared
+
+    def broken(*_args, **_kwargs):
+        raise store.StoreError("El almacén está dañado.")
+
+    _shared._ensure_store_once.clear()
+    monkeypatch.setattr(store, "ensure_store", broken)
+    try:
+        at = run_app()
+    finally:
+        monkeypatch.undo()
+        _shared._ensure_store_once.clear()
+    assert not at.exception
+    assert len(at.error) == 1
+    assert "No se pudo preparar el almacén" in at.error[0].value and "dañado" in at.error[0].value
+    assert not at.metric
+
+
+def test_missing_map_assets_are_reported(data_dir, monkeypatch, tmp_path):
+    from layers import webassets
+
+    monkeypatch.setattr(webassets, "VENDOR_DIR", tmp_path)
+    at = run_app()
+    assert not at.exception
+    assert [e.value for e in at.error] == [webassets.missing_assets_message()]
+    assert "mapa_folium" not in at.session_state  # no map is drawn without its assets
+    assert at.metric and len(at.dataframe) == 1  # the rest of the page works
+
+
+def test_imported_territory_layer_can_be_chosen(tmp_path, monkeypatch, data_dir):
+    from layers import store
+
+    monkeypatch.setenv("SIT_DATA_DIR", str(tmp_path))
+    store.ensure_store()
+    shipped = store.read_layer("territorios")
+    urban = shipped[shipped["tipo"] == "sector urbano"].reset_index(drop=True)
+    urban["slug"] = [f"uv-{i + 1:02d}" for i in range(len(urban))]
+    urban["nombre"] = [f"Unidad vecinal {i + 1}" for i in range(len(urban))]
+    store.save_layer("unidades_vecinales", urban, {"titulo": "Unidades vecinales", "clase": "territorios"})
+
+    at = run_app({"capa": "unidades_vecinales", "territorio": "uv-01"})
+    no_failure(at)
+    assert at.selectbox(key="mapa_capa").value == "unidades_vecinales"
+    assert at.multiselect(key="mapa_territorio").options[0] == "Unidad vecinal 1"
+    assert at.multiselect(key="mapa_territorio").value == ["uv-01"]
+    assert at.query_params["capa"] == "unidades_vecinales"
+    assert metrics(at)["Territorios alcanzados"] == len(urban)
+    # Back to the shipped layer: the territory of the other layer is dropped, nothing breaks.
+    at.selectbox(key="mapa_capa").set_value("territorios").run()
+    no_failure(at)
+    assert at.multiselect(key="mapa_territorio").value == []
+    assert "capa" not in at.query_params
