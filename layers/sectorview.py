@@ -1,0 +1,195 @@
+"""The interactive map of one territory (folium), for the sector page.
+
+It shows the commune outline, the territory highlighted, the territories that
+share an edge with it, and the initiatives of the territory that have a place,
+coloured by strategy with the palette of the main map (:mod:`layers.symbology`).
+Nothing here needs the internet: the map is built on :func:`layers.webassets.offline_map`
+and the caller applies :func:`layers.webassets.localize_map` before drawing it.
+
+Texts from data are HTML-escaped before they reach Leaflet (tooltips and the
+legend are inserted as HTML).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import folium
+import geopandas as gpd
+import shapely
+from branca.element import MacroElement
+from folium.template import Template
+
+from geo.crs import WGS84
+from layers import symbology, webassets
+from layers.sector import SectorSummary
+
+#: Fill and outline of the territory of the page.
+TERRITORY_STYLE: dict[str, object] = {
+    "color": "#B3261E", "weight": 3.5, "opacity": 1.0, "fillColor": "#F6D7B0", "fillOpacity": 0.45,
+}
+#: Neighbouring territories: light grey, thin outline.
+NEIGHBOUR_STYLE: dict[str, object] = {
+    "color": "#6B6B6B", "weight": 1.2, "opacity": 0.9, "fillColor": "#E6E3DA", "fillOpacity": 0.45,
+}
+
+#: Other territories, for context: a thin outline, not interactive.
+OTHER_STYLE: dict[str, object] = {"color": "#8A8A8A", "weight": 0.8, "opacity": 0.8, "fill": False}
+#: Margin around the territory when the map opens, as a fraction of its extent.
+FIT_MARGIN = 0.3
+
+
+def _geojson(geom: shapely.Geometry) -> dict:
+    return shapely.geometry.mapping(geom)
+
+
+class _Legend(MacroElement):
+    """Legend drawn as a Leaflet control; ``rows`` is trusted HTML built here."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var legend_{{ this.get_name() }} = L.control({position: "bottomright"});
+            legend_{{ this.get_name() }}.onAdd = function () {
+                var div = L.DomUtil.create("div", "sit-legend sit-sector-legend");
+                div.style.background = "rgba(255,255,255,0.92)";
+                div.style.padding = "6px 8px";
+                div.style.font = "12px/1.35 sans-serif";
+                div.style.borderRadius = "4px";
+                div.style.boxShadow = "0 1px 4px rgba(0,0,0,0.3)";
+                div.style.maxWidth = "260px";
+                div.innerHTML = {{ this.html|tojson }};
+                return div;
+            };
+            legend_{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str):
+        super().__init__()
+        self._name = "SectorLegend"
+        self.html = html
+
+
+def _swatch(fill: str, stroke: str, round_: bool = False, dashed: bool = False) -> str:
+    radius = "50%" if round_ else "2px"
+    border = f"2px {'dashed' if dashed else 'solid'} {stroke}"
+    return (
+        f'<span style="display:inline-block;width:12px;height:12px;margin-right:5px;'
+        f'vertical-align:-2px;background:{fill};border:{border};border-radius:{radius}"></span>'
+    )
+
+
+def legend_html(summary: SectorSummary) -> str:
+    """HTML of the map legend (names escaped)."""
+    rows = [
+        _swatch(str(TERRITORY_STYLE["fillColor"]), str(TERRITORY_STYLE["color"])) + "Territorio",
+        _swatch(str(NEIGHBOUR_STYLE["fillColor"]), str(NEIGHBOUR_STYLE["color"])) + "Territorios vecinos",
+        _swatch("transparent", str(symbology.COMMUNE_STYLE["color"]), dashed=True) + "Límite comunal",
+    ]
+    sited = summary.sited
+    names = {g.key: g.label for g in summary.by_strategy}
+    for sid in dict.fromkeys(sited["estrategia"]):
+        rows.append(
+            _swatch(symbology.strategy_color(sid), symbology.MARK_OUTLINE, round_=True)
+            + f"{escape(str(sid))} · {escape(names.get(sid, ''))}"
+        )
+    return "<br>".join(rows)
+
+
+def sector_map(
+    summary: SectorSummary,
+    commune: gpd.GeoDataFrame | shapely.Geometry,
+    territories: gpd.GeoDataFrame | None = None,
+) -> folium.Map:
+    """Folium map of one territory with its neighbours and its sited initiatives.
+
+    Parameters
+    ----------
+    summary : SectorSummary
+        Output of :func:`layers.sector.sector_summary` (geometries in EPSG:4326).
+    commune : geopandas.GeoDataFrame or shapely geometry
+        Commune boundary, EPSG:4326.
+    territories : geopandas.GeoDataFrame, optional
+        The whole territory layer (EPSG:4326): the territories that are neither this
+        one nor its neighbours are outlined for context.
+
+    Returns
+    -------
+    folium.Map
+        Fitted to the territory; call :func:`layers.webassets.localize_map` before drawing.
+    """
+    if isinstance(commune, gpd.GeoDataFrame):
+        commune_geom = commune.to_crs(WGS84).geometry.union_all()
+    else:
+        commune_geom = commune
+    own = summary.territory.geometry
+    minx, miny, maxx, maxy = own.bounds
+    m = webassets.offline_map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=13)
+
+    folium.GeoJson(
+        _geojson(shapely.boundary(commune_geom)),
+        name="Límite comunal",
+        style_function=lambda _: {**symbology.COMMUNE_STYLE, "dashArray": "8 4"},
+        interactive=False,
+    ).add_to(m)
+
+    if territories is not None:
+        shown = {summary.slug, *summary.neighbours["slug"]}
+        others = territories[~territories["slug"].isin(shown)]
+        if len(others):
+            folium.GeoJson(
+                _geojson(shapely.union_all(shapely.boundary(others.to_crs(WGS84).geometry.array))),
+                name="Otros territorios",
+                style_function=lambda _: dict(OTHER_STYLE),
+                interactive=False,
+            ).add_to(m)
+
+    if len(summary.neighbours):
+        group = folium.FeatureGroup(name="Territorios vecinos").add_to(m)
+        for row in summary.neighbours.itertuples(index=False):
+            folium.GeoJson(
+                _geojson(row.geometry),
+                style_function=lambda _: dict(NEIGHBOUR_STYLE),
+                highlight_function=lambda _: {"weight": 2.5, "fillOpacity": 0.6},
+                tooltip=folium.Tooltip(f"{escape(str(row.nombre))} ({escape(str(row.tipo))})"),
+            ).add_to(group)
+
+    folium.GeoJson(
+        _geojson(own),
+        name=escape(summary.nombre),
+        style_function=lambda _: dict(TERRITORY_STYLE),
+        tooltip=folium.Tooltip(f"{escape(summary.nombre)} ({escape(summary.tipo)})"),
+    ).add_to(m)
+
+    sited = summary.sited
+    if len(sited):
+        group = folium.FeatureGroup(name="Iniciativas con ubicación").add_to(m)
+        for row in sited.itertuples(index=False):
+            _add_initiative(group, row)
+
+    m.add_child(_Legend(legend_html(summary)))
+    folium.LayerControl(collapsed=True).add_to(m)
+    # Open on the territory with a margin, so that its neighbours show around it.
+    dx, dy = (maxx - minx) * FIT_MARGIN, (maxy - miny) * FIT_MARGIN
+    m.fit_bounds([[miny - dy, minx - dx], [maxy + dy, maxx + dx]])
+    return m
+
+
+def _add_initiative(group: folium.FeatureGroup, row) -> None:
+    """Draw one sited initiative: points as circles, lines and areas as paths."""
+    tip = f"<b>{escape(str(row.nombre))}</b><br>{escape(str(row.estrategia))} · {escape(str(row.tipo))}"
+    points, others = [], []
+    for part in shapely.get_parts(row.geometry):
+        (points if part.geom_type == "Point" else others).append(part)
+    for part in others:
+        kind = symbology.geometry_kind(part.geom_type)
+        style = symbology.polygon_style(row.estrategia) if kind == "polygon" else symbology.line_style(row.estrategia)
+        folium.GeoJson(
+            _geojson(part), style_function=lambda _, s=style: dict(s), tooltip=folium.Tooltip(tip)
+        ).add_to(group)
+    for point in points:
+        folium.CircleMarker(
+            location=[point.y, point.x], tooltip=folium.Tooltip(tip), **symbology.point_style(row.estrategia)
+        ).add_to(group)

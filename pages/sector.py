@@ -1,0 +1,171 @@
+"""Sector page: what the plan does in one territory (``/sector?territorio=SLUG``).
+
+A neighbourhood committee picks its territory (or arrives by a shared link), sees
+it on the map with its neighbours, reads the initiatives that concern it, and
+downloads them as GeoJSON or as a printable report.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from layers import report, sector, sectorview, webassets
+from layers._errors import SitError, UnknownTerritoryError
+from layers.query import check_territories
+from pages import _shared as shared
+
+shared.ensure_app_navigation()
+
+PICKER_KEY = "sector_territorio"
+LAYER_KEY = "sector_capa"
+GROUPING_KEY = "sector_agrupar"
+GROUPINGS = ("Relación con el territorio", "Estrategia")
+
+
+def _sync_url() -> None:
+    st.query_params["territorio"] = st.session_state[PICKER_KEY]
+
+
+def _go_to(slug_key: str) -> None:
+    target = st.session_state.get(slug_key)
+    if target:
+        st.session_state[PICKER_KEY] = target
+        st.query_params["territorio"] = target
+
+
+def _sync_layer() -> None:
+    st.query_params["capa"] = st.session_state[LAYER_KEY]
+    if "territorio" in st.query_params:  # slugs belong to a layer
+        del st.query_params["territorio"]
+
+
+st.title("El plan en mi territorio")
+st.caption(
+    "Elija su sector urbano o localidad rural para ver qué iniciativas del PLADECO lo atañen, "
+    "en el mapa y en una lista que puede descargar e imprimir."
+)
+
+try:
+    layers_available = shared.territory_layers()
+    layer_name = shared.DEFAULT_TERRITORY_LAYER
+    if len(layers_available) > 1:
+        wanted_layer = st.query_params.get("capa")
+        if wanted_layer in layers_available and st.session_state.get(LAYER_KEY) != wanted_layer:
+            st.session_state[LAYER_KEY] = wanted_layer
+        layer_name = st.selectbox(
+            "Capa de territorios", layers_available, key=LAYER_KEY, on_change=_sync_layer,
+            help="La capa incluida es referencial; una capa oficial importada la reemplaza aquí.",
+        )
+    territories = shared.layer(layer_name)
+except SitError as exc:
+    st.error(str(exc))
+    st.stop()
+
+order = sector.territory_order(territories)
+names = dict(zip(territories["slug"], territories["nombre"]))
+kinds = dict(zip(territories["slug"], territories["tipo"]))
+
+# A link from the map may carry several territories (``a,b``): the first one is shown.
+requested = (st.query_params.get("territorio") or "").split(",")[0].strip()
+unknown_message = None
+if requested:
+    try:
+        check_territories([requested], territories)
+        if st.session_state.get(PICKER_KEY) != requested:
+            st.session_state[PICKER_KEY] = requested
+    except UnknownTerritoryError as exc:
+        unknown_message = str(exc)
+if st.session_state.get(PICKER_KEY) not in names:
+    st.session_state[PICKER_KEY] = "centro" if "centro" in names else order[0]
+
+slug = st.selectbox(
+    "Territorio",
+    order,
+    key=PICKER_KEY,
+    format_func=lambda s: f"{names[s]} — {kinds[s]}",
+    on_change=_sync_url,
+    help="Sectores urbanos, luego localidades rurales y el resto rural, por nombre.",
+)
+if unknown_message:
+    st.warning(f"{unknown_message} Se muestra «{names[slug]}»; elija su territorio en la lista.")
+elif st.query_params.get("territorio") != slug:
+    st.query_params["territorio"] = slug  # the address always points to what is shown
+
+try:
+    summary = shared.sector_summary(slug, layer_name)
+    layer_bytes, report_html = shared.sector_files(slug, layer_name)
+    commune = shared.layer("comuna")
+except SitError as exc:
+    st.error(str(exc))
+    st.stop()
+
+t = summary.territory
+st.header(summary.nombre, anchor="territorio")
+st.caption(
+    f"{str(t['tipo']).capitalize()} · {report.format_number(float(t['area_km2']), 2)} km² · "
+    f"borde referencial con precisión de ±{report.format_number(float(t['precision_m']))} m"
+)
+
+counts = summary.counts
+cols = st.columns(5)
+cols[0].metric("Iniciativas en total", counts["total"])
+for col, key in zip(cols[1:], sector.GRUPOS):
+    col.metric(sector.group_label(key, summary.tipo), counts[key])
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    if webassets.assets_installed():
+        m = webassets.localize_map(sectorview.sector_map(summary, commune, territories))
+        st_folium(m, key=f"mapa_sector_{layer_name}_{slug}", height=460, use_container_width=True,
+                  returned_objects=[])
+    else:
+        st.error(webassets.missing_assets_message())
+with right:
+    st.subheader("Descargas")
+    st.download_button(
+        "Descargar la capa del territorio (GeoJSON)",
+        data=layer_bytes,
+        file_name=f"sector-{slug}.geojson",
+        mime="application/geo+json",
+        on_click="ignore",
+        icon=":material/download:",
+        help="Las iniciativas que atañen al territorio, con su relación (campo «relacion»); "
+             "las que no tienen lugar conocido van sin geometría. RFC 7946, WGS 84.",
+    )
+    st.download_button(
+        "Descargar el informe imprimible (HTML)",
+        data=report_html,
+        file_name=f"informe-{slug}.html",
+        mime="text/html",
+        on_click="ignore",
+        icon=":material/print:",
+        help="Un archivo que se abre sin internet en cualquier navegador y se imprime en A4: "
+             "mapa, lista de iniciativas y fuentes.",
+    )
+    st.subheader(f"Territorios vecinos ({len(summary.neighbours)})")
+    if len(summary.neighbours):
+        st.pills(
+            "Territorios que comparten un borde con este; elija uno para verlo",
+            list(summary.neighbours["slug"]),
+            format_func=lambda s: names.get(s, s),
+            key=f"vecino_{slug}",
+            on_change=_go_to,
+            args=(f"vecino_{slug}",),
+            wrap=True,
+        )
+    else:
+        st.markdown("Este territorio no comparte bordes con otros territorios de la capa.")
+
+st.subheader("Iniciativas del plan en este territorio", anchor="iniciativas")
+grouping = st.radio("Agrupar por", GROUPINGS, key=GROUPING_KEY, horizontal=True)
+
+
+for block in report.sector_markdown(summary, by="relacion" if grouping == GROUPINGS[0] else "estrategia"):
+    st.markdown(block)
+
+st.caption(
+    f"Fuente del territorio: {shared.md_escape(t['fuente'])} "
+    f"Geometría: {shared.md_escape(t['fuente_geometria'])}. "
+    "Iniciativas: PLADECO de Vallenar; límite comunal: DPA 2023 (IDE Chile)."
+)

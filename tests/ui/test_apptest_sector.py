@@ -1,0 +1,158 @@
+"""The sector page (``pages/sector.py``) with Streamlit's AppTest: URL in, URL out, readable lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PROJECT = Path(__file__).resolve().parents[2]
+PAGE = PROJECT / "pages" / "sector.py"
+APP = PROJECT / "app.py"
+PICKER = "sector_territorio"
+AGUA = "agua potable rural"
+PASEOS = "Paseos Peatonales"
+
+
+def open_page(territorio: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(PAGE), default_timeout=90)
+    if territorio is not None:
+        at.query_params["territorio"] = territorio
+    return at.run()
+
+
+def page_text(at: AppTest) -> str:
+    """Everything written as markdown, headings and captions (what a screen reader reads)."""
+    parts = [e.value for e in at.markdown] + [e.value for e in at.header] + [e.value for e in at.subheader]
+    parts += [e.value for e in at.caption] + [e.value for e in at.title]
+    return "\n".join(str(p) for p in parts).replace("\\", "")
+
+
+def url_territory(at: AppTest) -> str | None:
+    value = at.query_params.get("territorio")
+    if isinstance(value, list):
+        return value[-1] if value else None
+    return value
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.fixture(autouse=True)
+def _store(data_dir):
+    return data_dir
+
+
+def test_default_view_shows_a_territory_and_writes_it_to_the_url():
+    at = open_page()
+    assert not at.exception
+    assert not at.warning and not at.error
+    slug = at.selectbox(key=PICKER).value
+    assert slug == "centro"
+    assert url_territory(at) == "centro"
+    assert at.header[0].value == "Centro (casco central)"
+    m = metrics(at)
+    assert m["Ubicadas en el territorio"] == "3"
+    assert int(m["Iniciativas en total"]) == sum(
+        int(m[k]) for k in ("Ubicadas en el territorio", "Vinculadas al territorio", "Programas urbanos", "Alcance comunal")
+    )
+    text = page_text(at)
+    assert "#### Ubicadas en el territorio (3)" in text
+    assert PASEOS in text and "Reconversión Macromanzana" in text
+    # Both downloads are offered, named after the territory.
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Descargar la capa del territorio (GeoJSON)", "Descargar el informe imprimible (HTML)"]
+
+
+def test_options_are_sorted_by_kind_then_name():
+    at = open_page()
+    options = at.selectbox(key=PICKER).options
+    kinds = [o.rsplit(" — ", 1)[1] for o in options]
+    order = ("sector urbano", "localidad rural", "resto rural")
+    assert [order.index(k) for k in kinds] == sorted(order.index(k) for k in kinds)
+    assert options[-1].startswith("Resto rural")
+
+
+def test_link_to_domeyko_lists_rural_water_and_not_the_centre():
+    at = open_page("domeyko")
+    assert not at.exception and not at.warning
+    assert at.selectbox(key=PICKER).value == "domeyko"
+    text = page_text(at)
+    assert AGUA in text
+    assert "#### Programas rurales (12)" in text
+    assert PASEOS not in text
+    assert metrics(at)["Programas rurales"] == "12"
+
+
+def test_changing_the_picker_writes_the_url_back():
+    at = open_page("domeyko")
+    at.selectbox(key=PICKER).set_value("hermanos-carrera").run()
+    assert not at.exception
+    assert url_territory(at) == "hermanos-carrera"
+    text = page_text(at)
+    assert "Centro Comunitario Familiar" in text
+    assert AGUA not in text
+
+
+def test_unknown_territory_warns_and_the_picker_still_works():
+    at = open_page("xyz")
+    assert not at.exception
+    assert len(at.warning) == 1
+    message = at.warning[0].value
+    assert "Territorio desconocido: «xyz»" in message
+    assert "elija su territorio en la lista" in message
+    assert url_territory(at) == "xyz"  # left as given until the person chooses
+    at.selectbox(key=PICKER).set_value("domeyko").run()
+    assert not at.exception and not at.warning
+    assert url_territory(at) == "domeyko"
+    assert AGUA in page_text(at)
+
+
+def test_misspelt_territory_suggests_the_right_one():
+    at = open_page("domeiko")
+    assert not at.exception
+    assert "¿Quiso decir «domeyko»?" in at.warning[0].value
+
+
+def test_group_by_strategy():
+    at = open_page("domeyko")
+    at.radio(key="sector_agrupar").set_value("Estrategia").run()
+    assert not at.exception
+    text = page_text(at)
+    assert "#### E1 · Desarrollo Territorial" in text
+    assert "##### Programas rurales (12)" in text
+    assert AGUA in text
+
+
+def test_neighbour_shortcut_moves_to_that_territory():
+    at = open_page("domeyko")
+    pills = at.button_group(key="vecino_domeyko")
+    pills.set_value("resto-rural").run()
+    assert not at.exception
+    assert at.selectbox(key=PICKER).value == "resto-rural"
+    assert url_territory(at) == "resto-rural"
+
+
+def test_markdown_escape():
+    from pages import _shared
+
+    assert _shared.md_escape("*a* _b_ [c](d) $x$ <i> :red[e]") == (
+        r"\*a\* \_b\_ \[c\]\(d\) \$x\$ \<i\> \:red\[e\]"
+    )
+
+
+@pytest.mark.skipif(
+    not all((PROJECT / "pages" / f"{p}.py").exists() for p in ("mapa", "sector", "plan", "capas")) or not APP.exists(),
+    reason="app.py and every page are needed for navigation",
+)
+def test_reached_through_the_app_navigation():
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    at.query_params["territorio"] = "domeyko"
+    at.run()
+    at.switch_page("pages/sector.py").run()
+    assert not at.exception
+    assert at.selectbox(key=PICKER).value in {"domeyko", "centro"}
+    at.selectbox(key=PICKER).set_value("domeyko").run()
+    assert AGUA in page_text(at)

@@ -1,0 +1,339 @@
+"""The whole app in a real browser: ``streamlit run app.py`` and Debian's chromium, offline.
+
+One server for the module (SIT_DATA_DIR of the session store). Every request to a
+non-loopback address is aborted and recorded by the ``browser_page`` fixture; each
+test ends by requiring that nothing was blocked, and that there was no console
+error, no page error and no failed local request.
+
+Known and tolerated: when a page is opened by its own address (``/sector``), the
+Streamlit frontend first looks for the server under that path
+(``/sector/_stcore/health`` and ``/sector/_stcore/host-config``), gets a 404 and
+falls back to the root. Those two probes, and the console lines Chromium writes
+for them, are the only errors filtered out (:func:`unexpected`).
+
+Expected numbers are computed from the store, not typed in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pyogrio
+import pytest
+import shapely
+
+from layers import links, sector, store, symbology
+from tests.ui.conftest import leaflet_counts
+
+pytestmark = pytest.mark.browser
+
+PROJECT = Path(__file__).resolve().parents[2]
+APP = PROJECT / "app.py"
+_PROBE = re.compile(r"/[a-z]+/_stcore/(health|host-config)$")
+_CLUSTER_JS = """
+() => Array.from(document.querySelectorAll('.marker-cluster span'))
+          .reduce((sum, s) => sum + (parseInt(s.textContent, 10) || 0), 0)
+"""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def unexpected(probe) -> dict[str, list[str]]:
+    """What went wrong in the page, minus Streamlit's base-path probes (see module doc)."""
+    http = [e for e in probe.http_errors if not (e.startswith("404 ") and _PROBE.search(e.split(" ", 1)[1]))]
+    console = [
+        e for e in probe.console_errors
+        if not ("status of 404" in e and _PROBE.search(e.rsplit(" @ ", 1)[-1]))
+    ]
+    return {"blocked": probe.blocked, "console": console, "page": probe.page_errors, "http": http}
+
+
+def assert_clean(probe) -> None:
+    problems = unexpected(probe)
+    assert problems == {"blocked": [], "console": [], "page": [], "http": []}, problems
+
+
+def wait_idle(probe, timeout_ms: int = 60_000) -> None:
+    """Wait until Streamlit has connected and finished running the page script."""
+    page = probe.page
+    page.wait_for_selector('[data-test-connection-state="CONNECTED"]', timeout=timeout_ms)
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=timeout_ms)
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout_ms)
+
+
+def open_page(probe, url: str):
+    probe.goto(url)
+    wait_idle(probe)
+
+
+def main_text(probe) -> str:
+    return probe.page.locator('[data-testid="stMain"]').inner_text()
+
+
+def stable_counts(probe, frame, minimum: int, timeout_s: float = 30.0) -> dict:
+    """Leaflet counts once drawing has settled (cluster animations included)."""
+    counts = probe.wait_for_features(frame, minimum=minimum, timeout_s=timeout_s)
+    deadline = time.monotonic() + timeout_s
+    previous = None
+    while time.monotonic() < deadline:
+        counts = leaflet_counts(frame)
+        counts["clustered"] = frame.evaluate(_CLUSTER_JS)
+        if counts == previous:
+            return counts
+        previous = counts
+        probe.page.wait_for_timeout(600)
+    return counts
+
+
+def point_parts(gdf) -> tuple[int, int]:
+    """(point marks, line and area paths) that the map draws for ``gdf``'s sited rows."""
+    points = shapes = 0
+    for geom in gdf.geometry:
+        if geom is None or geom.is_empty:
+            continue
+        for part in shapely.get_parts(geom):
+            kind = symbology.geometry_kind(part.geom_type)
+            if kind == "point":
+                points += 1
+        kind = symbology.geometry_kind(geom.geom_type)
+        if kind in ("line", "polygon"):
+            shapes += 1
+    return points, shapes
+
+
+def drawn_points(counts: dict, territories: int, shapes: int) -> int:
+    """Point marks on the map: loose ones (circle paths or icons) plus those inside clusters."""
+    loose = counts["paths"] - territories - shapes + counts["markers"]
+    return loose + counts["clustered"]
+
+
+def screenshot(probe, path: Path, max_height: int = 8000) -> None:
+    """Screenshot of the whole page: Streamlit scrolls inside its main block, so the
+    viewport is stretched to the content's height for the picture, then restored."""
+    page = probe.page
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => Math.max(...Array.from(document.querySelectorAll('[data-testid=stMain], "
+        "[data-testid=stAppViewContainer], section.main')).map(e => e.scrollHeight), 0)"
+    )
+    page.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), max_height)})
+    page.wait_for_timeout(700)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+
+
+def selectbox_choose(page, label: str, option_text: str) -> None:
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
+    box.click()
+    page.keyboard.type(option_text)
+    page.get_by_role("option", name=re.compile(re.escape(option_text))).first.click()
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def shipped(data_dir):
+    inits = store.read_layer("iniciativas")
+    terr = store.read_layer("territorios")
+    return {
+        "initiatives": inits,
+        "territories": terr,
+        "relations": links.relate(inits, terr),
+        "strategies": store.read_layer("estrategias"),
+    }
+
+
+@pytest.fixture(scope="module")
+def app(streamlit_server, data_dir, browser):
+    """Base URL of the app, after one visit to the root so that app.py's navigation is active."""
+    if not APP.exists():
+        pytest.skip("app.py is not there yet")
+    server = streamlit_server.get(APP, env={"SIT_DATA_DIR": str(data_dir)})
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server.base_url + "/", wait_until="domcontentloaded", timeout=60_000)
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=60_000)
+    context.close()
+    return server.base_url
+
+
+# --------------------------------------------------------------------------- the plan's map
+
+
+def test_home_map_draws_territories_and_sited_initiatives(app, browser_page, shipped, artifacts_dir):
+    probe = browser_page
+    open_page(probe, app + "/mapa")
+    frame = probe.wait_for_map()
+    n_terr = len(shipped["territories"])
+    points, shapes = point_parts(shipped["initiatives"])
+    assert (points, shapes) == (8, 3)  # 4 points + 2 two-point sites; 1 line and 2 areas
+    counts = stable_counts(probe, frame, minimum=n_terr + shapes)
+    probe.settle()
+    screenshot(probe, artifacts_dir / "mapa.png")
+    print(f"\n/mapa counts: {counts}")
+
+    assert counts["leaflet_version"] == "1.9.4"
+    assert counts["tiles"] == 0  # OpenStreetMap is optional and off
+    assert counts["paths"] >= n_terr + shapes
+    assert drawn_points(counts, n_terr, shapes) == points
+    assert_clean(probe)
+
+
+@pytest.mark.parametrize(
+    "query, select",
+    [
+        ("estrategia=6", lambda s: s["initiatives"][s["initiatives"]["estrategia"] == "E6"]),
+        ("territorio=domeyko", lambda s: s["initiatives"][s["initiatives"]["id"].isin(
+            s["relations"].loc[s["relations"]["slug"] == "domeyko", "id"])]),
+    ],
+    ids=["estrategia", "territorio"],
+)
+def test_filter_in_the_url_changes_the_drawing(app, browser_page, shipped, query, select):
+    probe = browser_page
+    n_terr = len(shipped["territories"])
+    selected = select(shipped)
+    points, shapes = point_parts(selected)
+    all_points, all_shapes = point_parts(shipped["initiatives"])
+    assert (points, shapes) != (all_points, all_shapes)
+
+    open_page(probe, f"{app}/mapa?{query}")
+    frame = probe.wait_for_map()
+    counts = stable_counts(probe, frame, minimum=n_terr + shapes)
+    print(f"\n/mapa?{query} counts: {counts}; expected points {points}, shapes {shapes}")
+    # Every territory is still drawn (coloured by the selection); only the selection's sites are.
+    assert counts["paths"] >= n_terr + shapes
+    assert drawn_points(counts, n_terr, shapes) == points
+    # The filter stays in the address, so the view can be shared.
+    key, value = query.split("=")
+    assert f"{key}=" in probe.page.url
+    assert_clean(probe)
+
+
+# --------------------------------------------------------------------------- the sector page
+
+
+def test_sector_page_by_link(app, browser_page, shipped, artifacts_dir):
+    probe = browser_page
+    open_page(probe, app + "/sector?territorio=domeyko")
+    probe.page.get_by_text("Programas rurales (12)").first.wait_for(timeout=30_000)
+    text = main_text(probe)
+    assert "Domeyko" in text
+    assert "agua potable rural" in text
+    assert "Paseos Peatonales" not in text
+    assert "territorio=domeyko" in probe.page.url
+
+    # The map: the territory and its neighbour (no sited initiative in Domeyko).
+    frame = probe.wait_for_map()
+    summary = sector.sector_summary("domeyko", shipped["initiatives"], shipped["territories"], shipped["relations"])
+    counts = stable_counts(probe, frame, minimum=1 + len(summary.neighbours))
+    assert counts["paths"] == 1 + len(summary.neighbours)
+    assert counts["tiles"] == 0
+
+    # Choosing another territory rewrites the address.
+    selectbox_choose(probe.page, "Territorio", "Población Hermanos Carrera")
+    probe.page.wait_for_url(re.compile(r"territorio=hermanos-carrera"), timeout=30_000)
+    probe.page.get_by_text("Centro Comunitario Familiar").first.wait_for(timeout=30_000)
+    wait_idle(probe)
+    assert "agua potable rural" not in main_text(probe)
+    probe.settle()
+    screenshot(probe, artifacts_dir / "sector.png")
+    assert_clean(probe)
+
+
+def test_sector_map_draws_neighbours_and_sited_initiatives(app, browser_page, shipped):
+    probe = browser_page
+    open_page(probe, app + "/sector?territorio=centro")
+    frame = probe.wait_for_map()
+    summary = sector.sector_summary("centro", shipped["initiatives"], shipped["territories"], shipped["relations"])
+    points, shapes = point_parts(summary.sited)
+    expected = 1 + len(summary.neighbours) + shapes + points
+    counts = stable_counts(probe, frame, minimum=expected)
+    assert (points, shapes) == (1, 2)
+    assert counts["paths"] == expected
+    assert frame.locator(".sit-sector-legend").count() == 1
+    assert_clean(probe)
+
+
+def test_unknown_territory_in_the_link_warns(app, browser_page):
+    probe = browser_page
+    open_page(probe, app + "/sector?territorio=xyz")
+    alert = probe.page.locator('[data-testid="stAlertContentWarning"]')
+    alert.first.wait_for(timeout=30_000)
+    assert "Territorio desconocido: «xyz»" in alert.first.inner_text()
+    assert_clean(probe)
+
+
+def test_downloads_are_valid_files(app, browser_page, shipped, tmp_path):
+    probe = browser_page
+    open_page(probe, app + "/sector?territorio=centro")
+    summary = sector.sector_summary("centro", shipped["initiatives"], shipped["territories"], shipped["relations"])
+
+    with probe.page.expect_download(timeout=30_000) as info:
+        probe.page.get_by_role("button", name=re.compile("Descargar la capa del territorio")).click()
+    download = info.value
+    assert download.suggested_filename == "sector-centro.geojson"
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert doc["type"] == "FeatureCollection"
+    assert len(doc["features"]) == summary.counts["total"]
+    assert "crs" not in doc  # RFC 7946: WGS 84 lon/lat, no crs member
+    with_geometry = [f for f in doc["features"] if f["geometry"] is not None]
+    assert len(with_geometry) == len(summary.sited)
+    for feature in with_geometry:
+        lon, lat = shapely.geometry.shape(feature["geometry"]).representative_point().coords[0]
+        assert -71.5 < lon < -69.5 and -29.5 < lat < -28.0
+    ids = {f["properties"]["id"] for f in doc["features"]}
+    assert ids == set(summary.initiatives["id"])
+    relations = {f["properties"]["id"]: f["properties"]["relacion"] for f in doc["features"]}
+    assert relations["E1-P1-03"] == "ubicada"
+    back = pyogrio.read_dataframe(path)
+    assert len(back) == summary.counts["total"]
+    assert {"id", "nombre", "estrategia", "relacion"} <= set(back.columns)
+    assert back.crs.to_epsg() == 4326
+
+    with probe.page.expect_download(timeout=30_000) as info:
+        probe.page.get_by_role("button", name=re.compile("Descargar el informe imprimible")).click()
+    report = info.value
+    assert report.suggested_filename == "informe-centro.html"
+    report_path = tmp_path / report.suggested_filename
+    report.save_as(report_path)
+    html = report_path.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "<svg" in html
+    assert "http://" not in html and "https://" not in html
+    assert "Habilitación Paseos Peatonales centro de la ciudad" in html
+    assert_clean(probe)
+
+
+# --------------------------------------------------------------------------- every page
+
+
+@pytest.mark.parametrize("page_name", ["plan", "capas"])
+def test_other_pages_render_offline(app, browser_page, artifacts_dir, page_name):
+    if not (PROJECT / "pages" / f"{page_name}.py").exists():
+        pytest.skip(f"pages/{page_name}.py is not there yet")
+    probe = browser_page
+    open_page(probe, f"{app}/{page_name}")
+    probe.settle()
+    assert probe.page.locator('[data-testid="stException"]').count() == 0
+    screenshot(probe, artifacts_dir / f"{page_name}.png")
+    assert_clean(probe)
+
+
+def test_shared_link_on_a_fresh_server_uses_the_app_navigation(streamlit_server, data_dir, browser_page):
+    if not APP.exists():
+        pytest.skip("app.py is not there yet")
+    # Streamlit runs pages/*.py as a legacy multipage app until some script calls
+    # st.navigation; pages call shared.ensure_app_navigation() to rerun inside app.py.
+    # A server of its own (a distinct environment), never visited before.
+    server = streamlit_server.get(APP, env={"SIT_DATA_DIR": str(data_dir), "SIT_FRESH_SERVER": "1"})
+    probe = browser_page
+    open_page(probe, server.base_url + "/sector?territorio=domeyko")
+    nav = probe.page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+    assert any("Mi sector" in n for n in nav), nav
+    assert not any(n.strip().endswith("shared") for n in nav), nav
