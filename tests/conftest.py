@@ -32,3 +32,19 @@ def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def shipped(data_dir) -> dict:
+    """The shipped layers read from the session store, with their relations, for expected values."""
+    from layers import links, store
+
+    inits = store.read_layer("iniciativas")
+    terr = store.read_layer("territorios")
+    return {
+        "initiatives": inits,
+        "territories": terr,
+        "relations": links.relate(inits, terr),
+        "strategies": store.read_layer("estrategias"),
+        "commune": store.read_layer("comuna"),
+    }

@@ -13,7 +13,7 @@ from layers._errors import DataValidationError
 
 
 @pytest.fixture(scope="module")
-def shipped():
+def source():
     terr = territories.load_territories()
     geom = commune.load_commune().geometry.iloc[0]
     return {
@@ -26,13 +26,13 @@ def shipped():
     }
 
 
-def test_shipped_links_are_valid(shipped):
-    links.validate_links(shipped["initiatives"], shipped["scopes"], shipped["sites"], shipped["territories"], shipped["commune"])
+def test_shipped_links_are_valid(source):
+    links.validate_links(source["initiatives"], source["scopes"], source["sites"], source["territories"], source["commune"])
 
 
-def test_every_initiative_has_one_scope(shipped):
-    scopes = shipped["scopes"]
-    assert sorted(scopes["id"]) == sorted(shipped["initiatives"]["id"])
+def test_every_initiative_has_one_scope(source):
+    scopes = source["scopes"]
+    assert sorted(scopes["id"]) == sorted(source["initiatives"]["id"])
     assert set(scopes["alcance"]) == set(links.ALCANCES)
 
 
@@ -51,8 +51,8 @@ SITED = {
 
 
 @pytest.mark.parametrize("name, expected", SITED.items())
-def test_named_places_are_sited_in_their_territory(shipped, name, expected):
-    layer = shipped["layer"].set_index("nombre")
+def test_named_places_are_sited_in_their_territory(source, name, expected):
+    layer = source["layer"].set_index("nombre")
     row = layer.loc[name]
     assert row.geometry is not None and not row.geometry.is_empty
     assert row["alcance"] == "territorial"
@@ -64,8 +64,8 @@ def test_named_places_are_sited_in_their_territory(shipped, name, expected):
         assert len(derived) == 1
 
 
-def test_geometry_types(shipped):
-    layer = shipped["layer"].set_index("nombre")
+def test_geometry_types(source):
+    layer = source["layer"].set_index("nombre")
     assert layer.loc["Habilitación Paseos Peatonales centro de la ciudad"].geometry.geom_type == "LineString"
     assert layer.loc["Reconversión Macromanzana (Plaza de Armas y su entorno)"].geometry.geom_type == "Polygon"
     assert layer.loc["Construcción Complejo Deportivo La Turbina"].geometry.geom_type == "Point"
@@ -83,37 +83,37 @@ RURAL = [
 
 
 @pytest.mark.parametrize("name", RURAL)
-def test_rural_programmes_link_to_every_rural_locality(shipped, name):
-    layer = shipped["layer"]
+def test_rural_programmes_link_to_every_rural_locality(source, name):
+    layer = source["layer"]
     iid = layer.loc[layer["nombre"] == name, "id"].item()
     assert layer.loc[layer["id"] == iid, "alcance"].item() == "rural"
-    pairs = links.relate(layer, shipped["territories"])
+    pairs = links.relate(layer, source["territories"])
     got = set(pairs.loc[pairs["id"] == iid, "slug"])
-    terr = shipped["territories"]
+    terr = source["territories"]
     rural = set(terr.loc[terr["tipo"].map(territories.is_rural), "slug"])
     assert got == rural and "domeyko" in got and "centro" not in got
 
 
-def test_extracomunal_concerns_no_territory(shipped):
-    layer = shipped["layer"]
+def test_extracomunal_concerns_no_territory(source):
+    layer = source["layer"]
     row = layer[layer["nombre"].str.contains("La Serena")]
     assert row["alcance"].item() == "extracomunal"
-    pairs = links.relate(layer, shipped["territories"])
+    pairs = links.relate(layer, source["territories"])
     assert row["id"].item() not in set(pairs["id"])
 
 
-def test_relations_one_per_pair_most_specific(shipped):
-    pairs = links.relate(shipped["layer"], shipped["territories"])
+def test_relations_one_per_pair_most_specific(source):
+    pairs = links.relate(source["layer"], source["territories"])
     assert not pairs.duplicated(["id", "slug"]).any()
-    n_terr = len(shipped["territories"])
-    comunal = shipped["layer"].loc[shipped["layer"]["alcance"] == "comunal", "id"]
+    n_terr = len(source["territories"])
+    comunal = source["layer"].loc[source["layer"]["alcance"] == "comunal", "id"]
     assert (pairs[pairs["id"].isin(comunal)].groupby("id").size() == n_terr).all()
-    paseos = shipped["layer"].loc[shipped["layer"]["nombre"].str.startswith("Habilitación Paseos"), "id"].item()
+    paseos = source["layer"].loc[source["layer"]["nombre"].str.startswith("Habilitación Paseos"), "id"].item()
     assert pairs.loc[pairs["id"] == paseos, "relacion"].tolist() == ["ubicada"]
 
 
-def test_polygon_touching_a_neighbour_does_not_concern_it(shipped):
-    terr = shipped["territories"]
+def test_polygon_touching_a_neighbour_does_not_concern_it(source):
+    terr = source["territories"]
     centro = terr.loc[terr["slug"] == "centro"].geometry.item()
     layer = gpd.GeoDataFrame(
         {"id": ["X"], "alcance": ["territorial"], "territorios": [""]}, geometry=[centro], crs=4326
@@ -122,16 +122,16 @@ def test_polygon_touching_a_neighbour_does_not_concern_it(shipped):
     assert set(pairs["slug"]) == {"centro"}
 
 
-def test_relink_to_another_territory_layer(shipped):
+def test_relink_to_another_territory_layer(source):
     """Links named in the table are translated by overlap when the active layer is another one."""
-    terr = shipped["territories"]
+    terr = source["territories"]
     # A coarse replacement layer: the commune split into a west and an east half.
-    com = shipped["commune"]
+    com = source["commune"]
     minx, miny, maxx, maxy = com.bounds
     mid = -70.9
     halves = [shapely.clip_by_rect(com, minx, miny, mid, maxy), shapely.clip_by_rect(com, mid, miny, maxx, maxy)]
     other = gpd.GeoDataFrame({"slug": ["oeste", "este"], "tipo": ["localidad rural", "sector urbano"]}, geometry=halves, crs=4326)
-    layer = shipped["layer"]
+    layer = source["layer"]
     pairs = links.relate(layer, other, reference=terr)
     linked = pairs[pairs["relacion"] == "vinculada"]
     carretera = layer.loc[layer["alcance"].eq("territorial") & layer.geometry.isna(), "id"]
@@ -153,9 +153,9 @@ def test_relink_to_another_territory_layer(shipped):
         ({("sites", "E1-P1-08", "geometry"): Point(-75.0, -28.5)}, "fuera de la comuna"),
     ],
 )
-def test_validate_links_refuses_broken_tables(shipped, change, message):
-    scopes = shipped["scopes"].copy()
-    sites = shipped["sites"].copy()
+def test_validate_links_refuses_broken_tables(source, change, message):
+    scopes = source["scopes"].copy()
+    sites = source["sites"].copy()
     for (table, iid, column), value in change.items():
         frame = scopes if table == "scopes" else sites
         idx = frame.index[frame["id"] == iid]
@@ -164,13 +164,13 @@ def test_validate_links_refuses_broken_tables(shipped, change, message):
         else:
             frame.loc[idx, column] = value
     with pytest.raises(DataValidationError, match=message):
-        links.validate_links(shipped["initiatives"], scopes, sites, shipped["territories"], shipped["commune"])
+        links.validate_links(source["initiatives"], scopes, sites, source["territories"], source["commune"])
 
 
-def test_validate_links_refuses_missing_and_duplicate_rows(shipped):
-    scopes = shipped["scopes"]
+def test_validate_links_refuses_missing_and_duplicate_rows(source):
+    scopes = source["scopes"]
     with pytest.raises(DataValidationError, match="iniciativas sin alcance: E8-P4-02"):
-        links.validate_links(shipped["initiatives"], scopes[scopes["id"] != "E8-P4-02"], shipped["sites"], shipped["territories"], shipped["commune"])
+        links.validate_links(source["initiatives"], scopes[scopes["id"] != "E8-P4-02"], source["sites"], source["territories"], source["commune"])
     doubled = pd.concat([scopes, scopes.head(1)])
     with pytest.raises(DataValidationError, match="ids repetidos"):
-        links.validate_links(shipped["initiatives"], doubled, shipped["sites"], shipped["territories"], shipped["commune"])
+        links.validate_links(source["initiatives"], doubled, source["sites"], source["territories"], source["commune"])

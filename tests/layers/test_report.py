@@ -9,23 +9,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from layers import links, report, sector, store
+from layers import report, sector
 
 EVIL = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
 DAY = dt.date(2025, 3, 5)
 
-
-@pytest.fixture(scope="module")
-def shipped(data_dir):
-    inits = store.read_layer("iniciativas")
-    terr = store.read_layer("territorios")
-    return {
-        "initiatives": inits,
-        "territories": terr,
-        "relations": links.relate(inits, terr),
-        "strategies": store.read_layer("estrategias"),
-        "commune": store.read_layer("comuna"),
-    }
 
 
 def build(shipped, slug, initiatives=None, territories=None):

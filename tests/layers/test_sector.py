@@ -7,24 +7,13 @@ import pytest
 import shapely
 
 from geo.crs import UTM19S, WGS84
-from layers import links, sector, store
+from layers import links, sector
 from layers._errors import UnknownTerritoryError
 
 PASEOS = "Habilitación Paseos Peatonales centro de la ciudad"
 AGUA_RURAL = "Construcción agua potable rural, diversos sectores"
 EXTRACOMUNAL = "E4-P2-07"  # Casa Acogida a Estudiantes ... en La Serena
 
-
-@pytest.fixture(scope="module")
-def shipped(data_dir):
-    inits = store.read_layer("iniciativas")
-    terr = store.read_layer("territorios")
-    return {
-        "initiatives": inits,
-        "territories": terr,
-        "relations": links.relate(inits, terr),
-        "strategies": store.read_layer("estrategias"),
-    }
 
 
 def summary_of(shipped, slug):

@@ -25,7 +25,7 @@ import pyogrio
 import pytest
 import shapely
 
-from layers import links, sector, store, symbology
+from layers import sector, symbology
 from tests.ui.conftest import leaflet_counts
 
 pytestmark = pytest.mark.browser
@@ -135,17 +135,6 @@ def selectbox_choose(page, label: str, option_text: str) -> None:
 
 # --------------------------------------------------------------------------- fixtures
 
-
-@pytest.fixture(scope="module")
-def shipped(data_dir):
-    inits = store.read_layer("iniciativas")
-    terr = store.read_layer("territorios")
-    return {
-        "initiatives": inits,
-        "territories": terr,
-        "relations": links.relate(inits, terr),
-        "strategies": store.read_layer("estrategias"),
-    }
 
 
 @pytest.fixture(scope="module")
