@@ -436,9 +436,13 @@ def _read_one_shapefile(shp: Path, encoding: str | None) -> tuple[gpd.GeoDataFra
         notes.append(f"codificación del .cpg: {cpg}")
     frame, meta = _read_ogr(shp, None, encoding)
     declared = _declared(meta)
-    info = ReadInfo("Shapefile", shp.stem, declared, "declarado en el .prj", encoding or meta.get("encoding"), notes=notes)
-    if declared is None and ".prj" not in siblings:
-        info.notes.append("el Shapefile no trae .prj")
+    if declared is not None:
+        crs_note = "declarado en el .prj"
+    elif ".prj" in siblings:
+        crs_note = "el .prj no define un sistema reconocible"
+    else:
+        crs_note = "el Shapefile no trae .prj"
+    info = ReadInfo("Shapefile", shp.stem, declared, crs_note, encoding or meta.get("encoding"), notes=notes)
     return frame, info
 
 

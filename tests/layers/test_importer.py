@@ -283,7 +283,7 @@ def test_minority_outside_is_accepted_and_reported(fresh_store, tmp_path):
 
 def test_shapefile_without_prj_needs_crs(fresh_store, tmp_path):
     archive = zipped_shapefile(points_layer("EPSG:29189"), tmp_path, "sinprj", prj=False)
-    with pytest.raises(InputFileError, match="no declara su sistema de coordenadas"):
+    with pytest.raises(InputFileError, match=r"no declara su sistema de coordenadas \(el Shapefile no trae \.prj\)"):
         importer.import_file(archive, as_="referencia", layer="sinprj")
     report = importer.import_file(archive, as_="referencia", layer="sinprj", crs="EPSG:29189")
     assert report.crs_note == "indicado con --crs"
