@@ -11,6 +11,7 @@ Examples
     python cli.py import obras.geojson --as iniciativas --layer obras_secplan --id-field codigo
     python cli.py import caminos.gpkg --as referencia --layer caminos --gpkg-layer red_vial
     python cli.py remove caminos
+    python cli.py passphrase-hash    # line for SIT_PLANNER_PASSPHRASE_HASH (import in the app)
 
 Errors meant for people print one Spanish line on standard error and exit with status 2.
 """
@@ -76,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
 
     ins = sub.add_parser("inspect", help="lista las capas de un archivo (GeoPackage, KML, zip)")
     ins.add_argument("path", type=Path, help="archivo a revisar")
+
+    sub.add_parser(
+        "passphrase-hash",
+        help="lee la clave de planificador (entrada estándar) y escribe la línea para SIT_PLANNER_PASSPHRASE_HASH",
+    )
     return parser
 
 
@@ -170,9 +176,26 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_passphrase_hash(args: argparse.Namespace) -> int:
+    """Print the hash line of the planner passphrase read from stdin (asked twice on a terminal)."""
+    import getpass
+
+    from layers import auth
+
+    if sys.stdin.isatty():
+        passphrase = getpass.getpass("Clave de planificador: ")
+        if getpass.getpass("Repita la clave: ") != passphrase:
+            raise SitError("Las claves no coinciden; no se generó nada.")
+    else:
+        passphrase = sys.stdin.readline().rstrip("\r\n")
+    print(auth.hash_passphrase(passphrase))  # auth.PassphraseError is a SitError: one line, status 2
+    return 0
+
+
 COMMANDS = {
     "build": cmd_build, "layers": cmd_layers, "export": cmd_export,
     "import": cmd_import, "remove": cmd_remove, "inspect": cmd_inspect,
+    "passphrase-hash": cmd_passphrase_hash,
 }
 
 

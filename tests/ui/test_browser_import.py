@@ -1,0 +1,168 @@
+"""The planners' import on the page Capas in a real browser (``streamlit run app.py`` + Debian's chromium, offline).
+
+One server for the module, with the planner hash in its environment, a private copy
+of the session store (``SIT_DATA_DIR``) and a small upload limit
+(``SIT_UPLOAD_LIMIT_MB=0.2``) so that "file too large" is tried with a small file.
+Files reach the uploader through Playwright's ``set_input_files``, as if chosen in
+the file dialog. Every test ends with no blocked request, console error, page error
+or failed local request (see ``tests/ui/test_browser.py``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pyogrio
+import pytest
+
+from layers import auth, settings
+from tests.layers._import_fixtures import points_layer, write
+from tests.ui.test_browser import assert_clean, main_text, open_page, screenshot
+
+pytestmark = pytest.mark.browser
+
+PROJECT = Path(__file__).resolve().parents[2]
+APP = PROJECT / "app.py"
+PASSPHRASE = "clave de planificador del navegador"
+UPLOAD_LIMIT_MB = "0.2"
+
+
+@pytest.fixture(scope="module")
+def server_dir(tmp_path_factory, data_dir) -> Path:
+    """A private SIT_DATA_DIR for the server, holding a copy of the session store."""
+    path = tmp_path_factory.mktemp("sit_data_import")
+    shutil.copyfile(data_dir / settings.STORE_FILENAME, path / settings.STORE_FILENAME)
+    return path
+
+
+@pytest.fixture(scope="module")
+def app(streamlit_server, server_dir, browser):
+    if not APP.exists():
+        pytest.skip("app.py is not there yet")
+    env = {
+        "SIT_DATA_DIR": str(server_dir),
+        auth.ENV_VAR: auth.hash_passphrase(PASSPHRASE, n=2**10, r=8, p=1),
+        "SIT_UPLOAD_LIMIT_MB": UPLOAD_LIMIT_MB,
+    }
+    server = streamlit_server.get(APP, env=env)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server.base_url + "/", wait_until="domcontentloaded", timeout=60_000)
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=60_000)
+    context.close()
+    return server.base_url
+
+
+def registry(server_dir: Path):
+    return pyogrio.read_dataframe(server_dir / settings.STORE_FILENAME, layer="sit_capas", read_geometry=False)
+
+
+def wait_script(page, timeout_ms: int = 60_000) -> None:
+    """Wait until the rerun a widget started has finished."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=timeout_ms)
+
+
+def log_in(probe) -> None:
+    page = probe.page
+    assert page.locator('[data-testid="stFileUploader"]').count() == 0
+    box = page.get_by_label("Clave de planificador")
+    assert box.get_attribute("type") == "password"
+    box.fill(PASSPHRASE)
+    box.press("Enter")
+    page.wait_for_selector('[data-testid="stFileUploader"]', timeout=60_000)
+    wait_script(page)
+
+
+def choose_file(probe, name: str, data: bytes) -> None:
+    page = probe.page
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        files=[{"name": name, "mimeType": "application/octet-stream", "buffer": data}]
+    )
+    page.locator('[data-testid="stFileChipName"]').filter(has_text=name).wait_for(timeout=30_000)
+    wait_script(page)
+
+
+def click_import(probe) -> None:
+    probe.page.get_by_role("button", name="Importar", exact=True).click()
+    wait_script(probe.page)
+
+
+def wait_text(probe, text: str, timeout_s: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        shown = main_text(probe)
+        if text in shown:
+            return shown
+        probe.page.wait_for_timeout(250)
+    raise AssertionError(f"«{text}» not shown; page says:\n{main_text(probe)[-3000:]}")
+
+
+def test_import_a_geojson_then_remove_it(app, browser_page, server_dir, tmp_path, artifacts_dir):
+    probe = browser_page
+    open_page(probe, app + "/capas")
+    assert "Importar y eliminar capas (planificadores)" in main_text(probe)
+    log_in(probe)
+
+    data = write(points_layer("EPSG:32719"), tmp_path / "plazas.geojson").read_bytes()
+    choose_file(probe, "plazas.geojson", data)
+    wait_text(probe, "«plazas.geojson»: GeoJSON, 3 elementos, SRC declarado EPSG:32719. Campos: nombre, codigo.")
+    assert probe.page.get_by_role("textbox", name="Nombre de la capa").input_value() == "plazas"
+    click_import(probe)
+
+    wait_text(probe, "Capa «plazas» importada: 3 de 3 elementos guardados en WGS 84 (EPSG:4326).")
+    for line in ("Elementos leídos", "Reparados", "Descartados", "SRC de origen", "EPSG:32719 (WGS 84 / UTM 19S)",
+                 "Extensión (WGS 84)", "longitud -70,"):
+        wait_text(probe, line)  # the report table (its script chunk loads on first use)
+    print("console:", probe.console_errors, "http:", probe.http_errors)
+    reg = registry(server_dir).set_index("nombre")
+    assert reg.loc["plazas", "origen"] == "importada" and int(reg.loc["plazas", "n"]) == 3
+    # The new layer is offered at once for download and for removal.
+    removal = probe.page.locator('[data-testid="stSelectbox"]').filter(has_text="Capa importada")
+    shown = removal.evaluate(
+        "e => e.innerText + ' ' + Array.from(e.querySelectorAll('input')).map(i => i.value).join(' ')"
+    )
+    assert "Plazas (plazas)" in shown, shown
+    probe.settle(800)
+    screenshot(probe, artifacts_dir / "capas_importar.png")
+
+    probe.page.get_by_text("Confirmo que quiero eliminar la capa «plazas» del sistema").click()
+    wait_script(probe.page)
+    probe.page.get_by_role("button", name="Eliminar capa").click()
+    wait_script(probe.page)
+    wait_text(probe, "Capa importada «plazas» eliminada.")
+    wait_text(probe, "No hay capas importadas.")
+    assert "plazas" not in set(registry(server_dir)["nombre"])
+    assert_clean(probe)
+
+
+def test_bad_files_show_the_message_and_change_nothing(app, browser_page, server_dir, tmp_path, artifacts_dir):
+    probe = browser_page
+    open_page(probe, app + "/capas")
+    log_in(probe)
+    store_file = server_dir / settings.STORE_FILENAME
+    before = store_file.read_bytes()
+
+    good = write(points_layer(), tmp_path / "bien.geojson").read_bytes()
+    choose_file(probe, "roto.geojson", good[:150])
+    wait_text(probe, "Revise el archivo antes de importar: «roto.geojson» no es JSON válido (línea")
+    click_import(probe)
+    error = probe.page.locator('[data-testid="stAlertContentError"]')
+    error.first.wait_for(timeout=30_000)
+    assert error.count() == 1
+    message = error.inner_text().strip()
+    assert message.startswith("«roto.geojson» no es JSON válido (línea") and "\n" not in message
+    probe.settle(800)
+    screenshot(probe, artifacts_dir / "capas_importar_error.png")
+
+    big = good + b" " * 400_000  # 0,4 MB: over the server's 0,2 MB limit, under what the widget lets through
+    choose_file(probe, "grande.geojson", big)
+    click_import(probe)
+    wait_text(probe, "El archivo «grande.geojson» pesa 0,4 MB, más que el máximo permitido (0,2 MB).")
+    assert probe.page.locator('[data-testid="stAlertContentError"]').count() == 1
+
+    assert store_file.read_bytes() == before
+    assert not (set(registry(server_dir)["origen"]) - {"incluida"})
+    assert_clean(probe)
