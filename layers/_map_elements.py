@@ -1,4 +1,4 @@
-"""Browser-side pieces of the plan's map: the legend control and the sited initiatives layer.
+"""Browser-side pieces of the plan's map: the legend, the sited initiatives and the reference overlays.
 
 Internal to :mod:`layers.mapview`. Every string that comes from data is
 HTML-escaped here (:func:`html.escape`) before it is embedded, and JSON is written
@@ -296,3 +296,130 @@ def legend_html(
         marks = " ".join(f"{_swatch('#777777', k)} {symbology.GEOMETRY_LABELS[k]}" for k in drawn)
         out.append(f"<div style='margin-top:4px'>{marks}</div>")
     return "".join(out)
+
+
+# --------------------------------------------------------------------------- reference overlays
+
+
+class ReferenceOverlay(MacroElement):
+    """One reference layer drawn from a compact JSON document (see :func:`reference_payload`).
+
+    Points become hollow ``L.circleMarker`` added to ``points`` (a FeatureGroup,
+    or a MarkerCluster of the layer's own for large layers); lines and outlines
+    become an ``L.geoJSON`` layer added to ``group``. Tooltips show the
+    (escaped) name of each feature.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            (function () {
+                var d = {{ this.payload }};
+                var markers = [];
+                for (var i = 0; i < d.pt.length; i++) {
+                    var p = d.pt[i];
+                    var m = L.circleMarker([p[0], p[1]], d.ps);
+                    if (d.n[p[2]]) { m.bindTooltip(d.n[p[2]]); }
+                    markers.push(m);
+                }
+                var target = {{ this.points.get_name() }};
+                if (target.addLayers) { target.addLayers(markers); }
+                else { markers.forEach(function (m) { target.addLayer(m); }); }
+                L.geoJSON(d.sh, {
+                    style: function (f) { return f.geometry.type.indexOf("Polygon") >= 0 ? d.gs : d.ls; },
+                    onEachFeature: function (f, layer) {
+                        if (d.n[f.properties.k]) { layer.bindTooltip(d.n[f.properties.k], {sticky: true}); }
+                    }
+                }).addTo({{ this.group.get_name() }});
+            })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, payload: Mapping[str, object], group: folium.FeatureGroup, points: MacroElement):
+        super().__init__()
+        self._name = "ReferenceOverlay"
+        self.payload = _js_json(payload)
+        self.group = group
+        self.points = points
+
+
+def reference_payload(
+    gdf: gpd.GeoDataFrame,
+    label: str = "etiqueta",
+    styles: Mapping[str, Mapping[str, object]] | None = None,
+) -> tuple[dict[str, object], dict[str, int]]:
+    """The compact document :class:`ReferenceOverlay` draws, and how many features of each kind.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Reference layer with display geometries (EPSG:4326); null and empty
+        geometries are skipped, GeometryCollections drawn part by part.
+    label : str
+        Column with the text of each tooltip (missing or empty: no tooltip).
+    styles : mapping, optional
+        Leaflet styles for ``point``, ``line`` and ``polygon``.
+
+    Returns
+    -------
+    tuple of (dict, dict)
+        The document (tooltip texts HTML-escaped, once each in a lookup table)
+        and ``{"point": n, "line": n, "polygon": n}``.
+    """
+    styles = styles or {}
+    present = gdf.geometry.notna().to_numpy() & ~gdf.geometry.is_empty.to_numpy()
+    shown = gdf[present]
+    texts = shown[label] if label in shown.columns else pd.Series([None] * len(shown), index=shown.index)
+    n_table, n_index = _lookup(_esc(v) for v in texts)
+    points: list[list[object]] = []
+    shapes: list[dict[str, object]] = []
+    kinds = {"point": 0, "line": 0, "polygon": 0}
+    for text, geom in zip(texts, shown.geometry.array):
+        k = n_index[_esc(text)]
+        for part in shapely.get_parts(geom) if geom.geom_type == "GeometryCollection" else [geom]:
+            kind = symbology.geometry_kind(part.geom_type)
+            if kind == "point":
+                for pt in shapely.get_parts(part):
+                    points.append([round(pt.y, POINT_DECIMALS), round(pt.x, POINT_DECIMALS), k])
+            elif kind:
+                shapes.append({"type": "Feature", "properties": {"k": k}, "geometry": shapely.geometry.mapping(part)})
+            if kind:
+                kinds[kind] += 1
+    payload = {
+        "pt": points, "sh": {"type": "FeatureCollection", "features": shapes}, "n": n_table,
+        "ps": dict(styles.get("point", {})), "ls": dict(styles.get("line", {})), "gs": dict(styles.get("polygon", {})),
+    }
+    return payload, kinds
+
+
+def reference_legend_html(
+    layers: Sequence[tuple[str, Mapping[str, int]]], styles: Mapping[str, Mapping[str, object]]
+) -> str:
+    """Legend rows of the reference layers: a heading and one row per layer (every text escaped).
+
+    Parameters
+    ----------
+    layers : sequence of (str, mapping)
+        Title of each layer and its feature counts per kind (:func:`reference_payload`).
+    styles : mapping
+        Leaflet styles of the reference marks by kind (their ``color`` is used).
+    """
+    if not layers:
+        return ""
+    out = ["<div style='font-weight:bold;margin:5px 0 2px'>Capas de referencia</div>"]
+    for title, kinds in layers:
+        kind = next((k for k in ("polygon", "line", "point") if kinds.get(k)), "polygon")
+        color = str(styles.get(kind, {}).get("color", "#555555"))
+        out.append(f"<div>{_reference_swatch(color, kind)} {_esc(title)}</div>")
+    return "".join(out)
+
+
+def _reference_swatch(color: str, kind: str) -> str:
+    if kind == "point":
+        return (f"<span style='display:inline-block;width:9px;height:9px;border-radius:50%;border:1.5px solid {color};"
+                "vertical-align:middle'></span>")
+    if kind == "line":
+        return f"<span style='display:inline-block;width:16px;height:0;border-top:2px solid {color};vertical-align:middle'></span>"
+    return (f"<span style='display:inline-block;width:13px;height:10px;border:1.5px solid {color};"
+            "vertical-align:middle'></span>")

@@ -15,6 +15,10 @@ What the map shows
   ``circleMarker`` inside a MarkerCluster, lines and areas as GeoJSON paths,
   each with its name as tooltip and a popup with id, tipo, estrategia, plan,
   padre, territorios and fuente_geometria;
+- the reference layers people imported (registry ``clase`` ``referencia``),
+  one overlay each, in neutral grey (dark grey lines, hollow grey points, grey
+  outlines without fill) so they never read as a strategy or a choropleth
+  class; points of large layers are clustered (:func:`add_reference_layers`);
 - OpenStreetMap tiles as an optional overlay, off by default.
 
 Payload
@@ -47,12 +51,23 @@ from folium.plugins import MarkerCluster
 
 from geo.crs import UTM19S, WGS84
 from layers import links, symbology, webassets
-from layers._map_elements import Legend, SitedInitiatives, _esc, legend_html, sited_payload
+from layers._map_elements import (
+    Legend,
+    ReferenceOverlay,
+    SitedInitiatives,
+    _esc,
+    legend_html,
+    reference_legend_html,
+    reference_payload,
+    sited_payload,
+)
 
 __all__ = [
     "DISPLAY_TOLERANCE_M", "DISPLAY_DECIMALS", "MIN_FIT_SPAN_DEG", "SPECIFIC_RELATIONS", "LAYER_NAMES",
     "display_geometries", "territory_counts", "count_label", "count_legend_title", "selection_bounds",
     "sited_payload", "legend_html", "Legend", "SitedInitiatives", "build_map", "selection_map", "map_html",
+    "REFERENCE_COLOR", "REFERENCE_STYLES", "REFERENCE_LABEL_FIELDS", "REFERENCE_CLUSTER_MIN_POINTS",
+    "reference_labels", "reference_display", "reference_payload", "ReferenceOverlay", "add_reference_layers",
 ]
 
 log = logging.getLogger(__name__)
@@ -81,6 +96,21 @@ LAYER_NAMES = {
     "points": "Iniciativas ubicadas: puntos",
     "shapes": "Iniciativas ubicadas: líneas y áreas",
 }
+#: Colour of the reference layers: a dark neutral grey, apart from the strategy
+#: colours and the blue-violet choropleth ramp.
+REFERENCE_COLOR = "#4D4D4D"
+#: Leaflet styles of the reference layers by kind of geometry (no fill anywhere).
+REFERENCE_STYLES: dict[str, dict[str, object]] = {
+    "point": {"radius": 5, "color": REFERENCE_COLOR, "weight": 1.5, "opacity": 0.95, "fill": False},
+    "line": {"color": REFERENCE_COLOR, "weight": 2, "opacity": 0.9},
+    "polygon": {"color": "#5F5F5F", "weight": 1.5, "opacity": 0.9, "fill": False},
+}
+#: Fields whose value labels a reference feature, in order of preference.
+REFERENCE_LABEL_FIELDS = ("nombre", "name", "NOMBRE", "Name")
+#: Reference layers with at least this many points draw them in a MarkerCluster of their own.
+REFERENCE_CLUSTER_MIN_POINTS = 200
+#: Column of :func:`reference_display` holding the tooltip text.
+REFERENCE_LABEL = "etiqueta"
 
 
 # --------------------------------------------------------------------------- display geometries
@@ -144,6 +174,102 @@ def display_geometries(
     out = gpd.GeoDataFrame(out[cols], geometry=geoms, crs=WGS84)
     log.debug("display geometries: %d features in %.3f s", len(out), time.perf_counter() - started)
     return out
+
+
+def reference_labels(gdf: pd.DataFrame, fields: Sequence[str] = REFERENCE_LABEL_FIELDS) -> pd.Series:
+    """Tooltip text of each reference feature: its first non-empty value of ``fields``.
+
+    Parameters
+    ----------
+    gdf : pandas.DataFrame
+        Reference layer (any columns).
+    fields : sequence of str
+        Candidate columns, in order of preference; absent ones are skipped.
+
+    Returns
+    -------
+    pandas.Series of object
+        Same index; ``None`` where no field has a value.
+    """
+    out = pd.Series([None] * len(gdf), index=gdf.index, dtype=object)
+    for name in fields:
+        if name not in gdf.columns:
+            continue
+        values = gdf[name].astype(object).where(gdf[name].notna(), None).map(
+            lambda v: None if v is None or str(v).strip() == "" else str(v)
+        )
+        out = out.where(out.notna(), values)
+    return out.astype(object).where(out.notna(), None)
+
+
+def reference_display(gdf: gpd.GeoDataFrame, tolerance_m: float = DISPLAY_TOLERANCE_M) -> gpd.GeoDataFrame:
+    """A reference layer ready to draw: display geometries and one column, :data:`REFERENCE_LABEL`.
+
+    Meant to be cached per store version, like :func:`display_geometries`.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Reference layer of the store (any geometry types, any attributes).
+    tolerance_m : float
+        Simplification tolerance in metres (EPSG:32719).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``etiqueta`` (see :func:`reference_labels`) and geometry, EPSG:4326.
+    """
+    labelled = gpd.GeoDataFrame(
+        {REFERENCE_LABEL: reference_labels(gdf).to_numpy()}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs
+    )
+    return display_geometries(labelled, columns=[REFERENCE_LABEL], tolerance_m=tolerance_m)
+
+
+def _reference_items(
+    reference_layers: Mapping[str, gpd.GeoDataFrame] | Iterable[tuple[str, gpd.GeoDataFrame]] | None,
+) -> list[tuple[str, gpd.GeoDataFrame]]:
+    if reference_layers is None:
+        return []
+    if isinstance(reference_layers, Mapping):
+        return list(reference_layers.items())
+    return list(reference_layers)
+
+
+def add_reference_layers(
+    m: folium.Map,
+    reference_layers: Mapping[str, gpd.GeoDataFrame] | Iterable[tuple[str, gpd.GeoDataFrame]] | None,
+    cluster_min_points: int = REFERENCE_CLUSTER_MIN_POINTS,
+) -> list[tuple[str, dict[str, int]]]:
+    """Draw each reference layer as an overlay of its own (shown, listed in the layer control).
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map to draw on.
+    reference_layers : mapping of str to GeoDataFrame, or iterable of (str, GeoDataFrame)
+        Title of each layer (as the layer control lists it) and its
+        :func:`reference_display` frame, in drawing order.
+    cluster_min_points : int
+        A layer with at least this many points draws them in a MarkerCluster of its own.
+
+    Returns
+    -------
+    list of (str, dict)
+        Title and feature counts per kind of each layer drawn (for the legend).
+    """
+    drawn = []
+    for title, gdf in _reference_items(reference_layers):
+        payload, kinds = reference_payload(gdf, REFERENCE_LABEL, REFERENCE_STYLES)
+        group = folium.FeatureGroup(name=_esc(title), show=True, overlay=True, control=True).add_to(m)
+        points = group
+        if len(payload["pt"]) >= cluster_min_points:
+            points = MarkerCluster(
+                control=False,
+                options={"maxClusterRadius": 50, "disableClusteringAtZoom": 17, "showCoverageOnHover": False},
+            ).add_to(group)
+        m.add_child(ReferenceOverlay(payload, group, points))
+        drawn.append((str(title), kinds))
+    return drawn
 
 
 # --------------------------------------------------------------------------- counts
@@ -312,6 +438,7 @@ def build_map(
     selected_territories: Sequence[str] = (),
     relations: pd.DataFrame | None = None,
     fit: list[list[float]] | None = None,
+    reference_layers: Mapping[str, gpd.GeoDataFrame] | Iterable[tuple[str, gpd.GeoDataFrame]] | None = None,
 ) -> folium.Map:
     """Build the plan's map for a selection.
 
@@ -336,6 +463,9 @@ def build_map(
     fit : list, optional
         ``[[south, west], [north, east]]`` to open on; default :func:`selection_bounds`
         of the sited initiatives and selected territories (the commune when none).
+    reference_layers : mapping of str to GeoDataFrame, or iterable of (str, GeoDataFrame), optional
+        Reference overlays (title -> :func:`reference_display` frame), drawn above the
+        territories and below the initiatives; see :func:`add_reference_layers`.
 
     Returns
     -------
@@ -393,6 +523,8 @@ def build_map(
         interactive=False,
     ).add_to(m)
 
+    references = add_reference_layers(m, reference_layers)
+
     # Sited initiatives.
     sited = initiatives[initiatives.geometry.notna() & ~initiatives.geometry.is_empty]
     names = _territory_names(relations, territories, list(sited["id"])) if relations is not None else None
@@ -407,6 +539,7 @@ def build_map(
     present = list(dict.fromkeys(sited["estrategia"].astype(str)))
     minimum = int(n[n > 0].min()) if (n > 0).any() else 1
     legend = legend_html(breaks, count_legend_title(specific_only), strategies, present, kinds, minimum, bool((n == 0).any()))
+    legend += reference_legend_html(references, REFERENCE_STYLES)
     m.add_child(Legend(legend))
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
     m.fit_bounds(fit)
@@ -430,6 +563,7 @@ def selection_map(
     specific_only: bool = False,
     selected_territories: Sequence[str] = (),
     filtered: bool = True,
+    reference_layers: Mapping[str, gpd.GeoDataFrame] | Iterable[tuple[str, gpd.GeoDataFrame]] | None = None,
 ) -> folium.Map:
     """The map of a selection, from the display layers of the whole plan.
 
@@ -450,6 +584,8 @@ def selection_map(
         Territory slugs named in the filter.
     filtered : bool
         Whether any filter is set; with none, the map opens on the whole commune.
+    reference_layers : mapping or iterable of (str, GeoDataFrame), optional
+        Reference overlays, see :func:`build_map`.
 
     Returns
     -------
@@ -467,6 +603,7 @@ def selection_map(
         commune, territories, counts, selected,
         strategies=strategies, specific_only=specific_only,
         selected_territories=selected_territories, relations=relations, fit=fit,
+        reference_layers=reference_layers,
     )
 
 

@@ -19,6 +19,12 @@ from layers import links, store
 FILTER_KEYS = ("estrategia", "plan", "tipo", "alcance", "territorio", "q")
 #: Default territory layer.
 DEFAULT_TERRITORY_LAYER = "territorios"
+#: ``?ubicaciones=`` value of the initiatives' referential sites shipped with the system.
+INCLUDED_SITES = "incluidas"
+#: Label of those sites in the selectors.
+INCLUDED_SITES_LABEL = "Referenciales (incluidas en el sistema)"
+#: Registry ``clase`` of imported initiative sites and of reference layers.
+SITES_CLASE, REFERENCE_CLASE = "ubicaciones", "referencia"
 
 
 @st.cache_resource(show_spinner="Preparando el almacén de capas…")
@@ -61,14 +67,40 @@ def layer(name: str) -> gpd.GeoDataFrame | pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _relations(territory_layer: str, version: int) -> pd.DataFrame:
+def _initiatives(sites: str | None, version: int) -> gpd.GeoDataFrame:
+    catalogue = _read_layer("iniciativas", version)
+    if not sites:
+        return catalogue
+    from layers import importer, territory_layers
+
+    return importer.merge_sites(catalogue, _read_layer(sites, version), territories=territory_layers.shipped_territories())
+
+
+def initiatives(sites: str | None = None) -> gpd.GeoDataFrame:
+    """The initiatives, with an imported site layer laid over them (cached until the store changes).
+
+    Parameters
+    ----------
+    sites : str, optional
+        Site layer of the store (registry ``clase`` ``ubicaciones``), merged with
+        :func:`layers.importer.merge_sites`; ``None`` keeps the referential sites
+        shipped with the catalogue. Do not mutate the result.
+    """
+    return _initiatives(sites or None, store_version())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _relations(territory_layer: str, version: int, sites: str | None = None) -> pd.DataFrame:
     reference = _read_layer(DEFAULT_TERRITORY_LAYER, version) if territory_layer != DEFAULT_TERRITORY_LAYER else None
-    return links.relate(_read_layer("iniciativas", version), _read_layer(territory_layer, version), reference)
+    return links.relate(_initiatives(sites or None, version), _read_layer(territory_layer, version), reference)
 
 
-def relations(territory_layer: str = DEFAULT_TERRITORY_LAYER) -> pd.DataFrame:
-    """(initiative, territory, relation) pairs for a territory layer (cached)."""
-    return _relations(territory_layer, store_version())
+def relations(territory_layer: str = DEFAULT_TERRITORY_LAYER, sites: str | None = None) -> pd.DataFrame:
+    """(initiative, territory, relation) pairs for a territory layer (cached).
+
+    ``sites`` names the site layer laid over the initiatives (see :func:`initiatives`).
+    """
+    return _relations(territory_layer, store_version(), sites or None)
 
 
 def registry() -> pd.DataFrame:
@@ -79,6 +111,63 @@ def registry() -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=4)
 def _registry(version: int) -> pd.DataFrame:
     return store.list_layers()
+
+
+def _registry_names(clase: str, newest_first: bool = False) -> list[str]:
+    reg = registry()
+    rows = reg[reg["clase"] == clase].assign(_pos=range((reg["clase"] == clase).sum()))
+    if newest_first:
+        when = pd.to_datetime(rows["fecha"], errors="coerce", utc=True, format="ISO8601")
+        rows = rows.assign(_when=when).sort_values(["_when", "_pos"], ascending=False, na_position="last")
+    return [str(n) for n in rows["nombre"]]
+
+
+def site_layers() -> list[str]:
+    """Imported layers of initiative sites, the most recently imported (registry ``fecha``) first."""
+    return _registry_names(SITES_CLASE, newest_first=True)
+
+
+def reference_layer_names() -> list[str]:
+    """Imported reference layers (registry ``clase`` ``referencia``), in registry order."""
+    return _registry_names(REFERENCE_CLASE)
+
+
+def sites_label(value: str | None) -> str:
+    """Label of a choice of sites: the included ones, or the title of a site layer."""
+    return INCLUDED_SITES_LABEL if value in (None, "", INCLUDED_SITES) else layer_title(str(value))
+
+
+def site_choice(requested: str | None) -> tuple[str, str | None]:
+    """The sites to use for a ``?ubicaciones=`` value, and a warning when it is unknown.
+
+    Parameters
+    ----------
+    requested : str or None
+        ``incluidas``, the name of a site layer, or nothing (the default).
+
+    Returns
+    -------
+    (str, str or None)
+        :data:`INCLUDED_SITES` or a site layer name (the default is the most
+        recently imported site layer, else the included sites), and a Spanish
+        warning naming an unknown value (``None`` otherwise).
+    """
+    names = site_layers()
+    default = names[0] if names else INCLUDED_SITES
+    value = (requested or "").strip()
+    if not value:
+        return default, None
+    if value == INCLUDED_SITES or value in names:
+        return value, None
+    return default, (
+        f"Se ignoró un filtro: Capa de ubicaciones desconocida: «{md_escape(value)}». "
+        f"Se usan las ubicaciones «{md_escape(sites_label(default))}»."
+    )
+
+
+def sites_layer(choice: str | None) -> str | None:
+    """The site layer name of a choice of :func:`site_choice` (``None`` for the included sites)."""
+    return None if choice in (None, "", INCLUDED_SITES) else choice
 
 
 def territory_layers() -> list[str]:
@@ -133,33 +222,34 @@ def write_query(state: Mapping[str, object], extra: Mapping[str, str] | None = N
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _sector_summary(slug: str, territory_layer: str, version: int):
+def _sector_summary(slug: str, territory_layer: str, version: int, sites: str | None = None):
     from layers import sector
 
     return sector.sector_summary(
         slug,
-        _read_layer("iniciativas", version),
+        _initiatives(sites, version),
         _read_layer(territory_layer, version),
-        _relations(territory_layer, version),
+        _relations(territory_layer, version, sites),
         _read_layer("estrategias", version),
     )
 
 
-def sector_summary(slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER):
+def sector_summary(slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER, sites: str | None = None):
     """:func:`layers.sector.sector_summary` of a territory (cached until the store changes).
 
+    ``sites`` names the site layer laid over the initiatives (see :func:`initiatives`).
     Raises :class:`layers._errors.UnknownTerritoryError` for an unknown slug.
     """
-    return _sector_summary(slug, territory_layer, store_version())
+    return _sector_summary(slug, territory_layer, store_version(), sites or None)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _sector_files(slug: str, territory_layer: str, version: int, day: str) -> tuple[bytes, str]:
+def _sector_files(slug: str, territory_layer: str, version: int, day: str, sites: str | None = None) -> tuple[bytes, str]:
     import datetime as dt
 
     from layers import export, report, sector
 
-    summary = _sector_summary(slug, territory_layer, version)
+    summary = _sector_summary(slug, territory_layer, version, sites)
     layer_bytes = export.export_bytes(sector.sector_layer(summary), "geojson", layer=f"sector_{slug.replace('-', '_')}")
     html = report.sector_report_html(
         summary, _read_layer("comuna", version), generated=dt.date.fromisoformat(day),
@@ -168,14 +258,16 @@ def _sector_files(slug: str, territory_layer: str, version: int, day: str) -> tu
     return layer_bytes, html
 
 
-def sector_files(slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER) -> tuple[bytes, str]:
+def sector_files(
+    slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER, sites: str | None = None
+) -> tuple[bytes, str]:
     """Downloads of a territory: its initiatives as RFC 7946 GeoJSON and the printable HTML report.
 
-    Cached per territory, store version and day (the report carries the date).
+    Cached per territory, site layer, store version and day (the report carries the date).
     """
     import datetime as dt
 
-    return _sector_files(slug, territory_layer, store_version(), dt.date.today().isoformat())
+    return _sector_files(slug, territory_layer, store_version(), dt.date.today().isoformat(), sites or None)
 
 
 def md_escape(text: object) -> str:
@@ -211,6 +303,31 @@ def display_layer(name: str, columns: tuple[str, ...] | None = None, tolerance_m
 
     tol = mapview.DISPLAY_TOLERANCE_M if tolerance_m is None else float(tolerance_m)
     return _display_layer(name, store_version(), tuple(columns) if columns is not None else None, tol)
+
+
+@st.cache_data(show_spinner="Preparando las geometrías del mapa…", max_entries=8)
+def _display_initiatives(sites: str | None, version: int, tolerance_m: float):
+    from layers import mapview
+
+    return mapview.display_geometries(_initiatives(sites, version), tolerance_m=tolerance_m)
+
+
+def display_initiatives(sites: str | None = None, tolerance_m: float = 5.0) -> gpd.GeoDataFrame:
+    """The initiatives (with ``sites`` laid over them) simplified and rounded for drawing (cached)."""
+    return _display_initiatives(sites or None, store_version(), float(tolerance_m))
+
+
+@st.cache_data(show_spinner="Preparando las capas de referencia…", max_entries=16)
+def _reference_display(name: str, version: int):
+    from layers import mapview
+
+    return mapview.reference_display(_read_layer(name, version))
+
+
+def reference_layers() -> list[tuple[str, gpd.GeoDataFrame]]:
+    """(title, display frame) of every reference layer, for :func:`layers.mapview.build_map` (cached)."""
+    version = store_version()
+    return [(layer_title(name), _reference_display(name, version)) for name in reference_layer_names()]
 
 
 def strategy_names() -> dict[str, str]:
@@ -260,3 +377,39 @@ def init_widget(key: str, value: object) -> None:
     """Give a widget its starting value (e.g. from the URL) unless it already has one."""
     if key not in st.session_state:
         st.session_state[key] = value
+
+
+# --- downloads ----------------------------------------------------------------------------
+
+#: Button label of each export format.
+FORMAT_LABELS = {"geojson": "GeoJSON", "csv": "CSV", "gpkg": "GeoPackage", "shp": "Shapefile (zip)", "kml": "KML"}
+
+
+def download_buttons(frame: gpd.GeoDataFrame, formats, base_name: str, key_prefix: str) -> None:
+    """One download button per format, side by side; each file is built only when clicked.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        What the files hold (written through :func:`layers.export.export_bytes`).
+    formats : iterable of str
+        Keys of :data:`layers.export.FORMATS`, in display order.
+    base_name : str
+        File name without extension.
+    key_prefix : str
+        Prefix of the widget keys (unique per page).
+    """
+    from layers import selection
+
+    row = st.container(horizontal=True)
+    for fmt in formats:
+        file_name, mime, produce = selection.download(frame, fmt, base_name)
+        row.download_button(
+            f"Descargar {FORMAT_LABELS.get(fmt, fmt.upper())}",
+            data=produce,
+            file_name=file_name,
+            mime=mime,
+            key=f"{key_prefix}{fmt}",
+            on_click="ignore",
+            icon=":material/download:",
+        )

@@ -17,9 +17,9 @@ shared.ensure_app_navigation()
 PREFIX = "mapa_"
 KEYS = {k: PREFIX + k for k in selection.FILTER_KEYS}
 LAYER_KEY = PREFIX + "capa"
+SITES_KEY = PREFIX + "ubicaciones"
 SPECIFIC_KEY = PREFIX + "especificas"
 MAP_HEIGHT = 580
-FORMAT_LABELS = {"geojson": "GeoJSON", "csv": "CSV", "gpkg": "GeoPackage", "shp": "Shapefile", "kml": "KML"}
 
 
 def _clear_filters() -> None:
@@ -47,9 +47,28 @@ if len(layer_names) > 1:
 elif st.session_state[LAYER_KEY] not in layer_names:
     st.session_state[LAYER_KEY] = shared.DEFAULT_TERRITORY_LAYER
 territory_layer = st.session_state[LAYER_KEY]
+
+# --- initiative sites: the included ones or an imported site layer ----------------------
+site_names = shared.site_layers()
+if SITES_KEY not in st.session_state:
+    choice, problem = shared.site_choice(st.query_params.get("ubicaciones"))
+    if problem:
+        warnings.append(problem)
+    st.session_state[SITES_KEY] = choice
+site_options = [shared.INCLUDED_SITES, *site_names]
+if st.session_state[SITES_KEY] not in site_options:  # the layer was removed meanwhile
+    st.session_state[SITES_KEY] = shared.site_choice(None)[0]
+if site_names:
+    st.sidebar.selectbox(
+        "Ubicaciones de las iniciativas", site_options, key=SITES_KEY, format_func=shared.sites_label,
+        help="Las ubicaciones incluidas son referenciales; una capa de ubicaciones importada las reemplaza "
+             "para las iniciativas que contiene.",
+    )
+sites = shared.sites_layer(st.session_state[SITES_KEY])
+
 territories = shared.layer(territory_layer)
-relations = shared.relations(territory_layer)
-initiatives = shared.layer("iniciativas")
+relations = shared.relations(territory_layer, sites)
+initiatives = shared.initiatives(sites)
 strategies = shared.strategy_names()
 plans = shared.layer("planes")
 plan_names = shared.plan_names()
@@ -106,7 +125,10 @@ with st.sidebar:
 
 state = {name: st.session_state[key] for name, key in KEYS.items()}
 state["q"] = str(state["q"] or "").strip()
-extra = {"capa": territory_layer if territory_layer != shared.DEFAULT_TERRITORY_LAYER else ""}
+extra = {
+    "capa": territory_layer if territory_layer != shared.DEFAULT_TERRITORY_LAYER else "",
+    "ubicaciones": st.session_state[SITES_KEY] if site_names else "",
+}
 shared.write_query(selection.url_state(state), extra=extra)
 
 for message in warnings:
@@ -130,24 +152,30 @@ if selected.empty:
 # --- map --------------------------------------------------------------------------------
 if webassets.assets_installed():
     version = shared.store_version()
-    map_key = (version, territory_layer, selection.state_key(state), bool(specific_only))
+    map_key = (version, territory_layer, sites, selection.state_key(state), bool(specific_only))
 
     def _build():
         return mapview.selection_map(
             shared.display_layer("comuna", ("nombre",)),
             shared.display_layer(territory_layer, ("slug", "nombre", "tipo")),
-            shared.display_layer("iniciativas", tolerance_m=5.0),
+            shared.display_initiatives(sites),
             selected["id"],
             relations,
             strategies=strategies,
             specific_only=bool(specific_only),
             selected_territories=state["territorio"],
             filtered=selection.is_filtered(state),
+            reference_layers=shared.reference_layers(),
         )
 
     folium_map = shared.session_cached(PREFIX + "folium", map_key, _build)
     st_folium(folium_map, key=PREFIX + "map", height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
     st.caption(mapview.count_label(bool(specific_only)) + ". " + selection.relation_scope_note())
+if sites:
+    st.caption(
+        f"Ubicaciones de las iniciativas: capa importada «{shared.md_escape(shared.sites_label(sites))}»; "
+        "reemplaza las ubicaciones referenciales de las iniciativas que contiene."
+    )
 
 # --- table and downloads ----------------------------------------------------------------
 if not selected.empty:
@@ -167,16 +195,4 @@ if not selected.empty:
         },
     )
     st.markdown("**Descargar la selección**")
-    formats = selection.download_formats()
-    row = st.container(horizontal=True)
-    for fmt in formats:
-        file_name, mime, produce = selection.download(selected, fmt, "iniciativas_seleccion")
-        row.download_button(
-            f"Descargar {FORMAT_LABELS.get(fmt, fmt.upper())}",
-            data=produce,
-            file_name=file_name,
-            mime=mime,
-            key=f"{PREFIX}descarga_{fmt}",
-            on_click="ignore",
-            icon=":material/download:",
-        )
+    shared.download_buttons(selected, selection.download_formats(), "iniciativas_seleccion", f"{PREFIX}descarga_")

@@ -92,9 +92,15 @@ if unknown_message:
 elif st.query_params.get("territorio") != slug:
     st.query_params["territorio"] = slug  # the address always points to what is shown
 
+# Initiative sites: the most recently imported site layer unless ``?ubicaciones=`` says otherwise.
+sites_choice, sites_problem = shared.site_choice(st.query_params.get("ubicaciones"))
+if sites_problem:
+    st.warning(sites_problem)
+sites = shared.sites_layer(sites_choice)
+
 try:
-    summary = shared.sector_summary(slug, layer_name)
-    layer_bytes, report_html = shared.sector_files(slug, layer_name)
+    summary = shared.sector_summary(slug, layer_name, sites)
+    layer_bytes, report_html = shared.sector_files(slug, layer_name, sites)
     commune = shared.layer("comuna")
 except SitError as exc:
     st.error(str(exc))
@@ -168,4 +174,5 @@ st.caption(
     f"Fuente del territorio: {shared.md_escape(t['fuente'])} "
     f"Geometría: {shared.md_escape(t['fuente_geometria'])}. "
     "Iniciativas: PLADECO de Vallenar; límite comunal: DPA 2023 (IDE Chile)."
+    + (f" Ubicaciones de las iniciativas: capa importada «{shared.md_escape(shared.sites_label(sites))}»." if sites else "")
 )

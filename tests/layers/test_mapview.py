@@ -279,3 +279,111 @@ def test_geometry_collection_parts_are_drawn(shipped, display):
     payload, kinds = mapview.sited_payload(inits.loc[[first]], shipped["strategies"])
     assert kinds == {"point": 1, "line": 1, "polygon": 0}
     assert len(payload["pt"]) == 1 and len(payload["sh"]["features"]) == 1
+
+
+# --------------------------------------------------------------------------- reference overlays
+
+
+def reference_layer(n_points: int = 3) -> gpd.GeoDataFrame:
+    """A mixed reference layer near the city: points, a line, a polygon, a null and a collection."""
+    rng = np.random.default_rng(7)
+    xs = -70.76 + rng.uniform(-0.02, 0.02, n_points)
+    ys = -28.58 + rng.uniform(-0.02, 0.02, n_points)
+    points = [shapely.Point(x, y) for x, y in zip(xs, ys)]
+    line = shapely.LineString([(-70.78, -28.59), (-70.7712345678, -28.5812345678), (-70.74, -28.57)])
+    polygon = shapely.box(-70.77, -28.59, -70.75, -28.57)
+    collection = shapely.GeometryCollection([shapely.Point(-70.75, -28.56), shapely.LineString([(-70.75, -28.56), (-70.74, -28.55)])])
+    names = [f"Punto {i}" for i in range(n_points)] + [XSS, None, "Sin geometría", "Colección"]
+    return gpd.GeoDataFrame(
+        {"nombre": names, "Name": ["otro"] * (n_points + 4)},
+        geometry=[*points, line, polygon, None, collection],
+        crs=4326,
+    )
+
+
+def reference_documents(html_text: str) -> list[dict]:
+    docs = [json.loads(decoded(d)) for d in re.findall(r"var d = (\{.*?\});\n", html_text)]
+    return [d for d in docs if "r" not in d]
+
+
+def test_reference_labels_take_the_first_present_field():
+    frame = gpd.GeoDataFrame(
+        {"NOMBRE": ["A", None, "", None], "name": [None, "b", "c", " "], "Name": ["x", "y", "z", None]},
+        geometry=[shapely.Point(0, 0)] * 4, crs=4326,
+    )
+    assert mapview.reference_labels(frame).tolist() == ["A", "b", "c", None]  # NOMBRE before Name
+    assert mapview.reference_labels(frame.drop(columns=["NOMBRE"])).tolist() == ["x", "b", "c", None]
+    assert mapview.reference_labels(frame.drop(columns=["name", "Name"])).tolist() == ["A", None, None, None]
+    assert mapview.reference_labels(frame[["geometry"]]).tolist() == [None] * 4
+
+
+def test_reference_display_is_light_and_labelled():
+    layer = reference_layer()
+    shown = mapview.reference_display(layer)
+    assert list(shown.columns) == [mapview.REFERENCE_LABEL, "geometry"]
+    assert shown.crs.to_epsg() == 4326 and len(shown) == len(layer)
+    assert shown[mapview.REFERENCE_LABEL].tolist()[:3] == ["Punto 0", "Punto 1", "Punto 2"]
+    assert shown.geometry.iloc[-2] is None  # null geometries stay null
+    coords = shapely.get_coordinates(shown.geometry.dropna().array)
+    assert np.allclose(coords, np.round(coords, mapview.DISPLAY_DECIMALS))
+
+
+def test_map_without_reference_layers_is_unchanged(shipped, display):
+    html_text = make_map(shipped, display).get_root().render()
+    assert reference_documents(html_text) == []
+    assert "Capas de referencia" not in decoded(html_text)
+    again = make_map(shipped, display, reference_layers=None).get_root().render()
+    assert len(again) == len(html_text)
+
+
+def test_reference_layers_are_overlays_in_a_neutral_style(shipped, display):
+    import folium
+
+    layers = [("Equipamiento <i>municipal</i>", mapview.reference_display(reference_layer())),
+              ("Red vial", mapview.reference_display(reference_layer(2).iloc[2:4]))]
+    m = make_map(shipped, display, reference_layers=layers)
+    raw = m.get_root().render()
+    page = decoded(raw)
+    groups = [c for c in m._children.values() if isinstance(c, folium.FeatureGroup)]
+    names = [g.layer_name for g in groups]
+    assert "Equipamiento &lt;i&gt;municipal&lt;/i&gt;" in names and "Red vial" in names
+    assert all(g.show for g in groups if g.layer_name in ("Red vial", "Equipamiento &lt;i&gt;municipal&lt;/i&gt;"))
+    assert '"Red vial"' in raw  # listed in the layer control
+    docs = reference_documents(raw)
+    assert len(docs) == 2
+    first = docs[0]
+    assert len(first["pt"]) == 3 + 1  # three points and the collection's point
+    kinds = sorted(f["geometry"]["type"] for f in first["sh"]["features"])
+    assert kinds == ["LineString", "LineString", "Polygon"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in first["n"]
+    for raw_markup in ("<img src=x", "<i>municipal"):
+        assert raw_markup not in page
+    # Neutral: grey, no fill, nothing of the strategy palette or the choropleth ramp.
+    styles = [first["ps"], first["ls"], first["gs"]]
+    assert first["ps"]["fill"] is False and first["gs"]["fill"] is False
+    used = {str(s["color"]).upper() for s in styles}
+    assert not used & (OKABE_ITO | set(symbology.SEQUENTIAL))
+    assert all(c[1:3] == c[3:5] == c[5:7] for c in used)  # greys
+    # Legend entry, and drawn below the initiatives (their script comes after).
+    assert "Capas de referencia" in page and "Equipamiento &lt;i&gt;municipal&lt;/i&gt;" in page
+    assert page.index('var d = {"pt"') < page.index('var d = {"r"')
+
+
+def test_large_reference_point_layers_are_clustered(shipped, display):
+    import folium
+    from folium.plugins import MarkerCluster
+
+    big = mapview.reference_display(reference_layer(mapview.REFERENCE_CLUSTER_MIN_POINTS))
+    small = mapview.reference_display(reference_layer(5))
+    m = folium.Map()
+    drawn = mapview.add_reference_layers(m, [("Grande", big), ("Pequeña", small)])
+    assert [t for t, _ in drawn] == ["Grande", "Pequeña"]
+    assert drawn[0][1]["point"] == mapview.REFERENCE_CLUSTER_MIN_POINTS + 1
+    groups = {c.layer_name: c for c in m._children.values() if isinstance(c, folium.FeatureGroup)}
+    clusters = [c for c in groups["Grande"]._children.values() if isinstance(c, MarkerCluster)]
+    assert len(clusters) == 1 and clusters[0].control is False
+    assert not [c for c in groups["Pequeña"]._children.values() if isinstance(c, MarkerCluster)]
+    overlays = [c for c in m._children.values() if type(c).__name__ == "ReferenceOverlay"]
+    assert overlays[0].points is clusters[0] and overlays[1].points is groups["Pequeña"]
+    html_text = m.get_root().render()
+    assert html_text.count("L.markerClusterGroup") == 1
