@@ -7,12 +7,11 @@ import importlib.util
 
 import streamlit as st
 
-from layers import export, selection
+from layers import export
 from pages import _shared as shared
 
 shared.ensure_app_navigation()
 
-FORMAT_LABELS = {"geojson": "GeoJSON", "csv": "CSV", "gpkg": "GeoPackage", "shp": "Shapefile (zip)", "kml": "KML"}
 COLUMNS = {
     "nombre": "Capa",
     "titulo": "Título",
@@ -55,18 +54,7 @@ chosen = st.selectbox(
 if chosen:
     formats = list(export.FORMATS)
     st.caption("El archivo se genera al pulsar el botón.")
-    row = st.container(horizontal=True)
-    for fmt in formats:
-        file_name, mime, produce = selection.download(shared.layer(chosen), fmt, chosen)
-        row.download_button(
-            f"Descargar {FORMAT_LABELS.get(fmt, fmt.upper())}",
-            data=produce,
-            file_name=file_name,
-            mime=mime,
-            key=f"capas_descarga_{fmt}",
-            on_click="ignore",
-            icon=":material/download:",
-        )
+    shared.download_buttons(shared.layer(chosen), formats, chosen, "capas_descarga_")
 
 # --- import (planners) ---
 # pages/_import_ui.py (written separately) draws the import form; this page works without it.
