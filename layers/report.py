@@ -337,7 +337,7 @@ def _map_description(summary: SectorSummary) -> str:
     )
     sited = len(summary.sited)
     if sited:
-        text += f" y {sited} iniciativa{'s' if sited != 1 else ''} con ubicación referencial"
+        text += f" y {sited} iniciativa{'s' if sited != 1 else ''} con ubicación"
     return text + "."
 
 

@@ -44,7 +44,7 @@ GRUPO_DE_RELACION: dict[str, str] = {
 }
 #: One-line explanation of each group, for people.
 EXPLICACION: dict[str, str] = {
-    "ubicada": "Iniciativas con una ubicación referencial dentro del territorio.",
+    "ubicada": "Iniciativas con una ubicación dentro del territorio (cada una indica de dónde viene su geometría).",
     "vinculada": "Iniciativas sin ubicación que el plan asocia por nombre a este territorio.",
     "programa": "Iniciativas que el plan dirige a todos los territorios de su tipo.",
     "comunal": "Iniciativas que abarcan toda la comuna.",
