@@ -28,6 +28,18 @@ def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def fresh_store(data_dir: Path, isolated_data_dir: Path) -> Path:
+    """A private copy of the session store (built once from data/), in ``SIT_DATA_DIR``."""
+    import shutil
+
+    from layers import settings, store
+
+    shutil.copyfile(data_dir / settings.STORE_FILENAME, isolated_data_dir / settings.STORE_FILENAME)
+    store.ensure_store()  # fingerprint matches: no rebuild
+    return isolated_data_dir / settings.STORE_FILENAME
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)

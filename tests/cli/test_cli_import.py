@@ -20,7 +20,6 @@ from tests.layers._import_fixtures import (
     DOMEYKO,
     PLAZA,
     city_units,
-    fresh_store,  # noqa: F401 - fixture
     points_layer,
     squares_layer,
     store_hash,

@@ -7,14 +7,12 @@ from coordinates of real places of Vallenar in WGS 84 transformed with pyproj.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import zipfile
 from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
 import pyproj
-import pytest
 import shapely
 from shapely.geometry import Point, box
 
@@ -27,14 +25,6 @@ DOMEYKO = (-70.883, -28.950)
 CAMARONES_SITE = (-70.60, -28.62)
 #: Names with accents and ñ, as official files carry them.
 NAMES = ["Ñuñoa", "Población Hermanos Carrera", "Camarones"]
-
-
-@pytest.fixture
-def fresh_store(data_dir: Path, isolated_data_dir: Path) -> Path:
-    """A private copy of the session store (built once from data/), in ``SIT_DATA_DIR``."""
-    shutil.copyfile(data_dir / settings.STORE_FILENAME, isolated_data_dir / settings.STORE_FILENAME)
-    store.ensure_store()  # fingerprint matches: no rebuild
-    return isolated_data_dir / settings.STORE_FILENAME
 
 
 def store_hash() -> str:

@@ -13,7 +13,7 @@ import shapely
 from shapely.geometry import LineString, MultiPoint, Point, Polygon
 
 from layers import export, importer, store
-from tests.layers._import_fixtures import fresh_store, write  # noqa: F401 - fixture
+from tests.layers._import_fixtures import write
 
 SHIPPED = ("comuna", "territorios", "iniciativas")
 

@@ -25,7 +25,6 @@ from tests.layers._import_fixtures import (
     NAMES,
     PLAZA,
     city_units,
-    fresh_store,  # noqa: F401 - fixture
     points_layer,
     squares_layer,
     store_hash,

@@ -18,7 +18,6 @@ import pytest
 from layers import importer, settings, store, upload
 from layers._errors import SitError
 from tests.layers._import_fixtures import (
-    fresh_store,  # noqa: F401 - fixture
     points_layer,
     squares_layer,
     store_hash,

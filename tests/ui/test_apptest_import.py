@@ -23,7 +23,6 @@ from streamlit.testing.v1 import AppTest
 from layers import auth, importer, settings, store, upload
 from tests.layers._import_fixtures import (
     city_units,
-    fresh_store,  # noqa: F401 - fixture
     points_layer,
     squares_layer,
     store_hash,
