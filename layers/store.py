@@ -142,8 +142,8 @@ def _registry_row(name: str, frame: pd.DataFrame, meta: Mapping[str, object]) ->
 def _commit(
     path: Path,
     *,
-    put: Mapping[str, tuple[pd.DataFrame, Mapping[str, object]]] = {},
-    drop: set[str] = frozenset(),
+    put: Mapping[str, tuple[pd.DataFrame, Mapping[str, object]]] | None = None,
+    drop: frozenset[str] | set[str] = frozenset(),
     state: Mapping[str, str] | None = None,
     fresh: bool = False,
 ) -> None:
@@ -163,6 +163,7 @@ def _commit(
         Start from an empty store and carry over only the imported layers of
         the current one that are not in ``put`` nor ``drop`` (used by rebuilds).
     """
+    put = put or {}
     started = time.perf_counter()
     _remove_stale_tmp(path)  # left by a writer that died; we hold the lock
     tmp = _tmp_path(path)
