@@ -22,14 +22,20 @@ CLASE = "territorios"
 SHIPPED_NAME = "territorios"
 
 
-def territory_layers() -> list[str]:
+def territory_layers(registry: pd.DataFrame | None = None) -> list[str]:
     """Names of the territory layers in the store, the shipped one first, then by name.
+
+    Parameters
+    ----------
+    registry : pandas.DataFrame, optional
+        The store's registry (:func:`layers.store.list_layers`), when the caller has it
+        cached; read from the store otherwise.
 
     Returns
     -------
     list of str
     """
-    reg = store.list_layers()
+    reg = store.list_layers() if registry is None else registry
     names = sorted(reg.loc[reg["clase"] == CLASE, "nombre"])
     return sorted(names, key=lambda n: (n != SHIPPED_NAME, n))
 

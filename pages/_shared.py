@@ -171,10 +171,10 @@ def sites_layer(choice: str | None) -> str | None:
 
 
 def territory_layers() -> list[str]:
-    """Names of the layers usable as territories, the shipped one first."""
-    reg = registry()
-    names = list(reg.loc[reg["clase"] == "territorios", "nombre"])
-    return sorted(names, key=lambda n: (n != DEFAULT_TERRITORY_LAYER, n))
+    """Names of the layers usable as territories, the shipped one first (cached registry)."""
+    from layers import territory_layers as tl
+
+    return tl.territory_layers(registry())
 
 
 # --- filter state <-> URL ---------------------------------------------------------------
