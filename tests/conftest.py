@@ -58,5 +58,8 @@ def shipped(data_dir) -> dict:
         "territories": terr,
         "relations": links.relate(inits, terr),
         "strategies": store.read_layer("estrategias"),
+        "objectives": store.read_layer("objetivos"),
+        "plans": store.read_layer("planes"),
         "commune": store.read_layer("comuna"),
+        "registry": store.list_layers(),
     }

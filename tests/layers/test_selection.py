@@ -6,25 +6,8 @@ import io
 
 import geopandas as gpd
 import pandas as pd
-import pytest
 
 from layers import export, links, planview, query, selection
-
-
-@pytest.fixture(scope="module")
-def shipped(data_dir):
-    from layers import store
-
-    initiatives = store.read_layer("iniciativas")
-    territories = store.read_layer("territorios")
-    return {
-        "initiatives": initiatives,
-        "territories": territories,
-        "relations": links.relate(initiatives, territories),
-        "strategies": store.read_layer("estrategias"),
-        "objectives": store.read_layer("objetivos"),
-        "plans": store.read_layer("planes"),
-    }
 
 
 def test_clean_filters_normalises_and_reports(shipped):

@@ -19,26 +19,11 @@ APP = Path(__file__).resolve().parents[2] / "app.py"
 TIMEOUT = 60
 
 
-@pytest.fixture(scope="module")
-def plan_data(data_dir):
-    """The layers the pages read, straight from the store (for expected values)."""
-    from layers import links, store
-
-    initiatives = store.read_layer("iniciativas")
-    territories = store.read_layer("territorios")
-    return {
-        "initiatives": initiatives,
-        "territories": territories,
-        "relations": links.relate(initiatives, territories),
-        "registry": store.list_layers(),
-    }
-
-
-def expected(plan_data, **filters) -> pd.DataFrame:
+def expected(shipped, **filters) -> pd.DataFrame:
     from layers import query
 
     return query.filter_initiatives(
-        plan_data["initiatives"], plan_data["relations"], territories=plan_data["territories"], **filters
+        shipped["initiatives"], shipped["relations"], territories=shipped["territories"], **filters
     )
 
 
@@ -71,19 +56,19 @@ def no_failure(at: AppTest) -> None:
 # --------------------------------------------------------------------------- map page
 
 
-def test_default_view(data_dir, plan_data):
+def test_default_view(data_dir, shipped):
     at = run_app()
     no_failure(at)
     assert at.title[0].value == "Mapa del plan"
-    sited = plan_data["initiatives"].geometry.notna().sum()
+    sited = shipped["initiatives"].geometry.notna().sum()
     assert metrics(at) == {
-        "Iniciativas seleccionadas": len(plan_data["initiatives"]),
+        "Iniciativas seleccionadas": len(shipped["initiatives"]),
         "Con ubicación en el mapa": int(sited),
-        "Territorios alcanzados": len(plan_data["territories"]),
+        "Territorios alcanzados": len(shipped["territories"]),
     }
     shown = table(at)
     assert list(shown.columns) == ["id", "tipo", "nombre", "estrategia", "plan", "alcance", "territorios"]
-    assert list(shown["id"]) == list(plan_data["initiatives"]["id"])
+    assert list(shown["id"]) == list(shipped["initiatives"]["id"])
     assert not at.warning and not at.info
     assert dict(at.query_params) == {}
     labels = [b.label for b in at.download_button]
@@ -92,11 +77,11 @@ def test_default_view(data_dir, plan_data):
     assert at.session_state["mapa_folium"][1] is not None
 
 
-def test_filter_by_strategy_updates_table_and_url(data_dir, plan_data):
+def test_filter_by_strategy_updates_table_and_url(data_dir, shipped):
     at = run_app()
     at.multiselect(key="mapa_estrategia").set_value(["E1"]).run()
     no_failure(at)
-    want = expected(plan_data, estrategia="E1")
+    want = expected(shipped, estrategia="E1")
     shown = table(at)
     assert list(shown["id"]) == list(want["id"])
     assert shown["estrategia"].str.startswith("E1 · ").all()
@@ -104,14 +89,14 @@ def test_filter_by_strategy_updates_table_and_url(data_dir, plan_data):
     assert at.query_params["estrategia"] == "1"
 
 
-def test_plan_options_follow_strategies(data_dir, plan_data):
+def test_plan_options_follow_strategies(data_dir, shipped):
     at = run_app()
     at.multiselect(key="mapa_estrategia").set_value(["E3"]).run()
     options = at.multiselect(key="mapa_plan").options
     assert options and all(o.startswith("E3-P") for o in options)
     at.multiselect(key="mapa_plan").set_value(["E3-P2"]).run()
     no_failure(at)
-    assert list(table(at)["id"]) == list(expected(plan_data, estrategia="E3", plan="E3-P2")["id"])
+    assert list(table(at)["id"]) == list(expected(shipped, estrategia="E3", plan="E3-P2")["id"])
     assert at.query_params["plan"] == "E3-P2"
     # Leaving the strategy drops its plans from the selection.
     at.multiselect(key="mapa_estrategia").set_value(["E1"]).run()
@@ -128,21 +113,21 @@ def test_plan_options_follow_strategies(data_dir, plan_data):
         ("mapa_territorio", ["domeyko"], {"territorio": "domeyko"}, ("territorio", "domeyko")),
     ],
 )
-def test_each_multiselect_filter(data_dir, plan_data, key, value, filters, url):
+def test_each_multiselect_filter(data_dir, shipped, key, value, filters, url):
     at = run_app()
     at.multiselect(key=key).set_value(value).run()
     no_failure(at)
-    want = expected(plan_data, **filters)
-    assert 0 < len(want) < len(plan_data["initiatives"])
+    want = expected(shipped, **filters)
+    assert 0 < len(want) < len(shipped["initiatives"])
     assert list(table(at)["id"]) == list(want["id"])
     assert at.query_params[url[0]] == url[1]
 
 
-def test_free_text_search(data_dir, plan_data):
+def test_free_text_search(data_dir, shipped):
     at = run_app()
     at.text_input(key="mapa_q").set_value("  agua ").run()
     no_failure(at)
-    want = expected(plan_data, q="agua")
+    want = expected(shipped, q="agua")
     assert 0 < len(want)
     shown = table(at)
     assert list(shown["id"]) == list(want["id"])
@@ -150,24 +135,24 @@ def test_free_text_search(data_dir, plan_data):
     assert at.query_params["q"] == "agua"
 
 
-def test_query_params_set_the_filters(data_dir, plan_data):
+def test_query_params_set_the_filters(data_dir, shipped):
     at = run_app({"estrategia": "1,3", "territorio": "centro", "tipo": "proyecto"})
     no_failure(at)
     assert not at.warning
     assert at.multiselect(key="mapa_estrategia").value == ["E1", "E3"]
     assert at.multiselect(key="mapa_territorio").value == ["centro"]
     assert at.multiselect(key="mapa_tipo").value == ["Proyecto"]
-    want = expected(plan_data, estrategia=["E1", "E3"], territorio="centro", tipo="Proyecto")
+    want = expected(shipped, estrategia=["E1", "E3"], territorio="centro", tipo="Proyecto")
     assert list(table(at)["id"]) == list(want["id"])
     # The URL is written back in its canonical form.
     assert at.query_params["estrategia"] == "1,3"
     assert at.query_params["tipo"] == "Proyecto"
 
 
-def test_territory_and_search_from_url(data_dir, plan_data):
+def test_territory_and_search_from_url(data_dir, shipped):
     at = run_app({"territorio": "domeyko", "q": "agua"})
     no_failure(at)
-    want = expected(plan_data, territorio="domeyko", q="agua")
+    want = expected(shipped, territorio="domeyko", q="agua")
     assert list(table(at)["id"]) == list(want["id"])
     assert at.text_input(key="mapa_q").value == "agua"
 
@@ -180,12 +165,12 @@ def test_empty_result_is_a_message_not_an_error(data_dir):
     assert len(at.dataframe) == 0 and len(at.download_button) == 0
 
 
-def test_unknown_territory_is_named_and_the_rest_still_works(data_dir, plan_data):
+def test_unknown_territory_is_named_and_the_rest_still_works(data_dir, shipped):
     at = run_app({"territorio": "domeyco", "estrategia": "2"})
     no_failure(at)
     messages = " ".join(w.value for w in at.warning)
     assert "«domeyco»" in messages and "domeyko" in messages  # the bad value, and a suggestion
-    assert list(table(at)["id"]) == list(expected(plan_data, estrategia="E2")["id"])
+    assert list(table(at)["id"]) == list(expected(shipped, estrategia="E2")["id"])
     assert at.query_params.get("territorio") is None  # dropped from the shared link
     assert at.query_params["estrategia"] == "2"
 
@@ -209,11 +194,11 @@ def test_invalid_values_warn_and_never_crash(data_dir, query, named):
     assert at.metric  # the page is still drawn
 
 
-def test_clear_filters_button(data_dir, plan_data):
+def test_clear_filters_button(data_dir, shipped):
     at = run_app({"estrategia": "4", "q": "deporte"})
     at.button[0].click().run()
     no_failure(at)
-    assert metrics(at)["Iniciativas seleccionadas"] == len(plan_data["initiatives"])
+    assert metrics(at)["Iniciativas seleccionadas"] == len(shipped["initiatives"])
     assert dict(at.query_params) == {}
 
 
@@ -233,13 +218,13 @@ def test_map_is_rebuilt_only_when_the_filter_changes(data_dir):
 # --------------------------------------------------------------------------- plan page
 
 
-def test_plan_page_tree_and_charts(data_dir, plan_data):
+def test_plan_page_tree_and_charts(data_dir, shipped):
     at = run_app(page="pages/plan.py")
     no_failure(at)
     assert at.title[0].value == "Plan de desarrollo comunal"
     assert len(at.expander) == 8
     assert at.expander[0].label.startswith("1. Desarrollo Territorial — ")
-    inits = plan_data["initiatives"]
+    inits = shipped["initiatives"]
     figures = metrics(at)
     assert figures["Iniciativas"] == len(inits)
     assert figures["Ubicadas en el mapa"] == int(inits.geometry.notna().sum())
@@ -255,13 +240,13 @@ def test_plan_page_tree_and_charts(data_dir, plan_data):
 # --------------------------------------------------------------------------- layers page
 
 
-def test_capas_page_catalogue_and_downloads(data_dir, plan_data):
+def test_capas_page_catalogue_and_downloads(data_dir, shipped):
     from layers import export
 
     at = run_app(page="pages/capas.py")
     no_failure(at)
     registry = at.dataframe[0].value
-    assert list(registry["nombre"]) == list(plan_data["registry"]["nombre"])
+    assert list(registry["nombre"]) == list(shipped["registry"]["nombre"])
     assert {"titulo", "descripcion", "fuente", "fecha", "crs_origen", "n", "precision_m"} <= set(registry.columns)
     assert len(at.download_button) == len(export.FORMATS)  # one button per format, bytes made on click
     assert all(b.label.startswith("Descargar ") for b in at.download_button)
