@@ -31,6 +31,21 @@ def _item_line(item: dict, indent: str = "") -> list[str]:
     return lines
 
 
+def _stacked_bars(data, *, y: str, y_title: str, color: str, color_title: str, domain: list[str],
+                  colors: list[str], step: int, label_limit: int, order: str | None = None) -> alt.Chart:
+    """Horizontal stacked bars of ``n`` per ``y``, split by ``color`` (rows keep the data's order)."""
+    encoding = dict(
+        x=alt.X("n:Q", title="Iniciativas", stack="zero"),
+        y=alt.Y(f"{y}:N", title=None, sort=list(dict.fromkeys(data[y])), axis=alt.Axis(labelLimit=label_limit)),
+        color=alt.Color(f"{color}:N", title=color_title, scale=alt.Scale(domain=domain, range=colors), sort=domain),
+        tooltip=[alt.Tooltip(f"{y}:N", title=y_title), alt.Tooltip(f"{color}:N", title=color_title),
+                 alt.Tooltip("n:Q", title="Iniciativas")],
+    )
+    if order:
+        encoding["order"] = alt.Order(f"{order}:Q")
+    return alt.Chart(data).mark_bar().encode(**encoding).properties(height=alt.Step(step))
+
+
 st.title("Plan de desarrollo comunal")
 st.caption(
     "Las estrategias del PLADECO de Vallenar con sus objetivos específicos, planes y las iniciativas de cada plan. "
@@ -65,25 +80,16 @@ for strategy in tree:
             lines = [line for item in plan["items"] for line in _item_line(item)]
             st.markdown("\n".join(lines) if lines else "*Sin iniciativas.*")
 
+
 st.subheader("Iniciativas por estrategia")
-by_strategy = planview.per_strategy(initiatives, names)
-chart = (
-    alt.Chart(by_strategy)
-    .mark_bar()
-    .encode(
-        x=alt.X("n:Q", title="Iniciativas", stack="zero"),
-        y=alt.Y("estrategia:N", title=None, sort=list(dict.fromkeys(by_strategy["estrategia"])),
-                axis=alt.Axis(labelLimit=420)),
-        color=alt.Color(
-            "ubicacion:N", title="Ubicación",
-            scale=alt.Scale(domain=["Ubicada en el mapa", "Sin ubicación"], range=["#0072B2", "#BDB3DC"]),
-        ),
-        tooltip=[alt.Tooltip("estrategia:N", title="Estrategia"), alt.Tooltip("ubicacion:N", title="Ubicación"),
-                 alt.Tooltip("n:Q", title="Iniciativas")],
-    )
-    .properties(height=alt.Step(28))
+st.altair_chart(
+    _stacked_bars(
+        planview.per_strategy(initiatives, names), y="estrategia", y_title="Estrategia",
+        color="ubicacion", color_title="Ubicación", domain=["Ubicada en el mapa", "Sin ubicación"],
+        colors=["#0072B2", "#BDB3DC"], step=28, label_limit=420,
+    ),
+    width="stretch",
 )
-st.altair_chart(chart, width="stretch")
 
 st.subheader("Iniciativas por territorio")
 st.caption(
@@ -93,22 +99,11 @@ st.caption(
 territories = shared.layer(shared.DEFAULT_TERRITORY_LAYER)
 by_territory = planview.per_territory(shared.relations(shared.DEFAULT_TERRITORY_LAYER), territories)
 relation_order = list(links.RELACIONES.values())
-chart = (
-    alt.Chart(by_territory)
-    .mark_bar()
-    .encode(
-        x=alt.X("n:Q", title="Iniciativas", stack="zero"),
-        y=alt.Y("territorio:N", title=None, sort=list(dict.fromkeys(by_territory["territorio"])),
-                axis=alt.Axis(labelLimit=300)),
-        color=alt.Color(
-            "relacion:N", title="Relación",
-            scale=alt.Scale(domain=relation_order, range=["#D55E00", "#E69F00", "#56B4E9", "#009E73", "#BDB3DC"]),
-            sort=relation_order,
-        ),
-        order=alt.Order("orden_relacion:Q"),
-        tooltip=[alt.Tooltip("territorio:N", title="Territorio"), alt.Tooltip("relacion:N", title="Relación"),
-                 alt.Tooltip("n:Q", title="Iniciativas")],
-    )
-    .properties(height=alt.Step(20))
+st.altair_chart(
+    _stacked_bars(
+        by_territory, y="territorio", y_title="Territorio", color="relacion", color_title="Relación",
+        domain=relation_order, colors=["#D55E00", "#E69F00", "#56B4E9", "#009E73", "#BDB3DC"],
+        step=20, label_limit=300, order="orden_relacion",
+    ),
+    width="stretch",
 )
-st.altair_chart(chart, width="stretch")
