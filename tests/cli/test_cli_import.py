@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import shapely
 
 from layers import settings, store
 from tests.layers._import_fixtures import (
+    bad_input_files,
     DOMEYKO,
     PLAZA,
     city_units,
@@ -128,28 +128,10 @@ def test_inspect_and_remove(fresh_store, tmp_path):
 
 
 def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], dict[str, str], str]]:
-    good = write(points_layer(), tmp / "bien.geojson")
-    empty = tmp / "vacio.geojson"
-    empty.write_bytes(b"")
-    truncated = tmp / "truncado.geojson"
-    truncated.write_text(good.read_text(encoding="utf-8")[:120], encoding="utf-8")
-    not_geo = tmp / "lista.json"
-    not_geo.write_text('[1, 2, {"a": "b"}]', encoding="utf-8")
-    no_shp = tmp / "sin_shp.zip"
-    with zipfile.ZipFile(no_shp, "w") as archive:
-        archive.writestr("capa.dbf", b"x")
-        archive.writestr("capa.prj", b"x")
-    escape = tmp / "escape.zip"
-    with zipfile.ZipFile(escape, "w") as archive:
-        archive.writestr("../../../tmp/sit_escape.shp", b"x")
-    absolute = tmp / "absoluta.zip"
-    with zipfile.ZipFile(absolute, "w") as archive:
-        archive.writestr("/tmp/sit_absoluta.shp", b"x")
-    bomb = tmp / "bomba.zip"
-    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("capa.shp", b"\0" * 3_000_000)
-    big = tmp / "grande.geojson"
-    big.write_bytes(good.read_bytes() + b" " * 1_200_000)
+    files = bad_input_files(tmp, oversize_bytes=1_200_000)
+    good, empty, truncated, not_geo = files["good"], files["empty"], files["truncated"], files["json_list"]
+    no_shp, escape, absolute = files["zip_without_shp"], files["zip_escape"], files["zip_absolute"]
+    bomb, big = files["zip_bomb"], files["oversize"]
     squares = write(squares_layer(), tmp / "cuadros.geojson")
     ref = ["--as", "referencia", "--layer"]
     return {

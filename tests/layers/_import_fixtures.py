@@ -108,3 +108,52 @@ def city_units() -> gpd.GeoDataFrame:
         geometry=[*cells, domeyko],
         crs="EPSG:4326",
     )
+
+
+def bad_input_files(tmp: Path, oversize_bytes: int) -> dict[str, Path]:
+    """The bad input files the issue lists, written under ``tmp``.
+
+    Parameters
+    ----------
+    tmp : pathlib.Path
+        Folder to write them in.
+    oversize_bytes : int
+        Spaces appended to a valid GeoJSON for the file that exceeds the upload limit
+        (the test sets a limit below its size).
+
+    Returns
+    -------
+    dict
+        Case -> path: ``good`` (a valid GeoJSON of three points), ``empty``,
+        ``truncated`` JSON, ``json_list`` and ``json_object`` (valid JSON, not
+        GeoJSON), ``zip_without_shp``, ``zip_escape`` (``../`` members),
+        ``zip_absolute`` (absolute members), ``zip_bomb`` (expands to 3 MB) and
+        ``oversize``.
+    """
+    good = write(points_layer(), tmp / "bien.geojson")
+    files = {"good": good}
+    files["empty"] = tmp / "vacio.geojson"
+    files["empty"].write_bytes(b"")
+    files["truncated"] = tmp / "truncado.geojson"
+    files["truncated"].write_text(good.read_text(encoding="utf-8")[:120], encoding="utf-8")
+    files["json_list"] = tmp / "lista.json"
+    files["json_list"].write_text('[1, 2, {"a": "b"}]', encoding="utf-8")
+    files["json_object"] = tmp / "datos.json"
+    files["json_object"].write_text('{"nombre": "Vallenar", "poblacion": 51900}', encoding="utf-8")
+    members = {
+        "zip_without_shp": {"capa.dbf": b"x", "capa.prj": b"x"},
+        "zip_escape": {"capa.shp": b"x", "../../fuera.txt": b"malo", "../../../tmp/sit_escape.shp": b"x"},
+        "zip_absolute": {"/tmp/sit_absoluta.shp": b"x", "/tmp/sit_absoluta.txt": b"malo"},
+    }
+    names = {"zip_without_shp": "sin_shp.zip", "zip_escape": "escape.zip", "zip_absolute": "absoluta.zip"}
+    for case, content in members.items():
+        files[case] = tmp / names[case]
+        with zipfile.ZipFile(files[case], "w") as archive:
+            for member, data in content.items():
+                archive.writestr(member, data)
+    files["zip_bomb"] = tmp / "bomba.zip"
+    with zipfile.ZipFile(files["zip_bomb"], "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("capa.shp", b"\0" * 3_000_000)
+    files["oversize"] = tmp / "grande.geojson"
+    files["oversize"].write_bytes(good.read_bytes() + b" " * oversize_bytes)
+    return files

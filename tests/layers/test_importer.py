@@ -20,6 +20,7 @@ from shapely.geometry import LineString, Point, Polygon, box
 from layers import importer, settings, store, territory_layers
 from layers._errors import DataValidationError, InputFileError, SitError, UnknownLayerError
 from tests.layers._import_fixtures import (
+    bad_input_files,
     DOMEYKO,
     HERMANOS_CARRERA,
     NAMES,
@@ -492,30 +493,14 @@ def test_unknown_kind(fresh_store, tmp_path):
 
 def _bad_files(tmp_path, monkeypatch):
     """name -> (path, kwargs, expected message fragment)."""
-    good = write(points_layer(), tmp_path / "bien.geojson")
-    empty = tmp_path / "vacio.geojson"
-    empty.write_bytes(b"")
-    truncated = tmp_path / "truncado.geojson"
-    truncated.write_text(good.read_text(encoding="utf-8")[:150], encoding="utf-8")
-    not_geo = tmp_path / "datos.json"
-    not_geo.write_text(json.dumps({"nombre": "Vallenar", "poblacion": 51900}), encoding="utf-8")
+    files = bad_input_files(tmp_path, oversize_bytes=200_000)
+    good, empty, truncated, not_geo = files["good"], files["empty"], files["truncated"], files["json_object"]
+    escape, absolute, bomb, big = files["zip_escape"], files["zip_absolute"], files["zip_bomb"], files["oversize"]
     no_shp = zip_files([good], tmp_path / "sinshp.zip")
     no_shp_only_text = tmp_path / "texto.zip"
     with zipfile.ZipFile(no_shp_only_text, "w") as archive:
         archive.writestr("leeme.txt", "hola")
         archive.writestr("datos.dbf", "x")
-    escape = tmp_path / "escape.zip"
-    with zipfile.ZipFile(escape, "w") as archive:
-        archive.writestr("capa.shp", b"x")
-        archive.writestr("../../fuera.txt", b"malo")
-    absolute = tmp_path / "absoluta.zip"
-    with zipfile.ZipFile(absolute, "w") as archive:
-        archive.writestr("/tmp/sit_absoluta.txt", b"malo")
-    bomb = tmp_path / "bomba.zip"
-    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("capa.shp", b"\0" * 3_000_000)
-    big = tmp_path / "grande.geojson"
-    big.write_bytes(good.read_bytes() + b" " * 200_000)
     monkeypatch.setattr(settings, "UNZIP_LIMIT_BYTES", 1_000_000)
     monkeypatch.setattr(settings, "UPLOAD_LIMIT_BYTES", 100_000)
     return {
