@@ -285,8 +285,8 @@ def read_layer(name: str, **kwargs) -> gpd.GeoDataFrame | pd.DataFrame:
     geopandas.GeoDataFrame or pandas.DataFrame
         Layers in EPSG:4326; attribute tables as DataFrames.
     """
-    layer_info(name)
-    return pyogrio.read_dataframe(ensure_store(), layer=name, **kwargs)
+    layer_info(name)  # checks the name against the registry of an up-to-date store
+    return pyogrio.read_dataframe(settings.store_path(), layer=name, **kwargs)
 
 
 def save_layer(name: str, frame: pd.DataFrame, meta: Mapping[str, object], replace: bool = False) -> None:
