@@ -11,7 +11,7 @@ import logging
 
 import streamlit as st
 
-from layers import webassets
+from views import webassets
 from layers._errors import SitError
 from pages import _shared
 

@@ -23,7 +23,8 @@ import logging
 import sys
 from pathlib import Path
 
-from layers import export, store
+from layers import store
+from layers.exchange import export
 from layers._errors import SitError
 
 EXIT_USAGE = 2
@@ -111,7 +112,8 @@ def _select(args: argparse.Namespace):
     if info["clase"] != "iniciativas" and (args.capa_territorios or args.ubicaciones):
         raise SitError(f"--capa-territorios y --ubicaciones solo se aplican a las iniciativas, no a «{args.layer}».")
     if info["clase"] == "iniciativas":
-        from layers import importer, territory_layers
+        from layers import territory_layers
+        from layers.ingest import importer
 
         if args.ubicaciones:
             frame = importer.merge_sites(frame, args.ubicaciones, territory_layers.shipped_territories())
@@ -143,7 +145,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from layers import importer
+    from layers.ingest import importer
 
     report = importer.import_file(
         args.path,
@@ -168,7 +170,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from layers import importer
+    from layers.ingest import importer
 
     for row in importer.inspect(args.path):
         n = "?" if row["n"] is None else row["n"]

@@ -8,17 +8,17 @@ Two datasets, each drawn two ways in the same run:
   have) and 20,000 sited initiatives inside the commune (60 % points, 25 % lines,
   15 % areas) with strategies, plans and types spread over the catalogue.
 
-``optimizado`` is what the app does (:mod:`layers.mapview`): display geometries
+``optimizado`` is what the app does (:mod:`views.mapview`): display geometries
 simplified in metres and rounded (prepared once per store version, timed apart),
 a choropleth GeoJSON with only the drawn properties, points in a MarkerCluster and
 the sited initiatives in one compact JSON document. ``ingenuo`` is a plain folium
 map of the raw layers: ``folium.GeoJson`` of the full, unsimplified territories
 with every attribute, and every initiative as its own ``CircleMarker`` (tooltip and
 popup) at its representative point, no clustering, no rounding. Both go through
-:func:`layers.webassets.localize_map` before they are measured.
+:func:`views.webassets.localize_map` before they are measured.
 
 Columns: ``filtro`` is :func:`layers.query.filter_initiatives` plus the relations
-lookup that feeds the choropleth (:func:`layers.mapview.territory_counts`), median
+lookup that feeds the choropleth (:func:`views.mapview.territory_counts`), median
 of several runs; ``construir`` builds the folium map; ``render`` is
 ``m.get_root().render()`` (what streamlit-folium does on each rerun); ``HTML`` is
 the size of that document.
@@ -48,7 +48,9 @@ import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
 
 from geo.crs import UTM19S, WGS84  # noqa: E402
-from layers import catalogue, links, mapview, query, webassets  # noqa: E402
+from layers import catalogue, links, query  # noqa: E402
+from views import mapview  # noqa: E402
+from views import webassets  # noqa: E402
 
 N_TERRITORIES = 7_000
 N_INITIATIVES = 20_000

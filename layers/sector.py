@@ -5,7 +5,7 @@ territory, the territories that share an edge with it, and every initiative of
 the plan that concerns it, grouped by how it concerns it (sited there, linked to
 it by name, a programme for every urban or rural territory, or commune-wide) and
 by strategy. The page ``pages/sector.py`` and the printable report
-(:mod:`layers.report`) both draw from this one summary.
+(:mod:`views.report`) both draw from this one summary.
 
 Initiatives of ``extracomunal`` scope (outside the commune) never concern a
 territory and never appear here.

@@ -17,14 +17,15 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.crs import WGS84
-from layers import catalogue, export, query
+from layers import catalogue, query
+from layers.exchange import export
 from layers._errors import SitError
 
 #: Filter keys, in display order (same as the URL parameters).
 FILTER_KEYS = ("estrategia", "plan", "tipo", "alcance", "territorio", "q")
 #: Longest free-text search kept (characters).
 MAX_QUERY_CHARS = 200
-#: Export formats offered for the selection, in this order, when :data:`layers.export.FORMATS` has them.
+#: Export formats offered for the selection, in this order, when :data:`layers.exchange.export.FORMATS` has them.
 DOWNLOAD_FORMATS = ("geojson", "csv", "gpkg")
 #: Labels of the scopes, for people.
 ALCANCE_LABELS = {
@@ -237,14 +238,14 @@ def summary(selected: gpd.GeoDataFrame, relations: pd.DataFrame) -> dict[str, in
 
 
 def download_formats(wanted: Iterable[str] = DOWNLOAD_FORMATS) -> list[str]:
-    """The formats of ``wanted`` that :data:`layers.export.FORMATS` offers, in order."""
+    """The formats of ``wanted`` that :data:`layers.exchange.export.FORMATS` offers, in order."""
     return [f for f in wanted if f in export.FORMATS]
 
 
 def download(frame: gpd.GeoDataFrame, fmt: str, layer: str) -> tuple[str, str, Callable[[], bytes]]:
     """File name, MIME type and a deferred producer of the bytes of a layer in a format.
 
-    The bytes come from :func:`layers.export.export_bytes`, the writer the
+    The bytes come from :func:`layers.exchange.export.export_bytes`, the writer the
     command line uses; they are produced only when called (on click). Attribute
     tables (no geometry) are written with null geometries.
     """
@@ -254,7 +255,7 @@ def download(frame: gpd.GeoDataFrame, fmt: str, layer: str) -> tuple[str, str, C
 
 
 def exportable(frame: pd.DataFrame) -> gpd.GeoDataFrame:
-    """A layer ready for :func:`layers.export.export_bytes`: attribute tables get null geometries (EPSG:4326)."""
+    """A layer ready for :func:`layers.exchange.export.export_bytes`: attribute tables get null geometries (EPSG:4326)."""
     if isinstance(frame, gpd.GeoDataFrame):
         return frame
     return gpd.GeoDataFrame(frame.copy(), geometry=[None] * len(frame), crs=WGS84)

@@ -6,7 +6,7 @@ and only when a hash of it is configured (``SIT_PLANNER_PASSPHRASE_HASH`` or the
 secret ``planner_passphrase_hash``; see :mod:`layers.auth`). With no hash
 configured nothing of this is drawn: no passphrase box, no uploader.
 
-The work is done by :mod:`layers.upload` (bytes -> :func:`layers.importer.import_file`)
+The work is done by :mod:`layers.ingest.upload` (bytes -> :func:`layers.ingest.importer.import_file`)
 and :mod:`layers.store`; this module only draws the form and the results. After an
 import or a removal the script reruns: the store file has changed, so the cached
 loaders of :mod:`pages._shared` (keyed on the store version) read it again and the
@@ -24,7 +24,8 @@ import time
 import streamlit as st
 
 from geo.crs import CHILEAN_CRS
-from layers import auth, settings, upload
+from layers import auth, settings
+from layers.ingest import upload
 from layers._errors import SitError
 from pages import _shared as shared
 

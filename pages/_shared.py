@@ -71,7 +71,8 @@ def _initiatives(sites: str | None, version: int) -> gpd.GeoDataFrame:
     catalogue = _read_layer("iniciativas", version)
     if not sites:
         return catalogue
-    from layers import importer, territory_layers
+    from layers import territory_layers
+    from layers.ingest import importer
 
     return importer.merge_sites(catalogue, _read_layer(sites, version), territories=territory_layers.shipped_territories())
 
@@ -83,7 +84,7 @@ def initiatives(sites: str | None = None) -> gpd.GeoDataFrame:
     ----------
     sites : str, optional
         Site layer of the store (registry ``clase`` ``ubicaciones``), merged with
-        :func:`layers.importer.merge_sites`; ``None`` keeps the referential sites
+        :func:`layers.ingest.importer.merge_sites`; ``None`` keeps the referential sites
         shipped with the catalogue. Do not mutate the result.
     """
     return _initiatives(sites or None, store_version())
@@ -247,7 +248,9 @@ def sector_summary(slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER, si
 def _sector_files(slug: str, territory_layer: str, version: int, day: str, sites: str | None = None) -> tuple[bytes, str]:
     import datetime as dt
 
-    from layers import export, report, sector
+    from layers import sector
+    from layers.exchange import export
+    from views import report
 
     summary = _sector_summary(slug, territory_layer, version, sites)
     layer_bytes = export.export_bytes(sector.sector_layer(summary), "geojson", layer=f"sector_{slug.replace('-', '_')}")
@@ -272,7 +275,7 @@ def sector_files(
 
 def md_escape(text: object) -> str:
     """Text from data made literal for ``st.markdown`` (no emphasis, links, LaTeX, emoji or HTML)."""
-    from layers.report import markdown_escape
+    from views.report import markdown_escape
 
     return markdown_escape(text)
 
@@ -282,7 +285,7 @@ def md_escape(text: object) -> str:
 
 @st.cache_data(show_spinner="Preparando las geometrías del mapa…", max_entries=16)
 def _display_layer(name: str, version: int, columns: tuple[str, ...] | None, tolerance_m: float):
-    from layers import mapview
+    from views import mapview
 
     return mapview.display_geometries(_read_layer(name, version), columns=columns, tolerance_m=tolerance_m)
 
@@ -297,9 +300,9 @@ def display_layer(name: str, columns: tuple[str, ...] | None = None, tolerance_m
     columns : tuple of str, optional
         Attribute columns to keep (all by default).
     tolerance_m : float, optional
-        Simplification tolerance in metres (default :data:`layers.mapview.DISPLAY_TOLERANCE_M`).
+        Simplification tolerance in metres (default :data:`views.mapview.DISPLAY_TOLERANCE_M`).
     """
-    from layers import mapview
+    from views import mapview
 
     tol = mapview.DISPLAY_TOLERANCE_M if tolerance_m is None else float(tolerance_m)
     return _display_layer(name, store_version(), tuple(columns) if columns is not None else None, tol)
@@ -307,7 +310,7 @@ def display_layer(name: str, columns: tuple[str, ...] | None = None, tolerance_m
 
 @st.cache_data(show_spinner="Preparando las geometrías del mapa…", max_entries=8)
 def _display_initiatives(sites: str | None, version: int, tolerance_m: float):
-    from layers import mapview
+    from views import mapview
 
     return mapview.display_geometries(_initiatives(sites, version), tolerance_m=tolerance_m)
 
@@ -319,13 +322,13 @@ def display_initiatives(sites: str | None = None, tolerance_m: float = 5.0) -> g
 
 @st.cache_data(show_spinner="Preparando las capas de referencia…", max_entries=16)
 def _reference_display(name: str, version: int):
-    from layers import mapview
+    from views import mapview
 
     return mapview.reference_display(_read_layer(name, version))
 
 
 def reference_layers() -> list[tuple[str, gpd.GeoDataFrame]]:
-    """(title, display frame) of every reference layer, for :func:`layers.mapview.build_map` (cached)."""
+    """(title, display frame) of every reference layer, for :func:`views.mapview.build_map` (cached)."""
     version = store_version()
     return [(layer_title(name), _reference_display(name, version)) for name in reference_layer_names()]
 
@@ -391,9 +394,9 @@ def download_buttons(frame: gpd.GeoDataFrame, formats, base_name: str, key_prefi
     Parameters
     ----------
     frame : geopandas.GeoDataFrame
-        What the files hold (written through :func:`layers.export.export_bytes`).
+        What the files hold (written through :func:`layers.exchange.export.export_bytes`).
     formats : iterable of str
-        Keys of :data:`layers.export.FORMATS`, in display order.
+        Keys of :data:`layers.exchange.export.FORMATS`, in display order.
     base_name : str
         File name without extension.
     key_prefix : str

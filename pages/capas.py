@@ -7,7 +7,7 @@ import importlib.util
 
 import streamlit as st
 
-from layers import export
+from layers.exchange import export
 from pages import _shared as shared
 
 shared.ensure_app_navigation()

@@ -9,7 +9,9 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
-from layers import catalogue, links, mapview, selection, webassets
+from layers import catalogue, links, selection
+from views import mapview
+from views import webassets
 from pages import _shared as shared
 
 shared.ensure_app_navigation()

@@ -10,7 +10,10 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
-from layers import report, sector, sectorview, webassets
+from layers import sector
+from views import report
+from views import sectorview
+from views import webassets
 from layers._errors import SitError, UnknownTerritoryError
 from layers.query import check_territories
 from pages import _shared as shared

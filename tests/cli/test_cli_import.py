@@ -15,7 +15,7 @@ import pyogrio
 import shapely
 
 from layers import settings, store
-from tests.layers._import_fixtures import (
+from tests.layers.ingest._import_fixtures import (
     bad_input_files,
     DOMEYKO,
     PLAZA,

@@ -7,7 +7,8 @@ import io
 import geopandas as gpd
 import pandas as pd
 
-from layers import export, links, planview, query, selection
+from layers import links, planview, query, selection
+from layers.exchange import export
 
 
 def test_clean_filters_normalises_and_reports(shipped):

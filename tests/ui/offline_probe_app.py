@@ -16,7 +16,7 @@ from folium.plugins import MarkerCluster
 from folium.template import Template
 from streamlit_folium import st_folium
 
-from layers import webassets
+from views import webassets
 
 # A polygon over central Vallenar (lon/lat, RFC 7946) and points inside it.
 SECTOR = {

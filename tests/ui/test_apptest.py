@@ -241,7 +241,7 @@ def test_plan_page_tree_and_charts(data_dir, shipped):
 
 
 def test_capas_page_catalogue_and_downloads(data_dir, shipped):
-    from layers import export
+    from layers.exchange import export
 
     at = run_app(page="pages/capas.py")
     no_failure(at)
@@ -279,7 +279,7 @@ def test_store_failure_is_a_spanish_message(data_dir, monkeypatch):
 
 
 def test_missing_map_assets_are_reported(data_dir, monkeypatch, tmp_path):
-    from layers import webassets
+    from views import webassets
 
     monkeypatch.setattr(webassets, "VENDOR_DIR", tmp_path)
     at = run_app()

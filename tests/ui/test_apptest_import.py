@@ -20,8 +20,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from layers import auth, importer, settings, store, upload
-from tests.layers._import_fixtures import (
+from layers import auth, settings, store
+from layers.ingest import importer
+from layers.ingest import upload
+from tests.layers.ingest._import_fixtures import (
     city_units,
     points_layer,
     squares_layer,
@@ -29,7 +31,7 @@ from tests.layers._import_fixtures import (
     write,
     zipped_shapefile,
 )
-from tests.layers.test_upload import (
+from tests.layers.ingest.test_upload import (
     UNZIP_LIMIT,
     UPLOAD_LIMIT,
     bad_uploads,

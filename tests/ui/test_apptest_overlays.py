@@ -17,8 +17,9 @@ import geopandas as gpd
 import shapely
 from streamlit.testing.v1 import AppTest
 
-from layers import importer, links, store
-from tests.layers._import_fixtures import points_layer, write
+from layers import links, store
+from layers.ingest import importer
+from tests.layers.ingest._import_fixtures import points_layer, write
 
 PROJECT = Path(__file__).resolve().parents[2]
 APP = PROJECT / "app.py"

@@ -25,7 +25,8 @@ import pyogrio
 import pytest
 import shapely
 
-from layers import sector, symbology
+from layers import sector
+from views import symbology
 from tests.ui.conftest import leaflet_counts
 
 pytestmark = pytest.mark.browser

@@ -18,7 +18,7 @@ import pyogrio
 import pytest
 
 from layers import auth, settings
-from tests.layers._import_fixtures import points_layer, write
+from tests.layers.ingest._import_fixtures import points_layer, write
 from tests.ui.test_browser import assert_clean, main_text, open_page, screenshot
 
 pytestmark = pytest.mark.browser

@@ -1,6 +1,6 @@
 """The map is drawn with no internet: every asset comes from the app's own server.
 
-The unit tests check what :mod:`layers.webassets` does to a folium map; the browser
+The unit tests check what :mod:`views.webassets` does to a folium map; the browser
 test runs ``tests/ui/offline_probe_app.py`` with ``streamlit run`` and Debian's
 chromium, aborts every request to a non-loopback address, and requires a drawn
 Leaflet map, no blocked request and no console error.
@@ -14,7 +14,7 @@ import folium
 import pytest
 from folium.plugins import MarkerCluster
 
-from layers import webassets
+from views import webassets
 
 PROBE_APP = Path(__file__).with_name("offline_probe_app.py")
 

@@ -2,9 +2,9 @@
 
 It shows the commune outline, the territory highlighted, the territories that
 share an edge with it, and the initiatives of the territory that have a place,
-coloured by strategy with the palette of the main map (:mod:`layers.symbology`).
-Nothing here needs the internet: the map is built on :func:`layers.webassets.offline_map`
-and the caller applies :func:`layers.webassets.localize_map` before drawing it.
+coloured by strategy with the palette of the main map (:mod:`views.symbology`).
+Nothing here needs the internet: the map is built on :func:`views.webassets.offline_map`
+and the caller applies :func:`views.webassets.localize_map` before drawing it.
 
 Texts from data are HTML-escaped before they reach Leaflet (tooltips and the
 legend are inserted as HTML).
@@ -21,7 +21,8 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from geo.crs import WGS84
-from layers import symbology, webassets
+from views import symbology
+from views import webassets
 from layers.sector import SectorSummary
 
 #: Fill and outline of the territory of the page.
@@ -118,7 +119,7 @@ def sector_map(
     Returns
     -------
     folium.Map
-        Fitted to the territory; call :func:`layers.webassets.localize_map` before drawing.
+        Fitted to the territory; call :func:`views.webassets.localize_map` before drawing.
     """
     if isinstance(commune, gpd.GeoDataFrame):
         commune_geom = commune.to_crs(WGS84).geometry.union_all()

@@ -12,8 +12,10 @@ import pytest
 import shapely
 from shapely.geometry import LineString, MultiPoint, Point, Polygon
 
-from layers import export, importer, store
-from tests.layers._import_fixtures import write
+from layers import store
+from layers.exchange import export
+from layers.ingest import importer
+from tests.layers.ingest._import_fixtures import write
 
 SHIPPED = ("comuna", "territorios", "iniciativas")
 

@@ -15,7 +15,8 @@ import pyogrio
 import pytest
 from shapely.geometry import Point
 
-from layers import settings, shipped, store
+from layers import settings, store
+from layers.store import seed as shipped
 from layers._errors import UnknownLayerError
 
 
@@ -106,7 +107,7 @@ def test_killed_writer_leaves_previous_store(isolated_data_dir):
         """
         import os, signal, geopandas as gpd
         from shapely.geometry import Point
-        from layers import store
+        from layers.store import gpkg as store
         real_write = store._write
         def dying_write(path, name, frame):
             real_write(path, name, frame)

@@ -1,4 +1,4 @@
-"""Imports from the app: a file a planner uploads, as bytes, through :func:`layers.importer.import_file`.
+"""Imports from the app: a file a planner uploads, as bytes, through :func:`layers.ingest.importer.import_file`.
 
 The page ``capas`` holds the uploaded bytes and the form options; everything else
 is here, free of Streamlit, so it is tested like the rest of ``layers/``:
@@ -12,7 +12,7 @@ is here, free of Streamlit, so it is tested like the rest of ``layers/``:
   options (:func:`app_message`): "marque «Reemplazar si existe»", not "--replace".
 - :func:`inspect_upload` and :func:`peek_upload` tell the form which layers a
   file holds and which fields, CRS and feature count it has.
-- :func:`report_rows` lays an :class:`~layers.importer.ImportReport` out as a
+- :func:`report_rows` lays an :class:`~layers.ingest.importer.ImportReport` out as a
   small two-column table; :func:`remove_imported` removes an imported layer.
 """
 
@@ -29,9 +29,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from layers import _import_read as _read
-from layers import _import_validate as _val
-from layers import importer, settings, shipped, store
+from layers.ingest import read as _read
+from layers.ingest import validate as _val
+from layers import settings, store
+from layers.ingest import importer
+from layers.store import seed as shipped
 from layers._errors import InputFileError, SitError
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,7 @@ def app_message(text: object) -> str:
     Parameters
     ----------
     text : object
-        Message (or exception) of :mod:`layers.importer` or :mod:`layers.store`.
+        Message (or exception) of :mod:`layers.ingest.importer` or :mod:`layers.store`.
 
     Returns
     -------
@@ -185,7 +187,7 @@ def _reworded(exc: SitError) -> SitError:
 
 
 def inspect_upload(name: str, data: bytes) -> list[dict[str, object]]:
-    """Layers inside an uploaded file (see :func:`layers.importer.inspect`); ``[]`` when it cannot be read.
+    """Layers inside an uploaded file (see :func:`layers.ingest.importer.inspect`); ``[]`` when it cannot be read.
 
     Errors are left for the import itself to report.
     """
@@ -268,11 +270,11 @@ def import_upload(
     data : bytes
         Content of the file.
     as_, layer, name_field, id_field, crs, encoding, gpkg_layer, replace, precision_m
-        As for :func:`layers.importer.import_file`; empty strings count as not given.
+        As for :func:`layers.ingest.importer.import_file`; empty strings count as not given.
 
     Returns
     -------
-    layers.importer.ImportReport
+    layers.ingest.importer.ImportReport
         Its ``crs_note`` and ``warnings`` are worded for the app.
 
     Raises

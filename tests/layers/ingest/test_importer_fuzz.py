@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, given, settings as hsettings, strategies as st
 
-from layers import importer, settings, store
+from layers import settings, store
+from layers.ingest import importer
 from layers._errors import SitError
-from tests.layers._import_fixtures import store_hash
+from tests.layers.ingest._import_fixtures import store_hash
 
 #: Examples per property (the whole file stays well under a minute); raise with SIT_FUZZ_EXAMPLES for a deeper run.
 EXAMPLES = int(os.environ.get("SIT_FUZZ_EXAMPLES", "70"))

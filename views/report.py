@@ -25,7 +25,7 @@ import shapely
 
 from geo.crs import UTM19S, WGS84
 from layers.sector import EXPLICACION, GRUPOS, SectorSummary, group_label
-from layers.symbology import UNKNOWN_STRATEGY_COLOR, strategy_color
+from views.symbology import UNKNOWN_STRATEGY_COLOR, strategy_color
 
 #: Where the plan's catalogue comes from (for the sources section).
 FUENTE_PLADECO = (
@@ -78,7 +78,7 @@ def spanish_date(day: _dt.date) -> str:
 
 
 def strategy_colors(ids: Sequence[str]) -> dict[str, str]:
-    """Colour of each strategy id: the map's palette (:func:`layers.symbology.strategy_color`)."""
+    """Colour of each strategy id: the map's palette (:func:`views.symbology.strategy_color`)."""
     return {sid: strategy_color(sid) for sid in ids}
 
 

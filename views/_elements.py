@@ -1,6 +1,6 @@
 """Browser-side pieces of the plan's map: the legend, the sited initiatives and the reference overlays.
 
-Internal to :mod:`layers.mapview`. Every string that comes from data is
+Internal to :mod:`views.mapview`. Every string that comes from data is
 HTML-escaped here (:func:`html.escape`) before it is embedded, and JSON is written
 with ``<``, ``>``, ``&`` and ``'`` as ``\\uXXXX`` escapes so it cannot close the
 ``<script>`` element it lives in.
@@ -21,7 +21,8 @@ from branca.element import MacroElement
 from folium.plugins import MarkerCluster
 from folium.template import Template
 
-from layers import links, symbology
+from layers import links
+from views import symbology
 
 #: Decimal places of the point coordinates sent to the browser (1e-5 degree is about 1 m).
 POINT_DECIMALS = 5
@@ -262,7 +263,7 @@ def legend_html(
     Parameters
     ----------
     breaks : list of int
-        Choropleth class breaks (:func:`layers.symbology.class_breaks`).
+        Choropleth class breaks (:func:`views.symbology.class_breaks`).
     title : tuple of str
         Title and subtitle saying what the choropleth counts (:func:`count_legend_title`).
     strategies : mapping of str to str

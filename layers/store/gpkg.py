@@ -215,7 +215,7 @@ def ensure_store(force: bool = False) -> Path:
     pathlib.Path
         Path of the GeoPackage store.
     """
-    from layers import shipped  # local import: shipped builds on catalogue, territories, links
+    from layers.store import seed as shipped  # local import: shipped builds on catalogue, territories, links
 
     path = settings.store_path()
     fingerprint = shipped.fingerprint(STORE_SCHEMA)
@@ -328,7 +328,7 @@ def remove_layer(name: str) -> None:
     info = layer_info(name)
     if info["origen"] != IMPORTED:
         raise StoreError(f"La capa «{name}» viene con el sistema y no se puede eliminar.")
-    from layers import shipped
+    from layers.store import seed as shipped
 
     path = ensure_store()
     restores_shipped = name in (*shipped.LAYERS, *shipped.TABLES)

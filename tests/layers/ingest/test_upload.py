@@ -1,4 +1,4 @@
-"""Imports from the app without Streamlit: uploaded bytes -> :func:`layers.upload.import_upload`.
+"""Imports from the app without Streamlit: uploaded bytes -> :func:`layers.ingest.upload.import_upload`.
 
 Every bad input the issue lists ends with one Spanish line naming the form's
 fields (never a command-line option) and the store file byte for byte as it was.
@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from layers import importer, settings, store, upload
+from layers import settings, store
+from layers.ingest import importer
+from layers.ingest import upload
 from layers._errors import SitError
-from tests.layers._import_fixtures import (
+from tests.layers.ingest._import_fixtures import (
     points_layer,
     squares_layer,
     store_hash,
@@ -47,7 +49,7 @@ def bad_uploads(tmp_path: Path) -> list[tuple[str, str, bytes, dict, str]]:
     """The bad inputs of the issue: ``(case, file name, bytes, options, expected fragment)``.
 
     Built for :data:`UNZIP_LIMIT` and :data:`UPLOAD_LIMIT` (the caller sets them).
-    Options are :func:`layers.upload.import_upload` keywords beyond ``as_``/``layer``.
+    Options are :func:`layers.ingest.upload.import_upload` keywords beyond ``as_``/``layer``.
     """
     good = good_geojson(tmp_path)
     no_prj = zipped_shapefile(points_layer("EPSG:32719"), tmp_path, "sin_prj", prj=False).read_bytes()
@@ -218,7 +220,7 @@ def test_long_file_name_keeps_its_extension():
     ],
 )
 def test_suggested_layer_names_are_valid(file_name, layer):
-    from layers import _import_validate
+    from layers.ingest import validate as _import_validate
 
     assert upload.suggest_layer_name(file_name) == layer
     _import_validate.check_layer_name(layer)

@@ -17,9 +17,10 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, Polygon, box
 
-from layers import importer, settings, store, territory_layers
+from layers import settings, store, territory_layers
+from layers.ingest import importer
 from layers._errors import DataValidationError, InputFileError, SitError, UnknownLayerError
-from tests.layers._import_fixtures import (
+from tests.layers.ingest._import_fixtures import (
     bad_input_files,
     DOMEYKO,
     HERMANOS_CARRERA,

@@ -1,4 +1,4 @@
-"""Rules an imported layer must meet before it is stored. Internal to :mod:`layers.importer`.
+"""Rules an imported layer must meet before it is stored. Internal to :mod:`layers.ingest.importer`.
 
 - :func:`check_layer_name`: store names (``^[a-z][a-z0-9_]{1,40}$``, no system tables);
 - :func:`location_check`: most features (more than half) must touch the commune,

@@ -1,6 +1,6 @@
 """Reading the files people import: format detection and one reader per format.
 
-Internal to :mod:`layers.importer`. Every problem becomes an
+Internal to :mod:`layers.ingest.importer`. Every problem becomes an
 :class:`~layers._errors.InputFileError` with a one-line Spanish message.
 
 Formats and how they are read (all through GDAL with pyogrio, except CSV):

@@ -9,7 +9,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from layers import report, sector
+from layers import sector
+from views import report
 
 EVIL = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
 DAY = dt.date(2025, 3, 5)

@@ -2,7 +2,7 @@
 
 One entry point, :func:`import_file`, shared by ``cli.py import`` and the app.
 A file is read (:func:`read_any`: GeoJSON, zipped Shapefile, GeoPackage,
-KML/KMZ, CSV; see :mod:`layers._import_read`), checked and cleaned, and only
+KML/KMZ, CSV; see :mod:`layers.ingest.read`), checked and cleaned, and only
 then stored with :func:`layers.store.save_layer`, which replaces the store
 atomically: a refusal, a crash or a kill at any point leaves the store exactly
 as it was.
@@ -61,9 +61,10 @@ import shapely
 
 from geo import repair
 from geo.crs import CHILEAN_CRS, WGS84
-from layers import _import_read as _read
-from layers import _import_validate as _val
-from layers import commune, links, shipped, store, territory_layers
+from layers.ingest import read as _read
+from layers.ingest import validate as _val
+from layers import commune, links, store, territory_layers
+from layers.store import seed as shipped
 from layers._errors import DataValidationError, InputFileError, UnknownLayerError
 
 log = logging.getLogger(__name__)

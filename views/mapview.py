@@ -31,7 +31,7 @@ compact JSON document (points as ``[lat, lon, record]``, shared texts through
 lookup tables) whose popups are assembled in the browser when opened.
 
 Every text that comes from data is HTML-escaped (:func:`html.escape`) in
-Python before it is embedded; folium and :mod:`layers._map_elements` (the legend
+Python before it is embedded; folium and :mod:`views._elements` (the legend
 and the sited-initiatives layer) additionally write JSON with ``<``, ``>``, ``&``
 and ``'`` as ``\\uXXXX`` escapes.
 """
@@ -50,8 +50,10 @@ import shapely
 from folium.plugins import MarkerCluster
 
 from geo.crs import UTM19S, WGS84
-from layers import links, symbology, webassets
-from layers._map_elements import (
+from layers import links
+from views import symbology
+from views import webassets
+from views._elements import (
     Legend,
     ReferenceOverlay,
     SitedInitiatives,
@@ -471,7 +473,7 @@ def build_map(
     -------
     folium.Map
         Tile-less map (OpenStreetMap optional, off) with the layers, a legend and a
-        layer control, already passed through :func:`layers.webassets.localize_map`.
+        layer control, already passed through :func:`views.webassets.localize_map`.
     """
     started = time.perf_counter()
     chosen = territories[territories["slug"].isin(set(selected_territories))]
