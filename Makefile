@@ -7,7 +7,7 @@ export SIT_DATA_DIR ?= $(CURDIR)/var
 # Root installs Debian packages directly; other users go through sudo.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test bench browser clean
+.PHONY: setup run test lint bench bench-upload browser clean
 
 setup: $(VENV)/.installed static/vendor/.stamp
 	$(BIN)/python cli.py build
@@ -21,19 +21,29 @@ $(VENV)/.installed: requirements.txt
 static/vendor/.stamp: scripts/vendor_assets.py $(VENV)/.installed
 	$(BIN)/python scripts/vendor_assets.py
 
+# Streamlit's own upload limit equals the product's (SIT_UPLOAD_LIMIT_MB, rounded up to whole MB);
+# a bad value has already stopped `setup` with one Spanish line (layers/settings.py).
 run: setup
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/streamlit run app.py --server.port $(PORT) \
+	  --server.maxUploadSize "$$($(BIN)/python -m layers.settings streamlit_upload_mb)"
 
 # Debian's chromium drives the browser tests (no browser download by Playwright).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core; }
 
-test: setup browser
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+test: setup browser lint
 	$(BIN)/python -m pytest
 
 bench: setup
 	$(BIN)/python bench/bench_map.py
+
+# Server memory before and after an anonymous visitor pushes 2 x 60 MB to Streamlit's upload endpoint.
+bench-upload: setup
+	$(BIN)/python bench/bench_upload_memory.py
 
 clean:
 	rm -rf $(VENV) var static/vendor tests/artifacts .pytest_cache

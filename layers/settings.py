@@ -1,14 +1,59 @@
-"""Project-wide settings: where data lives and the limits applied at the edges.
+"""Project settings: every knob of SIT Vallenar, its environment variable, type, default and unit.
 
-Every value can be overridden through an environment variable so that tests,
-CI and deployments never need to edit code. CRS constants live in
-:mod:`geo.crs`, not here.
+Each setting is read **when it is used** (a function call), never at import, so
+tests, CI and deployments change them through the environment without touching
+code, and a bad value is reported where it matters instead of breaking imports.
+
+=============================== ========== ================ ======== =====================================================
+Environment variable            Type       Default          Unit     Meaning
+=============================== ========== ================ ======== =====================================================
+``SIT_DATA_DIR``                path       ``./var``        --       Runtime data: the GeoPackage store and imported
+                                                                     layers (:func:`data_dir`). Created when missing.
+``SIT_UPLOAD_LIMIT_MB``         number > 0 ``50``           MB (MiB) Largest file accepted for import, on the command
+                                                                     line and in the app (:func:`upload_limit_bytes`).
+                                                                     Streamlit's ``server.maxUploadSize`` must equal it,
+                                                                     rounded up (:func:`streamlit_upload_mb`; ``make
+                                                                     run`` passes it).
+``SIT_UNZIP_LIMIT_MB``          number > 0 ``500``          MB (MiB) Largest total size a zip may expand to
+                                                                     (:func:`unzip_limit_bytes`).
+``SIT_PLANNER_PASSPHRASE_HASH`` text       (none)           --       ``scrypt$...`` line of the planner passphrase; read
+                                                                     by :func:`layers.auth.configured_hash`. Without it
+                                                                     the app offers no import.
+``SIT_UNIDADES_RESPONSABLES``   path       shipped CSV      --       CSV of the municipal units that may be responsible
+                                                                     for an initiative (:func:`responsible_units_path`);
+                                                                     default ``data/seguimiento/unidades.csv``.
+=============================== ========== ================ ======== =====================================================
+
+Used only by the tests: ``SIT_CHROMIUM`` (path of the browser, default
+``/usr/bin/chromium``) and ``SIT_FUZZ_EXAMPLES`` (examples per fuzzing property,
+default 70).
+
+Fixed values, not settings: :data:`PROJECT_DIR`, :data:`SHIPPED_DATA_DIR`,
+:data:`PLAN_TEXT_PATH`, :data:`STORE_FILENAME`, :data:`COORD_DECIMALS`,
+:data:`CUT_VALLENAR`. CRS constants live in :mod:`geo.crs`.
+
+A value that cannot be used raises :class:`SettingError` (code ``"bad_setting"``,
+data ``name``, ``value``) with one Spanish line; :func:`validate` checks every
+setting at once and reports all problems together.
+
+``UPLOAD_LIMIT_BYTES`` and ``UNZIP_LIMIT_BYTES`` remain as module attributes for
+older callers; they are computed on each access (no import-time constant).
 """
 
 from __future__ import annotations
 
+import math
 import os
+import sys
 from pathlib import Path
+
+from layers._errors import SitError
+
+__all__ = [
+    "PROJECT_DIR", "SHIPPED_DATA_DIR", "PLAN_TEXT_PATH", "STORE_FILENAME", "COORD_DECIMALS", "CUT_VALLENAR",
+    "SettingError", "data_dir", "store_path", "upload_limit_mb", "upload_limit_bytes", "streamlit_upload_mb",
+    "unzip_limit_bytes", "responsible_units_path", "validate",
+]
 
 #: Root of the repository (the folder that holds ``app.py``).
 PROJECT_DIR: Path = Path(__file__).resolve().parent.parent
@@ -22,34 +67,176 @@ PLAN_TEXT_PATH: Path = PROJECT_DIR.parent / "shared" / "plan" / "pladeco_vallena
 #: Name of the embedded GeoPackage inside the runtime data directory.
 STORE_FILENAME = "sit_vallenar.gpkg"
 
-#: Largest file accepted for import, in bytes (``SIT_UPLOAD_LIMIT_MB``).
-UPLOAD_LIMIT_BYTES: int = int(float(os.environ.get("SIT_UPLOAD_LIMIT_MB", "50")) * 1024 * 1024)
-
-#: Largest total size a zip may expand to, in bytes (``SIT_UNZIP_LIMIT_MB``).
-UNZIP_LIMIT_BYTES: int = int(float(os.environ.get("SIT_UNZIP_LIMIT_MB", "500")) * 1024 * 1024)
-
 #: Decimal places kept in exported and displayed coordinates (1e-6 degree is about 0.1 m).
 COORD_DECIMALS = 6
 
 #: CUT code of the commune.
 CUT_VALLENAR = "03301"
 
+#: Defaults of the settings, as the environment would write them.
+DEFAULTS: dict[str, str] = {
+    "SIT_DATA_DIR": "var",
+    "SIT_UPLOAD_LIMIT_MB": "50",
+    "SIT_UNZIP_LIMIT_MB": "500",
+}
+
+_MB = 1024 * 1024
+
+
+class SettingError(SitError, ValueError):
+    """A setting (environment variable) whose value cannot be used."""
+
+    default_code = "bad_setting"
+
+
+def _raw(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or DEFAULTS[name]
+
+
+def _positive_mb(name: str) -> float:
+    """The value of ``name`` as a positive, finite number of megabytes."""
+    raw = _raw(name)
+    try:
+        value = float(raw.replace(",", "."))
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise SettingError(
+            f"La variable de entorno {name} debe ser un número de megabytes mayor que 0 "
+            f"(por omisión {DEFAULTS[name]}), no «{raw[:40]}».",
+            name=name, value=raw,
+        )
+    return value
+
+
+def upload_limit_mb() -> float:
+    """Largest file accepted for import, in megabytes (``SIT_UPLOAD_LIMIT_MB``, default 50).
+
+    Raises
+    ------
+    SettingError
+        When the variable is not a positive number.
+    """
+    return _positive_mb("SIT_UPLOAD_LIMIT_MB")
+
+
+def upload_limit_bytes() -> int:
+    """Largest file accepted for import, in bytes (:func:`upload_limit_mb` × 1024²)."""
+    return int(upload_limit_mb() * _MB)
+
+
+def streamlit_upload_mb() -> int:
+    """Streamlit's ``server.maxUploadSize`` for this product: the upload limit in whole MB, rounded up.
+
+    Streamlit takes an integer number of megabytes, so a limit of 0.2 MB gives 1.
+    """
+    return max(1, math.ceil(upload_limit_mb()))
+
+
+def unzip_limit_bytes() -> int:
+    """Largest total size a zip may expand to, in bytes (``SIT_UNZIP_LIMIT_MB``, default 500).
+
+    Raises
+    ------
+    SettingError
+        When the variable is not a positive number.
+    """
+    return int(_positive_mb("SIT_UNZIP_LIMIT_MB") * _MB)
+
+
+def _data_dir_path() -> Path:
+    path = Path(_raw("SIT_DATA_DIR")).expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise SettingError(
+            f"La variable de entorno SIT_DATA_DIR debe nombrar una carpeta; «{path}» es un archivo.",
+            name="SIT_DATA_DIR", value=str(path),
+        )
+    return path
+
 
 def data_dir() -> Path:
     """Runtime data directory (``SIT_DATA_DIR``, default ``./var``), created if missing.
-
-    Read at call time, not import time, so tests can point it elsewhere.
 
     Returns
     -------
     pathlib.Path
         Absolute path of the directory that holds the store and imported layers.
+
+    Raises
+    ------
+    SettingError
+        When the path names a file, or the folder cannot be created.
     """
-    path = Path(os.environ.get("SIT_DATA_DIR", "var")).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    path = _data_dir_path()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingError(
+            f"No se pudo crear la carpeta de datos «{path}» (SIT_DATA_DIR): {exc.strerror or exc}.",
+            name="SIT_DATA_DIR", value=str(path),
+        ) from exc
     return path
 
 
 def store_path() -> Path:
     """Path of the embedded GeoPackage store under :func:`data_dir`."""
     return data_dir() / STORE_FILENAME
+
+
+def responsible_units_path() -> Path:
+    """CSV of the municipal units (``SIT_UNIDADES_RESPONSABLES``, default ``data/seguimiento/unidades.csv``)."""
+    default = SHIPPED_DATA_DIR / "seguimiento" / "unidades.csv"
+    return Path(os.environ.get("SIT_UNIDADES_RESPONSABLES", "").strip() or default).expanduser()
+
+
+def validate() -> None:
+    """Check every setting at once (without creating anything).
+
+    Raises
+    ------
+    SettingError
+        One Spanish line naming every setting with a bad value (``data["names"]``).
+    """
+    problems: list[SettingError] = []
+    for check in (upload_limit_mb, unzip_limit_bytes, _data_dir_path):
+        try:
+            check()
+        except SettingError as exc:
+            problems.append(exc)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise SettingError(
+            " ".join(str(p) for p in problems),
+            names=[p.data["name"] for p in problems], value=[p.data["value"] for p in problems],
+        )
+
+
+_ALIASES = {"UPLOAD_LIMIT_BYTES": upload_limit_bytes, "UNZIP_LIMIT_BYTES": unzip_limit_bytes}
+
+
+def __getattr__(name: str) -> int:
+    """Older names (``settings.UPLOAD_LIMIT_BYTES``), read from the environment on each access."""
+    if name in _ALIASES:
+        return _ALIASES[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m layers.settings NAME``: print one setting (for the Makefile); status 2 and one line if bad."""
+    readers = {"streamlit_upload_mb": streamlit_upload_mb, "upload_limit_bytes": upload_limit_bytes,
+               "unzip_limit_bytes": unzip_limit_bytes, "data_dir": data_dir}
+    if len(argv) != 1 or argv[0] not in readers:
+        print(f"Uso: python -m layers.settings {{{','.join(readers)}}}", file=sys.stderr)
+        return 2
+    try:
+        print(readers[argv[0]]())
+    except SettingError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
