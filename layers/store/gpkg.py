@@ -20,8 +20,9 @@ import fcntl
 import logging
 import os
 import shutil
+import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -30,6 +31,7 @@ import pyogrio
 
 from layers import settings
 from layers._errors import SitError, UnknownLayerError
+from layers.store import tables
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,28 @@ def _publish(tmp: Path, path: Path) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """SQLite connection to a GeoPackage, waiting up to a minute for other writers."""
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 60000")
+    return conn
+
+
+def _drop_table(conn: sqlite3.Connection, name: str) -> None:
+    """Remove a layer or table and its GeoPackage metadata (spatial index included)."""
+    rtrees = conn.execute(
+        "SELECT column_name FROM gpkg_extensions WHERE table_name = ? AND extension_name = 'gpkg_rtree_index'", (name,)
+    ).fetchall()
+    for (column,) in rtrees:
+        conn.execute(f"DROP TABLE IF EXISTS {tables.quote(f'rtree_{name}_{column}')}")
+    conn.execute(f"DROP TABLE IF EXISTS {tables.quote(name)}")
+    present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    for meta in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions", "gpkg_ogr_contents",
+                 "gpkg_data_columns", "gpkg_metadata_reference"):
+        if meta in present:
+            conn.execute(f"DELETE FROM {meta} WHERE table_name = ?", (name,))
 
 
 def _write(path: Path, name: str, frame: pd.DataFrame) -> None:
@@ -166,22 +190,30 @@ def _commit(
     put = put or {}
     started = time.perf_counter()
     _remove_stale_tmp(path)  # left by a writer that died; we hold the lock
+    if path.exists():
+        conn = _connect(path)  # rolls back the journal of a killed transaction first
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
     tmp = _tmp_path(path)
     registry = _read_registry(path)
     old_state = _read_state(path) if path.exists() else {}
+    if fresh:  # shipped layers that are not built again go; imported and editable ones stay
+        drop = set(drop) | (set(registry.loc[registry["origen"] == SHIPPED, "nombre"]) - set(put))
     try:
-        if path.exists() and not fresh and not drop:
+        if tmp.exists():
+            tmp.unlink()
+        if path.exists():
             shutil.copyfile(path, tmp)
-        else:
-            # Carry over, one by one, the layers the next store keeps.
-            if tmp.exists():
-                tmp.unlink()
-            keep = registry[~registry["nombre"].isin(set(put) | set(drop))]
-            if fresh:
-                keep = keep[keep["origen"] == IMPORTED]
-            for name in keep["nombre"]:
-                _write(tmp, name, pyogrio.read_dataframe(path, layer=name))
-            registry = keep
+            if drop:
+                conn = _connect(tmp)
+                try:
+                    with conn:
+                        for name in drop:
+                            _drop_table(conn, name)
+                finally:
+                    conn.close()
         rows = [_registry_row(name, frame, meta) for name, (frame, meta) in put.items()]
         for name, (frame, _meta) in put.items():
             _write(tmp, name, frame)
@@ -237,16 +269,8 @@ def ensure_store(force: bool = False) -> Path:
 
 
 def store_version() -> int:
-    """A value that changes whenever the store file is replaced (cache key for the app).
-
-    Only stats the file (no hashing of ``data/``), so it is cheap enough to call
-    on every rerun of a page; call :func:`ensure_store` once at start-up.
-    """
-    path = settings.store_path()
-    if not path.exists():
-        path = ensure_store()
-    stat = path.stat()
-    return stat.st_mtime_ns ^ stat.st_ino
+    """Alias of :func:`version` (older name)."""
+    return version()
 
 
 def list_layers() -> pd.DataFrame:
@@ -336,3 +360,191 @@ def remove_layer(name: str) -> None:
         # Forgetting the fingerprint makes the next ensure_store() write the shipped layer back.
         _commit(path, drop={name}, state={"huella": ""} if restores_shipped else None)
     ensure_store()
+
+
+# --- editable tables ------------------------------------------------------------------------
+
+
+class Transaction:
+    """Writes to editable tables that commit together (see :func:`transaction`).
+
+    Every method works inside the transaction: :meth:`read` sees the rows written
+    before it in the same block.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._touched: set[str] = set()
+
+    def insert(self, name: str, rows: pd.DataFrame) -> int:
+        """Append ``rows`` (columns: any subset of the table's) to table ``name``; returns the row count.
+
+        Raises
+        ------
+        layers._errors.UnknownLayerError
+            ``name`` is not an editable table.
+        layers.store.tables.TableError
+            Unknown column (``unknown_column``), a key already present (``duplicate_key``),
+            a value that does not fit its column's type (``bad_value``).
+        """
+        self._touched.add(name)
+        return tables.insert(self._conn, name, rows)
+
+    def upsert(self, name: str, rows: pd.DataFrame) -> int:
+        """Insert ``rows``, or update the given columns where the table's key already exists.
+
+        ``rows`` must hold every key column; columns it lacks keep their stored values.
+        Raises :class:`~layers.store.tables.TableError` ``no_key`` for a table without key.
+        """
+        self._touched.add(name)
+        return tables.upsert(self._conn, name, rows)
+
+    def delete(self, name: str, where: Mapping[str, object]) -> int:
+        """Delete the rows whose columns equal every value of ``where`` (``None`` matches NULL)."""
+        self._touched.add(name)
+        return tables.delete(self._conn, name, where)
+
+    def read(self, name: str, where: Mapping[str, object] | None = None) -> pd.DataFrame:
+        """Rows of ``name`` as this transaction sees them (see :func:`read_table`)."""
+        return tables.read(self._conn, name, where)
+
+
+def _bump_version(conn: sqlite3.Connection) -> None:
+    """Increase the store's version counter (kept in the state table) inside a transaction."""
+    row = conn.execute(f"SELECT valor FROM {STATE} WHERE clave = 'version'").fetchone()
+    if row is None:
+        conn.execute(f"INSERT INTO {STATE} (clave, valor) VALUES ('version', '1')")
+    else:
+        conn.execute(f"UPDATE {STATE} SET valor = ? WHERE clave = 'version'", (str(int(row[0] or 0) + 1),))
+
+
+@contextlib.contextmanager
+def _sql_transaction(path: Path) -> Iterator[sqlite3.Connection]:
+    """One SQLite write transaction on the store, serialised with every other writer."""
+    with _write_lock(path):
+        conn = _connect(path)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                _bump_version(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+
+@contextlib.contextmanager
+def transaction() -> Iterator[Transaction]:
+    """All-or-nothing writes to editable tables.
+
+    Yields
+    ------
+    Transaction
+        With ``insert``, ``upsert``, ``delete`` and ``read``. Leaving the block
+        normally commits every change at once; an exception inside it (or the
+        process being killed) leaves every table exactly as before. Writers of
+        several processes wait for each other (a lock file and SQLite's own lock),
+        so none loses the other's rows; readers see either the state before or the
+        state after the block, never a part of it.
+
+    Examples
+    --------
+    >>> with transaction() as tx:                                  # doctest: +SKIP
+    ...     tx.upsert("seguimiento", pd.DataFrame({"id": ["E1-P1-01"], "estado": ["postulada"]}))
+    ...     tx.insert("seguimiento_historial", history_rows)
+    """
+    path = ensure_store()
+    with _sql_transaction(path) as conn:
+        tx = Transaction(conn)
+        yield tx
+        tables.refresh_counts(conn, tx._touched)
+
+
+def define_table(name: str, columns: Mapping[str, str], key: Sequence[str] | None = None) -> None:
+    """Create an editable table, or add the columns it lacks (idempotent).
+
+    Parameters
+    ----------
+    name : str
+        Table name: lower-case letters, digits and ``_``, starting with a letter; not
+        ``sit_``, ``gpkg_``, ``rtree_`` or ``sqlite_`` prefixed.
+    columns : mapping of str to str
+        Column name to type: ``"TEXT"``, ``"INTEGER"`` or ``"REAL"`` (order kept).
+    key : sequence of str, optional
+        Columns whose values identify a row (a unique index); needed by ``upsert``.
+
+    Raises
+    ------
+    layers.store.tables.TableError
+        Bad name or type, a key on undeclared columns, an existing table with another
+        key or another type for a column (``table_mismatch``), or a layer of that name
+        that is not an editable table (``layer_exists``).
+
+    Notes
+    -----
+    The table is listed in the registry with ``clase`` ``"editable"``; rebuilding the
+    shipped layers from ``data/`` (``build --force``) keeps it and its rows.
+    """
+    path = ensure_store()
+    conn = _connect(path)
+    try:  # cheap check first: a defined table with the same columns needs no write lock
+        if tables.is_editable(conn, name) and tables.table_columns(conn, name) == {
+            c: str(t).upper() for c, t in columns.items()
+        } and tables.table_key(conn, name) == tuple(key or ()):
+            return
+    finally:
+        conn.close()
+    with _sql_transaction(path) as conn:
+        tables.create_table(conn, name, columns, key, _now())
+
+
+def read_table(name: str, where: Mapping[str, object] | None = None) -> pd.DataFrame:
+    """Rows of an editable table.
+
+    Parameters
+    ----------
+    name : str
+        Table defined with :func:`define_table`.
+    where : mapping, optional
+        Equality filter ``{column: value}`` (``None`` matches NULL); all must hold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per declared column (no ``fid``), rows in insertion order; an empty
+        frame with those columns when no row matches.
+
+    Raises
+    ------
+    layers._errors.UnknownLayerError
+        ``name`` is not an editable table.
+    """
+    path = ensure_store()
+    conn = _connect(path)
+    try:
+        return tables.read(conn, name, where)
+    finally:
+        conn.close()
+
+
+def version() -> int:
+    """A number that changes on every committed write to the store (cache key for the app).
+
+    Cheap enough to call on every rerun of a page: a ``stat`` of the file plus one
+    indexed read of the state table's counter.
+    """
+    path = settings.store_path()
+    if not path.exists():
+        path = ensure_store()
+    stat = path.stat()
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
+    try:
+        row = conn.execute(f"SELECT valor FROM {STATE} WHERE clave = 'version'").fetchone()
+    except sqlite3.Error:
+        row = None
+    finally:
+        conn.close()
+    return hash((stat.st_ino, stat.st_mtime_ns, int(row[0]) if row else 0)) & 0x7FFFFFFFFFFFFFFF
