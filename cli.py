@@ -102,27 +102,33 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 def _select(args: argparse.Namespace):
-    """The layer named in ``args`` with its filters applied."""
+    """The layer named in ``args`` with its filters applied.
+
+    Initiatives get the sites of :func:`layers.initiatives.choose_sites` (the
+    newest imported site layer unless ``--ubicaciones`` says otherwise) and are
+    related to territories by :func:`layers.territory_layers.relations`, the
+    rules the app uses too.
+    """
     from layers import query
 
     info = store.layer_info(args.layer)
-    frame = store.read_layer(args.layer)
-    filters = {k: getattr(args, k) for k in ("territorio", "estrategia", "plan", "tipo", "alcance")}
-    given = {k: v for k, v in filters.items() if v is not None}
+    given = {k: getattr(args, k, None) for k in query.FILTER_KEYS}
+    given = {k: v for k, v in given.items() if v is not None}
     if info["clase"] != "iniciativas" and (args.capa_territorios or args.ubicaciones):
         raise SitError(f"--capa-territorios y --ubicaciones solo se aplican a las iniciativas, no a «{args.layer}».")
     if info["clase"] == "iniciativas":
-        from layers import territory_layers
-        from layers.ingest import importer
+        from layers import initiatives, territory_layers
 
-        if args.ubicaciones:
-            frame = importer.merge_sites(frame, args.ubicaciones, territory_layers.shipped_territories())
+        registry = store.list_layers()
+        frame = initiatives.with_sites(initiatives.choose_sites(args.ubicaciones, registry), registry=registry)
         relations = None
         if given.get("territorio") or args.capa_territorios:
-            territories, relations = territory_layers.relations(frame, args.capa_territorios or "territorios")
+            name = args.capa_territorios or territory_layers.SHIPPED_NAME
+            territories, relations = territory_layers.relations(frame, name, registry=registry)
             if given.get("territorio"):
                 query.check_territories([given["territorio"]], territories)
         return query.filter_initiatives(frame, relations, **given)
+    frame = store.read_layer(args.layer)
     if info["clase"] == "territorios" and set(given) <= {"territorio"}:
         if "territorio" in given:
             query.check_territories([given["territorio"]], frame)

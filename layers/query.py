@@ -12,6 +12,11 @@ import pandas as pd
 from layers import catalogue, links
 from layers._errors import InvalidFilterError, UnknownTerritoryError
 
+#: Filters of :func:`filter_initiatives`, in display order: its keyword arguments, the
+#: app's URL parameters (``?estrategia=1&territorio=domeyko&q=agua``) and, but ``q``,
+#: the options of ``cli.py export``. The one list of filter keys.
+FILTER_KEYS = ("estrategia", "plan", "tipo", "alcance", "territorio", "q")
+
 
 def _as_list(value: object) -> list:
     if value is None or value == "" or (isinstance(value, (list, tuple, set)) and not value):
@@ -35,7 +40,9 @@ def check_territories(slugs: Iterable[str], territories: gpd.GeoDataFrame) -> li
         if slug not in known:
             close = difflib.get_close_matches(str(slug), known, n=1)
             hint = f" ¿Quiso decir «{close[0]}»?" if close else ""
-            raise UnknownTerritoryError(f"Territorio desconocido: «{slug}».{hint}")
+            raise UnknownTerritoryError(
+                f"Territorio desconocido: «{slug}».{hint}", slug=str(slug), suggestion=close[0] if close else None
+            )
         out.append(slug)
     return out
 
@@ -45,7 +52,10 @@ def check_scopes(values: Iterable[str]) -> list[str]:
     for value in values:
         v = str(value).strip().lower()
         if v not in links.ALCANCES:
-            raise InvalidFilterError(f"Alcance desconocido: «{value}». Use uno de: {', '.join(links.ALCANCES)}.")
+            raise InvalidFilterError(
+                f"Alcance desconocido: «{value}». Use uno de: {', '.join(links.ALCANCES)}.",
+                code="unknown_scope", value=str(value), known=list(links.ALCANCES),
+            )
         out.append(v)
     return out
 

@@ -21,8 +21,8 @@ from layers import catalogue, query
 from layers.exchange import export
 from layers._errors import SitError
 
-#: Filter keys, in display order (same as the URL parameters).
-FILTER_KEYS = ("estrategia", "plan", "tipo", "alcance", "territorio", "q")
+#: Filter keys, in display order (same as the URL parameters): :data:`layers.query.FILTER_KEYS`.
+FILTER_KEYS = query.FILTER_KEYS
 #: Longest free-text search kept (characters).
 MAX_QUERY_CHARS = 200
 #: Export formats offered for the selection, in this order, when :data:`layers.exchange.export.FORMATS` has them.
@@ -173,17 +173,8 @@ def apply(
     geopandas.GeoDataFrame
         Selected rows, in catalogue order.
     """
-    return query.filter_initiatives(
-        initiatives,
-        relations,
-        territorio=state.get("territorio") or None,
-        estrategia=state.get("estrategia") or None,
-        plan=state.get("plan") or None,
-        tipo=state.get("tipo") or None,
-        alcance=state.get("alcance") or None,
-        q=state.get("q") or None,
-        territories=territories,
-    )
+    filters = {key: state.get(key) or None for key in FILTER_KEYS}
+    return query.filter_initiatives(initiatives, relations, territories=territories, **filters)
 
 
 def territory_names(selected: pd.DataFrame, relations: pd.DataFrame, territories: pd.DataFrame) -> pd.Series:

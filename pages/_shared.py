@@ -13,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from layers import links, store
+from layers import store
 
 #: Filter keys kept in the URL query parameters, in display order.
 FILTER_KEYS = ("estrategia", "plan", "tipo", "alcance", "territorio", "q")
@@ -68,13 +68,12 @@ def layer(name: str) -> gpd.GeoDataFrame | pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _initiatives(sites: str | None, version: int) -> gpd.GeoDataFrame:
-    catalogue = _read_layer("iniciativas", version)
-    if not sites:
-        return catalogue
-    from layers import territory_layers
-    from layers.ingest import importer
+    import functools
 
-    return importer.merge_sites(catalogue, _read_layer(sites, version), territories=territory_layers.shipped_territories())
+    from layers import initiatives as domain
+
+    read = functools.partial(_read_layer, version=version)
+    return domain.with_sites(sites, registry=_registry(version), read=read)
 
 
 def initiatives(sites: str | None = None) -> gpd.GeoDataFrame:
@@ -83,8 +82,8 @@ def initiatives(sites: str | None = None) -> gpd.GeoDataFrame:
     Parameters
     ----------
     sites : str, optional
-        Site layer of the store (registry ``clase`` ``ubicaciones``), merged with
-        :func:`layers.ingest.importer.merge_sites`; ``None`` keeps the referential sites
+        Site layer of the store (registry ``clase`` ``ubicaciones``), laid over with
+        :func:`layers.initiatives.with_sites`; ``None`` keeps the referential sites
         shipped with the catalogue. Do not mutate the result.
     """
     return _initiatives(sites or None, store_version())
@@ -92,13 +91,21 @@ def initiatives(sites: str | None = None) -> gpd.GeoDataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _relations(territory_layer: str, version: int, sites: str | None = None) -> pd.DataFrame:
-    reference = _read_layer(DEFAULT_TERRITORY_LAYER, version) if territory_layer != DEFAULT_TERRITORY_LAYER else None
-    return links.relate(_initiatives(sites or None, version), _read_layer(territory_layer, version), reference)
+    import functools
+
+    from layers import territory_layers
+
+    read = functools.partial(_read_layer, version=version)
+    _layer, pairs = territory_layers.relations(
+        _initiatives(sites or None, version), territory_layer, registry=_registry(version), read=read
+    )
+    return pairs
 
 
 def relations(territory_layer: str = DEFAULT_TERRITORY_LAYER, sites: str | None = None) -> pd.DataFrame:
     """(initiative, territory, relation) pairs for a territory layer (cached).
 
+    The domain's rule, :func:`layers.territory_layers.relations`, on the cached layers.
     ``sites`` names the site layer laid over the initiatives (see :func:`initiatives`).
     """
     return _relations(territory_layer, store_version(), sites or None)
@@ -124,8 +131,10 @@ def _registry_names(clase: str, newest_first: bool = False) -> list[str]:
 
 
 def site_layers() -> list[str]:
-    """Imported layers of initiative sites, the most recently imported (registry ``fecha``) first."""
-    return _registry_names(SITES_CLASE, newest_first=True)
+    """Imported layers of initiative sites, the most recently imported first (:func:`layers.initiatives.site_layers`)."""
+    from layers import initiatives as domain
+
+    return domain.site_layers(registry())
 
 
 def reference_layer_names() -> list[str]:
@@ -149,21 +158,22 @@ def site_choice(requested: str | None) -> tuple[str, str | None]:
     Returns
     -------
     (str, str or None)
-        :data:`INCLUDED_SITES` or a site layer name (the default is the most
-        recently imported site layer, else the included sites), and a Spanish
-        warning naming an unknown value (``None`` otherwise).
+        :data:`INCLUDED_SITES` or a site layer name (the domain's rule,
+        :func:`layers.initiatives.default_sites`, when nothing or an unknown value
+        is given), and a Spanish warning naming an unknown value (``None`` otherwise).
     """
-    names = site_layers()
-    default = names[0] if names else INCLUDED_SITES
-    value = (requested or "").strip()
-    if not value:
-        return default, None
-    if value == INCLUDED_SITES or value in names:
-        return value, None
-    return default, (
-        f"Se ignoró un filtro: Capa de ubicaciones desconocida: «{md_escape(value)}». "
-        f"Se usan las ubicaciones «{md_escape(sites_label(default))}»."
-    )
+    from layers import initiatives as domain
+    from layers._errors import UnknownLayerError
+
+    reg = registry()
+    try:
+        return domain.choose_sites(requested, reg) or domain.INCLUDED_SITES, None
+    except UnknownLayerError as exc:
+        default = domain.default_sites(reg) or domain.INCLUDED_SITES
+        return default, (
+            f"Se ignoró un filtro: Capa de ubicaciones desconocida: «{md_escape(exc.data['layer'])}». "
+            f"Se usan las ubicaciones «{md_escape(sites_label(default))}»."
+        )
 
 
 def sites_layer(choice: str | None) -> str | None:
