@@ -8,7 +8,9 @@ EPSG:32719 and a north arrow), the initiatives grouped by relation and strategy,
 and the sources of every layer. The document references no external resource:
 it opens and prints the same with no internet, or attached to an e-mail.
 
-Every text that comes from data is HTML-escaped.
+The document and the map are Jinja2 templates of ``views/templates``
+(``sector_report.html``, ``sector_map.svg``, the stylesheet ``report.css``),
+rendered with autoescape: every text that comes from data is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Mapping, Sequence
-from html import escape
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +27,7 @@ import shapely
 
 from geo.crs import UTM19S, WGS84
 from layers.sector import EXPLICACION, GRUPOS, SectorSummary, group_label
+from views import _jinja
 from views.symbology import UNKNOWN_STRATEGY_COLOR, strategy_color
 
 #: Where the plan's catalogue comes from (for the sources section).
@@ -55,11 +58,7 @@ _MONTHS = (
 # --------------------------------------------------------------------------- small helpers
 
 
-def _e(value: object) -> str:
-    """HTML-escaped text of ``value`` (missing values become an empty string)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    return escape(str(value), quote=True)
+_text = _jinja.as_text
 
 
 def _num(value: float, decimals: int = 0) -> str:
@@ -183,6 +182,125 @@ def _view_bounds(focus: shapely.Geometry, width: float) -> tuple[tuple[float, fl
     return (minx, miny, maxx, maxy), width * ratio
 
 
+class _Path(NamedTuple):
+    """One ``<path>`` of the map: CSS class, path data, optional tooltip and colours."""
+
+    cls: str
+    d: str
+    title: str | None = None
+    fill: str | None = None
+    stroke: str | None = None
+
+
+class _Mark(NamedTuple):
+    """A numbered circle of a sited initiative, in SVG pixels."""
+
+    x: float
+    y: float
+    number: int
+    title: str
+    fill: str
+    text_fill: str
+
+
+class _Canvas:
+    """The drawing frame of a territory: pixel transform, clip frame and display tolerance.
+
+    Geometries (EPSG:32719 metres) are clipped a little outside the frame (12 px)
+    and simplified below half a pixel before they become path data.
+    """
+
+    def __init__(self, own: shapely.Geometry, width: int):
+        bounds, height = _view_bounds(own, width)
+        self.view = _View(bounds, width, height)
+        pad = 12 * self.view.metres_per_px
+        minx, miny, maxx, maxy = bounds
+        self.frame = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+        self.tolerance = 0.5 * self.view.metres_per_px
+
+    def path(self, geom: shapely.Geometry) -> str:
+        """Path data of ``geom`` clipped to the frame and simplified for display."""
+        geom = shapely.clip_by_rect(geom, *self.frame)
+        return _path_data(self.view, shapely.simplify(geom, self.tolerance, preserve_topology=True))
+
+
+def _base_paths(
+    canvas: _Canvas,
+    summary: SectorSummary,
+    own: shapely.Geometry,
+    commune: shapely.Geometry,
+    territories: gpd.GeoDataFrame | None,
+) -> list[_Path]:
+    """Commune fill, other territories in view, neighbours, the territory, the commune outline (bottom to top)."""
+    paths = [_Path("comuna-relleno", canvas.path(commune))]
+    neighbours = summary.neighbours
+    if territories is not None:
+        others = territories[~territories["slug"].isin({summary.slug, *neighbours["slug"]})]
+        if len(others):
+            metric = _metric(others.geometry)
+            in_view = shapely.intersects(metric, shapely.box(*canvas.frame))
+            paths += [_Path("otro", canvas.path(geom)) for geom in metric[in_view]]
+    if len(neighbours):
+        paths += [
+            _Path("vecino", canvas.path(geom), _text(name))
+            for geom, name in zip(_metric(neighbours.geometry), neighbours["nombre"])
+        ]
+    paths.append(_Path("territorio", canvas.path(own), _text(summary.nombre)))
+    paths.append(_Path("comuna-borde", canvas.path(shapely.boundary(commune))))
+    return paths
+
+
+def _neighbour_labels(canvas: _Canvas, neighbours: gpd.GeoDataFrame) -> list[dict[str, object]]:
+    """Name of each neighbour inside its visible part, kept within the frame (pixels)."""
+    labels = []
+    if len(neighbours):
+        for geom, name in zip(_metric(neighbours.geometry), neighbours["nombre"]):
+            x, y = _label_point(canvas.view, geom, str(name))
+            if x is not None:
+                labels.append({"x": x, "y": y, "text": _text(name)})
+    return labels
+
+
+def _initiative_rows(summary: SectorSummary, colors: Mapping[str, str]) -> list[tuple[shapely.Geometry, int, str, str]]:
+    """Each sited initiative as (geometry in metres, number, ``"n. name"``, colour)."""
+    sited = summary.sited
+    if not len(sited):
+        return []
+    numbers = sited_numbers(summary)
+    return [
+        (geom, numbers[iid], f"{numbers[iid]}. {name}", colors.get(sid, _OTHER_COLOR))
+        for geom, iid, name, sid in zip(_metric(sited.geometry), sited["id"], sited["nombre"], sited["estrategia"])
+    ]
+
+
+def _initiative_shapes(canvas: _Canvas, rows: Sequence[tuple]) -> list[_Path]:
+    """Areas and lines of the sited initiatives, filled or stroked with their strategy colour."""
+    shapes = []
+    for geom, _, label, color in rows:
+        parts = shapely.get_parts(geom)
+        areas = [p for p in parts if p.geom_type == "Polygon"]
+        lines = [p for p in parts if "LineString" in p.geom_type]
+        if areas:
+            shapes.append(_Path("iniciativa-area", canvas.path(shapely.MultiPolygon(areas)), label, color, color))
+        if lines:
+            shapes.append(_Path("iniciativa-linea", canvas.path(shapely.MultiLineString(lines)), label, None, color))
+    return shapes
+
+
+def _initiative_marks(view: _View, rows: Sequence[tuple]) -> list[_Mark]:
+    """Numbered circles: at every point, or at a point on each area or line; only those in the frame."""
+    marks = []
+    for geom, number, label, color in rows:
+        anchors = _points(geom)
+        if not anchors:
+            anchors = [tuple(shapely.point_on_surface(geom).coords[0])]
+        for x, y in anchors:
+            (px, py), = view.xy(np.array([[x, y]]))
+            if 0 <= px <= view.width and 0 <= py <= view.height:
+                marks.append(_Mark(px, py, number, label, color, text_color(color)))
+    return marks
+
+
 def sector_map_svg(
     summary: SectorSummary,
     commune_geom: shapely.Geometry,
@@ -191,6 +309,11 @@ def sector_map_svg(
     territories: gpd.GeoDataFrame | None = None,
 ) -> str:
     """Static map of a territory as an inline SVG element.
+
+    Drawn in named steps: the frame (:class:`_Canvas`), the base layers
+    (:func:`_base_paths`), neighbour labels, the initiatives' shapes and numbered
+    marks, then north arrow, scale bar and locator inset on top, all put together
+    by the template ``views/templates/sector_map.svg`` (autoescaped).
 
     Parameters
     ----------
@@ -210,103 +333,28 @@ def sector_map_svg(
     -------
     str
         An ``<svg>`` element (no external references). Sited initiatives are
-        numbered in catalogue order, as in :func:`sited_numbers`.
+        numbered in catalogue order, as in :func:`sited_numbers`; distances are
+        measured in EPSG:32719.
     """
-    territory = gpd.GeoSeries([summary.territory.geometry], crs=WGS84)
-    own = _metric(territory)[0]
+    own = _metric(gpd.GeoSeries([summary.territory.geometry], crs=WGS84))[0]
     commune = _metric(gpd.GeoSeries([commune_geom], crs=WGS84))[0]
-    bounds, height = _view_bounds(own, width)
-    view = _View(bounds, width, height)
-    # Clip everything a little outside the frame and drop detail below half a pixel.
-    pad = 12 * view.metres_per_px
-    minx, miny, maxx, maxy = bounds
-    frame = (minx - pad, miny - pad, maxx + pad, maxy + pad)
-    tol = 0.5 * view.metres_per_px
-
-    def prepare(geom: shapely.Geometry) -> shapely.Geometry:
-        geom = shapely.clip_by_rect(geom, *frame)
-        return shapely.simplify(geom, tol, preserve_topology=True)
-
-    sited = summary.sited
+    canvas = _Canvas(own, width)
     ids = list(dict.fromkeys(summary.initiatives["estrategia"].dropna()))
-    colors = dict(colors or strategy_colors(ids))
-    title = f"Mapa de {summary.nombre}"
-    out = [
-        f'<svg class="mapa" viewBox="0 0 {width} {_fmt(height)}" '
-        f'width="{width}" height="{_fmt(height)}" role="img" aria-labelledby="mapa-titulo mapa-desc">',
-        f'<title id="mapa-titulo">{_e(title)}</title>',
-        f'<desc id="mapa-desc">{_e(_map_description(summary))}</desc>',
-        '<defs><clipPath id="marco"><rect x="0" y="0" '
-        f'width="{width}" height="{_fmt(height)}"/></clipPath></defs>',
-        f'<rect class="fondo" x="0" y="0" width="{width}" height="{_fmt(height)}"/>',
-        '<g clip-path="url(#marco)">',
-    ]
-    # Commune (fill), neighbours, the territory, the commune outline on top.
-    out.append(f'<path class="comuna-relleno" d="{_path_data(view, prepare(commune))}"/>')
-    neighbours = summary.neighbours
-    if territories is not None:
-        others = territories[~territories["slug"].isin({summary.slug, *neighbours["slug"]})]
-        if len(others):
-            metric = _metric(others.geometry)
-            in_view = shapely.intersects(metric, shapely.box(*frame))
-            for geom in metric[in_view]:
-                out.append(f'<path class="otro" d="{_path_data(view, prepare(geom))}"/>')
-    if len(neighbours):
-        for geom, name in zip(_metric(neighbours.geometry), neighbours["nombre"]):
-            out.append(
-                f'<path class="vecino" d="{_path_data(view, prepare(geom))}"><title>{_e(name)}</title></path>'
-            )
-    out.append(
-        f'<path class="territorio" d="{_path_data(view, prepare(own))}"><title>{_e(summary.nombre)}</title></path>'
+    rows = _initiative_rows(summary, dict(colors or strategy_colors(ids)))
+    return _jinja.render(
+        "sector_map.svg",
+        width=width,
+        height=canvas.view.height,
+        title=f"Mapa de {_text(summary.nombre)}",
+        description=_map_description(summary),
+        paths=_base_paths(canvas, summary, own, commune, territories),
+        labels=_neighbour_labels(canvas, summary.neighbours),
+        shapes=_initiative_shapes(canvas, rows),
+        marks=_initiative_marks(canvas.view, rows),
+        north=_north_arrow(width),
+        scale=_scale_bar(canvas.view),
+        inset=_inset(canvas.view, own, commune),
     )
-    out.append(f'<path class="comuna-borde" d="{_path_data(view, prepare(shapely.boundary(commune)))}"/>')
-    # Neighbour names, inside the visible part of each neighbour, kept within the frame.
-    if len(neighbours):
-        for geom, name in zip(_metric(neighbours.geometry), neighbours["nombre"]):
-            x, y = _label_point(view, geom, str(name))
-            if x is not None:
-                out.append(f'<text class="etiqueta-vecino" x="{_fmt(x)}" y="{_fmt(y)}">{_e(name)}</text>')
-    # Sited initiatives: polygons, then lines, then points with their number.
-    numbers = sited_numbers(summary)
-    if len(sited):
-        metric = _metric(sited.geometry)
-        rows = list(zip(metric, sited["id"], sited["nombre"], sited["estrategia"]))
-        for geom, iid, name, sid in rows:
-            color = colors.get(sid, _OTHER_COLOR)
-            label = f"{numbers[iid]}. {name}"
-            polys = shapely.get_parts(geom)
-            area_parts = [p for p in polys if p.geom_type == "Polygon"]
-            line_parts = [p for p in polys if "LineString" in p.geom_type]
-            if area_parts:
-                d = _path_data(view, prepare(shapely.MultiPolygon(area_parts)))
-                out.append(f'<path class="iniciativa-area" d="{d}" fill="{_e(color)}" stroke="{_e(color)}">'
-                           f"<title>{_e(label)}</title></path>")
-            if line_parts:
-                d = _path_data(view, prepare(shapely.MultiLineString(line_parts)))
-                out.append(f'<path class="iniciativa-linea" d="{d}" stroke="{_e(color)}">'
-                           f"<title>{_e(label)}</title></path>")
-        for geom, iid, name, sid in rows:
-            color = colors.get(sid, _OTHER_COLOR)
-            label = f"{numbers[iid]}. {name}"
-            anchors = _points(geom)
-            if not anchors:  # number areas and lines at a point on them
-                anchors = [tuple(shapely.point_on_surface(geom).coords[0])]
-            for x, y in anchors:
-                (px, py), = view.xy(np.array([[x, y]]))
-                if not (0 <= px <= width and 0 <= py <= height):
-                    continue
-                out.append(
-                    f'<g class="iniciativa-punto"><title>{_e(label)}</title>'
-                    f'<circle cx="{_fmt(px)}" cy="{_fmt(py)}" r="9" fill="{_e(color)}"/>'
-                    f'<text x="{_fmt(px)}" y="{_fmt(py + 3.5)}" fill="{text_color(color)}">{numbers[iid]}</text></g>'
-                )
-    out.append("</g>")
-    out.append(_north_arrow(width))
-    out.append(_scale_bar(view))
-    out.append(_inset(view, own, commune))
-    out.append(f'<rect class="marco" x="0.5" y="0.5" width="{width - 1}" height="{_fmt(height - 1)}"/>')
-    out.append("</svg>")
-    return "\n".join(out)
 
 
 def _label_point(view: _View, geom: shapely.Geometry, text: str) -> tuple[float | None, float | None]:
@@ -341,61 +389,40 @@ def _map_description(summary: SectorSummary) -> str:
     return text + "."
 
 
-def _north_arrow(width: float) -> str:
-    x, y = width - 34, 16
-    return (
-        f'<g class="norte" transform="translate({_fmt(x)} {_fmt(y)})" aria-label="Norte">'
-        '<rect x="-4" y="-6" width="30" height="54" rx="4"/>'
-        '<path d="M11 2 L20 28 L11 22 L2 28 Z"/>'
-        '<text x="11" y="44">N</text></g>'
-    )
+def _north_arrow(width: float) -> dict[str, float]:
+    """Where the north arrow goes (pixels, top right corner); grid north of EPSG:32719."""
+    return {"x": width - 34, "y": 16}
 
 
-def _scale_bar(view: _View) -> str:
+def _scale_bar(view: _View) -> dict[str, object]:
+    """A four-segment scale bar a quarter of the map wide, rounded to a 1-2-5 length (pixels)."""
     length = _nice_length(view.width * 0.25 * view.metres_per_px)
     px = length / view.metres_per_px
-    x0, y0 = 16, view.height - 22
-    seg = px / 4
-    rects = "".join(
-        f'<rect x="{_fmt(x0 + i * seg)}" y="{_fmt(y0)}" width="{_fmt(seg)}" height="6" '
-        f'class="{"escala-negro" if i % 2 == 0 else "escala-blanco"}"/>'
-        for i in range(4)
-    )
-    return (
-        f'<g class="escala" aria-label="Escala {_e(_length_label(length))}">'
-        f'<rect class="escala-fondo" x="{_fmt(x0 - 8)}" y="{_fmt(y0 - 18)}" width="{_fmt(px + 40)}" height="32" rx="4"/>'
-        f"{rects}"
-        f'<text x="{_fmt(x0)}" y="{_fmt(y0 - 5)}">0</text>'
-        f'<text x="{_fmt(x0 + px)}" y="{_fmt(y0 - 5)}">{_e(_length_label(length))}</text>'
-        "</g>"
-    )
+    return {"x": 16, "y": view.height - 22, "length_px": px, "segment_px": px / 4, "label": _length_label(length)}
 
 
-def _inset(view: _View, own: shapely.Geometry, commune: shapely.Geometry) -> str:
+def _inset(view: _View, own: shapely.Geometry, commune: shapely.Geometry) -> dict[str, object] | None:
     """Small locator of the whole commune, unless the main map already shows most of it."""
     cminx, cminy, cmaxx, cmaxy = commune.bounds
     frame_area = (view.maxx - view.minx) * (view.maxy - view.miny)
     if frame_area >= 0.5 * (cmaxx - cminx) * (cmaxy - cminy):
-        return ""
+        return None
     size = 130.0
     span = max(cmaxx - cminx, cmaxy - cminy) * 1.08
     cx, cy = (cminx + cmaxx) / 2, (cminy + cmaxy) / 2
     inset = _View((cx - span / 2, cy - span / 2, cx + span / 2, cy + span / 2), size, size)
     tol = 0.7 * inset.metres_per_px
-    x0, y0 = view.width - size - 10, view.height - size - 10
     box = shapely.box(view.minx, view.miny, view.maxx, view.maxy)
     # The territory and the frame of the main map, at least a few pixels wide.
     min_half = 2.5 * inset.metres_per_px
-    bx = shapely.box(*_grow(box.bounds, min_half))
-    return (
-        f'<g class="ubicacion" transform="translate({_fmt(x0)} {_fmt(y0)})">'
-        "<title>Ubicación en la comuna</title>"
-        f'<rect class="ubicacion-fondo" x="0" y="0" width="{_fmt(size)}" height="{_fmt(size)}"/>'
-        f'<path class="ubicacion-comuna" d="{_path_data(inset, shapely.simplify(commune, tol))}"/>'
-        f'<path class="ubicacion-territorio" d="{_path_data(inset, shapely.simplify(own, tol))}"/>'
-        f'<path class="ubicacion-marco" d="{_path_data(inset, bx)}"/>'
-        "</g>"
-    )
+    return {
+        "x": view.width - size - 10,
+        "y": view.height - size - 10,
+        "size": size,
+        "commune": _path_data(inset, shapely.simplify(commune, tol)),
+        "territory": _path_data(inset, shapely.simplify(own, tol)),
+        "frame": _path_data(inset, shapely.box(*_grow(box.bounds, min_half))),
+    }
 
 
 def _grow(bounds: tuple[float, float, float, float], half: float) -> tuple[float, float, float, float]:
@@ -413,171 +440,103 @@ def sited_numbers(summary: SectorSummary) -> dict[str, int]:
 # --------------------------------------------------------------------------- the document
 
 
-_CSS = """
-:root { --texto: #1d1d1b; --suave: #5b5b57; --linea: #d8d6cf; --acento: #b3261e; }
-* { box-sizing: border-box; }
-html { font-family: "DejaVu Sans", "Segoe UI", Arial, sans-serif; color: var(--texto); font-size: 15px; line-height: 1.45; }
-body { margin: 0 auto; max-width: 60rem; padding: 1.5rem 1.5rem 3rem; background: #fff; }
-header { border-bottom: 3px solid var(--acento); padding-bottom: .6rem; margin-bottom: 1rem; }
-.antetitulo { margin: 0; color: var(--suave); font-size: .85rem; text-transform: uppercase; letter-spacing: .04em; }
-h1 { margin: .2rem 0 .2rem; font-size: 1.9rem; }
-h2 { font-size: 1.3rem; margin: 1.8rem 0 .5rem; border-bottom: 1px solid var(--linea); padding-bottom: .2rem; }
-h3 { font-size: 1.1rem; margin: 1.3rem 0 .2rem; }
-h4 { font-size: .98rem; margin: .8rem 0 .2rem; color: var(--suave); }
-.meta { margin: 0; color: var(--suave); }
-.cifras { display: flex; flex-wrap: wrap; gap: .6rem; margin: 1rem 0; padding: 0; list-style: none; }
-.cifras li { border: 1px solid var(--linea); border-radius: 6px; padding: .4rem .8rem; min-width: 8.5rem; }
-.cifras strong { display: block; font-size: 1.5rem; }
-figure { margin: 0; break-inside: avoid; page-break-inside: avoid; }
-svg.mapa { width: 100%; height: auto; display: block; border-radius: 4px; }
-.fondo { fill: #eef2f4; }
-.comuna-relleno { fill: #fbfaf6; stroke: none; }
-.comuna-borde { fill: none; stroke: #222; stroke-width: 2; stroke-dasharray: 8 4; }
-.otro { fill: #f1efe9; stroke: #b5b1a8; stroke-width: .8; fill-rule: evenodd; }
-.vecino { fill: #e6e3da; stroke: #77736a; stroke-width: 1; fill-rule: evenodd; }
-.territorio { fill: #f6d7b0; fill-opacity: .85; stroke: var(--acento); stroke-width: 3; fill-rule: evenodd; }
-.etiqueta-vecino { font-size: 11px; fill: #45433e; text-anchor: middle; paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
-.iniciativa-area { fill-opacity: .35; stroke-width: 2; fill-rule: evenodd; }
-.iniciativa-linea { fill: none; stroke-width: 4; stroke-linecap: round; stroke-linejoin: round; }
-.iniciativa-punto circle { stroke: #fff; stroke-width: 2; }
-.iniciativa-punto text { font-size: 11px; font-weight: bold; text-anchor: middle; }
-.norte rect, .escala-fondo, .ubicacion-fondo { fill: #fff; fill-opacity: .88; stroke: #999; stroke-width: .8; }
-.norte path { fill: #222; }
-.norte text { font-size: 12px; font-weight: bold; text-anchor: middle; }
-.escala text { font-size: 11px; text-anchor: middle; }
-.escala-negro { fill: #222; stroke: #222; stroke-width: .8; }
-.escala-blanco { fill: #fff; stroke: #222; stroke-width: .8; }
-.ubicacion-comuna { fill: #fbfaf6; stroke: #222; stroke-width: 1; }
-.ubicacion-territorio { fill: var(--acento); stroke: var(--acento); stroke-width: 1; }
-.ubicacion-marco { fill: none; stroke: var(--acento); stroke-width: 1.5; }
-.marco { fill: none; stroke: #999; stroke-width: 1; }
-.leyenda { display: flex; flex-wrap: wrap; gap: .3rem 1.1rem; margin: .5rem 0 0; padding: 0; list-style: none; font-size: .85rem; color: var(--suave); }
-.muestra { display: inline-block; width: 1.1em; height: .8em; vertical-align: -.05em; margin-right: .35em; border: 1px solid #777; }
-.muestra.territorio-m { background: #f6d7b0; border: 2px solid var(--acento); }
-.muestra.vecino-m { background: #e6e3da; }
-.muestra.comuna-m { background: none; border: 2px dashed #222; }
-.muestra.punto { border-radius: 50%; width: .9em; height: .9em; border-color: #fff; }
-table { border-collapse: collapse; width: 100%; font-size: .9rem; }
-th, td { border-bottom: 1px solid var(--linea); padding: .3rem .4rem; text-align: left; vertical-align: top; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
-ul.iniciativas { margin: .2rem 0 .6rem; padding-left: 1.2rem; }
-ul.iniciativas li { margin: .1rem 0; break-inside: avoid; page-break-inside: avoid; }
-.id { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: .82em; color: var(--suave); }
-.tipo { color: var(--suave); font-size: .88em; }
-.num { display: inline-block; min-width: 1.5em; padding: 0 .3em; border-radius: 1em; font-size: .8em; font-weight: bold; text-align: center; }
-.explica { margin: 0 0 .3rem; color: var(--suave); font-size: .9rem; }
-dl.fuentes dt { font-weight: bold; margin-top: .6rem; }
-dl.fuentes dd { margin: .1rem 0 0 1rem; }
-footer { margin-top: 2rem; border-top: 1px solid var(--linea); padding-top: .6rem; color: var(--suave); font-size: .85rem; }
-@page { size: A4; margin: 14mm 12mm; }
-@media print {
-  html { font-size: 10.5pt; }
-  body { max-width: none; padding: 0; }
-  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
-  .cifras li, table, dl.fuentes dd { break-inside: avoid; page-break-inside: avoid; }
-  .mapa-seccion { break-after: page; page-break-after: always; }
-}
-"""
+def _commune_parts(commune: gpd.GeoDataFrame | shapely.Geometry) -> tuple[shapely.Geometry, str]:
+    """Boundary (EPSG:4326) and cited source of the commune layer, or of a bare geometry."""
+    if isinstance(commune, gpd.GeoDataFrame):
+        geom = commune.to_crs(WGS84).geometry.union_all()
+        source = str(commune["fuente"].iloc[0]) if "fuente" in commune.columns and len(commune) else FUENTE_DPA
+        return geom, source
+    return commune, FUENTE_DPA
 
 
-def _initiative_item(row: pd.Series, numbers: Mapping[str, int], colors: Mapping[str, str]) -> str:
-    badge = ""
-    if row["id"] in numbers:
-        color = colors.get(row["estrategia"], _OTHER_COLOR)
-        badge = (
-            f'<span class="num" style="background:{_e(color)};color:{text_color(color)}" '
-            f'title="Número en el mapa">{numbers[row["id"]]}</span> '
-        )
-    return (
-        f'<li>{badge}<span class="nombre">{_e(row["nombre"])}</span> '
-        f'<span class="tipo">({_e(row.get("tipo"))})</span> '
-        f'<span class="id">{_e(row["id"])}</span></li>'
-    )
+def _figures(summary: SectorSummary) -> list[tuple[str, int]]:
+    """The headline counts: total, then one per relation group."""
+    counts = summary.counts
+    return [("Iniciativas en total", counts["total"])] + [(group_label(k, summary.tipo), counts[k]) for k in GRUPOS]
 
 
-def _strategy_table(summary: SectorSummary, colors: Mapping[str, str]) -> str:
+def _legend_rows(summary: SectorSummary, colors: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(strategy id, name, colour) of each strategy with a sited initiative, in order of appearance."""
+    names = {g.key: g.label for g in summary.by_strategy}
+    return [
+        (_text(sid), names.get(sid, ""), colors.get(sid, _OTHER_COLOR))
+        for sid in dict.fromkeys(summary.sited["estrategia"])
+    ]
+
+
+def _neighbour_rows(summary: SectorSummary) -> list[dict[str, str]]:
+    """Name, type and length of the shared edge of each neighbour."""
+    return [
+        {"nombre": _text(r["nombre"]), "tipo": _text(r["tipo"]), "borde": _length_label(round(float(r["borde_m"])))}
+        for _, r in summary.neighbours.iterrows()
+    ]
+
+
+def _strategy_table(summary: SectorSummary, colors: Mapping[str, str]) -> dict[str, object]:
+    """Counts by strategy (rows) and relation group (columns, only groups with initiatives)."""
     keys = [k for k in GRUPOS if summary.counts.get(k)]
-    head = "".join(f'<th class="n" scope="col">{_e(group_label(k, summary.tipo))}</th>' for k in keys)
-    rows = []
-    for group in summary.by_strategy:
-        cells = "".join(
-            f'<td class="n">{int((group.initiatives["grupo"] == k).sum())}</td>' for k in keys
-        )
-        color = colors.get(group.key, _OTHER_COLOR)
-        rows.append(
-            f'<tr><th scope="row"><span class="muestra punto" style="background:{_e(color)}"></span>'
-            f"{_e(group.key)} · {_e(group.label)}</th>{cells}<td class=\"n\">{group.n}</td></tr>"
-        )
-    total = "".join(f'<td class="n">{summary.counts[k]}</td>' for k in keys)
-    return (
-        '<table class="por-estrategia"><thead><tr><th scope="col">Estrategia</th>'
-        f'{head}<th class="n" scope="col">Total</th></tr></thead><tbody>{"".join(rows)}</tbody>'
-        f'<tfoot><tr><th scope="row">Total</th>{total}<td class="n">{summary.counts["total"]}</td></tr></tfoot></table>'
-    )
-
-
-def _initiative_lists(summary: SectorSummary, numbers: Mapping[str, int], colors: Mapping[str, str]) -> str:
-    out = []
-    for group in summary.by_relation:
-        out.append(f'<section class="grupo" id="grupo-{_e(group.key)}">')
-        out.append(f"<h3>{_e(group.label)} ({group.n})</h3>")
-        out.append(f'<p class="explica">{_e(EXPLICACION[group.key])}</p>')
-        inits = group.initiatives
-        for sid, name in _strategies_in(summary, inits):
-            rows = inits[inits["estrategia"] == sid]
-            out.append(f"<h4>{_e(sid)} · {_e(name)} ({len(rows)})</h4>")
-            items = "".join(_initiative_item(r, numbers, colors) for _, r in rows.iterrows())
-            out.append(f'<ul class="iniciativas">{items}</ul>')
-        out.append("</section>")
-    return "\n".join(out)
-
-
-def _strategies_in(summary: SectorSummary, inits: pd.DataFrame) -> list[tuple[str, str]]:
-    present = set(inits["estrategia"])
-    return [(g.key, g.label) for g in summary.by_strategy if g.key in present]
-
-
-def _legend(summary: SectorSummary, colors: Mapping[str, str]) -> str:
-    items = [
-        f'<li><span class="muestra territorio-m"></span>{_e(summary.nombre)}</li>',
-        '<li><span class="muestra vecino-m"></span>Territorios vecinos</li>',
-        '<li><span class="muestra comuna-m"></span>Límite comunal (DPA 2023)</li>',
-    ]
-    for sid in dict.fromkeys(summary.sited["estrategia"]):
-        name = next((g.label for g in summary.by_strategy if g.key == sid), "")
-        items.append(
-            f'<li><span class="muestra punto" style="background:{_e(colors.get(sid, _OTHER_COLOR))}"></span>'
-            f"Iniciativa de {_e(sid)} · {_e(name)}</li>"
-        )
-    return f'<ul class="leyenda">{"".join(items)}</ul>'
-
-
-def _sources(summary: SectorSummary, commune_source: str) -> str:
-    t = summary.territory
     rows = [
-        ("Territorio", f"{_e(t.get('fuente'))} Geometría: {_e(t.get('fuente_geometria'))}. "
-                       f"Precisión del borde: ±{_e(_num(float(t.get('precision_m') or 0)))} m."),
-        ("Límite comunal", _e(commune_source)),
-        ("Plan", _e(FUENTE_PLADECO)),
-        ("Vínculos", _e(FUENTE_VINCULOS)),
+        {
+            "key": group.key, "label": group.label, "color": colors.get(group.key, _OTHER_COLOR), "total": group.n,
+            "counts": [int((group.initiatives["grupo"] == k).sum()) for k in keys],
+        }
+        for group in summary.by_strategy
     ]
-    sited = summary.sited
-    if len(sited):
-        items = "".join(
-            f"<li>{_e(r['nombre'])}: {_e(r.get('fuente_geometria'))}"
-            + (f" (precisión ±{_e(_num(float(r['precision_m'])))} m)" if pd.notna(r.get("precision_m")) else "")
-            + "</li>"
-            for _, r in sited.iterrows()
-        )
-        rows.append(("Ubicaciones de iniciativas", f"<ul>{items}</ul>"))
-    rows.append((
-        "Sistema de coordenadas",
-        "Coordenadas en WGS 84 (EPSG:4326); distancias, áreas y la escala del mapa medidas en "
-        "WGS 84 / UTM 19S (EPSG:32719). El norte del mapa es el de la cuadrícula UTM.",
-    ))
-    body = "".join(f"<dt>{label}</dt><dd>{text}</dd>" for label, text in rows)
-    return f'<dl class="fuentes">{body}</dl>'
+    return {
+        "columns": [group_label(k, summary.tipo) for k in keys], "rows": rows,
+        "totals": [summary.counts[k] for k in keys], "total": summary.counts["total"],
+    }
+
+
+def _initiative_items(rows: pd.DataFrame, numbers: Mapping[str, int], colors: Mapping[str, str]) -> list[dict]:
+    """One list item per initiative; those on the map carry their number in the strategy colour."""
+    items = []
+    for _, row in rows.iterrows():
+        color = colors.get(row["estrategia"], _OTHER_COLOR)
+        items.append({
+            "id": row["id"], "nombre": row["nombre"], "tipo": row.get("tipo"),
+            "number": numbers.get(row["id"]), "color": color, "text_fill": text_color(color),
+        })
+    return items
+
+
+def _initiative_groups(summary: SectorSummary, numbers: Mapping[str, int], colors: Mapping[str, str]) -> list[dict]:
+    """Initiatives by relation group (fixed order), then by strategy (catalogue order)."""
+    groups = []
+    for group in summary.by_relation:
+        inits = group.initiatives
+        present = set(inits["estrategia"])
+        strategies = [
+            {"key": g.key, "label": g.label,
+             "initiatives": _initiative_items(inits[inits["estrategia"] == g.key], numbers, colors)}
+            for g in summary.by_strategy if g.key in present
+        ]
+        groups.append({"key": group.key, "label": group.label, "n": group.n,
+                       "explanation": EXPLICACION[group.key], "strategies": strategies})
+    return groups
+
+
+def _sources(summary: SectorSummary, commune_source: str) -> dict[str, object]:
+    """Where each layer comes from: the territory, the commune, the plan, the links, each site."""
+    t = summary.territory
+    sites = [
+        (r["nombre"], r.get("fuente_geometria"),
+         _num(float(r["precision_m"])) if pd.notna(r.get("precision_m")) else None)
+        for _, r in summary.sited.iterrows()
+    ]
+    return {
+        "territory": t.get("fuente"), "geometry": t.get("fuente_geometria"),
+        "precision": _num(float(t.get("precision_m") or 0)), "commune": commune_source,
+        "plan": FUENTE_PLADECO, "links": FUENTE_VINCULOS, "sites": sites,
+    }
+
+
+def _meta_line(summary: SectorSummary) -> str:
+    """``"Sector urbano · 1,23 km²"``: the territory's type and, when known, its area."""
+    t = summary.territory
+    area = t.get("area_km2")
+    area_text = f" · {_num(float(area), 2)} km²" if area is not None and pd.notna(area) else ""
+    return f"{str(t.get('tipo', '')).capitalize()}{area_text}"
 
 
 def sector_report_html(
@@ -590,6 +549,10 @@ def sector_report_html(
     territories: gpd.GeoDataFrame | None = None,
 ) -> str:
     """A self-contained, printable HTML report of one territory.
+
+    Rendered from ``views/templates/sector_report.html`` (Jinja2, autoescaped) with
+    the stylesheet ``views/templates/report.css`` inlined and the map of
+    :func:`sector_map_svg` inline.
 
     Parameters
     ----------
@@ -612,100 +575,35 @@ def sector_report_html(
         A complete HTML5 document (UTF-8) with inline CSS and an inline SVG map; it
         loads nothing from any server.
     """
-    if isinstance(commune, gpd.GeoDataFrame):
-        commune_geom = commune.to_crs(WGS84).geometry.union_all()
-        commune_source = str(commune["fuente"].iloc[0]) if "fuente" in commune.columns and len(commune) else FUENTE_DPA
-    else:
-        commune_geom, commune_source = commune, FUENTE_DPA
+    commune_geom, commune_source = _commune_parts(commune)
     day = generated or _dt.date.today()
-    ids = [g.key for g in summary.by_strategy]
-    colors = dict(colors or strategy_colors(ids))
-    numbers = sited_numbers(summary)
-    t = summary.territory
-    counts = summary.counts
-    cifras = [("Iniciativas en total", counts["total"])] + [
-        (group_label(k, summary.tipo), counts[k]) for k in GRUPOS
-    ]
-    cifras_html = "".join(f"<li><strong>{n}</strong>{_e(label)}</li>" for label, n in cifras)
-    neighbours = summary.neighbours
-    if len(neighbours):
-        vecinos = "".join(
-            f"<li>{_e(r['nombre'])} <span class=\"tipo\">({_e(r['tipo'])}; borde común de "
-            f"{_e(_length_label(round(float(r['borde_m']))))})</span></li>"
-            for _, r in neighbours.iterrows()
-        )
-        vecinos_html = f'<ul class="vecinos">{vecinos}</ul>'
-    else:
-        vecinos_html = "<p>Este territorio no comparte bordes con otros territorios de la capa.</p>"
-    area = t.get("area_km2")
-    area_text = f" · {_num(float(area), 2)} km²" if area is not None and pd.notna(area) else ""
-    title = f"{summary.nombre}: el plan comunal en el territorio"
-    return f"""<!DOCTYPE html>
-<html lang="es-CL">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="SIT Vallenar">
-<title>{_e(title)} · SIT {_e(commune_name)}</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<header>
-<p class="antetitulo">SIT {_e(commune_name)} · Informe para la junta de vecinos</p>
-<h1>{_e(summary.nombre)}</h1>
-<p class="meta">{_e(str(t.get('tipo', '')).capitalize())}{area_text} · Comuna de {_e(commune_name)} · Generado el {_e(spanish_date(day))}</p>
-</header>
-<main>
-<section aria-labelledby="cifras-titulo">
-<h2 id="cifras-titulo">Iniciativas del PLADECO que atañen a este territorio</h2>
-<ul class="cifras">{cifras_html}</ul>
-</section>
-<section class="mapa-seccion" aria-labelledby="mapa-seccion-titulo">
-<h2 id="mapa-seccion-titulo">Mapa</h2>
-<figure>
-{sector_map_svg(summary, commune_geom, colors, territories=territories)}
-<figcaption>{_legend(summary, colors)}</figcaption>
-</figure>
-<h3>Territorios vecinos ({len(neighbours)})</h3>
-{vecinos_html}
-</section>
-<section aria-labelledby="estrategias-titulo">
-<h2 id="estrategias-titulo">Resumen por estrategia</h2>
-{_strategy_table(summary, colors)}
-</section>
-<section aria-labelledby="lista-titulo">
-<h2 id="lista-titulo">Iniciativas por relación con el territorio y por estrategia</h2>
-{_initiative_lists(summary, numbers, colors)}
-</section>
-<section aria-labelledby="fuentes-titulo">
-<h2 id="fuentes-titulo">Fuentes</h2>
-{_sources(summary, commune_source)}
-</section>
-</main>
-<footer>
-<p>Los territorios y las ubicaciones de iniciativas son referenciales (dibujados por el proyecto SIT {_e(commune_name)});
-no reemplazan cartografía oficial. Una iniciativa sin lugar conocido se asocia a su alcance, sin inventarle un punto.</p>
-<p>Informe generado el {_e(spanish_date(day))} ({_e(day.isoformat())}) por SIT {_e(commune_name)}.</p>
-</footer>
-</body>
-</html>
-"""
+    colors = dict(colors or strategy_colors([g.key for g in summary.by_strategy]))
+    map_svg = sector_map_svg(summary, commune_geom, colors, territories=territories)
+    return _jinja.render(
+        "sector_report.html",
+        css=_jinja.stylesheet("report.css"),
+        title=f"{_text(summary.nombre)}: el plan comunal en el territorio",
+        nombre=_text(summary.nombre),
+        commune_name=commune_name,
+        meta=_meta_line(summary),
+        date_text=spanish_date(day),
+        date_iso=day.isoformat(),
+        figures=_figures(summary),
+        map_svg=_jinja.Markup(map_svg),
+        legend=_legend_rows(summary, colors),
+        neighbours=_neighbour_rows(summary),
+        table=_strategy_table(summary, colors),
+        groups=_initiative_groups(summary, sited_numbers(summary), colors),
+        sources=_sources(summary, commune_source),
+    )
 
 
 # --------------------------------------------------------------------------- the same lists as Markdown
 
 
-_MD_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~<>$:&=^")
-
-
-def markdown_escape(text: object) -> str:
-    """Text from data made literal for Markdown as Streamlit renders it.
-
-    Every character that could start emphasis, a link, a heading, HTML, an
-    entity, LaTeX (``$``) or a Streamlit directive (``:red[...]``, ``:emoji:``)
-    is backslash-escaped; line breaks become spaces.
-    """
-    return "".join(f"\\{c}" if c in _MD_SPECIAL else c for c in str(text)).replace("\n", " ")
+# The Markdown escaping rule lives in views.escape (one rule per output context); the
+# old name stays for the callers of this module.
+from views.escape import markdown_text as markdown_escape  # noqa: E402
 
 
 def sector_markdown(summary: SectorSummary, by: str = "relacion") -> list[str]:

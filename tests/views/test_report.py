@@ -77,7 +77,8 @@ def test_names_from_data_are_escaped(shipped):
     assert "<script" not in html.lower()
     assert "<img" not in html.lower()
     assert "onerror=" not in html.replace("onerror=alert(1)&gt;", "")
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img" in html
+    # Jinja2's autoescape (markupsafe) writes a double quote as &#34;.
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;img" in html
     doc = parse(html)
     assert {tag for tag, _ in doc.tags} >= {"html", "head", "style", "body", "svg", "path"}
     assert not any(tag in {"script", "img", "iframe", "link", "object", "embed"} for tag, _ in doc.tags)
@@ -242,3 +243,13 @@ def test_markdown_escapes_names(shipped):
     text = "\n".join(report.sector_markdown(summary))
     assert r"\*\*gratis\*\* \[aquí\]\(javascript\:x\) \$1\$ \<b\>" in text
     assert "**gratis**" not in text and "](javascript" not in text
+
+
+def test_stylesheet_is_the_template_file_inlined(shipped):
+    from pathlib import Path
+
+    _, html = build(shipped, "domeyko")
+    css = (Path(report.__file__).parent / "templates" / "report.css").read_text(encoding="utf-8")
+    style = re.search(r"<style>(.*?)</style>", html, flags=re.S).group(1)
+    assert style.strip() == css.strip()
+    assert "{{" not in html and "{%" not in html  # every template construct was rendered
