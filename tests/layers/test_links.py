@@ -174,3 +174,87 @@ def test_validate_links_refuses_missing_and_duplicate_rows(source):
     doubled = pd.concat([scopes, scopes.head(1)])
     with pytest.raises(DataValidationError, match="ids repetidos"):
         links.validate_links(source["initiatives"], doubled, source["sites"], source["territories"], source["commune"])
+
+
+# --------------------------------------------------------------------------- the rules on the store
+
+
+def _import_units(folder):
+    """Replace the shipped ``territorios`` by referential unidades vecinales (see ``city_units``)."""
+    from layers.ingest import importer
+    from tests.layers.ingest._import_fixtures import city_units, write
+
+    path = write(city_units(), folder / "uv.geojson")
+    importer.import_file(path, as_="territorios", layer="territorios", name_field="NOMBRE", id_field="COD_UV", replace=True)
+
+
+def test_relation_rule_translates_links_after_territories_are_replaced(fresh_store, tmp_path):
+    from layers import store, territory_layers
+
+    inits = store.read_layer("iniciativas")
+    shipped_layer, shipped_pairs = territory_layers.relations(inits)
+    pd.testing.assert_frame_equal(shipped_pairs, links.relate(inits, shipped_layer))
+    assert territory_layers.is_shipped_as_shipped("territorios")
+
+    _import_units(tmp_path)
+    replaced = store.read_layer("territorios")
+    assert not territory_layers.is_shipped_as_shipped("territorios")
+    # Relating against the replaced layer alone cannot translate the plan's named links.
+    with pytest.raises(DataValidationError, match="Faltan los territorios de referencia"):
+        links.relate(inits, replaced)
+    # The rule reads the layers through the caller's reader and registry (cached callers).
+    read_names: list[str] = []
+
+    def reader(name):
+        read_names.append(name)
+        return store.read_layer(name)
+
+    layer, pairs = territory_layers.relations(inits, "territorios", registry=store.list_layers(), read=reader)
+    assert read_names == ["territorios"]  # the shipped reference comes from data/, not the replaced layer
+    assert list(layer["slug"]) == list(replaced["slug"])
+    linked = pairs[(pairs["id"] == "E1-P4-09")]
+    assert linked.set_index("slug")["relacion"].to_dict() == {"uv-r1": "vinculada"}
+    reference = territory_layers.shipped_territories()
+    assert "domeyko" in set(reference["slug"]) and len(reference) == len(shipped_layer)
+
+
+def _import_turbina(folder, layer):
+    from layers import store
+    from layers.ingest import importer
+    from tests.layers.ingest._import_fixtures import write
+
+    terr = store.read_layer("territorios")
+    point = shapely.point_on_surface(terr.loc[terr["slug"] == "domeyko"].geometry.iloc[0])
+    sites = gpd.GeoDataFrame({"codigo": ["E1-P1-08"]}, geometry=[point], crs="EPSG:4326")
+    importer.import_file(write(sites, folder / f"{layer}.geojson"), as_="iniciativas", layer=layer, id_field="codigo")
+
+
+def test_default_sites_are_the_newest_import(fresh_store, tmp_path):
+    from layers import store
+    from layers._errors import UnknownLayerError
+    from layers.ingest import importer
+
+    assert initiatives.site_layers() == [] and initiatives.default_sites() is None
+    assert initiatives.choose_sites(None) is None and initiatives.choose_sites(" incluidas ") is None
+    catalogue_layer = store.read_layer("iniciativas")
+    pd.testing.assert_frame_equal(initiatives.with_sites(None), catalogue_layer)
+
+    _import_turbina(tmp_path, "antiguas")
+    _import_turbina(tmp_path, "nuevas")
+    registry = store.list_layers()
+    assert initiatives.site_layers(registry) == ["nuevas", "antiguas"]
+    assert initiatives.default_sites(registry) == "nuevas"
+    assert initiatives.choose_sites("", registry) == "nuevas"
+    assert initiatives.choose_sites("antiguas", registry) == "antiguas"
+    assert initiatives.choose_sites("incluidas", registry) is None
+    with pytest.raises(UnknownLayerError, match="Capa de ubicaciones desconocida: «x»") as err:
+        initiatives.choose_sites("x", registry)
+    assert err.value.code == "unknown_sites" and err.value.data == {"layer": "x", "known": ["nuevas", "antiguas"]}
+
+    merged = initiatives.with_sites("nuevas", registry=registry)
+    row = merged.set_index("id").loc["E1-P1-08"]
+    assert row["territorios"] == "domeyko" and "nuevas.geojson" in row["fuente_geometria"]
+    assert list(merged["id"]) == list(catalogue_layer["id"]) and list(merged.columns) == list(catalogue_layer.columns)
+    # The importer's overlay (kept for its callers) gives the same layer.
+    shipped_terr = store.read_layer("territorios")
+    pd.testing.assert_frame_equal(merged, importer.merge_sites(catalogue_layer, "nuevas", shipped_terr))
