@@ -35,10 +35,20 @@ reads back.
     a point on the feature (:func:`shapely.point_on_surface`, WGS 84 degrees,
     6 decimals) and ``wkt``, the geometry as WKT (6 decimals). Rows without
     geometry leave the three empty. GDAL reads it back with its CSV driver (the
-    ``wkt`` column is recognised as the geometry).
+    ``wkt`` column is recognised as the geometry). Text that a spreadsheet would
+    run as a formula (a cell or header starting with ``=``, ``+``, ``-``, ``@``,
+    tab or carriage return) gets a leading ``'`` (OWASP's rule against CSV
+    injection, :func:`neutralise_formula`); numbers are written as numbers.
+    A table without geometry (``estrategias``, ``objetivos``, ``planes``) is
+    written with its attributes only (no ``lon``, ``lat``, ``wkt``).
 ``kml``
     KML 2.2 through GDAL's KML driver: ``nombre`` (else ``slug``, else ``id``)
     becomes each placemark's ``<name>``; the other fields are ``ExtendedData``.
+
+Tables without geometry (a :class:`pandas.DataFrame`, or a frame with no
+geometry column) are written as CSV and GeoPackage (an attribute table);
+GeoJSON, Shapefile and KML are refused with :class:`InvalidFilterError`
+(code ``"format_needs_geometry"``), since those formats describe features.
 """
 
 from __future__ import annotations
@@ -46,7 +56,6 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -61,6 +70,7 @@ from geo import io as gio
 from geo import repair
 from geo.crs import to_wgs84
 from layers._errors import InvalidFilterError
+from layers.text import fold
 
 #: Decimal places of coordinates in CSV (1e-6 degree is about 0.1 m).
 CSV_DECIMALS = 6
@@ -85,9 +95,7 @@ _FAMILY_SUFFIX = {"point": "puntos", "line": "lineas", "polygon": "poligonos", N
 
 
 def _ascii(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    return re.sub(r"[^a-z0-9_]+", "_", folded).strip("_") or "campo"
+    return re.sub(r"[^a-z0-9_]+", "_", fold(text).lower()).strip("_") or "campo"
 
 
 def _short(name: str) -> str:
@@ -232,15 +240,55 @@ def _shapefile(gdf: gpd.GeoDataFrame, dest: Path, layer: str) -> None:
 
 
 def _gpkg(gdf: gpd.GeoDataFrame, dest: Path, layer: str) -> None:
-    out = to_wgs84(gdf)
     if dest.exists():
         dest.unlink()
+    if not has_geometry(gdf):  # an attribute table of the GeoPackage (no geometry column)
+        pyogrio.write_dataframe(pd.DataFrame(gdf), dest, driver="GPKG", layer=layer)
+        return
+    out = to_wgs84(gdf)
     kwargs = {"geometry_type": "Unknown"} if out.geometry.isna().all() else {}
     pyogrio.write_dataframe(out, dest, driver="GPKG", layer=layer, promote_to_multi=False, **kwargs)
 
 
-def csv_frame(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
-    """The table written as CSV: attributes, ``lon``, ``lat`` and ``wkt`` (WGS 84)."""
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value: object) -> object:
+    """A text cell that no spreadsheet runs as a formula: ``"=HYPERLINK(...)"`` -> ``"'=HYPERLINK(...)"``.
+
+    Only text starting with one of :data:`FORMULA_PREFIXES` changes (a ``'``
+    is put before it); numbers, missing values and other text are returned as
+    they are, so ``-70.5`` stays a number while the text ``"-70.5"`` is quoted.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _neutralise_text(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with :func:`neutralise_formula` applied to its headers and text cells."""
+    out = table.rename(columns={c: neutralise_formula(c) for c in table.columns})
+    for col in out.columns:
+        series = out[col]
+        if pd.api.types.is_string_dtype(series) or series.dtype == object:
+            out[col] = series.map(neutralise_formula)
+    return out
+
+
+def has_geometry(frame: pd.DataFrame) -> bool:
+    """True when ``frame`` is a GeoDataFrame with an active geometry column."""
+    return isinstance(frame, gpd.GeoDataFrame) and frame.active_geometry_name in frame.columns
+
+
+def csv_frame(gdf: gpd.GeoDataFrame | pd.DataFrame) -> pd.DataFrame:
+    """The table written as CSV: attributes, ``lon``, ``lat`` and ``wkt`` (WGS 84), formulas neutralised.
+
+    A table without geometry gives its attributes only. Text cells and headers
+    pass through :func:`neutralise_formula`.
+    """
+    if not has_geometry(gdf):
+        return _neutralise_text(pd.DataFrame(gdf))
     out = to_wgs84(gdf)
     geoms = np.asarray(out.geometry.array, dtype=object)
     present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
@@ -253,6 +301,7 @@ def csv_frame(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
         lon[present] = np.round(shapely.get_x(points), CSV_DECIMALS)
         lat[present] = np.round(shapely.get_y(points), CSV_DECIMALS)
         wkt[present] = shapely.to_wkt(geoms[present], rounding_precision=CSV_DECIMALS, trim=True)
+    table = _neutralise_text(table)
     table["lon"] = lon
     table["lat"] = lat
     table["wkt"] = wkt
@@ -295,6 +344,10 @@ FORMATS: dict[str, tuple[Callable[[gpd.GeoDataFrame, Path, str], None], str, str
 }
 
 
+#: Formats that also hold tables without geometry.
+TABLE_FORMATS = ("csv", "gpkg")
+
+
 def check_format(fmt: str) -> str:
     """Normalise a format name; :class:`InvalidFilterError` when unknown."""
     name = str(fmt).strip().lower()
@@ -308,8 +361,9 @@ def export_layer(gdf: gpd.GeoDataFrame, dest: str | os.PathLike, fmt: str = "geo
 
     Parameters
     ----------
-    gdf : geopandas.GeoDataFrame
-        Layer in any CRS (written in EPSG:4326).
+    gdf : geopandas.GeoDataFrame or pandas.DataFrame
+        Layer in any CRS (written in EPSG:4326), or a table without geometry
+        (written only as :data:`TABLE_FORMATS`).
     dest : path-like
         Output file (for ``shp``, the ``.zip``).
     fmt : str
@@ -321,10 +375,31 @@ def export_layer(gdf: gpd.GeoDataFrame, dest: str | os.PathLike, fmt: str = "geo
     -------
     pathlib.Path
         The written file.
+
+    Raises
+    ------
+    InvalidFilterError
+        Unknown format (code ``"invalid_filter"``), or a table without geometry
+        asked in a format that only holds features (code ``"format_needs_geometry"``).
+    OSError
+        When ``dest`` cannot be written (a folder, a read-only place, a full disk).
     """
-    writer = FORMATS[check_format(fmt)][0]
+    fmt = check_format(fmt)
+    if not has_geometry(gdf) and fmt not in TABLE_FORMATS:
+        raise InvalidFilterError(
+            f"«{layer}» es una tabla sin geometría: se exporta como {' o '.join(TABLE_FORMATS)}, no como {fmt}.",
+            code="format_needs_geometry", layer=layer, format=fmt, formats=TABLE_FORMATS,
+        )
+    writer = FORMATS[fmt][0]
     dest = Path(dest)
-    writer(gdf, dest, layer)
+    # Written beside the destination, then renamed: a failed write (full disk, killed
+    # process) never leaves a half file under the final name, nor removes the old one.
+    partial = dest.with_name(f".{dest.stem}.{os.getpid()}.partial{dest.suffix}")
+    try:
+        writer(gdf, partial, layer)
+        os.replace(partial, dest)
+    finally:
+        partial.unlink(missing_ok=True)
     return dest
 
 

@@ -198,3 +198,68 @@ def test_exported_imported_layer_round_trip(fresh_store, tmp_path):
 def test_unknown_format():
     with pytest.raises(Exception, match="Formato desconocido: «dwg». Use uno de: geojson, gpkg, shp, csv, kml"):
         export.check_format("dwg")
+
+
+HOSTILE = ["=HYPERLINK(\"http://x.invalid\",\"Llame aquí\")", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR", "normal", "a=b"]
+
+
+def test_csv_neutralises_spreadsheet_formulas(tmp_path):
+    frame = gpd.GeoDataFrame(
+        {"nombre": HOSTILE, "=campo": ["x"] * len(HOSTILE), "n": [-1.5] * len(HOSTILE), "k": list(range(-4, 4))},
+        geometry=[Point(-70.76, -28.57)] * len(HOSTILE), crs="EPSG:4326",
+    )
+    dest = export.export_layer(frame, tmp_path / "f.csv", "csv", "f")
+    table = pd.read_csv(dest, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(table.columns[:4]) == ["nombre", "'=campo", "n", "k"]
+    assert list(table["nombre"]) == ["'" + v for v in HOSTILE[:6]] + ["normal", "a=b"]
+    assert set(table["n"]) == {"-1.5"}, "numbers stay numbers"
+    assert list(table["k"]) == [str(k) for k in range(-4, 4)]
+    assert not any(v.startswith(export.FORMULA_PREFIXES) for v in table["nombre"])
+    assert table["wkt"].str.startswith("POINT").all() and table["lon"].str.startswith("-").all()
+
+
+def test_neutralise_formula_only_touches_text():
+    assert export.neutralise_formula("=1+1") == "'=1+1"
+    assert export.neutralise_formula("-70,5") == "'-70,5"
+    assert export.neutralise_formula(-70.5) == -70.5
+    assert export.neutralise_formula(None) is None
+    assert export.neutralise_formula("Domeyko") == "Domeyko"
+
+
+def test_other_formats_keep_the_text_as_it_is(tmp_path):
+    frame = gpd.GeoDataFrame({"nombre": ["=1+1"]}, geometry=[Point(-70.76, -28.57)], crs="EPSG:4326")
+    back = pyogrio.read_dataframe(export.export_layer(frame, tmp_path / "f.gpkg", "gpkg", "f"))
+    assert back["nombre"].tolist() == ["=1+1"]
+
+
+@pytest.mark.parametrize("layer", ["estrategias", "objetivos", "planes"])
+def test_tables_without_geometry_export_as_csv_and_gpkg(data_dir, tmp_path, layer):
+    table = store.read_layer(layer)
+    assert not export.has_geometry(table)
+    csv = pd.read_csv(export.export_layer(table, tmp_path / f"{layer}.csv", "csv", layer), encoding="utf-8-sig")
+    assert list(csv.columns) == list(table.columns) and len(csv) == len(table)
+    gpkg = export.export_layer(table, tmp_path / f"{layer}.gpkg", "gpkg", layer)
+    info = pyogrio.read_info(gpkg, layer=layer)
+    assert info["geometry_type"] is None and info["features"] == len(table)
+    back = pyogrio.read_dataframe(gpkg, layer=layer)
+    assert list(back.columns) == list(table.columns)
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "shp", "kml"])
+def test_tables_without_geometry_are_refused_in_feature_formats(data_dir, tmp_path, fmt):
+    with pytest.raises(export.InvalidFilterError) as info:
+        export.export_layer(store.read_layer("planes"), tmp_path / "planes.x", fmt, "planes")
+    assert info.value.code == "format_needs_geometry"
+    assert str(info.value) == f"«planes» es una tabla sin geometría: se exporta como csv o gpkg, no como {fmt}."
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path):
+    frame = gpd.GeoDataFrame({"nombre": ["a"]}, geometry=[Point(-70.76, -28.57)], crs="EPSG:4326")
+    dest = tmp_path / "f.geojson"
+    dest.write_text("antes")
+    bad = frame.assign(c=[np.complex128(1 + 2j)])  # GDAL has no complex field type
+    with pytest.raises(NotImplementedError):
+        export.export_layer(bad, dest, "geojson", "f")
+    assert dest.read_text() == "antes"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.geojson"]
