@@ -101,7 +101,7 @@ def named_territories(initiatives: gpd.GeoDataFrame, territories: gpd.GeoDataFra
         with no explicit relation are absent.
     """
     pairs = links.relate(initiatives, territories)
-    explicit = pairs[pairs["relacion"].isin(["ubicada", "vinculada"])]
+    explicit = pairs[pairs["relacion"].isin(links.SPECIFIC_RELATIONS)]
     order = {slug: i for i, slug in enumerate(territories["slug"])}
     return (
         explicit.assign(_o=explicit["slug"].map(order)).sort_values("_o", kind="stable")

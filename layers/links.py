@@ -26,7 +26,8 @@ import pyogrio
 import shapely
 
 from geo.crs import UTM19S, WGS84
-from layers import settings, territories as territories_mod
+from layers import settings
+from layers import territories as territories_mod
 from layers._errors import DataValidationError
 
 #: Scopes an initiative may have.
@@ -39,6 +40,8 @@ RELACIONES = {
     "rural": "Programa rural",
     "comunal": "Alcance comunal",
 }
+#: Relations that name a territory itself (sited in it, or linked to it by the plan), not a whole kind.
+SPECIFIC_RELATIONS = ("ubicada", "vinculada")
 #: Separator of slugs in the ``territorios`` text field.
 SEP = ";"
 

@@ -22,7 +22,8 @@ import pandas as pd
 import shapely
 
 from geo.crs import UTM19S
-from layers import links, territories as territories_mod
+from layers import links
+from layers import territories as territories_mod
 from layers.query import check_territories, fold
 
 #: Groups of the initiatives of a territory, from the most to the least specific:

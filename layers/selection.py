@@ -17,9 +17,9 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.crs import WGS84
-from layers import catalogue, query
-from layers.exchange import export
+from layers import catalogue, links, query
 from layers._errors import SitError
+from layers.exchange import export
 
 #: Filter keys, in display order (same as the URL parameters): :data:`layers.query.FILTER_KEYS`.
 FILTER_KEYS = query.FILTER_KEYS
@@ -185,7 +185,7 @@ def territory_names(selected: pd.DataFrame, relations: pd.DataFrame, territories
     """
     names = territories.set_index("slug")["nombre"]
     order = {slug: i for i, slug in enumerate(territories["slug"])}
-    rel = relations[relations["id"].isin(set(selected["id"])) & relations["relacion"].isin(["ubicada", "vinculada"])]
+    rel = relations[relations["id"].isin(set(selected["id"])) & relations["relacion"].isin(links.SPECIFIC_RELATIONS)]
     rel = rel.assign(_o=rel["slug"].map(order), _n=rel["slug"].map(names)).dropna(subset=["_n"]).sort_values("_o")
     listed = rel.groupby("id")["_n"].agg(", ".join)
     scope = selected["alcance"].map(SCOPE_TERRITORIES)
