@@ -14,9 +14,25 @@ The hash line is ``scrypt$<n>$<r>$<p>$<salt_b64>$<hash_b64>``: :func:`hashlib.sc
 with a random 16-byte salt and a 32-byte key, both in standard base64. A malformed
 line never raises to the caller: it is logged and no passphrase matches it.
 
-Failed attempts are counted for the whole process (:func:`register_failure`), so
-that trying passphrases from many sessions is slowed down as much as from one.
-This module knows nothing about Streamlit.
+Failed attempts are throttled **per client and per account**, never for the
+whole process, so that nobody can lock the planners out with wrong guesses of
+their own (:func:`register_failure`, :func:`locked_seconds`):
+
+- per client (the connection's address, :func:`client_key`; an IPv6 address
+  counts by its /64 network, since one host may hold all of it): each failure
+  of that client in the last :data:`WINDOW_S` seconds adds
+  :data:`DELAY_PER_FAILURE_S` to its wait (at most :data:`MAX_DELAY_S`), and
+  more than :data:`MAX_FAILURES` lock *that client* until they age out;
+- per account (``"planificador"`` until there are user accounts): failures
+  from every client slow down further failed attempts on that account by
+  :data:`ACCOUNT_DELAY_PER_FAILURE_S` each (at most :data:`MAX_ACCOUNT_DELAY_S`),
+  but never lock it. A right passphrase is never delayed.
+
+The page passes the client's address (``st.context.ip_address``, the TCP peer
+or, behind a reverse proxy on the same host, its ``X-Forwarded-For``); ``None``
+(a local connection) is one client, ``"local"``. At most :data:`MAX_CLIENTS`
+clients are remembered (the oldest are forgotten first), so that counting
+cannot exhaust memory. This module knows nothing about Streamlit.
 """
 
 from __future__ import annotations
@@ -25,12 +41,13 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import logging
 import os
 import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 
 from layers._errors import SitError
@@ -51,14 +68,24 @@ _MAX_N, _MAX_R, _MAX_P = 2**20, 32, 16
 _MAX_MEMORY = 256 * 1024 * 1024
 _PREFIX = "scrypt"
 
-#: Seconds a failed attempt waits, per recent failure of the process (capped by :data:`MAX_DELAY_S`).
+#: Seconds a failed attempt waits, per recent failure of the same client (capped by :data:`MAX_DELAY_S`).
 DELAY_PER_FAILURE_S = 0.5
 MAX_DELAY_S = 5.0
-#: More failures than this within :data:`WINDOW_S` seconds lock every attempt until they age out.
+#: More failures than this from one client within :data:`WINDOW_S` seconds lock that client until they age out.
 MAX_FAILURES = 20
 WINDOW_S = 300.0
+#: Seconds a failed attempt waits, per recent failure on the same account from any client (never a lock).
+ACCOUNT_DELAY_PER_FAILURE_S = 0.05
+MAX_ACCOUNT_DELAY_S = 2.0
+#: The one account until there are user accounts.
+PLANNER_ACCOUNT = "planificador"
+#: Largest number of clients (and accounts) whose failures are remembered.
+MAX_CLIENTS = 10_000
+#: Key of connections without an address (local ones).
+LOCAL_CLIENT = "local"
 
-_failures: deque[float] = deque()
+_clients: OrderedDict[str, deque[float]] = OrderedDict()
+_accounts: OrderedDict[str, deque[float]] = OrderedDict()
 _failures_lock = threading.Lock()
 
 
@@ -214,42 +241,106 @@ def configured_hash(env: Mapping[str, str] = os.environ, secrets: Mapping[str, o
 # --------------------------------------------------------------------------- throttling
 
 
-def _prune(now: float) -> None:
-    while _failures and now - _failures[0] > WINDOW_S:
-        _failures.popleft()
+def client_key(address: str | None) -> str:
+    """The key failures of a client are counted under.
+
+    Parameters
+    ----------
+    address : str or None
+        The connection's IP address (``"203.0.113.7"``, ``"2001:db8::1"``); None
+        for a local connection.
+
+    Returns
+    -------
+    str
+        The IPv4 address as is; an IPv6 address's /64 network (``"2001:db8::/64"``);
+        :data:`LOCAL_CLIENT` for None or an empty value; anything else, cut to 64
+        characters.
+    """
+    if not address:
+        return LOCAL_CLIENT
+    try:
+        ip = ipaddress.ip_address(str(address).strip())
+    except ValueError:
+        return str(address)[:64]
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
-def register_failure(now: float | None = None) -> float:
+def _recent(table: OrderedDict[str, deque[float]], key: str, now: float, create: bool = False) -> deque[float]:
+    """The failures of ``key`` still inside the window (the caller holds the lock)."""
+    times = table.get(key)
+    if times is None:
+        if not create:
+            return deque()
+        times = table[key] = deque()
+        while len(table) > MAX_CLIENTS:
+            table.popitem(last=False)
+    table.move_to_end(key)
+    while times and now - times[0] > WINDOW_S:
+        times.popleft()
+    return times
+
+
+def register_failure(client: str | None = None, account: str = PLANNER_ACCOUNT, now: float | None = None) -> float:
     """Count a failed attempt; return the seconds the caller should wait before answering.
 
-    The wait grows with the failures of the whole process in the last
-    :data:`WINDOW_S` seconds (:data:`DELAY_PER_FAILURE_S` each, at most
-    :data:`MAX_DELAY_S`).
+    Parameters
+    ----------
+    client : str or None
+        Address of the client (see :func:`client_key`).
+    account : str
+        The account tried.
+    now : float, optional
+        :func:`time.monotonic` seconds (tests).
+
+    Returns
+    -------
+    float
+        The larger of the client's wait (:data:`DELAY_PER_FAILURE_S` per recent
+        failure of this client, at most :data:`MAX_DELAY_S`) and the account's
+        (:data:`ACCOUNT_DELAY_PER_FAILURE_S` per recent failure on it from any
+        client, at most :data:`MAX_ACCOUNT_DELAY_S`).
     """
     now = time.monotonic() if now is None else now
     with _failures_lock:
-        _prune(now)
-        _failures.append(now)
-        return min(MAX_DELAY_S, DELAY_PER_FAILURE_S * len(_failures))
+        mine = _recent(_clients, client_key(client), now, create=True)
+        mine.append(now)
+        theirs = _recent(_accounts, str(account), now, create=True)
+        theirs.append(now)
+        return max(
+            min(MAX_DELAY_S, DELAY_PER_FAILURE_S * len(mine)),
+            min(MAX_ACCOUNT_DELAY_S, ACCOUNT_DELAY_PER_FAILURE_S * len(theirs)),
+        )
 
 
-def locked_seconds(now: float | None = None) -> float:
-    """Seconds until attempts are accepted again (0 when they are accepted now).
+def locked_seconds(client: str | None = None, now: float | None = None) -> float:
+    """Seconds until this client's attempts are accepted again (0 when they are accepted now).
 
-    Attempts are refused while more than :data:`MAX_FAILURES` failures happened
-    in the last :data:`WINDOW_S` seconds.
+    A client is refused while it made more than :data:`MAX_FAILURES` failures
+    in the last :data:`WINDOW_S` seconds; other clients are not affected.
     """
     now = time.monotonic() if now is None else now
     with _failures_lock:
-        _prune(now)
-        if len(_failures) <= MAX_FAILURES:
+        times = _recent(_clients, client_key(client), now)
+        if len(times) <= MAX_FAILURES:
             return 0.0
         # Unlocked once enough of the oldest failures age out of the window.
-        oldest_to_expire = _failures[len(_failures) - MAX_FAILURES - 1]
+        oldest_to_expire = times[len(times) - MAX_FAILURES - 1]
         return max(0.0, WINDOW_S - (now - oldest_to_expire))
+
+
+def register_success(client: str | None = None) -> None:
+    """Forget the failures of a client that gave the right passphrase."""
+    with _failures_lock:
+        _clients.pop(client_key(client), None)
 
 
 def reset_failures() -> None:
     """Forget every failed attempt (tests; a restart does the same)."""
     with _failures_lock:
-        _failures.clear()
+        _clients.clear()
+        _accounts.clear()

@@ -98,7 +98,8 @@ def _check_passphrase(configured: str) -> None:
     st.session_state[K_PASS] = ""
     if not typed:
         return
-    wait = auth.locked_seconds()
+    client = st.context.ip_address  # None for a local connection; failures are counted per client
+    wait = auth.locked_seconds(client)
     if wait > 0:
         minutes = max(1, math.ceil(wait / 60))
         st.session_state[K_LOGIN_MSG] = (
@@ -108,10 +109,11 @@ def _check_passphrase(configured: str) -> None:
     if auth.verify_passphrase(typed, configured):
         st.session_state[K_AUTH] = _fingerprint(configured)
         st.session_state.pop(K_LOGIN_MSG, None)
+        auth.register_success(client)
         log.info("planner session opened")
         return
-    delay = auth.register_failure()
-    log.warning("wrong planner passphrase (waiting %.1f s)", delay)
+    delay = auth.register_failure(client)
+    log.warning("wrong planner passphrase from %s (waiting %.1f s)", auth.client_key(client), delay)
     time.sleep(delay)
     st.session_state[K_LOGIN_MSG] = WRONG_PASSPHRASE
 
