@@ -61,3 +61,29 @@ def test_unknown_territory_suggests(layer):
 
 def test_fold():
     assert query.fold("Ñuñoa Edén") == "nunoa eden"
+
+
+def test_filter_keys_are_the_filters_of_filter_initiatives(layer):
+    import inspect
+
+    from layers import selection
+
+    params = inspect.signature(query.filter_initiatives).parameters
+    assert all(params[k].kind is inspect.Parameter.KEYWORD_ONLY for k in query.FILTER_KEYS)
+    assert selection.FILTER_KEYS is query.FILTER_KEYS
+    inits, terr, rel = layer
+    state = {**selection.empty_filters(), "estrategia": ["E1"], "territorio": ["domeyko"]}
+    expected = query.filter_initiatives(inits, rel, estrategia=["E1"], territorio=["domeyko"])
+    assert 0 < len(expected) < len(inits)
+    assert list(selection.apply(inits, rel, state, terr)["id"]) == list(expected["id"])
+
+
+def test_errors_carry_code_and_data(layer):
+    _, terr, _ = layer
+    with pytest.raises(UnknownTerritoryError) as err:
+        query.check_territories(["domeiko"], terr)
+    assert err.value.code == "unknown_territory"
+    assert err.value.data == {"slug": "domeiko", "suggestion": "domeyko"}
+    with pytest.raises(InvalidFilterError) as err:
+        query.check_scopes(["galáctico"])
+    assert err.value.code == "unknown_scope" and err.value.data["value"] == "galáctico"
