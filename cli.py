@@ -83,6 +83,22 @@ def _parser() -> argparse.ArgumentParser:
         "passphrase-hash",
         help="lee la clave de planificador (entrada estándar) y escribe la línea para SIT_PLANNER_PASSPHRASE_HASH",
     )
+
+    seg = sub.add_parser("seguimiento", help="seguimiento del plan: historial, importar y exportar la matriz")
+    seg_sub = seg.add_subparsers(dest="accion", required=True, parser_class=_Parser)
+    seg_sub.add_parser("historial", help="cambios registrados de una iniciativa").add_argument("id", help="id, p. ej. E1-P1-08")
+    seg_imp = seg_sub.add_parser("importar", help="actualiza desde una planilla .csv o .xlsx (columna id y campos)")
+    seg_imp.add_argument("path", type=Path, help="planilla .csv (UTF-8 o Excel con ;) o .xlsx")
+    seg_imp.add_argument("--autor", default=None, help="nombre de quien hace el cambio (por omisión, el usuario del sistema)")
+    seg_imp.add_argument("--motivo", default="", help="motivo del cambio, queda en el historial")
+    seg_exp = seg_sub.add_parser("exportar", help="escribe la matriz de seguimiento completa (.csv o .xlsx)")
+    seg_exp.add_argument("-o", "--output", required=True, type=Path, help="archivo .csv o .xlsx")
+
+    inf = sub.add_parser("informe", help="informes imprimibles")
+    inf_sub = inf.add_subparsers(dest="informe", required=True, parser_class=_Parser)
+    cta = inf_sub.add_parser("cuenta-publica", help="informe de cuenta pública del plan (HTML, y CSV al lado)")
+    cta.add_argument("--anio", type=int, default=None, help="año informado (por omisión, el actual)")
+    cta.add_argument("-o", "--output", required=True, type=Path, help="archivo .html; el CSV se escribe al lado")
     return parser
 
 
@@ -127,7 +143,9 @@ def _select(args: argparse.Namespace):
             territories, relations = territory_layers.relations(frame, name, registry=registry)
             if given.get("territorio"):
                 query.check_territories([given["territorio"]], territories)
-        return query.filter_initiatives(frame, relations, **given)
+        from layers import monitoring
+
+        return monitoring.with_monitoring(query.filter_initiatives(frame, relations, **given))
     frame = store.read_layer(args.layer)
     if info["clase"] == "territorios" and set(given) <= {"territorio"}:
         if "territorio" in given:
@@ -200,10 +218,71 @@ def cmd_passphrase_hash(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_history(ident: str) -> int:
+    from layers import monitoring
+    from layers.monitoring import history
+
+    inits = monitoring.initiatives().set_index("id")
+    if ident not in inits.index:
+        raise SitError(f"No existe la iniciativa «{ident}».")
+    entries = history.history(ident)
+    print(f"{ident} · {inits.at[ident, 'nombre']}: {len(entries)} cambios registrados")
+    for row in entries.itertuples(index=False):
+        reason = f" (motivo: {row.motivo})" if row.motivo else ""
+        print(f"{row.fecha_hora}  {row.autor}  {row.campo}: «{row.valor_anterior}» → «{row.valor_nuevo}»{reason}")
+    return 0
+
+
+def cmd_seguimiento(args: argparse.Namespace) -> int:
+    import getpass
+
+    from layers import monitoring
+    from layers.monitoring import sheet, validate
+
+    if args.accion == "historial":
+        return _print_history(args.id)
+    if args.accion == "exportar":
+        if args.output.suffix.lower().lstrip(".") not in sheet.FORMATS or not args.output.parent.is_dir():
+            raise SitError(f"La salida debe ser un archivo .csv o .xlsx en una carpeta existente: {args.output}")
+        path, n = monitoring.export_sheet(args.output)
+        print(f"Matriz de seguimiento ({n} iniciativas) escrita en {path}", file=sys.stderr)
+        return 0
+    try:
+        changes = monitoring.import_sheet(args.path, args.autor or getpass.getuser(), args.motivo)
+    except validate.MonitoringValidationError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        for problem in exc.data["problems"]:
+            print(f"  {problem.line()}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{changes.n_fields} campos cambiados en {changes.n_initiatives} iniciativas.")
+    return 0
+
+
+def cmd_informe(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from layers import monitoring
+    from layers.monitoring import report
+    from views import public_account
+
+    year = args.anio or dt.date.today().year
+    if not 2000 <= year <= dt.date.today().year + 1:
+        raise SitError(f"Año fuera de rango: {year}.")
+    if args.output.suffix.lower() not in (".html", ".htm") or not args.output.parent.is_dir():
+        raise SitError(f"La salida debe ser un archivo .html en una carpeta existente: {args.output}")
+    figures = monitoring.account_figures(year)
+    args.output.write_text(public_account.render(figures), encoding="utf-8")
+    table = args.output.with_suffix(".csv")
+    table.write_bytes(report.tables_csv(figures))
+    print(f"Informe de cuenta pública {year} escrito en {args.output} y {table}", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {
     "build": cmd_build, "layers": cmd_layers, "export": cmd_export,
     "import": cmd_import, "remove": cmd_remove, "inspect": cmd_inspect,
     "passphrase-hash": cmd_passphrase_hash,
+    "seguimiento": cmd_seguimiento, "informe": cmd_informe,
 }
 
 

@@ -87,7 +87,7 @@ class ChangeSet:
 
 def now_iso(now: _dt.datetime | None = None) -> str:
     """``now`` (default the current time) in America/Santiago, ISO 8601 with offset, to the second."""
-    moment = now or _dt.datetime.now(_dt.timezone.utc)
+    moment = now or _dt.datetime.now(_dt.UTC)
     return moment.astimezone(ZoneInfo(TIMEZONE)).isoformat(timespec="seconds")
 
 

@@ -19,6 +19,7 @@ import io
 
 import pandas as pd
 
+from layers import links
 from layers.monitoring import fields as F
 from layers.monitoring import progress as P
 
@@ -37,8 +38,6 @@ TABLE_TITLES = {
     "atrasadas": "Iniciativas atrasadas",
     "territorios": "Iniciativas por territorio",
 }
-#: Relations that make an initiative *specific* to a territory.
-_SPECIFIC = ("ubicada", "vinculada")
 
 
 def reference_date(year: int, today: _dt.date | None = None) -> _dt.date:
@@ -76,7 +75,7 @@ def _listing(joined: pd.DataFrame, mask: pd.Series, extra: list[str]) -> pd.Data
 
 def _territories(joined: pd.DataFrame, relations: pd.DataFrame, territories: pd.DataFrame,
                  as_of: _dt.date) -> pd.DataFrame:
-    specific = relations[relations["relacion"].isin(_SPECIFIC)][["id", "slug"]].drop_duplicates()
+    specific = relations[relations["relacion"].isin(links.SPECIFIC_RELATIONS)][["id", "slug"]].drop_duplicates()
     frame = specific.merge(joined.assign(_avance=P.initiative_progress(joined),
                                          _atrasada=P.delayed(joined, as_of)), on="id", how="left")
     frame["monto_aprobado_clp"] = pd.to_numeric(frame["monto_aprobado_clp"], errors="coerce").fillna(0)
