@@ -4,17 +4,21 @@
   names typed by people with names in the data;
 - :func:`slugify`: an ASCII identifier made from a name (``"poblacion-hermanos-carrera"``);
 - :func:`format_number`: a number written the Chilean way (``7.238,29``);
-- :func:`format_mb`: a size in bytes as megabytes (``"1,1 MB"``).
+- :func:`format_mb`: a size in bytes as megabytes (``"1,1 MB"``);
+- :func:`os_error_reason`: why the system refused to read or write a file, in
+  Spanish (``"no queda espacio en el disco"``), from an :class:`OSError` or from
+  the text of a GDAL or SQLite error (:func:`guess_errno`).
 
 Pure functions on ``str`` and numbers, with no I/O and no third-party imports.
 """
 
 from __future__ import annotations
 
+import errno
 import re
 import unicodedata
 
-__all__ = ["fold", "slugify", "format_number", "format_mb", "MB"]
+__all__ = ["fold", "slugify", "format_number", "format_mb", "MB", "guess_errno", "os_error_reason"]
 
 #: Bytes in one megabyte as this project counts them (MiB, 1024 × 1024).
 MB = 1024 * 1024
@@ -99,3 +103,67 @@ def format_mb(n_bytes: float, decimals: int = 1) -> str:
         ``"<n> MB"`` with a decimal comma (thousands are not grouped: ``"1024,0 MB"``).
     """
     return f"{n_bytes / MB:.{decimals}f}".replace(".", ",") + " MB"
+
+
+#: Spanish reason for the system errors people meet when reading or writing files.
+_OS_REASONS: dict[int, str] = {
+    errno.ENOENT: "la ruta no existe o la carpeta no admite archivos nuevos",
+    errno.EACCES: "no hay permiso para escribir ahí",
+    errno.EPERM: "no hay permiso para escribir ahí",
+    errno.EROFS: "el sistema de archivos es de solo lectura",
+    errno.ENOSPC: "no queda espacio en el disco",
+    errno.EDQUOT: "se agotó la cuota de disco",
+    errno.EISDIR: "es una carpeta, no un archivo",
+    errno.ENOTDIR: "una parte de la ruta no es una carpeta",
+    errno.ENAMETOOLONG: "el nombre es demasiado largo",
+    errno.EIO: "error de lectura o escritura del disco",
+    errno.EFBIG: "el archivo excede el tamaño que admite el sistema",
+    errno.EMFILE: "hay demasiados archivos abiertos",
+}
+
+#: Text of GDAL and SQLite messages that carry no errno, and the errno they mean.
+_MESSAGE_ERRNO = (
+    ("disk is full", errno.ENOSPC),
+    ("no space left", errno.ENOSPC),
+    ("read-only", errno.EROFS),
+    ("readonly", errno.EROFS),
+    ("permission denied", errno.EACCES),
+    ("no such file or directory", errno.ENOENT),
+    ("is a directory", errno.EISDIR),
+    ("not a directory", errno.ENOTDIR),
+)
+
+
+def guess_errno(exc: BaseException) -> int | None:
+    """The system error number behind ``exc``, or None when it cannot be told.
+
+    An :class:`OSError` gives its own ``errno``; other errors (GDAL's
+    ``DataSourceError``, SQLite's ``OperationalError``) are recognised by the
+    English text the libraries write (``"database or disk is full"``).
+    """
+    code = getattr(exc, "errno", None)
+    if isinstance(code, int):
+        return code
+    message = str(exc).lower()
+    return next((number for text, number in _MESSAGE_ERRNO if text in message), None)
+
+
+def os_error_reason(error: BaseException | int | None) -> str:
+    """Why the system refused a file operation, in Spanish, without a trailing period.
+
+    Parameters
+    ----------
+    error : BaseException or int or None
+        An exception (see :func:`guess_errno`) or an errno number.
+
+    Returns
+    -------
+    str
+        ``"no queda espacio en el disco"``, ``"el sistema de archivos es de solo
+        lectura"``...; ``"error del sistema (EXXX)"`` for other numbers and
+        ``"error del sistema"`` when nothing is known.
+    """
+    code = error if isinstance(error, int) or error is None else guess_errno(error)
+    if code is None:
+        return "error del sistema"
+    return _OS_REASONS.get(code, f"error del sistema ({errno.errorcode.get(code, code)})")

@@ -53,6 +53,8 @@ GeoJSON, Shapefile and KML are refused with :class:`InvalidFilterError`
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
 import tempfile
@@ -69,8 +71,14 @@ import shapely
 from geo import io as gio
 from geo import repair
 from geo.crs import to_wgs84
-from layers._errors import InvalidFilterError
-from layers.text import fold
+from layers._errors import InvalidFilterError, SitError
+from layers.text import fold, guess_errno, os_error_reason
+
+
+class OutputFileError(SitError):
+    """An output file that cannot be written (data: ``path``, ``reason``)."""
+
+    default_code = "cannot_write"
 
 #: Decimal places of coordinates in CSV (1e-6 degree is about 0.1 m).
 CSV_DECIMALS = 6
@@ -381,8 +389,10 @@ def export_layer(gdf: gpd.GeoDataFrame, dest: str | os.PathLike, fmt: str = "geo
     InvalidFilterError
         Unknown format (code ``"invalid_filter"``), or a table without geometry
         asked in a format that only holds features (code ``"format_needs_geometry"``).
-    OSError
-        When ``dest`` cannot be written (a folder, a read-only place, a full disk).
+    OutputFileError
+        When ``dest`` is a folder or a special file (``/dev/null``), or cannot be
+        written (read-only place, full disk, no permission; ``data["reason"]``).
+        The previous file at ``dest``, if any, is then left as it was.
     """
     fmt = check_format(fmt)
     if not has_geometry(gdf) and fmt not in TABLE_FORMATS:
@@ -392,15 +402,67 @@ def export_layer(gdf: gpd.GeoDataFrame, dest: str | os.PathLike, fmt: str = "geo
         )
     writer = FORMATS[fmt][0]
     dest = Path(dest)
+    _check_destination(dest)
     # Written beside the destination, then renamed: a failed write (full disk, killed
     # process) never leaves a half file under the final name, nor removes the old one.
     partial = dest.with_name(f".{dest.stem}.{os.getpid()}.partial{dest.suffix}")
     try:
         writer(gdf, partial, layer)
         os.replace(partial, dest)
+    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        reason = _write_reason(exc, dest.parent)
+        raise OutputFileError(f"No se pudo escribir «{dest}»: {reason}.", path=str(dest), reason=reason) from exc
     finally:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
     return dest
+
+
+#: Free space under which a failed write is put down to a full disk, in bytes.
+FULL_DISK_BYTES = 1024 * 1024
+
+
+def _write_reason(exc: BaseException, folder: Path) -> str:
+    """Why writing into ``folder`` failed, in Spanish: from the error, else from the folder itself."""
+    code = guess_errno(exc)
+    if code is None:
+        code = folder_problem(folder)
+    return os_error_reason(code) if code is not None else "el sistema no admitió el archivo en esa carpeta"
+
+
+def folder_problem(folder: Path) -> int | None:
+    """The errno that stops writing a new file in ``folder``, or None when none is visible.
+
+    Checks, in order: the folder exists (``ENOENT``), its file system is mounted
+    read-only (``EROFS``), the process may write in it (``EACCES``), and it has
+    at least :data:`FULL_DISK_BYTES` free (``ENOSPC``; file systems that report
+    no blocks, such as ``/proc``, are not called full).
+    """
+    if not folder.is_dir():
+        return errno.ENOENT
+    try:
+        stats = os.statvfs(folder)
+    except OSError as exc:
+        return exc.errno
+    if stats.f_flag & os.ST_RDONLY:
+        return errno.EROFS
+    if not os.access(folder, os.W_OK):
+        return errno.EACCES
+    if stats.f_blocks and stats.f_bavail * stats.f_frsize < FULL_DISK_BYTES:
+        return errno.ENOSPC
+    return None
+
+
+def _check_destination(dest: Path) -> None:
+    """Refuse a destination that is not a regular file (a folder, a device, a pipe)."""
+    if dest.is_dir():
+        raise OutputFileError(f"«{dest}» es una carpeta, no un archivo.", path=str(dest), reason="folder")
+    if dest.exists() and not dest.is_file():
+        # Renaming over /dev/null or a pipe would replace it with a plain file.
+        raise OutputFileError(
+            f"«{dest}» no es un archivo común (dispositivo, tubería o similar): no se escribe sobre él.",
+            path=str(dest), reason="special",
+        )
 
 
 def export_bytes(gdf: gpd.GeoDataFrame, fmt: str = "geojson", layer: str = "capa") -> bytes:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+
 import pytest
 
 from layers import text
@@ -81,3 +84,24 @@ def test_format_mb(n_bytes, written):
 def test_format_mb_decimals():
     assert text.format_mb(1536 * 1024, decimals=2) == "1,50 MB"
     assert text.format_mb(1536 * 1024, decimals=0) == "2 MB"
+
+
+def test_os_error_reason_from_real_errors(tmp_path):
+    with pytest.raises(OSError) as missing:
+        open(tmp_path / "no" / "x.txt", "w")  # noqa: SIM115 - the error is what is tested
+    assert text.os_error_reason(missing.value) == "la ruta no existe o la carpeta no admite archivos nuevos"
+    with pytest.raises(OSError) as folder:
+        open(tmp_path, "w")  # noqa: SIM115
+    assert text.os_error_reason(folder.value) == "es una carpeta, no un archivo"
+    assert text.os_error_reason(errno.ENOSPC) == "no queda espacio en el disco"
+    assert text.os_error_reason(errno.EROFS) == "el sistema de archivos es de solo lectura"
+    assert text.os_error_reason(errno.EXDEV) == "error del sistema (EXDEV)"
+    assert text.os_error_reason(None) == "error del sistema"
+
+
+def test_guess_errno_reads_library_messages():
+    assert text.guess_errno(sqlite3.OperationalError("database or disk is full")) == errno.ENOSPC
+    assert text.guess_errno(RuntimeError("Failed to create GeoJSON datasource: /p/x: Permission denied")) == errno.EACCES
+    assert text.guess_errno(RuntimeError("attempt to write a readonly database")) == errno.EROFS
+    assert text.guess_errno(RuntimeError("something else")) is None
+    assert text.guess_errno(OSError(errno.EIO, "x")) == errno.EIO

@@ -263,3 +263,27 @@ def test_a_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path):
         export.export_layer(bad, dest, "geojson", "f")
     assert dest.read_text() == "antes"
     assert [p.name for p in tmp_path.iterdir()] == ["f.geojson"]
+
+
+def _point_layer() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"nombre": ["a"]}, geometry=[Point(-70.76, -28.57)], crs="EPSG:4326")
+
+
+def test_a_folder_or_a_special_file_is_never_written_over(tmp_path):
+    import os
+
+    fifo = tmp_path / "tuberia"
+    os.mkfifo(fifo)
+    for dest, words in ((tmp_path, "es una carpeta"), (fifo, "no es un archivo común")):
+        for fmt in export.FORMATS:
+            with pytest.raises(export.OutputFileError, match=words):
+                export.export_layer(_point_layer(), dest, fmt, "f")
+    assert fifo.is_fifo() and sorted(p.name for p in tmp_path.iterdir()) == ["tuberia"]
+
+
+@pytest.mark.parametrize("fmt", list(export.FORMATS))
+def test_a_missing_folder_is_one_spanish_line(tmp_path, fmt):
+    with pytest.raises(export.OutputFileError) as info:
+        export.export_layer(_point_layer(), tmp_path / "no_existe" / "f.x", fmt, "f")
+    assert info.value.code == "cannot_write"
+    assert str(info.value) == f"No se pudo escribir «{tmp_path / 'no_existe' / 'f.x'}»: la ruta no existe o la carpeta no admite archivos nuevos."
