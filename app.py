@@ -11,9 +11,9 @@ import logging
 
 import streamlit as st
 
-from views import webassets
 from layers._errors import SitError
 from pages import _shared
+from views import webassets
 
 log = logging.getLogger("sit.app")
 
@@ -57,7 +57,7 @@ except (SitError, OSError) as exc:
     log.exception("store not available")
     st.error(
         "No se pudo preparar el almacén de capas del sistema, por lo que la aplicación no puede mostrarse. "
-        f"Detalle: {exc}"
+        f"Detalle: {_shared.md_escape(exc)}"
     )
     st.stop()
 
@@ -65,7 +65,8 @@ if not webassets.assets_installed():
     st.error(webassets.missing_assets_message())
 
 try:
-    navigation.run()
+    with _shared.app_navigation():  # pages check it (pages/_shared.py, run_inside_app)
+        navigation.run()
 except SitError as exc:
     log.exception("page failed with a domain error")
-    st.error(str(exc))
+    st.error(_shared.md_escape(exc))

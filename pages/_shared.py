@@ -7,7 +7,11 @@ when the store file is replaced (rebuild or import).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextvars
+import runpy
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -32,26 +36,45 @@ def _ensure_store_once() -> str:
     return str(store.ensure_store())
 
 
-def ensure_app_navigation() -> None:
+#: The application's entry point (``streamlit run app.py``).
+APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
+_IN_APP: contextvars.ContextVar[bool] = contextvars.ContextVar("sit_in_app_navigation", default=False)
+
+
+@contextmanager
+def app_navigation() -> Iterator[None]:
+    """Context in which ``app.py`` runs the page chosen by its ``st.navigation``.
+
+    Pages check it with :func:`run_inside_app`; it is set for the duration of
+    ``navigation.run()`` in the script run's own thread only.
+    """
+    token = _IN_APP.set(True)
+    try:
+        yield
+    finally:
+        _IN_APP.reset(token)
+
+
+def run_inside_app() -> None:
     """Make sure a page runs inside ``app.py``'s navigation, not as a stand-alone script.
 
-    While no script of the server process has called ``st.navigation`` yet, Streamlit
-    treats a ``pages/`` folder next to the main script as an old-style multipage app:
-    the first visitor of a fresh server who opens ``/plan`` gets ``pages/plan.py`` run
-    alone (no page config, every file of ``pages/`` listed in the sidebar). This turns
-    that mode off for the process and reruns, so ``app.py`` runs and shows the page.
-    Called by every page first, and by :func:`store_version`.
+    Streamlit (1.67) serves a folder named ``pages/`` next to the main script as an
+    old-style multipage app until some session of the process calls ``st.navigation``:
+    on a fresh server, the first visitor who opens ``/plan`` gets ``pages/plan.py`` run
+    alone (no page configuration, every file of ``pages/`` in the sidebar). A page run
+    that way runs ``app.py`` in the same script run: its public ``st.navigation`` call
+    ends that mode for the whole process and resolves the address to the same page,
+    which then runs inside the app's frame; the stand-alone run stops there.
+    Called first by every page script; does nothing inside :func:`app_navigation`.
     """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    if _IN_APP.get():
+        return
+    runpy.run_path(str(APP_SCRIPT), run_name="__main__")
+    st.stop()
 
 
 def store_version() -> int:
     """Version of the store; builds it once per process when needed."""
-    ensure_app_navigation()
     _ensure_store_once()
     return store.store_version()
 
@@ -224,7 +247,7 @@ def write_query(state: Mapping[str, object], extra: Mapping[str, str] | None = N
         elif value:
             wanted[key] = str(value)
     wanted.update({k: v for k, v in (extra or {}).items() if v})
-    current = {k: ",".join(st.query_params.get_all(k)) for k in st.query_params.keys()}
+    current = {k: ",".join(st.query_params.get_all(k)) for k in st.query_params}
     if current != wanted:
         st.query_params.from_dict(wanted)
 
@@ -284,10 +307,41 @@ def sector_files(
 
 
 def md_escape(text: object) -> str:
-    """Text from data made literal for ``st.markdown`` (no emphasis, links, LaTeX, emoji or HTML)."""
-    from views.report import markdown_escape
+    """Text from data made literal for Streamlit Markdown (:func:`views.escape.markdown_text`)."""
+    from views.escape import markdown_text
 
-    return markdown_escape(text)
+    return markdown_text(text)
+
+
+#: Most ignored filter values one warning lists; the rest are counted.
+MAX_LISTED_PROBLEMS = 3
+#: Longest echo of one value (or message) from a link, in characters.
+MAX_ECHO_CHARS = 160
+
+
+def warn_ignored(messages: Iterable[str], limit: int = MAX_LISTED_PROBLEMS) -> None:
+    """One warning for the values of a link that were ignored, whatever their number.
+
+    Parameters
+    ----------
+    messages : iterable of str
+        One Spanish sentence per ignored value (they may quote what the link said).
+    limit : int
+        How many are listed; the others are counted (``… y N más``).
+
+    Every message is cut to :data:`MAX_ECHO_CHARS` and shown as literal text (no
+    Markdown: a link cannot draw an image, a link or a formula in the page).
+    """
+    from views.escape import shorten
+
+    messages = list(dict.fromkeys(str(m) for m in messages))
+    if not messages:
+        return
+    lines = [md_escape(shorten(m, MAX_ECHO_CHARS)) for m in messages[:limit]]
+    rest = len(messages) - len(lines)
+    if rest:
+        lines.append(f"… y {rest} más.")
+    st.warning("  \n".join(lines), icon=":material/warning:")
 
 
 # --- display layers, catalogue names and per-session caches (map pages) ------------------

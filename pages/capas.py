@@ -10,7 +10,7 @@ import streamlit as st
 from layers.exchange import export
 from pages import _shared as shared
 
-shared.ensure_app_navigation()
+shared.run_inside_app()
 
 COLUMNS = {
     "nombre": "Capa",
@@ -38,7 +38,7 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
-        **{c: label for c, label in COLUMNS.items()},
+        **dict(COLUMNS.items()),
         "descripcion": st.column_config.TextColumn(COLUMNS["descripcion"], width="large"),
         "fuente": st.column_config.TextColumn(COLUMNS["fuente"], width="medium"),
         "n": st.column_config.NumberColumn(COLUMNS["n"], format="%d"),

@@ -10,11 +10,10 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from layers import catalogue, links, selection
-from views import mapview
-from views import webassets
 from pages import _shared as shared
+from views import mapview, webassets
 
-shared.ensure_app_navigation()
+shared.run_inside_app()
 
 PREFIX = "mapa_"
 KEYS = {k: PREFIX + k for k in selection.FILTER_KEYS}

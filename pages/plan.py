@@ -8,7 +8,7 @@ import streamlit as st
 from layers import links, planview
 from pages import _shared as shared
 
-shared.ensure_app_navigation()
+shared.run_inside_app()
 
 SITED = ":material/location_on: ubicada en el mapa"
 
@@ -34,13 +34,13 @@ def _item_line(item: dict, indent: str = "") -> list[str]:
 def _stacked_bars(data, *, y: str, y_title: str, color: str, color_title: str, domain: list[str],
                   colors: list[str], step: int, label_limit: int, order: str | None = None) -> alt.Chart:
     """Horizontal stacked bars of ``n`` per ``y``, split by ``color`` (rows keep the data's order)."""
-    encoding = dict(
-        x=alt.X("n:Q", title="Iniciativas", stack="zero"),
-        y=alt.Y(f"{y}:N", title=None, sort=list(dict.fromkeys(data[y])), axis=alt.Axis(labelLimit=label_limit)),
-        color=alt.Color(f"{color}:N", title=color_title, scale=alt.Scale(domain=domain, range=colors), sort=domain),
-        tooltip=[alt.Tooltip(f"{y}:N", title=y_title), alt.Tooltip(f"{color}:N", title=color_title),
+    encoding = {
+        "x": alt.X("n:Q", title="Iniciativas", stack="zero"),
+        "y": alt.Y(f"{y}:N", title=None, sort=list(dict.fromkeys(data[y])), axis=alt.Axis(labelLimit=label_limit)),
+        "color": alt.Color(f"{color}:N", title=color_title, scale=alt.Scale(domain=domain, range=colors), sort=domain),
+        "tooltip": [alt.Tooltip(f"{y}:N", title=y_title), alt.Tooltip(f"{color}:N", title=color_title),
                  alt.Tooltip("n:Q", title="Iniciativas")],
-    )
+    }
     if order:
         encoding["order"] = alt.Order(f"{order}:Q")
     return alt.Chart(data).mark_bar().encode(**encoding).properties(height=alt.Step(step))

@@ -11,14 +11,12 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from layers import sector
-from views import report
-from views import sectorview
-from views import webassets
 from layers._errors import SitError, UnknownTerritoryError
 from layers.query import check_territories
 from pages import _shared as shared
+from views import report, sectorview, webassets
 
-shared.ensure_app_navigation()
+shared.run_inside_app()
 
 PICKER_KEY = "sector_territorio"
 LAYER_KEY = "sector_capa"

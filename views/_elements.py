@@ -8,13 +8,10 @@ with ``<``, ``>``, ``&`` and ``'`` as ``\\uXXXX`` escapes so it cannot close the
 
 from __future__ import annotations
 
-import html
-import json
 from collections.abc import Iterable, Mapping, Sequence
 
 import folium
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 from branca.element import MacroElement
@@ -23,25 +20,20 @@ from folium.template import Template
 
 from layers import links
 from views import symbology
+from views.escape import html_text, js_value
 
 #: Decimal places of the point coordinates sent to the browser (1e-5 degree is about 1 m).
 POINT_DECIMALS = 5
 
 
 def _esc(value: object) -> str:
-    """HTML-escaped text of a value; empty for missing values."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return ""
-    return html.escape(str(value), quote=True)
+    """HTML-escaped text of a value; empty for missing values (:func:`views.escape.html_text`)."""
+    return html_text(value)
 
 
 def _js_json(obj: object) -> str:
-    """Compact JSON safe to place inside a ``<script>`` element."""
-    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return (
-        text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
-        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    )
+    """Compact JSON safe to place inside a ``<script>`` element (:func:`views.escape.js_value`)."""
+    return js_value(obj)
 
 
 class Legend(MacroElement):

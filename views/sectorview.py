@@ -21,9 +21,9 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from geo.crs import WGS84
-from views import symbology
-from views import webassets
 from layers.sector import SectorSummary
+from views import symbology, webassets
+from views.escape import html_text
 
 #: Fill and outline of the territory of the page.
 TERRITORY_STYLE: dict[str, object] = {
@@ -42,6 +42,21 @@ FIT_MARGIN = 0.3
 
 def _geojson(geom: shapely.Geometry) -> dict:
     return shapely.geometry.mapping(geom)
+
+
+def _tip_feature(geom: shapely.Geometry, tip_html: str) -> dict:
+    """A GeoJSON Feature whose ``tip`` property is the (already HTML-escaped) tooltip.
+
+    Tooltip texts travel as GeoJSON properties, which folium writes as JSON, and never
+    as ``folium.Tooltip`` text, which folium pastes into a JavaScript template literal
+    (where ``${...}`` and a backtick in a name would be code).
+    """
+    return {"type": "Feature", "properties": {"tip": tip_html}, "geometry": _geojson(geom)}
+
+
+def _tooltip() -> folium.GeoJsonTooltip:
+    """Tooltip that shows the ``tip`` property of :func:`_tip_feature` as HTML."""
+    return folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True)
 
 
 class _Legend(MacroElement):
@@ -151,17 +166,17 @@ def sector_map(
         group = folium.FeatureGroup(name="Territorios vecinos").add_to(m)
         for row in summary.neighbours.itertuples(index=False):
             folium.GeoJson(
-                _geojson(row.geometry),
+                _tip_feature(row.geometry, f"{html_text(row.nombre)} ({html_text(row.tipo)})"),
                 style_function=lambda _: dict(NEIGHBOUR_STYLE),
                 highlight_function=lambda _: {"weight": 2.5, "fillOpacity": 0.6},
-                tooltip=folium.Tooltip(f"{escape(str(row.nombre))} ({escape(str(row.tipo))})"),
+                tooltip=_tooltip(),
             ).add_to(group)
 
     folium.GeoJson(
-        _geojson(own),
-        name=escape(summary.nombre),
+        _tip_feature(own, f"{html_text(summary.nombre)} ({html_text(summary.tipo)})"),
+        name=html_text(summary.nombre),  # the layer control shows names as HTML
         style_function=lambda _: dict(TERRITORY_STYLE),
-        tooltip=folium.Tooltip(f"{escape(summary.nombre)} ({escape(summary.tipo)})"),
+        tooltip=_tooltip(),
     ).add_to(m)
 
     sited = summary.sited
@@ -180,7 +195,7 @@ def sector_map(
 
 def _add_initiative(group: folium.FeatureGroup, row) -> None:
     """Draw one sited initiative: points as circles, lines and areas as paths."""
-    tip = f"<b>{escape(str(row.nombre))}</b><br>{escape(str(row.estrategia))} · {escape(str(row.tipo))}"
+    tip = f"<b>{html_text(row.nombre)}</b><br>{html_text(row.estrategia)} · {html_text(row.tipo)}"
     points, others = [], []
     for part in shapely.get_parts(row.geometry):
         (points if part.geom_type == "Point" else others).append(part)
@@ -188,9 +203,11 @@ def _add_initiative(group: folium.FeatureGroup, row) -> None:
         kind = symbology.geometry_kind(part.geom_type)
         style = symbology.polygon_style(row.estrategia) if kind == "polygon" else symbology.line_style(row.estrategia)
         folium.GeoJson(
-            _geojson(part), style_function=lambda _, s=style: dict(s), tooltip=folium.Tooltip(tip)
+            _tip_feature(part, tip), style_function=lambda _, s=style: dict(s), tooltip=_tooltip()
         ).add_to(group)
+    point_style = symbology.point_style(row.estrategia)
     for point in points:
-        folium.CircleMarker(
-            location=[point.y, point.x], tooltip=folium.Tooltip(tip), **symbology.point_style(row.estrategia)
+        folium.GeoJson(
+            _tip_feature(point, tip), marker=folium.CircleMarker(**point_style),
+            style_function=lambda _, s=point_style: dict(s), tooltip=_tooltip(),
         ).add_to(group)

@@ -221,6 +221,26 @@ def streamlit_server(streamlit_servers):
     return factory
 
 
+# --------------------------------------------------------------------------- AppTest
+
+
+def app_test(page: str | None = None, query: dict[str, str] | None = None, timeout: float = 90):
+    """An :class:`~streamlit.testing.v1.AppTest` of ``app.py`` opened on ``page``, not yet run.
+
+    ``page`` is a script path relative to the project (``"pages/sector.py"``); the
+    first run then opens it by its address, as a shared link does (its ``url_path``
+    is its file name), and runs it inside ``app.py``'s navigation.
+    """
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    if page:
+        at.switch_page(page)
+    return at
+
+
 # --------------------------------------------------------------------------- browser
 
 

@@ -20,10 +20,10 @@ from streamlit.testing.v1 import AppTest
 from layers import links, store
 from layers.ingest import importer
 from tests.layers.ingest._import_fixtures import points_layer, write
+from tests.ui.conftest import app_test
 
 PROJECT = Path(__file__).resolve().parents[2]
 APP = PROJECT / "app.py"
-SECTOR_PAGE = PROJECT / "pages" / "sector.py"
 TIMEOUT = 90
 TURBINA = "E1-P1-08"
 SITES_KEY = "mapa_ubicaciones"
@@ -209,17 +209,12 @@ def sited_block(at: AppTest) -> str:
 
 def test_sector_page_uses_the_imported_sites(fresh_store, tmp_path):
     import_sites(tmp_path)
-    at = AppTest.from_file(str(SECTOR_PAGE), default_timeout=TIMEOUT)
-    at.query_params["territorio"] = "domeyko"
-    at.run()
+    at = app_test("pages/sector.py", {"territorio": "domeyko"}, TIMEOUT).run()
     no_failure(at)
     assert not at.warning
     assert TURBINA in sited_block(at)
     assert any("Ubicaciones prueba" in str(c.value) for c in at.caption)
 
-    at = AppTest.from_file(str(SECTOR_PAGE), default_timeout=TIMEOUT)
-    at.query_params["territorio"] = "domeyko"
-    at.query_params["ubicaciones"] = "incluidas"
-    at.run()
+    at = app_test("pages/sector.py", {"territorio": "domeyko", "ubicaciones": "incluidas"}, TIMEOUT).run()
     no_failure(at)
     assert TURBINA not in sector_text(at)

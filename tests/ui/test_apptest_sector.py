@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.ui.conftest import app_test
+
 PROJECT = Path(__file__).resolve().parents[2]
-PAGE = PROJECT / "pages" / "sector.py"
 APP = PROJECT / "app.py"
 PICKER = "sector_territorio"
 AGUA = "agua potable rural"
@@ -16,10 +17,8 @@ PASEOS = "Paseos Peatonales"
 
 
 def open_page(territorio: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(PAGE), default_timeout=90)
-    if territorio is not None:
-        at.query_params["territorio"] = territorio
-    return at.run()
+    query = {"territorio": territorio} if territorio is not None else None
+    return app_test("pages/sector.py", query).run()
 
 
 def page_text(at: AppTest) -> str:

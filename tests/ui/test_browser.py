@@ -26,8 +26,8 @@ import pytest
 import shapely
 
 from layers import sector
-from views import symbology
 from tests.ui.conftest import leaflet_counts
+from views import symbology
 
 pytestmark = pytest.mark.browser
 
@@ -315,15 +315,24 @@ def test_other_pages_render_offline(app, browser_page, artifacts_dir, page_name)
     assert_clean(probe)
 
 
-def test_shared_link_on_a_fresh_server_uses_the_app_navigation(streamlit_server, data_dir, browser_page):
+@pytest.mark.parametrize("path, title", [("/sector?territorio=domeyko", "El plan en mi territorio"),
+                                         ("/plan", "Plan de desarrollo comunal")])
+def test_shared_link_on_a_fresh_server_uses_the_app_navigation(streamlit_server, data_dir, browser_page,
+                                                                path, title):
     if not APP.exists():
         pytest.skip("app.py is not there yet")
     # Streamlit runs pages/*.py as a legacy multipage app until some script calls
-    # st.navigation; pages call shared.ensure_app_navigation() to rerun inside app.py.
-    # A server of its own (a distinct environment), never visited before.
-    server = streamlit_server.get(APP, env={"SIT_DATA_DIR": str(data_dir), "SIT_FRESH_SERVER": "1"})
+    # st.navigation; a page run that way runs app.py (shared.run_inside_app), whose
+    # st.navigation ends that mode. A server of its own per case, never visited before.
+    server = streamlit_server.get(APP, env={"SIT_DATA_DIR": str(data_dir), "SIT_FRESH_SERVER": path})
     probe = browser_page
-    open_page(probe, server.base_url + "/sector?territorio=domeyko")
+    open_page(probe, server.base_url + path)
+    probe.page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
     nav = probe.page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
-    assert any("Mi sector" in n for n in nav), nav
-    assert not any(n.strip().endswith("shared") for n in nav), nav
+    assert [n.strip() for n in nav] == ["Mapa del plan", "Mi sector", "Plan", "Capas"], nav
+    # app.py ran: its sidebar caption is there, and the page is shown once.
+    assert probe.page.get_by_text("SIT Vallenar · Sistema de información territorial").count() == 1
+    assert probe.page.locator('[data-testid="stMain"] h1').filter(has_text=title).count() == 1
+    assert probe.page.get_by_text("Page not found").count() == 0
+    assert probe.page.locator('[data-testid="stException"]').count() == 0
+    assert_clean(probe)
