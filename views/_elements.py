@@ -1,7 +1,8 @@
-"""Browser-side pieces of the plan's map: the legend, the sited initiatives and the reference overlays.
+"""Browser-side pieces of the plan's map: legend contents, the sited initiatives and the reference overlays.
 
 Internal to :mod:`views.mapview`. Every string that comes from data is
-HTML-escaped here (:func:`html.escape`) before it is embedded, and JSON is written
+HTML-escaped here before it is embedded (legend texts by the template of
+:mod:`views.legend`), and JSON is written
 with ``<``, ``>``, ``&`` and ``'`` as ``\\uXXXX`` escapes so it cannot close the
 ``<script>`` element it lives in.
 """
@@ -20,6 +21,7 @@ from folium.template import Template
 
 from layers import links
 from views import symbology
+from views.legend import Section, Swatch
 from views.escape import html_text, js_value
 
 #: Decimal places of the point coordinates sent to the browser (1e-5 degree is about 1 m).
@@ -34,40 +36,6 @@ def _esc(value: object) -> str:
 def _js_json(obj: object) -> str:
     """Compact JSON safe to place inside a ``<script>`` element (:func:`views.escape.js_value`)."""
     return js_value(obj)
-
-
-class Legend(MacroElement):
-    """A legend drawn as a Leaflet control from HTML built (and escaped) in Python."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            (function () {
-                var legend = L.control({position: {{ this.position|tojson }}});
-                legend.onAdd = function () {
-                    var div = L.DomUtil.create("div", "sit-legend");
-                    div.style.cssText = {{ this.css|tojson }};
-                    div.innerHTML = {{ this.html_js }};
-                    L.DomEvent.disableScrollPropagation(div);
-                    L.DomEvent.disableClickPropagation(div);
-                    return div;
-                };
-                legend.addTo({{ this._parent.get_name() }});
-            })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, html_text: str, position: str = "bottomright"):
-        super().__init__()
-        self._name = "Legend"
-        self.html_js = _js_json(html_text)
-        self.position = position
-        self.css = (
-            "background:rgba(255,255,255,0.94);padding:5px 8px;font:11px/1.3 sans-serif;"
-            "color:#222;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,0.35);"
-            "max-width:250px;max-height:42vh;overflow-y:auto;"
-        )
 
 
 class SitedInitiatives(MacroElement):
@@ -231,17 +199,16 @@ def sited_payload(
     return payload, kinds
 
 
-def _swatch(color: str, kind: str) -> str:
-    if kind == "point":
-        return (f"<span style='display:inline-block;width:11px;height:11px;border-radius:50%;background:{color};"
-                "border:1.5px solid #fff;box-shadow:0 0 0 1px #777;vertical-align:middle'></span>")
-    if kind == "line":
-        return f"<span style='display:inline-block;width:16px;height:0;border-top:4px solid {color};vertical-align:middle'></span>"
-    return (f"<span style='display:inline-block;width:14px;height:11px;background:{color};border:1px solid #6b6b6b;"
-            "vertical-align:middle'></span>")
+#: Swatch of each kind of geometry of the sited initiatives (colour filled in per row).
+_KIND_SWATCH = {"point": ("point", 1.5), "line": ("line", 4.0), "polygon": ("area", 1.0)}
 
 
-def legend_html(
+def _kind_swatch(color: str, kind: str) -> Swatch:
+    shape, weight = _KIND_SWATCH[kind]
+    return Swatch(shape, color, stroke=symbology.MARK_OUTLINE if kind == "point" else "#6b6b6b", weight=weight)
+
+
+def legend_sections(
     breaks: list[int],
     title: tuple[str, str],
     strategies: Mapping[str, str],
@@ -249,8 +216,8 @@ def legend_html(
     kinds: Mapping[str, int],
     minimum: int = 1,
     zero: bool = True,
-) -> str:
-    """HTML of the map legend (every text escaped).
+) -> list[Section]:
+    """What the plan map's legend lists: the choropleth classes, the strategies, the kinds drawn.
 
     Parameters
     ----------
@@ -268,27 +235,31 @@ def legend_html(
         Smallest positive count (lower bound of the first class).
     zero : bool
         Whether some territory has a count of zero (shows the zero row).
+
+    Returns
+    -------
+    list of views.legend.Section
+        Texts as they are (the legend template escapes them).
     """
-    out = [
-        f"<div style='font-weight:bold'>{_esc(title[0])}</div>",
-        f"<div style='color:#555;margin-bottom:3px'>{_esc(title[1])}</div>",
-    ]
-    for label, color in symbology.choropleth_legend(breaks, minimum, zero):
-        out.append(f"<div>{_swatch(color, 'polygon')} {_esc(label)}</div>")
+    classes = Section(
+        title[0],
+        [(_kind_swatch(color, "polygon"), label) for label, color in symbology.choropleth_legend(breaks, minimum, zero)],
+        subtitle=title[1],
+    )
+    present = list(dict.fromkeys(present))
     rows = symbology.strategy_legend(strategies, present)
-    extra = [s for s in dict.fromkeys(present) if s not in strategies]
-    rows += [(s, "", symbology.strategy_color(s)) for s in extra]
-    out.append("<div style='font-weight:bold;margin:5px 0 2px'>Iniciativas ubicadas, por estrategia</div>")
-    if not rows:
-        out.append("<div><i>La selección no tiene iniciativas ubicadas.</i></div>")
-    for sid, name, color in rows:
-        label = f"{_esc(sid)} · {_esc(name)}" if name else _esc(sid)
-        out.append(f"<div>{_swatch(color, 'point')} {label}</div>")
+    rows += [(s, "", symbology.strategy_color(s)) for s in dict.fromkeys(present) if s not in strategies]
+    sited = Section(
+        "Iniciativas ubicadas, por estrategia",
+        [(_kind_swatch(color, "point"), f"{sid} · {name}" if name else str(sid)) for sid, name, color in rows],
+        note="La selección no tiene iniciativas ubicadas.",
+    )
+    sections = [classes, sited]
     drawn = [k for k in ("point", "line", "polygon") if kinds.get(k)]
     if drawn:
-        marks = " ".join(f"{_swatch('#777777', k)} {symbology.GEOMETRY_LABELS[k]}" for k in drawn)
-        out.append(f"<div style='margin-top:4px'>{marks}</div>")
-    return "".join(out)
+        marks = [(_kind_swatch("#777777", k), symbology.GEOMETRY_LABELS[k]) for k in drawn]
+        sections.append(Section(None, marks, inline=True))
+    return sections
 
 
 # --------------------------------------------------------------------------- reference overlays
@@ -386,10 +357,10 @@ def reference_payload(
     return payload, kinds
 
 
-def reference_legend_html(
+def reference_legend_sections(
     layers: Sequence[tuple[str, Mapping[str, int]]], styles: Mapping[str, Mapping[str, object]]
-) -> str:
-    """Legend rows of the reference layers: a heading and one row per layer (every text escaped).
+) -> list[Section]:
+    """Legend of the reference layers: a heading and one row per layer (none without layers).
 
     Parameters
     ----------
@@ -397,22 +368,18 @@ def reference_legend_html(
         Title of each layer and its feature counts per kind (:func:`reference_payload`).
     styles : mapping
         Leaflet styles of the reference marks by kind (their ``color`` is used).
+
+    Returns
+    -------
+    list of views.legend.Section
+        Empty, or one section titled «Capas de referencia».
     """
     if not layers:
-        return ""
-    out = ["<div style='font-weight:bold;margin:5px 0 2px'>Capas de referencia</div>"]
+        return []
+    shapes = {"point": ("ring", 1.5), "line": ("line", 2.0), "polygon": ("outline", 1.5)}
+    rows = []
     for title, kinds in layers:
         kind = next((k for k in ("polygon", "line", "point") if kinds.get(k)), "polygon")
-        color = str(styles.get(kind, {}).get("color", "#555555"))
-        out.append(f"<div>{_reference_swatch(color, kind)} {_esc(title)}</div>")
-    return "".join(out)
-
-
-def _reference_swatch(color: str, kind: str) -> str:
-    if kind == "point":
-        return (f"<span style='display:inline-block;width:9px;height:9px;border-radius:50%;border:1.5px solid {color};"
-                "vertical-align:middle'></span>")
-    if kind == "line":
-        return f"<span style='display:inline-block;width:16px;height:0;border-top:2px solid {color};vertical-align:middle'></span>"
-    return (f"<span style='display:inline-block;width:13px;height:10px;border:1.5px solid {color};"
-            "vertical-align:middle'></span>")
+        shape, weight = shapes[kind]
+        rows.append((Swatch(shape, str(styles.get(kind, {}).get("color", "#555555")), weight=weight), str(title)))
+    return [Section("Capas de referencia", rows)]

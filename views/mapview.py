@@ -54,20 +54,20 @@ from layers import links
 from views import symbology
 from views import webassets
 from views._elements import (
-    Legend,
     ReferenceOverlay,
     SitedInitiatives,
     _esc,
-    legend_html,
-    reference_legend_html,
+    legend_sections,
+    reference_legend_sections,
     reference_payload,
     sited_payload,
 )
+from views.legend import Legend
 
 __all__ = [
     "DISPLAY_TOLERANCE_M", "DISPLAY_DECIMALS", "MIN_FIT_SPAN_DEG", "SPECIFIC_RELATIONS", "LAYER_NAMES",
     "display_geometries", "territory_counts", "count_label", "count_legend_title", "selection_bounds",
-    "sited_payload", "legend_html", "Legend", "SitedInitiatives", "build_map", "selection_map", "map_html",
+    "sited_payload", "legend_sections", "Legend", "SitedInitiatives", "build_map", "selection_map", "map_html",
     "REFERENCE_COLOR", "REFERENCE_STYLES", "REFERENCE_LABEL_FIELDS", "REFERENCE_CLUSTER_MIN_POINTS",
     "reference_labels", "reference_display", "reference_payload", "ReferenceOverlay", "add_reference_layers",
 ]
@@ -481,18 +481,43 @@ def build_map(
         fit = selection_bounds(initiatives, chosen, commune)
     centre = [round((fit[0][0] + fit[1][0]) / 2, DISPLAY_DECIMALS), round((fit[0][1] + fit[1][1]) / 2, DISPLAY_DECIMALS)]
     m = webassets.offline_map(location=centre, zoom_start=11, show_osm=False, control_scale=True)
+    n, breaks = _add_choropleth(m, territories, counts)
+    _add_outlines(m, chosen, commune)
+    references = add_reference_layers(m, reference_layers)
+    sited, kinds = _add_sited_initiatives(m, initiatives, strategies, relations, territories)
+    sections = legend_sections(
+        breaks, count_legend_title(specific_only), strategies, sited["estrategia"].astype(str), kinds,
+        minimum=int(n[n > 0].min()) if (n > 0).any() else 1, zero=bool((n == 0).any()),
+    )
+    m.add_child(Legend(sections + reference_legend_sections(references, REFERENCE_STYLES)))
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    m.fit_bounds(fit)
+    webassets.localize_map(m)
+    log.info(
+        "map built in %.3f s: %d territories, %d sited initiatives (%s)",
+        time.perf_counter() - started, len(territories), len(sited),
+        ", ".join(f"{k} {v}" for k, v in kinds.items()),
+    )
+    return m
 
-    # Territories: choropleth of the counts.
+
+def _add_choropleth(m: folium.Map, territories: gpd.GeoDataFrame, counts: pd.DataFrame) -> tuple[np.ndarray, list[int]]:
+    """Draw the territories filled by their count class, with a tooltip of the counts by relation.
+
+    Returns
+    -------
+    tuple of (numpy.ndarray, list of int)
+        The count drawn for each territory (layer order) and the class breaks.
+    """
     n = counts["n"].reindex(territories["slug"]).fillna(0).astype("int64").to_numpy()
     breaks = symbology.class_breaks(n)
-    classes = symbology.classify(n, breaks)
     palette = [symbology.ZERO_COLOR, *symbology.class_colors(len(breaks))]
     terr = pd.DataFrame({
         "nombre": [_esc(v) for v in territories["nombre"]],
         "tipo": [_esc(v) for v in territories["tipo"]],
         "n": n.tolist(),
         "detalle": [_esc(t) for t in _breakdowns(counts.reindex(territories["slug"]))],
-        "k": classes.tolist(),
+        "k": symbology.classify(n, breaks).tolist(),
     })
     terr_gdf = gpd.GeoDataFrame(terr, geometry=territories.geometry.to_numpy(), crs=WGS84)
     base = symbology.TERRITORY_STYLE
@@ -508,7 +533,11 @@ def build_map(
         ),
         smooth_factor=1.0,
     ).add_to(m)
+    return n, breaks
 
+
+def _add_outlines(m: folium.Map, chosen: gpd.GeoDataFrame, commune: gpd.GeoDataFrame) -> None:
+    """Outline the territories named in the filter (when any) and the commune boundary."""
     if len(chosen):
         sel = gpd.GeoDataFrame({"nombre": [_esc(v) for v in chosen["nombre"]]}, geometry=chosen.geometry.to_numpy(), crs=WGS84)
         folium.GeoJson(
@@ -517,7 +546,6 @@ def build_map(
             style_function=lambda f: dict(symbology.SELECTED_TERRITORY_STYLE),
             interactive=False,
         ).add_to(m)
-
     folium.GeoJson(
         _feature_collection(commune, []),
         name=LAYER_NAMES["commune"],
@@ -525,9 +553,21 @@ def build_map(
         interactive=False,
     ).add_to(m)
 
-    references = add_reference_layers(m, reference_layers)
 
-    # Sited initiatives.
+def _add_sited_initiatives(
+    m: folium.Map,
+    initiatives: gpd.GeoDataFrame,
+    strategies: Mapping[str, str],
+    relations: pd.DataFrame | None,
+    territories: gpd.GeoDataFrame,
+) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
+    """Draw the sited initiatives: points clustered, lines and areas in a group, one JSON document.
+
+    Returns
+    -------
+    tuple of (geopandas.GeoDataFrame, dict)
+        The initiatives drawn (those with a geometry) and the features per kind.
+    """
     sited = initiatives[initiatives.geometry.notna() & ~initiatives.geometry.is_empty]
     names = _territory_names(relations, territories, list(sited["id"])) if relations is not None else None
     payload, kinds = sited_payload(sited, strategies, territory_names=names)
@@ -537,21 +577,7 @@ def build_map(
         options={"maxClusterRadius": 40, "disableClusteringAtZoom": 17, "showCoverageOnHover": False},
     ).add_to(m)
     m.add_child(SitedInitiatives(payload, cluster, shapes))
-
-    present = list(dict.fromkeys(sited["estrategia"].astype(str)))
-    minimum = int(n[n > 0].min()) if (n > 0).any() else 1
-    legend = legend_html(breaks, count_legend_title(specific_only), strategies, present, kinds, minimum, bool((n == 0).any()))
-    legend += reference_legend_html(references, REFERENCE_STYLES)
-    m.add_child(Legend(legend))
-    folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    m.fit_bounds(fit)
-    webassets.localize_map(m)
-    log.info(
-        "map built in %.3f s: %d territories, %d sited initiatives (%s)",
-        time.perf_counter() - started, len(territories), len(sited),
-        ", ".join(f"{k} {v}" for k, v in kinds.items()),
-    )
-    return m
+    return sited, kinds
 
 
 def selection_map(

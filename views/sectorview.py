@@ -7,23 +7,20 @@ Nothing here needs the internet: the map is built on :func:`views.webassets.offl
 and the caller applies :func:`views.webassets.localize_map` before drawing it.
 
 Texts from data are HTML-escaped before they reach Leaflet (tooltips and the
-legend are inserted as HTML).
+legend are inserted as HTML; the legend is :class:`views.legend.Legend`, escaped by its template).
 """
 
 from __future__ import annotations
 
-from html import escape
-
 import folium
 import geopandas as gpd
 import shapely
-from branca.element import MacroElement
-from folium.template import Template
 
 from geo.crs import WGS84
 from layers.sector import SectorSummary
 from views import symbology, webassets
 from views.escape import html_text
+from views.legend import Legend, Section, Swatch
 
 #: Fill and outline of the territory of the page.
 TERRITORY_STYLE: dict[str, object] = {
@@ -59,59 +56,32 @@ def _tooltip() -> folium.GeoJsonTooltip:
     return folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True)
 
 
-class _Legend(MacroElement):
-    """Legend drawn as a Leaflet control; ``rows`` is trusted HTML built here."""
+def legend_sections(summary: SectorSummary) -> list[Section]:
+    """What the sector map's legend lists: the territory, its neighbours, the commune, the strategies drawn.
 
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            var legend_{{ this.get_name() }} = L.control({position: "bottomright"});
-            legend_{{ this.get_name() }}.onAdd = function () {
-                var div = L.DomUtil.create("div", "sit-legend sit-sector-legend");
-                div.style.background = "rgba(255,255,255,0.92)";
-                div.style.padding = "6px 8px";
-                div.style.font = "12px/1.35 sans-serif";
-                div.style.borderRadius = "4px";
-                div.style.boxShadow = "0 1px 4px rgba(0,0,0,0.3)";
-                div.style.maxWidth = "260px";
-                div.innerHTML = {{ this.html|tojson }};
-                return div;
-            };
-            legend_{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
+    Parameters
+    ----------
+    summary : SectorSummary
+        Output of :func:`layers.sector.sector_summary`.
 
-    def __init__(self, html: str):
-        super().__init__()
-        self._name = "SectorLegend"
-        self.html = html
+    Returns
+    -------
+    list of views.legend.Section
+        One section; texts as they are (the legend template escapes them).
+    """
+    def area(style: dict[str, object]) -> Swatch:
+        return Swatch("area", str(style["fillColor"]), stroke=str(style["color"]), weight=2)
 
-
-def _swatch(fill: str, stroke: str, round_: bool = False, dashed: bool = False) -> str:
-    radius = "50%" if round_ else "2px"
-    border = f"2px {'dashed' if dashed else 'solid'} {stroke}"
-    return (
-        f'<span style="display:inline-block;width:12px;height:12px;margin-right:5px;'
-        f'vertical-align:-2px;background:{fill};border:{border};border-radius:{radius}"></span>'
-    )
-
-
-def legend_html(summary: SectorSummary) -> str:
-    """HTML of the map legend (names escaped)."""
     rows = [
-        _swatch(str(TERRITORY_STYLE["fillColor"]), str(TERRITORY_STYLE["color"])) + "Territorio",
-        _swatch(str(NEIGHBOUR_STYLE["fillColor"]), str(NEIGHBOUR_STYLE["color"])) + "Territorios vecinos",
-        _swatch("transparent", str(symbology.COMMUNE_STYLE["color"]), dashed=True) + "Límite comunal",
+        (area(TERRITORY_STYLE), "Territorio"),
+        (area(NEIGHBOUR_STYLE), "Territorios vecinos"),
+        (Swatch("outline", str(symbology.COMMUNE_STYLE["color"]), weight=2, dashed=True), "Límite comunal"),
     ]
-    sited = summary.sited
     names = {g.key: g.label for g in summary.by_strategy}
-    for sid in dict.fromkeys(sited["estrategia"]):
-        rows.append(
-            _swatch(symbology.strategy_color(sid), symbology.MARK_OUTLINE, round_=True)
-            + f"{escape(str(sid))} · {escape(names.get(sid, ''))}"
-        )
-    return "<br>".join(rows)
+    for sid in dict.fromkeys(summary.sited["estrategia"]):
+        swatch = Swatch("point", symbology.strategy_color(sid), stroke=symbology.MARK_OUTLINE, weight=1.5)
+        rows.append((swatch, f"{sid} · {names.get(sid, '')}"))
+    return [Section(None, rows)]
 
 
 def sector_map(
@@ -185,7 +155,7 @@ def sector_map(
         for row in sited.itertuples(index=False):
             _add_initiative(group, row)
 
-    m.add_child(_Legend(legend_html(summary)))
+    m.add_child(Legend(legend_sections(summary), css_class="sit-sector-legend"))
     folium.LayerControl(collapsed=True).add_to(m)
     # Open on the territory with a margin, so that its neighbours show around it.
     dx, dy = (maxx - minx) * FIT_MARGIN, (maxy - miny) * FIT_MARGIN
