@@ -9,11 +9,14 @@ those URLs to its component frame, which loads them with ``<script src>`` and
 never committed) and that Streamlit serves at ``/app/static/vendor/...``
 (``[server] enableStaticServing = true`` in ``.streamlit/config.toml``).
 
-Choice: :func:`localize_map` rewrites the links of one map, per element instance,
-just before it is drawn. folium's module-level lists are left untouched, so
-nothing depends on import order and other maps (or tests) are not affected.
-Elements whose assets are not vendored make :func:`localize_map` raise
-:class:`OfflineAssetError` instead of silently reaching a CDN.
+Choice: only folium's public link lists are used. :func:`localize_map` gives the
+map *instance* local ``default_js`` / ``default_css`` lists (folium's ``Map`` class
+lists stay as they are) and sets the class lists of the vendored plugins
+(:func:`vendored_plugins`: MarkerCluster) to local URLs, so every MarkerCluster of
+any map loads from the app. Elements whose assets are not vendored (any other
+plugin, ``folium.Icon``, branca colormaps) are found by name in the map's public
+``to_dict()`` tree and make :func:`localize_map` raise :class:`OfflineAssetError`
+instead of silently reaching a CDN.
 
 Vendored: Leaflet 1.9.4 (JS, CSS, images), Leaflet.markercluster 1.5.3 (JS, CSS)
 and jQuery 3.7.1 (folium's ``Popup`` builds its content with ``$()``). folium's
@@ -25,6 +28,7 @@ from a CDN for those).
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterator
 
@@ -173,13 +177,12 @@ def _is_local_url(url: str) -> bool:
     return "://" not in url and not url.startswith("//")
 
 
-def _walk(element) -> Iterator[object]:
-    yield element
-    for child in getattr(element, "_children", {}).values():
-        yield from _walk(child)
+def _local_links(links, table: dict[str, str]) -> list[tuple[str, str]] | None:
+    """``links`` with every vendored asset at its local URL and the dropped ones removed.
 
-
-def _localize_links(element, links: list[tuple[str, str]], table: dict[str, str]) -> list[tuple[str, str]]:
+    Returns ``None`` when a link is neither vendored, dropped nor already local: the
+    element that needs it cannot be drawn offline.
+    """
     urls = asset_urls()
     local: list[tuple[str, str]] = []
     for name, url in links:
@@ -190,12 +193,70 @@ def _localize_links(element, links: list[tuple[str, str]], table: dict[str, str]
         elif _is_local_url(url):
             local.append((name, url))
         else:
-            raise OfflineAssetError(
-                f"El elemento {type(element).__name__} del mapa necesita '{name}' ({url}), "
-                "que la aplicación no sirve; agréguelo a scripts/vendor_assets.py y "
-                "layers/webassets.py o use otro elemento."
-            )
+            return None
     return local
+
+
+def _js_css_classes() -> list[type]:
+    """Every folium class that declares JavaScript or CSS links (subclasses of ``JSCSSMixin``)."""
+    import folium.plugins  # noqa: F401  (imports every plugin class)
+    from folium.elements import JSCSSMixin
+
+    found, todo = [], [JSCSSMixin]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            if sub not in found:
+                found.append(sub)
+                todo.append(sub)
+    return found
+
+
+def _unserved_elements() -> dict[str, str]:
+    """Element name -> why the app cannot draw it offline (assets it does not serve).
+
+    The names are those folium gives its elements (the class name), as listed by
+    the public ``Element.to_dict`` tree.
+    """
+    refused = {
+        "Icon": "folium.Icon requiere Leaflet.awesome-markers, que la aplicación no sirve; "
+                "use CircleMarker, DivIcon o el marcador por defecto.",
+        "ColorMap": "Las escalas de color de branca cargan d3 desde internet; "
+                    "use views.legend.Legend en su lugar.",
+    }
+    vendored = {*vendored_plugins(), _folium_map_class()}
+    for cls in _js_css_classes():
+        if any(issubclass(cls, v) for v in vendored):
+            continue
+        for links, table in ((cls.default_js, JS_ASSETS), (cls.default_css, CSS_ASSETS)):
+            if _local_links(links, table) is None:
+                needed = ", ".join(name for name, url in links if name not in table and not _is_local_url(url))
+                refused[cls.__name__] = (
+                    f"El elemento {cls.__name__} del mapa necesita {needed}, que la aplicación no sirve; "
+                    "agréguelo a scripts/vendor_assets.py y views/webassets.py o use otro elemento."
+                )
+                break
+    return refused
+
+
+def _element_names(tree: dict) -> Iterator[str]:
+    """Names of an element and its descendants, from :meth:`branca.element.Element.to_dict`."""
+    yield tree["name"]
+    for child in tree.get("children", {}).values():
+        yield from _element_names(child)
+
+
+def _folium_map_class() -> type:
+    import folium
+
+    return folium.Map
+
+
+def vendored_plugins() -> tuple[type, ...]:
+    """The folium plugin classes whose assets are vendored: ``folium.plugins.MarkerCluster``."""
+    from folium.plugins import MarkerCluster
+
+    return (MarkerCluster,)
 
 
 #: Key of the element that :func:`localize_map` puts first among the map's children.
@@ -212,39 +273,57 @@ def _image_path_element(image_path: str):
     from branca.element import MacroElement
     from folium.template import Template
 
-    element = MacroElement()
-    element._name = "LeafletImagePath"
-    element._template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            L.Icon.Default.imagePath = {{ this.image_path|tojson }};
-        {% endmacro %}
-        """
-    )
-    element.image_path = image_path
-    return element
+    class LeafletImagePath(MacroElement):
+        _template = Template(
+            """
+            {% macro script(this, kwargs) %}
+                L.Icon.Default.imagePath = {{ this.image_path|tojson }};
+            {% endmacro %}
+            """
+        )
+
+        def __init__(self, path: str):
+            super().__init__()
+            self._name = "LeafletImagePath"
+            self.image_path = path
+
+    return LeafletImagePath(image_path)
+
+
+def localize_plugins() -> None:
+    """Point the link lists of the vendored plugin classes (:func:`vendored_plugins`) at the app.
+
+    Sets the public class attributes ``default_js`` / ``default_css`` of each class
+    (folium reads them when an element renders, and streamlit-folium when it collects
+    the links of a map). Idempotent; reads :func:`base_url_path` on every call.
+    """
+    for cls in vendored_plugins():
+        cls.default_js = _local_links(cls.default_js, JS_ASSETS)
+        cls.default_css = _local_links(cls.default_css, CSS_ASSETS)
 
 
 def localize_map(m):
     """Make a folium map load every browser asset from the app, not from CDNs.
 
-    Walks the map and all its descendants and replaces, on each instance, the
-    ``default_js`` / ``default_css`` lists by the local URLs of :func:`asset_urls`,
-    dropping the links the app does not need (:data:`DROPPED_ASSETS`). Call it after
-    adding every layer and control, right before ``st_folium``. Idempotent; folium's
-    class-level lists are not modified.
+    Uses folium's public link lists only: the map instance's ``default_js`` /
+    ``default_css`` become the local URLs of :func:`asset_urls` (folium's class
+    lists stay as they are), minus the links the app does not need
+    (:data:`DROPPED_ASSETS`); the vendored plugin classes get local lists too
+    (:func:`localize_plugins`). Elements whose assets are not vendored are refused,
+    found by name in the map's public ``to_dict()`` tree. Call it after adding every
+    layer and control, right before ``st_folium``. Idempotent.
 
-    On a :class:`folium.Map` it also sets ``L.Icon.Default.imagePath`` to the vendored
-    images (first child of the map, so it runs before any marker is created), and
-    gives the map a ``maxZoom`` (:data:`DEFAULT_MAX_ZOOM`) when it has none:
-    Leaflet takes the maximum zoom from the visible tile layers, so a map whose only
-    tiles are the optional (hidden) OpenStreetMap layer has none, and MarkerCluster
-    then fails with "Map has no maxZoom specified".
+    It also sets ``L.Icon.Default.imagePath`` to the vendored images (first child of
+    the map, so it runs before any marker is created), and gives the map a
+    ``maxZoom`` (:data:`DEFAULT_MAX_ZOOM`) when it has none: Leaflet takes the
+    maximum zoom from the visible tile layers, so a map whose only tiles are the
+    optional (hidden) OpenStreetMap layer has none, and MarkerCluster then fails
+    with "Map has no maxZoom specified".
 
     Parameters
     ----------
     m : folium.Map
-        Map (or any folium element tree) to rewrite in place.
+        Map to rewrite in place.
 
     Returns
     -------
@@ -257,53 +336,54 @@ def localize_map(m):
         If an element needs an asset that is not vendored (any other plugin, a
         ``folium.Icon``, a ``branca`` colormap), so no CDN request is ever made.
     """
-    import branca.colormap
-    import folium
-
-    if isinstance(m, folium.Map):
-        options = m.options
-        if "max_zoom" not in options and "maxZoom" not in options:
-            options["max_zoom"] = DEFAULT_MAX_ZOOM
-        image_path = asset_url("leaflet/images/")
-        existing = m._children.get(_IMAGE_PATH_ELEMENT)
-        if existing is not None:
-            existing.image_path = image_path
-        else:
-            m.add_child(_image_path_element(image_path), name=_IMAGE_PATH_ELEMENT, index=0)
-    for element in _walk(m):
-        if isinstance(element, branca.colormap.ColorMap):
-            raise OfflineAssetError(
-                "Las escalas de color de branca cargan d3 desde internet; "
-                "use una leyenda propia (MacroElement) en su lugar."
-            )
-        if isinstance(element, folium.Icon):
-            raise OfflineAssetError(
-                "folium.Icon requiere Leaflet.awesome-markers, que la aplicación no sirve; "
-                "use CircleMarker, DivIcon o el marcador por defecto."
-            )
-        if hasattr(element, "default_js"):
-            element.default_js = _localize_links(element, list(element.default_js), JS_ASSETS)
-        if hasattr(element, "default_css"):
-            element.default_css = _localize_links(element, list(element.default_css), CSS_ASSETS)
+    refused = _unserved_elements()
+    for name in dict.fromkeys(_element_names(m.to_dict())):
+        if name in refused:
+            raise OfflineAssetError(refused[name], code="map_asset_not_served", element=name)
+    map_class = _folium_map_class()
+    m.default_js = _local_links(map_class.default_js, JS_ASSETS)
+    m.default_css = _local_links(map_class.default_css, CSS_ASSETS)
+    localize_plugins()
+    options = m.options
+    if "max_zoom" not in options and "maxZoom" not in options:
+        options["max_zoom"] = DEFAULT_MAX_ZOOM
+    # Added under a fixed name at index 0: a second call replaces the first element.
+    m.add_child(_image_path_element(asset_url("leaflet/images/")), name=_IMAGE_PATH_ELEMENT, index=0)
     return m
 
 
-def asset_links(m) -> tuple[list[str], list[str]]:
-    """JavaScript and CSS URLs a (localized) map will load, in order, without duplicates.
+class _Links(HTMLParser):
+    """``<script src>`` and ``<link rel=stylesheet href>`` of a document, in order."""
 
-    Mirrors how streamlit-folium collects them; useful for tests and diagnostics.
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.js: dict[str, None] = {}
+        self.css: dict[str, None] = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script" and attrs.get("src"):
+            self.js[attrs["src"]] = None
+        elif tag == "link" and "stylesheet" in (attrs.get("rel") or "") and attrs.get("href"):
+            self.css[attrs["href"]] = None
+
+
+def asset_links(m) -> tuple[list[str], list[str]]:
+    """JavaScript and CSS URLs a map will load, in order, without duplicates.
+
+    Read from the map's rendered document (every element adds its ``default_js`` /
+    ``default_css`` links to the page header, the same lists streamlit-folium
+    collects). Renders the map: meant for tests and diagnostics.
 
     Returns
     -------
     tuple of (list of str, list of str)
         ``(js_urls, css_urls)``.
     """
-    js: dict[str, None] = {}
-    css: dict[str, None] = {}
-    for element in _walk(m):
-        js.update((url, None) for _, url in getattr(element, "default_js", []))
-        css.update((url, None) for _, url in getattr(element, "default_css", []))
-    return list(js), list(css)
+    links = _Links()
+    links.feed(m.get_root().render())
+    links.close()
+    return list(links.js), list(links.css)
 
 
 def osm_tile_layer(show: bool = False):

@@ -2,8 +2,8 @@
 
 It exercises every kind of map content the app uses: a GeoJson polygon with tooltip
 and popup, CircleMarkers (with popups) inside a MarkerCluster, a default Leaflet
-marker (its icon images come from leaflet.css), a legend as a Leaflet control built
-by a MacroElement, a LayerControl, fit_bounds, and OpenStreetMap tiles as an
+marker (its icon images come from leaflet.css), the app's legend element
+(:class:`views.legend.Legend`), a LayerControl, fit_bounds, and OpenStreetMap tiles as an
 optional overlay that is off by default.
 """
 
@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import folium
 import streamlit as st
-from branca.element import MacroElement
 from folium.plugins import MarkerCluster
-from folium.template import Template
 from streamlit_folium import st_folium
 
 from views import webassets
+from views.legend import Legend, Section, Swatch
 
 # A polygon over central Vallenar (lon/lat, RFC 7946) and points inside it.
 SECTOR = {
@@ -49,29 +48,6 @@ POINTS = [
 ]
 
 
-class Legend(MacroElement):
-    """Legend drawn as a Leaflet control (no external asset)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            var legend_{{ this.get_name() }} = L.control({position: "bottomright"});
-            legend_{{ this.get_name() }}.onAdd = function () {
-                var div = L.DomUtil.create("div", "sit-legend");
-                div.style.background = "white";
-                div.style.padding = "6px 8px";
-                div.style.font = "12px sans-serif";
-                div.innerHTML = "<b>Leyenda</b><br>"
-                    + "<span style='color:#2b7bba'>&#9632;</span> Sector<br>"
-                    + "<span style='color:#d7301f'>&#9679;</span> Iniciativa";
-                return div;
-            };
-            legend_{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-
 st.set_page_config(page_title="Sonda del mapa sin internet", layout="wide")
 st.title("Sonda del mapa sin internet")
 
@@ -99,7 +75,7 @@ for i, (lat, lon) in enumerate(POINTS, start=1):
         popup=folium.Popup(f"<b>Iniciativa {i}</b>", max_width=200),
     ).add_to(cluster)
 folium.Marker([-28.5740, -70.7680], tooltip="Marcador por defecto").add_to(m)
-m.add_child(Legend())
+m.add_child(Legend([Section("Leyenda", [(Swatch("area", "#2b7bba"), "Sector"), (Swatch("point", "#d7301f"), "Iniciativa")])]))
 folium.LayerControl(collapsed=True).add_to(m)
 m.fit_bounds([[-28.5850, -70.7700], [-28.5700, -70.7500]])
 

@@ -43,8 +43,18 @@ def test_localize_map_is_idempotent_and_leaves_folium_untouched():
     assert webassets.asset_links(m)[0] == [
         webassets.asset_urls()[n] for n in ("leaflet", "jquery", "markerclusterjs")
     ]
+    # The map's own lists are per instance: folium's Map class keeps its CDN links.
     assert folium.Map.default_js == before
     assert folium.Map().default_js[0][1].startswith("https://")
+    # The vendored plugin's class lists point at the app, for every MarkerCluster of any map.
+    urls = webassets.asset_urls()
+    assert MarkerCluster.default_js == [("markerclusterjs", urls["markerclusterjs"])]
+    assert [u for _, u in MarkerCluster().default_css] == [urls["markerclustercss"], urls["markerclusterdefaultcss"]]
+
+
+def test_localize_map_reads_no_private_attribute():
+    source = Path(webassets.__file__).read_text(encoding="utf-8")
+    assert "_children" not in source and "_parent" not in source
 
 
 def test_localize_map_refuses_assets_it_cannot_serve():
@@ -55,7 +65,15 @@ def test_localize_map_refuses_assets_it_cannot_serve():
 
     m = _sample_map()
     m.add_child(folium.plugins.Fullscreen())  # a plugin that is not vendored
-    with pytest.raises(webassets.OfflineAssetError, match="Fullscreen"):
+    with pytest.raises(webassets.OfflineAssetError, match="Fullscreen") as refused:
+        webassets.localize_map(m)
+    assert refused.value.code == "map_asset_not_served" and refused.value.data == {"element": "Fullscreen"}
+
+    import branca.colormap
+
+    m = _sample_map()
+    m.add_child(branca.colormap.LinearColormap(["#ffffff", "#000000"]))  # d3 from a CDN
+    with pytest.raises(webassets.OfflineAssetError):
         webassets.localize_map(m)
 
 
@@ -69,10 +87,8 @@ def test_localize_map_gives_a_tileless_map_a_max_zoom():
 
 def test_localize_map_sets_the_default_icon_path_first():
     m = webassets.localize_map(webassets.localize_map(_sample_map()))
-    first = next(iter(m._children.values()))
-    assert first.image_path == "/app/static/vendor/leaflet/images/"
-    assert sum(type(c).__name__ == "MacroElement" and hasattr(c, "image_path")
-               for c in m._children.values()) == 1
+    names = [child["name"] for child in m.to_dict()["children"].values()]
+    assert names[0] == "LeafletImagePath" and names.count("LeafletImagePath") == 1
     html = m.get_root().render()
     assert 'L.Icon.Default.imagePath = "/app/static/vendor/leaflet/images/";' in html
 
