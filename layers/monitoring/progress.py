@@ -69,9 +69,10 @@ def join(initiatives: pd.DataFrame, matrix: pd.DataFrame) -> pd.DataFrame:
     """
     cols = [c for c in _CATALOGUE if c in initiatives.columns]
     base = pd.DataFrame(initiatives[cols]).reset_index(drop=True).copy()
-    padre = base["padre"].where(base["padre"].notna() & (base["padre"].astype(str) != ""), None)
-    heads = set(padre.dropna())
-    base["programa"] = [p if p is not None else (i if i in heads else None) for i, p in zip(base["id"], padre)]
+    padre = [v if isinstance(v, str) and v.strip() else None for v in base["padre"]]
+    heads = {p for p in padre if p is not None}
+    base["programa"] = pd.Series([p if p is not None else (i if i in heads else None) for i, p in zip(base["id"], padre)],
+                                 index=base.index, dtype=object)
     names = base.set_index("id")["nombre"]
     base["programa_nombre"] = base["programa"].map(names)
     fields = matrix.reindex(base["id"]).reset_index(drop=True)
@@ -108,7 +109,7 @@ def delayed(joined: pd.DataFrame, as_of: _dt.date | None = None) -> pd.Series:
 def traffic_light(joined: pd.DataFrame, as_of: _dt.date | None = None) -> pd.Series:
     """Traffic-light colour of each initiative (keys of :data:`SEMAFORO`)."""
     day = as_of or _dt.date.today()
-    end = joined["fecha_termino_plan"].map(lambda v: v if isinstance(v, str) and v else None)
+    end = [v if isinstance(v, str) and v else None for v in joined["fecha_termino_plan"]]
     soon = (day + _dt.timedelta(days=WARNING_DAYS)).isoformat()
     out = []
     for estado, when, late in zip(joined["estado"], end, delayed(joined, day)):

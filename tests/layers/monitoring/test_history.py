@@ -1,0 +1,110 @@
+"""The monitoring record in the store: shipped state, changes with history, idempotence, concurrency, rebuilds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+import pytest
+
+from layers import catalogue, store
+from layers._errors import SitError
+from layers.monitoring import history as H
+
+IDS = catalogue.load_initiatives()["id"].tolist()
+WHEN = dt.datetime(2026, 3, 15, 13, 20, tzinfo=dt.UTC)
+
+
+def updates(rows: dict[str, dict]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_dict(rows, orient="index").astype(object)
+    return frame.where(frame.notna(), None).rename_axis("id")
+
+
+def test_shipped_state_is_sin_iniciar_with_empty_fields(fresh_store):
+    matrix = H.current_values(IDS)
+    assert len(matrix) == 194 and list(matrix.index) == IDS
+    assert (matrix["estado"] == "sin iniciar").all()
+    assert (matrix["version"] == 0).all()
+    others = matrix.drop(columns=["estado", "version"])
+    assert others.isna().all().all()
+    assert H.history().empty
+
+
+def test_changes_are_saved_with_their_history(fresh_store):
+    change = H.apply_changes(updates({
+        "E1-P1-08": {"estado": "en ejecución", "avance_fisico": 30.5, "monto_aprobado_clp": 1_200_000_000},
+        "E3-P4-03": {"estado": "postulada", "avance_fisico": None, "monto_aprobado_clp": None},
+    }), "Ana Pérez", "Informe trimestral", now=WHEN)
+    assert change.n_initiatives == 2 and change.n_fields == 4
+    matrix = H.current_values(IDS)
+    row = matrix.loc["E1-P1-08"]
+    assert (row["estado"], row["avance_fisico"], row["monto_aprobado_clp"]) == ("en ejecución", 30.5, 1_200_000_000)
+    assert row["actualizado_por"] == "Ana Pérez" and row["version"] == 1
+    assert row["actualizado_el"] == "2026-03-15T10:20:00-03:00"  # America/Santiago, ISO 8601 with offset
+    entries = H.history("E1-P1-08")
+    assert entries[["campo", "valor_anterior", "valor_nuevo"]].values.tolist() == [
+        ["estado", "sin iniciar", "en ejecución"], ["avance_fisico", "", "30.5"],
+        ["monto_aprobado_clp", "", "1200000000"],
+    ]
+    assert set(entries["autor"]) == {"Ana Pérez"} and set(entries["motivo"]) == {"Informe trimestral"}
+    assert entries["lote"].nunique() == 1
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", v) for v in entries["fecha_hora"])
+    assert matrix.loc["E1-P1-01", "version"] == 0
+
+
+def test_identical_values_add_nothing(fresh_store):
+    first = updates({"E1-P1-01": {"estado": "financiada", "avance_financiero": 10.0, "codigo_bip": "30123456-0"}})
+    H.apply_changes(first, "Ana")
+    again = H.apply_changes(first, "Otra persona", "reenvío")
+    assert again.n_fields == 0
+    assert len(H.history()) == 3
+    assert H.current_values(["E1-P1-01"]).loc["E1-P1-01", "version"] == 1
+    assert H.current_values(["E1-P1-01"]).loc["E1-P1-01", "actualizado_por"] == "Ana"
+
+
+def test_partial_changes_keep_other_fields_and_clearing_is_recorded(fresh_store):
+    H.apply_changes(updates({"E1-P1-01": {"estado": "financiada", "meta": "300 m²"}}), "Ana")
+    H.apply_changes(updates({"E1-P1-01": {"meta": None}}), "Luis", "meta retirada")
+    row = H.current_values(["E1-P1-01"]).loc["E1-P1-01"]
+    assert row["estado"] == "financiada" and row["meta"] is None and row["version"] == 2
+    last = H.history("E1-P1-01").iloc[-1]
+    assert (last["campo"], last["valor_anterior"], last["valor_nuevo"], last["autor"]) == ("meta", "300 m²", "", "Luis")
+
+
+def test_history_is_append_only_and_oldest_first(fresh_store):
+    for pct in (10.0, 20.0, 30.0):
+        H.apply_changes(updates({"E1-P1-02": {"avance_fisico": pct}}), "Ana")
+    entries = H.history("E1-P1-02")
+    assert entries["valor_nuevo"].tolist() == ["10", "20", "30"]
+    assert entries["valor_anterior"].tolist() == ["", "10", "20"]
+
+
+def test_stale_version_is_refused_and_nothing_written(fresh_store):
+    H.apply_changes(updates({"E1-P1-03": {"estado": "postulada"}}), "Ana")
+    read_at = {"E1-P1-03": 0}  # read before Ana's change
+    with pytest.raises(H.StaleVersionError) as info:
+        H.apply_changes(updates({"E1-P1-03": {"estado": "descartada"}}), "Luis", expected_versions=read_at)
+    assert info.value.code == "stale_version" and info.value.data["ids"] == ["E1-P1-03"]
+    assert H.current_values(["E1-P1-03"]).loc["E1-P1-03", "estado"] == "postulada"
+    assert len(H.history()) == 1
+    ok = H.apply_changes(updates({"E1-P1-03": {"estado": "descartada"}}), "Luis", expected_versions={"E1-P1-03": 1})
+    assert ok.n_fields == 1
+
+
+@pytest.mark.parametrize("autor", ["", "   ", None, "x" * 121, "a\x07b"])
+def test_author_is_required(fresh_store, autor):
+    with pytest.raises(SitError) as info:
+        H.apply_changes(updates({"E1-P1-01": {"estado": "postulada"}}), autor)
+    assert info.value.code == "bad_author"
+    assert H.history().empty
+
+
+def test_record_survives_a_forced_rebuild(fresh_store):
+    H.apply_changes(updates({"E1-P1-08": {"estado": "terminada", "avance_fisico": 100.0}}), "Ana", "cierre")
+    before_matrix, before_history = H.current_values(IDS), H.history()
+    store.ensure_store(force=True)
+    pd.testing.assert_frame_equal(H.current_values(IDS), before_matrix)
+    pd.testing.assert_frame_equal(H.history(), before_history)
+    registry = store.list_layers().set_index("nombre")
+    assert registry.at[H.TABLE, "clase"] == store.EDITABLE and registry.at[H.HISTORY, "clase"] == store.EDITABLE
