@@ -183,7 +183,8 @@ def site_choice(requested: str | None) -> tuple[str, str | None]:
     (str, str or None)
         :data:`INCLUDED_SITES` or a site layer name (the domain's rule,
         :func:`layers.initiatives.default_sites`, when nothing or an unknown value
-        is given), and a Spanish warning naming an unknown value (``None`` otherwise).
+        is given), and a Spanish warning naming an unknown value, as plain text for
+        :func:`warn_ignored` (``None`` otherwise).
     """
     from layers import initiatives as domain
     from layers._errors import UnknownLayerError
@@ -194,8 +195,8 @@ def site_choice(requested: str | None) -> tuple[str, str | None]:
     except UnknownLayerError as exc:
         default = domain.default_sites(reg) or domain.INCLUDED_SITES
         return default, (
-            f"Se ignoró un filtro: Capa de ubicaciones desconocida: «{md_escape(exc.data['layer'])}». "
-            f"Se usan las ubicaciones «{md_escape(sites_label(default))}»."
+            f"Se ignoró un filtro: Capa de ubicaciones desconocida: «{echo(exc.data['layer'])}». "
+            f"Se usan las ubicaciones «{sites_label(default)}»."
         )
 
 
@@ -315,8 +316,17 @@ def md_escape(text: object) -> str:
 
 #: Most ignored filter values one warning lists; the rest are counted.
 MAX_LISTED_PROBLEMS = 3
-#: Longest echo of one value (or message) from a link, in characters.
-MAX_ECHO_CHARS = 160
+#: Longest echo of one value from a link, in characters.
+MAX_ECHO_CHARS = 60
+#: Longest message of :func:`warn_ignored`, in characters.
+MAX_MESSAGE_CHARS = 300
+
+
+def echo(value: object) -> str:
+    """A value from a link cut for quoting it in a message (plain text; escape where written)."""
+    from views.escape import shorten
+
+    return shorten(value, MAX_ECHO_CHARS)
 
 
 def warn_ignored(messages: Iterable[str], limit: int = MAX_LISTED_PROBLEMS) -> None:
@@ -329,18 +339,18 @@ def warn_ignored(messages: Iterable[str], limit: int = MAX_LISTED_PROBLEMS) -> N
     limit : int
         How many are listed; the others are counted (``… y N más``).
 
-    Every message is cut to :data:`MAX_ECHO_CHARS` and shown as literal text (no
-    Markdown: a link cannot draw an image, a link or a formula in the page).
+    Every message is plain text, cut to :data:`MAX_MESSAGE_CHARS` and shown literally
+    (no Markdown: a link cannot draw an image, a link or a formula in the page).
     """
     from views.escape import shorten
 
     messages = list(dict.fromkeys(str(m) for m in messages))
     if not messages:
         return
-    lines = [md_escape(shorten(m, MAX_ECHO_CHARS)) for m in messages[:limit]]
+    lines = [md_escape(shorten(m, MAX_MESSAGE_CHARS)) for m in messages[:limit]]
     rest = len(messages) - len(lines)
     if rest:
-        lines.append(f"… y {rest} más.")
+        lines.append(md_escape(f"… y {rest} más."))
     st.warning("  \n".join(lines), icon=":material/warning:")
 
 

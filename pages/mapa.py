@@ -40,7 +40,7 @@ warnings: list[str] = []
 if LAYER_KEY not in st.session_state:
     wanted = st.query_params.get("capa", shared.DEFAULT_TERRITORY_LAYER)
     if wanted not in layer_names:
-        warnings.append(f"Se ignoró un filtro: Capa de territorios desconocida: «{wanted}».")
+        warnings.append(f"Se ignoró un filtro: Capa de territorios desconocida: «{shared.echo(wanted)}».")
         wanted = shared.DEFAULT_TERRITORY_LAYER
     st.session_state[LAYER_KEY] = wanted
 if len(layer_names) > 1:
@@ -132,8 +132,7 @@ extra = {
 }
 shared.write_query(selection.url_state(state), extra=extra)
 
-for message in warnings:
-    st.warning(message, icon=":material/warning:")
+shared.warn_ignored(warnings)
 
 # --- selection --------------------------------------------------------------------------
 selected = selection.apply(initiatives, relations, state, territories)

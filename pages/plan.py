@@ -7,6 +7,7 @@ import streamlit as st
 
 from layers import links, planview
 from pages import _shared as shared
+from views.escape import markdown_code
 
 shared.run_inside_app()
 
@@ -20,7 +21,7 @@ def _count(n: int, sited: int) -> str:
 
 def _item_line(item: dict, indent: str = "") -> list[str]:
     esc = shared.md_escape
-    text = f"{indent}- `{item['id']}` {esc(item['tipo'])} · {esc(item['nombre'])}"
+    text = f"{indent}- {markdown_code(item['id'])} {esc(item['tipo'])} · {esc(item['nombre'])}"
     if item["ubicada"]:
         text += f" · {SITED}"
     if item["hijos"]:
@@ -68,14 +69,15 @@ c4.metric("Ubicadas en el mapa", sum(s["ubicadas"] for s in tree))
 
 st.subheader("Estrategias, planes e iniciativas")
 for strategy in tree:
-    label = f"{strategy['numero']}. {strategy['nombre']} — {_count(strategy['n'], strategy['ubicadas'])}"
+    label = f"{strategy['numero']}. {shared.md_escape(strategy['nombre'])} — {_count(strategy['n'], strategy['ubicadas'])}"
     with st.expander(label):
         if strategy["objetivos"]:
             st.markdown("**Objetivos específicos**")
             st.markdown("\n".join(f"{i}. {shared.md_escape(o)}" for i, o in enumerate(strategy["objetivos"], start=1)))
         for plan in strategy["planes"]:
             st.markdown(
-                f"**{plan['id']} · {shared.md_escape(plan['nombre'])}** — *{_count(plan['n'], plan['ubicadas'])}*"
+                f"**{shared.md_escape(plan['id'])} · {shared.md_escape(plan['nombre'])}** — "
+                f"*{_count(plan['n'], plan['ubicadas'])}*"
             )
             lines = [line for item in plan["items"] for line in _item_line(item)]
             st.markdown("\n".join(lines) if lines else "*Sin iniciativas.*")

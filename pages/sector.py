@@ -76,7 +76,8 @@ if requested:
         if st.session_state.get(PICKER_KEY) != requested:
             st.session_state[PICKER_KEY] = requested
     except UnknownTerritoryError as exc:
-        unknown_message = str(exc)
+        hint = exc.data.get("suggestion")
+        unknown_message = f"Territorio desconocido: «{shared.echo(requested)}»." + (f" ¿Quiso decir «{hint}»?" if hint else "")
 if st.session_state.get(PICKER_KEY) not in names:
     st.session_state[PICKER_KEY] = "centro" if "centro" in names else order[0]
 
@@ -89,14 +90,14 @@ slug = st.selectbox(
     help="Sectores urbanos, luego localidades rurales y el resto rural, por nombre.",
 )
 if unknown_message:
-    st.warning(f"{unknown_message} Se muestra «{names[slug]}»; elija su territorio en la lista.")
+    shared.warn_ignored([f"{unknown_message} Se muestra «{names[slug]}»; elija su territorio en la lista."])
 elif st.query_params.get("territorio") != slug:
     st.query_params["territorio"] = slug  # the address always points to what is shown
 
 # Initiative sites: the most recently imported site layer unless ``?ubicaciones=`` says otherwise.
 sites_choice, sites_problem = shared.site_choice(st.query_params.get("ubicaciones"))
 if sites_problem:
-    st.warning(sites_problem)
+    shared.warn_ignored([sites_problem])
 sites = shared.sites_layer(sites_choice)
 
 try:
@@ -108,9 +109,9 @@ except SitError as exc:
     st.stop()
 
 t = summary.territory
-st.header(summary.nombre, anchor="territorio")
+st.header(shared.md_escape(summary.nombre), anchor="territorio")
 st.caption(
-    f"{str(t['tipo']).capitalize()} · {report.format_number(float(t['area_km2']), 2)} km² · "
+    f"{shared.md_escape(str(t['tipo']).capitalize())} · {report.format_number(float(t['area_km2']), 2)} km² · "
     f"borde referencial con precisión de ±{report.format_number(float(t['precision_m']))} m"
 )
 
@@ -118,7 +119,7 @@ counts = summary.counts
 cols = st.columns(5)
 cols[0].metric("Iniciativas en total", counts["total"])
 for col, key in zip(cols[1:], sector.GRUPOS):
-    col.metric(sector.group_label(key, summary.tipo), counts[key])
+    col.metric(shared.md_escape(sector.group_label(key, summary.tipo)), counts[key])
 
 left, right = st.columns([3, 2], gap="large")
 with left:
@@ -155,7 +156,7 @@ with right:
         st.pills(
             "Territorios que comparten un borde con este; elija uno para verlo",
             list(summary.neighbours["slug"]),
-            format_func=lambda s: names.get(s, s),
+            format_func=lambda s: shared.md_escape(names.get(s, s)),  # pill labels are Markdown
             key=f"vecino_{slug}",
             on_change=_go_to,
             args=(f"vecino_{slug}",),

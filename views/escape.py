@@ -42,7 +42,7 @@ import html
 import json
 import math
 
-__all__ = ["html_text", "html_attribute", "js_value", "markdown_text", "shorten", "MARKDOWN_SPECIAL"]
+__all__ = ["html_text", "html_attribute", "js_value", "markdown_text", "markdown_code", "shorten", "MARKDOWN_SPECIAL"]
 
 #: Characters that start Markdown or Streamlit syntax (emphasis, links, images, headings,
 #: lists, tables, HTML, entities, LaTeX ``$``, directives ``:red[...]``, emoji ``:x:``, autolinks).
@@ -128,6 +128,22 @@ def markdown_text(value: object) -> str:
         return ""
     text = str(value).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
     return "".join(f"\\{c}" if c in MARKDOWN_SPECIAL else c for c in text)
+
+
+def markdown_code(value: object) -> str:
+    """A value as an inline code span in Streamlit Markdown (shown literally, in monospace).
+
+    The span is fenced with one backtick more than the longest run of backticks in the
+    value (CommonMark), and padded with spaces when the value starts or ends with a
+    backtick, so no value can close it early. Line breaks become spaces.
+    """
+    if _is_missing(value):
+        return ""
+    text = str(value).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    runs = [len(run) for run in "".join(c if c == "`" else " " for c in text).split()]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def shorten(value: object, limit: int = 80) -> str:

@@ -51,7 +51,7 @@ def test_default_view_shows_a_territory_and_writes_it_to_the_url():
     slug = at.selectbox(key=PICKER).value
     assert slug == "centro"
     assert url_territory(at) == "centro"
-    assert at.header[0].value == "Centro (casco central)"
+    assert at.header[0].value.replace("\\", "") == "Centro (casco central)"
     m = metrics(at)
     assert m["Ubicadas en el territorio"] == "3"
     assert int(m["Iniciativas en total"]) == sum(
@@ -99,7 +99,7 @@ def test_unknown_territory_warns_and_the_picker_still_works():
     at = open_page("xyz")
     assert not at.exception
     assert len(at.warning) == 1
-    message = at.warning[0].value
+    message = at.warning[0].value.replace("\\", "")
     assert "Territorio desconocido: «xyz»" in message
     assert "elija su territorio en la lista" in message
     assert url_territory(at) == "xyz"  # left as given until the person chooses
@@ -112,7 +112,7 @@ def test_unknown_territory_warns_and_the_picker_still_works():
 def test_misspelt_territory_suggests_the_right_one():
     at = open_page("domeiko")
     assert not at.exception
-    assert "¿Quiso decir «domeyko»?" in at.warning[0].value
+    assert "¿Quiso decir «domeyko»?" in at.warning[0].value.replace("\\", "")
 
 
 def test_group_by_strategy():
