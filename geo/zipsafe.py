@@ -89,7 +89,8 @@ def check_archive(archive: zipfile.ZipFile, limit_bytes: int, max_members: int =
     Raises
     ------
     UnsafeZipError
-        Codes ``too_many``, ``unsafe_name``, ``symlink``, ``encrypted``, ``too_big``.
+        Codes ``too_many``, ``unsafe_name``, ``symlink``, ``encrypted``, ``too_big``, ``conflict``
+        (a name used both as a file and as a folder, ``x`` and ``x/y.txt``).
     """
     infos = archive.infolist()
     if len(infos) > max_members:
@@ -111,11 +112,22 @@ def check_archive(archive: zipfile.ZipFile, limit_bytes: int, max_members: int =
             continue
         declared += info.file_size
         files.append(info)
+    _check_layout([member_path(i.filename) for i in files])
     if declared > limit_bytes:
         raise UnsafeZipError(
             f"El zip se expande a {_mb(declared)}, más que el máximo permitido ({_mb(limit_bytes)}).", "too_big"
         )
     return files
+
+
+def _check_layout(paths: list[PurePosixPath]) -> None:
+    """Refuse an archive whose file members cannot all be written: a file that is also a folder of another."""
+    folders = {str(parent) for p in paths for parent in p.parents if str(parent) != "."}
+    clash = sorted(str(p) for p in paths if str(p) in folders)
+    if clash:
+        raise UnsafeZipError(
+            f"El zip contiene «{clash[0][:80]}» como archivo y como carpeta a la vez; no se extrae.", "conflict"
+        )
 
 
 def extract(path: str | os.PathLike, dest: str | os.PathLike, limit_bytes: int, max_members: int = MAX_MEMBERS) -> list[Path]:
@@ -159,8 +171,8 @@ def extract(path: str | os.PathLike, dest: str | os.PathLike, limit_bytes: int, 
             target = (root / rel).resolve()
             if target == root or root not in target.parents:
                 raise UnsafeZipError(f"El zip contiene una ruta insegura («{info.filename[:80]}»); no se extrae.", "unsafe_name")
-            target.parent.mkdir(parents=True, exist_ok=True)
             try:
+                target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(info) as src, open(target, "xb") as dst:
                     while chunk := src.read(_CHUNK):
                         written += len(chunk)

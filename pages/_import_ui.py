@@ -51,6 +51,35 @@ UNEXPECTED = (
 ALL_FOLDERS = "(todas las carpetas)"
 
 
+def _crs_hint(data: dict) -> str:
+    return f"Pruebe escribir {data['suggested'][0]} en «{upload.LABEL_CRS}»." if data.get("suggested") else ""
+
+
+#: Hints for import errors in the form's words, by error code (domain messages name no form field).
+FORM_HINTS = {
+    "layer_exists": lambda d: f"Marque «{upload.LABEL_REPLACE}» para reemplazarla.",
+    "crs_missing": lambda d: f"Indíquelo con «{upload.LABEL_CRS}», p. ej. EPSG:32719.",
+    "outside_commune": _crs_hint,
+    "outside_crs_domain": _crs_hint,
+    "crs_transform_failed": lambda d: f"Indique el sistema correcto en «{upload.LABEL_CRS}».",
+    "no_geometry_columns": lambda d: f"Para x/y indique el sistema en «{upload.LABEL_CRS}».",
+    "bad_encoding": lambda d: f"Pruebe la codificación {d['suggested']} en «{upload.LABEL_ENCODING}».",
+    "several_layers": lambda d: f"Elija una en «{upload.LABEL_SOURCE_LAYER}».",
+    "layer_not_found": lambda d: f"Elija una en «{upload.LABEL_SOURCE_LAYER}».",
+    "name_field_missing": lambda d: f"Complete «{upload.LABEL_NAME_FIELD}».",
+    "id_field_missing": lambda d: f"Complete «{upload.LABEL_ID_FIELD}».",
+    "field_missing": lambda d: f"Revise «{upload.LABEL_NAME_FIELD if d.get('role') == 'name_field' else upload.LABEL_ID_FIELD}».",
+    "duplicate_ids": lambda d: f"Con «{upload.LABEL_ID_FIELD}» vacío los identificadores se derivan de los nombres.",
+}
+
+
+def phrase(exc: SitError) -> str:
+    """The message of an import error with the form's hint for its code."""
+    hint = FORM_HINTS.get(exc.code)
+    text = hint(exc.data) if hint else ""
+    return f"{exc} {text}" if text else str(exc)
+
+
 # --------------------------------------------------------------------------- configuration and access
 
 
@@ -168,7 +197,7 @@ def _peek(file_id: str, name: str, data: bytes, encoding: str | None, layer: str
         try:
             return upload.peek_upload(name, data, encoding=encoding, gpkg_layer=layer)
         except SitError as exc:
-            return str(exc)
+            return phrase(exc)
 
     return shared.session_cached(K_CACHE + "_campos", (file_id, encoding, layer), build)
 
@@ -307,7 +336,7 @@ def _run_import(uploaded, source_layer: str | None, encoding: str | None) -> Non
                 precision_m=None if precision is None else int(precision),
             )
     except SitError as exc:
-        st.error(str(exc))
+        st.error(phrase(exc))
         return
     except Exception:  # never a traceback in the UI
         log.exception("import of %s from the app failed", uploaded.name)

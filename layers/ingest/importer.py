@@ -224,22 +224,54 @@ def read_any(
     if user_crs is not None:
         declared = info.declared_crs
         if declared is not None and not declared.equals(user_crs, ignore_axis_order=True):
-            info.crs_note = f"indicado con --crs (el archivo declaraba {_read.label(declared)})"
+            info.crs_note = f"indicado al importar (el archivo declaraba {_read.label(declared)})"
         else:
-            info.crs_note = "indicado con --crs"
+            info.crs_note = "indicado al importar"
         frame = frame.set_crs(user_crs, allow_override=True)
     elif info.declared_crs is not None and frame.crs is None:
         frame = frame.set_crs(info.declared_crs)
     return frame, info
 
 
-# --------------------------------------------------------------------------- checks
+# --------------------------------------------------------------------------- step 1: check the request
+
+
+@dataclass
+class _Request:
+    """An import request, checked before the file is opened."""
+
+    kind: str
+    name: str
+    name_field: str | None
+    id_field: str | None
+    user_crs: pyproj.CRS | None
+    encoding: str | None
+    gpkg_layer: str | None
+    replace: bool
+    replaced: bool
+    precision_m: int | None
+    source_file: str
+
+
+@dataclass
+class _Run:
+    """What the steps learn as they go: counts for the report."""
+
+    n_read: int = 0
+    n_repaired: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    outside: float = 0.0
 
 
 def _check_kind(as_: object) -> str:
     kind = str(as_ or "").strip().lower()
     if kind not in KINDS:
-        raise InputFileError(f"Tipo de importación desconocido: «{as_}». Use territorios, iniciativas o referencia.")
+        raise InputFileError(
+            f"Tipo de importación desconocido: «{as_}». Use territorios, iniciativas o referencia.", code="bad_kind", kind=str(as_)
+        )
     return kind
 
 
@@ -249,7 +281,9 @@ def _check_target(name: str, kind: str, replace: bool) -> bool:
     Returns True when an existing layer will be replaced.
     """
     if name in shipped.TABLES:
-        raise InputFileError(f"«{name}» es una tabla del catálogo del sistema; elija otro nombre para la capa.")
+        raise InputFileError(
+            f"«{name}» es una tabla del catálogo del sistema; elija otro nombre para la capa.", code="reserved_layer_name", layer=name
+        )
     reg = store.list_layers()
     row = reg[reg["nombre"] == name]
     if row.empty:
@@ -257,12 +291,35 @@ def _check_target(name: str, kind: str, replace: bool) -> bool:
     info = row.iloc[0]
     if not replace:
         what = "incluida en el sistema" if info["origen"] == store.SHIPPED else "ya importada"
-        raise store.StoreError(f"La capa «{name}» existe ({what}); use --replace para reemplazarla.")
+        raise store.StoreError(f"La capa «{name}» existe ({what}).", code="layer_exists", layer=name, origin=str(info["origen"]))
     if info["origen"] == store.SHIPPED and info["clase"] != KINDS[kind]:
         raise InputFileError(
-            f"La capa «{name}» viene con el sistema (clase {info['clase']}) y no puede reemplazarse por una capa de {kind}; elija otro nombre."
+            f"La capa «{name}» viene con el sistema (clase {info['clase']}) y no puede reemplazarse por una capa de {kind}; elija otro nombre.",
+            code="shipped_kind", layer=name,
         )
     return True
+
+
+def _check_request(path, as_, layer, name_field, id_field, crs, encoding, replace, source_name, gpkg_layer, precision_m) -> _Request:
+    """Step 1: kind, layer name, required fields, precision, target and CRS of a request; nothing is read yet."""
+    kind = _check_kind(as_)
+    name = _val.check_layer_name(layer)
+    if kind == "territorios" and not name_field:
+        raise InputFileError("Para importar territorios indique el campo con el nombre de cada uno.", code="name_field_missing")
+    if kind == "iniciativas" and not id_field:
+        raise InputFileError(
+            "Para importar ubicaciones de iniciativas indique el campo con su id, p. ej. E1-P1-08.", code="id_field_missing"
+        )
+    if precision_m is not None and (not float(precision_m) >= 0 or float(precision_m) != int(precision_m)):
+        raise InputFileError(
+            f"La precisión debe ser un entero de metros mayor o igual a 0, no «{precision_m}».", code="bad_precision", value=precision_m
+        )
+    replaced = _check_target(name, kind, replace)
+    user_crs = _read.parse_user_crs(crs)
+    return _Request(
+        kind, name, name_field, id_field, user_crs, encoding, gpkg_layer, bool(replace), replaced, precision_m,
+        source_name or Path(path).name,
+    )
 
 
 def _title(name: str) -> str:
@@ -287,6 +344,195 @@ def _add(counts: dict[str, int], reason: str, n: int) -> None:
         counts[reason] = counts.get(reason, 0) + int(n)
 
 
+# --------------------------------------------------------------------------- step 2: read
+
+
+def _read_step(path, req: _Request, run: _Run) -> tuple[gpd.GeoDataFrame, _read.ReadInfo, str | None, str | None]:
+    """Step 2: the file's features in its own CRS, and the name and id columns the request names."""
+    frame, info = read_any(
+        path, crs=req.user_crs, encoding=req.encoding, gpkg_layer=req.gpkg_layer, source_name=req.source_file
+    )
+    run.n_read = len(frame) + sum(info.dropped.values())
+    if run.n_read == 0:
+        raise DataValidationError(f"«{req.source_file}» no tiene elementos.", code="no_features", file=req.source_file)
+    run.dropped = dict(info.dropped)
+    name_col = _val.find_field(frame, req.name_field, "name_field") if req.name_field else None
+    id_col = _val.find_field(frame, req.id_field, "id_field") if req.id_field else None
+    return frame, info, name_col, id_col
+
+
+# --------------------------------------------------------------------------- step 3: clean
+
+
+def _clean(frame: gpd.GeoDataFrame, info: _read.ReadInfo, req: _Request, run: _Run, commune_geom) -> gpd.GeoDataFrame:
+    """Step 3: in the file's CRS, drop Z, repair invalid geometries, drop missing, empty and non-finite ones."""
+    raw_geoms = np.asarray(frame.geometry.array, dtype=object)
+    if frame.crs is None:
+        raise _val.missing_crs_error(raw_geoms, commune_geom, info.crs_note)
+    source_crs = pyproj.CRS(frame.crs)
+    cleaned = repair.clean_geometries(raw_geoms, keep=["polygon"] if req.kind == "territorios" else None)
+    for code, n in cleaned.dropped.items():
+        _add(run.dropped, _REASONS[code], n)
+    if not cleaned.keep.any():
+        why = "; ".join(f"{n} {r}" for r, n in run.dropped.items())
+        if req.kind == "territorios" and cleaned.dropped.get("other_family"):
+            types = pd.Series(shapely.get_type_id(raw_geoms)).map(_GEOM_NAMES).value_counts()
+            found = ", ".join(f"{n} {t}" for t, n in types.items())
+            raise DataValidationError(
+                f"Los territorios deben ser polígonos y «{req.source_file}» no tiene ninguno (tiene: {found}).", code="not_polygons"
+            )
+        raise DataValidationError(
+            f"Ningún elemento de «{req.source_file}» tiene una geometría utilizable ({why}).", code="no_usable_geometry"
+        )
+    frame = frame[cleaned.keep].copy()
+    frame = frame.set_geometry(gpd.GeoSeries(cleaned.geometries[cleaned.keep], index=frame.index, crs=source_crs))
+    run.n_repaired = int(cleaned.repaired.sum())
+    if cleaned.had_z or info.had_z:
+        run.warnings.append("se descartó la coordenada Z (altura)")
+    return frame
+
+
+# --------------------------------------------------------------------------- step 4: locate
+
+
+def _to_wgs84(frame: gpd.GeoDataFrame) -> np.ndarray:
+    source_crs = pyproj.CRS(frame.crs)
+    try:
+        with np.errstate(all="ignore"):
+            wgs = frame.geometry.to_crs(WGS84)
+    except (pyproj.exceptions.ProjError, pyproj.exceptions.CRSError, ValueError, TypeError) as exc:
+        raise InputFileError(
+            f"No se pudo transformar de {_read.label(source_crs)} a WGS 84: {_read._one_line(exc)}. Revise el sistema de coordenadas.",
+            code="crs_transform_failed", crs=_read.label(source_crs),
+        ) from exc
+    return np.asarray(wgs.array, dtype=object)
+
+
+def _locate(frame: gpd.GeoDataFrame, req: _Request, run: _Run, commune_geom) -> gpd.GeoDataFrame:
+    """Step 4: reproject to WGS 84, repair what reprojection broke, refuse a layer mostly outside the commune."""
+    source_crs = pyproj.CRS(frame.crs)
+    src_geoms = np.asarray(frame.geometry.array, dtype=object)
+    wgs_geoms = _to_wgs84(frame)
+    finite = repair.finite(wgs_geoms)
+    if not finite.all():
+        _add(run.dropped, f"coordenadas fuera del dominio de {_read.label(source_crs)}", int((~finite).sum()))
+        if not finite.any():
+            cause, fits = _val.diagnosis(src_geoms, source_crs, commune_geom)
+            raise DataValidationError(
+                f"Ninguna coordenada de «{req.source_file}» es válida en {_read.label(source_crs)}. {cause}",
+                code="outside_crs_domain", suggested=fits,
+            )
+    invalid = finite.copy()
+    invalid[finite] = ~shapely.is_valid(wgs_geoms[finite])
+    for i in np.flatnonzero(invalid):
+        fixed = repair.clean_geometries([wgs_geoms[i]], keep=["polygon"] if req.kind == "territorios" else None)
+        if fixed.keep[0]:
+            wgs_geoms[i] = fixed.geometries[0]
+            run.n_repaired += 1
+        else:
+            finite[i] = False
+            _add(run.dropped, _REASONS["collapsed"], 1)
+    frame = frame[finite].copy()
+    frame = frame.set_geometry(gpd.GeoSeries(wgs_geoms[finite], index=frame.index, crs=WGS84))
+    run.outside = _val.location_check(frame.geometry.to_numpy(), src_geoms[finite], source_crs, commune_geom)
+    return frame
+
+
+# --------------------------------------------------------------------------- step 5: shape
+
+
+def _shape_reference(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, int], list[str]]:
+    attrs = frame.drop(columns=frame.geometry.name)
+    mapping = _val.sanitise_fields(attrs.columns)
+    attrs = _val.sanitise_values(attrs.rename(columns=mapping))
+    out = gpd.GeoDataFrame(attrs, geometry=frame.geometry.to_numpy(), crs=WGS84)
+    renamed = [f"{a}→{b}" for a, b in mapping.items() if a != b]
+    notes = ["campos renombrados: " + ", ".join(renamed[:10]) + (" …" if len(renamed) > 10 else "")] if renamed else []
+    return out, {}, notes
+
+
+def _shape(frame: gpd.GeoDataFrame, req: _Request, run: _Run, name_col, id_col, crs_text: str) -> gpd.GeoDataFrame:
+    """Step 5: the schema of the kind (territories, initiative sites or reference layer)."""
+    fecha = _dt.date.today().isoformat()
+    if req.kind == "territorios":
+        out, more, run.duplicates, notes = _val.shape_territories(
+            frame,
+            name_col,
+            id_col,
+            _urban_union(),
+            fuente=f"Capa importada de «{req.source_file}» el {fecha} (SIT Vallenar).",
+            fuente_geometria=f"Polígonos de «{req.source_file}» (SRC de origen {crs_text}), reproyectados a WGS 84.",
+            precision_m=req.precision_m,
+        )
+    elif req.kind == "iniciativas":
+        out, more, run.duplicates, run.unknown, notes = _val.shape_sites(
+            frame, id_col, _catalogue(), f"Archivo importado «{req.source_file}» ({fecha})", req.precision_m
+        )
+        merged = len(frame) - sum(more.values()) - len(out)
+        if merged:
+            notes.append(f"{merged} elementos unidos a otro del mismo id")
+        if out.empty:
+            raise DataValidationError(
+                f"Ningún id del campo «{id_col}» está en el catálogo de iniciativas (p. ej. {', '.join(run.unknown[:5])}); use ids como E1-P1-08.",
+                code="no_known_ids", field=id_col, unknown=run.unknown[:20],
+            )
+    else:
+        out, more, notes = _shape_reference(frame)
+    for reason, n in more.items():
+        _add(run.dropped, reason, n)
+    run.warnings.extend(notes)
+    out = out.reset_index(drop=True)
+    if out.empty:
+        raise DataValidationError(f"No queda ningún elemento de «{req.source_file}» para guardar.", code="nothing_left")
+    return out
+
+
+# --------------------------------------------------------------------------- steps 6 and 7: store, report
+
+
+def _store(out: gpd.GeoDataFrame, req: _Request, info: _read.ReadInfo, crs_text: str) -> None:
+    """Step 6: save the layer and its registry row, atomically (:func:`layers.store.save_layer`)."""
+    meta = {
+        "titulo": _title(req.name),
+        "descripcion": f"Capa de {req.kind} importada de «{req.source_file}» ({info.format}).",
+        "clase": KINDS[req.kind],
+        "fuente": f"Archivo «{req.source_file}» importado el {_dt.date.today().isoformat()}.",
+        "archivo": req.source_file,
+        "crs_origen": crs_text,
+        "precision_m": None if req.precision_m is None else str(int(req.precision_m)),
+    }
+    store.save_layer(req.name, out, meta, replace=req.replace)
+
+
+def _report(out: gpd.GeoDataFrame, req: _Request, info: _read.ReadInfo, run: _Run, crs_text: str, started: float) -> ImportReport:
+    """Step 7: what the import did."""
+    types = out.geometry.geom_type.value_counts()
+    return ImportReport(
+        layer=req.name,
+        kind=req.kind,
+        clase=KINDS[req.kind],
+        source_file=req.source_file,
+        source_format=info.format,
+        source_layer=info.source_layer,
+        encoding=info.encoding,
+        crs_origin=f"{crs_text} ({CHILEAN_CRS[crs_text]})" if crs_text in CHILEAN_CRS else crs_text,
+        crs_note=info.crs_note,
+        n_read=int(run.n_read),
+        n_repaired=run.n_repaired,
+        dropped=run.dropped,
+        duplicates=list(run.duplicates),
+        unknown_ids=list(run.unknown),
+        n_stored=len(out),
+        geometry_types={str(k): int(v) for k, v in types.items()},
+        bbox_wgs84=tuple(round(float(b), 6) for b in out.total_bounds),
+        outside_share=round(run.outside, 4),
+        fields=[c for c in out.columns if c != out.geometry.name],
+        warnings=[*info.notes, *run.warnings],
+        replaced=req.replaced,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
 # --------------------------------------------------------------------------- import
 
 
@@ -305,6 +551,9 @@ def import_file(
     precision_m: int | None = None,
 ) -> ImportReport:
     """Import a file into the store as a territory, site or reference layer.
+
+    Seven named steps: check the request, read, clean, locate, shape, store, report
+    (see the module docstring).
 
     Parameters
     ----------
@@ -340,165 +589,22 @@ def import_file(
     ------
     layers._errors.SitError
         :class:`InputFileError`, :class:`DataValidationError` or
-        :class:`layers.store.StoreError`, each with a one-line Spanish message;
-        nothing is stored then.
+        :class:`layers.store.StoreError`, each with a one-line Spanish message,
+        a ``code`` (``"layer_exists"``, ``"crs_missing"``, ``"disguised_file"``...)
+        and its data; nothing is stored then.
     """
     started = time.perf_counter()
-    kind = _check_kind(as_)
-    name = _val.check_layer_name(layer)
-    if kind == "territorios" and not name_field:
-        raise InputFileError("Para importar territorios indique el campo con el nombre de cada uno (--name-field).")
-    if kind == "iniciativas" and not id_field:
-        raise InputFileError("Para importar ubicaciones de iniciativas indique el campo con su id, p. ej. E1-P1-08 (--id-field).")
-    if precision_m is not None and (not float(precision_m) >= 0 or float(precision_m) != int(precision_m)):
-        raise InputFileError(f"La precisión debe ser un entero de metros mayor o igual a 0, no «{precision_m}».")
-    replaced = _check_target(name, kind, replace)
-    user_crs = _read.parse_user_crs(crs)
-    source_file = source_name or Path(path).name
-
-    frame, info = read_any(path, crs=user_crs, encoding=encoding, gpkg_layer=gpkg_layer, source_name=source_file)
-    n_read = len(frame) + sum(info.dropped.values())
-    if n_read == 0:
-        raise DataValidationError(f"«{source_file}» no tiene elementos.")
-    name_col = _val.find_field(frame, name_field, "--name-field") if name_field else None
-    id_col = _val.find_field(frame, id_field, "--id-field") if id_field else None
+    req = _check_request(path, as_, layer, name_field, id_field, crs, encoding, replace, source_name, gpkg_layer, precision_m)
+    run = _Run()
+    frame, info, name_col, id_col = _read_step(path, req, run)
     commune_geom = commune.commune_geometry()
-    raw_geoms = np.asarray(frame.geometry.array, dtype=object)
-    if frame.crs is None:
-        raise InputFileError(_val.missing_crs_message(raw_geoms, commune_geom, info.crs_note))
-    source_crs = pyproj.CRS(frame.crs)
-
-    # Clean in the CRS of the file.
-    cleaned = repair.clean_geometries(raw_geoms, keep=["polygon"] if kind == "territorios" else None)
-    dropped = dict(info.dropped)
-    for code, n in cleaned.dropped.items():
-        _add(dropped, _REASONS[code], n)
-    if not cleaned.keep.any():
-        why = "; ".join(f"{n} {r}" for r, n in dropped.items())
-        if kind == "territorios" and cleaned.dropped.get("other_family"):
-            types = pd.Series(shapely.get_type_id(raw_geoms)).map(_GEOM_NAMES).value_counts()
-            found = ", ".join(f"{n} {t}" for t, n in types.items())
-            raise DataValidationError(
-                f"Los territorios deben ser polígonos y «{source_file}» no tiene ninguno (tiene: {found})."
-            )
-        raise DataValidationError(f"Ningún elemento de «{source_file}» tiene una geometría utilizable ({why}).")
-    frame = frame[cleaned.keep].copy()
-    src_geoms = cleaned.geometries[cleaned.keep]
-    frame = frame.set_geometry(gpd.GeoSeries(src_geoms, index=frame.index, crs=source_crs))
-    n_repaired = int(cleaned.repaired.sum())
-    warnings: list[str] = []
-    if cleaned.had_z or info.had_z:
-        warnings.append("se descartó la coordenada Z (altura)")
-
-    # Reproject to WGS 84 and check the place.
-    try:
-        with np.errstate(all="ignore"):
-            wgs = frame.geometry.to_crs(WGS84)
-    except (pyproj.exceptions.ProjError, pyproj.exceptions.CRSError, ValueError, TypeError) as exc:
-        raise InputFileError(
-            f"No se pudo transformar de {_read.label(source_crs)} a WGS 84: {_read._one_line(exc)}. Indique el sistema con --crs."
-        ) from exc
-    wgs_geoms = np.asarray(wgs.array, dtype=object)
-    finite = repair.finite(wgs_geoms)
-    if not finite.all():
-        _add(dropped, f"coordenadas fuera del dominio de {_read.label(source_crs)}", int((~finite).sum()))
-        if not finite.any():
-            hint = _val.diagnose(src_geoms, source_crs, commune_geom)
-            raise DataValidationError(f"Ninguna coordenada de «{source_file}» es válida en {_read.label(source_crs)}. {hint}")
-    invalid = finite.copy()
-    invalid[finite] = ~shapely.is_valid(wgs_geoms[finite])
-    for i in np.flatnonzero(invalid):
-        fixed = repair.clean_geometries([wgs_geoms[i]], keep=["polygon"] if kind == "territorios" else None)
-        if fixed.keep[0]:
-            wgs_geoms[i] = fixed.geometries[0]
-            n_repaired += 1
-        else:
-            finite[i] = False
-            _add(dropped, _REASONS["collapsed"], 1)
-    frame = frame[finite].copy()
-    frame = frame.set_geometry(gpd.GeoSeries(wgs_geoms[finite], index=frame.index, crs=WGS84))
-    outside = _val.location_check(frame.geometry.to_numpy(), src_geoms[finite], source_crs, commune_geom)
-
-    # Shape the layer for its kind.
-    fecha = _dt.date.today().isoformat()
-    crs_text = _read.label(source_crs)
-    duplicates: list[str] = []
-    unknown: list[str] = []
-    if kind == "territorios":
-        out, more, duplicates, notes = _val.shape_territories(
-            frame,
-            name_col,
-            id_col,
-            _urban_union(),
-            fuente=f"Capa importada de «{source_file}» el {fecha} (SIT Vallenar).",
-            fuente_geometria=f"Polígonos de «{source_file}» (SRC de origen {crs_text}), reproyectados a WGS 84.",
-            precision_m=precision_m,
-        )
-    elif kind == "iniciativas":
-        out, more, duplicates, unknown, notes = _val.shape_sites(
-            frame, id_col, _catalogue(), f"Archivo importado «{source_file}» ({fecha})", precision_m
-        )
-        merged = len(frame) - sum(more.values()) - len(out)
-        if merged:
-            notes.append(f"{merged} elementos unidos a otro del mismo id")
-        if out.empty:
-            raise DataValidationError(
-                f"Ningún id del campo «{id_col}» está en el catálogo de iniciativas (p. ej. {', '.join(unknown[:5])}); use ids como E1-P1-08."
-            )
-    else:
-        attrs = frame.drop(columns=frame.geometry.name)
-        mapping = _val.sanitise_fields(attrs.columns)
-        attrs = _val.sanitise_values(attrs.rename(columns=mapping))
-        out = gpd.GeoDataFrame(attrs, geometry=frame.geometry.to_numpy(), crs=WGS84)
-        more, notes = {}, []
-        renamed = [f"{a}→{b}" for a, b in mapping.items() if a != b]
-        if renamed:
-            notes.append("campos renombrados: " + ", ".join(renamed[:10]) + (" …" if len(renamed) > 10 else ""))
-    for reason, n in more.items():
-        _add(dropped, reason, n)
-    warnings.extend(notes)
-    out = out.reset_index(drop=True)
-    if out.empty:
-        raise DataValidationError(f"No queda ningún elemento de «{source_file}» para guardar.")
-
-    label_crs = f"{crs_text} ({CHILEAN_CRS[crs_text]})" if crs_text in CHILEAN_CRS else crs_text
-    meta = {
-        "titulo": _title(name),
-        "descripcion": f"Capa de {kind} importada de «{source_file}» ({info.format}).",
-        "clase": KINDS[kind],
-        "fuente": f"Archivo «{source_file}» importado el {fecha}.",
-        "archivo": source_file,
-        "crs_origen": crs_text,
-        "precision_m": None if precision_m is None else str(int(precision_m)),
-    }
-    store.save_layer(name, out, meta, replace=replace)
-    types = out.geometry.geom_type.value_counts()
-    bounds = out.total_bounds
-    report = ImportReport(
-        layer=name,
-        kind=kind,
-        clase=KINDS[kind],
-        source_file=source_file,
-        source_format=info.format,
-        source_layer=info.source_layer,
-        encoding=info.encoding,
-        crs_origin=label_crs,
-        crs_note=info.crs_note,
-        n_read=int(n_read),
-        n_repaired=n_repaired,
-        dropped=dropped,
-        duplicates=list(duplicates),
-        unknown_ids=list(unknown),
-        n_stored=len(out),
-        geometry_types={str(k): int(v) for k, v in types.items()},
-        bbox_wgs84=tuple(round(float(b), 6) for b in bounds),
-        outside_share=round(outside, 4),
-        fields=[c for c in out.columns if c != out.geometry.name],
-        warnings=[*info.notes, *warnings],
-        replaced=replaced,
-        seconds=round(time.perf_counter() - started, 3),
-    )
-    log.info("import %s: %d of %d features in %.2f s", name, report.n_stored, report.n_read, report.seconds)
+    frame = _clean(frame, info, req, run, commune_geom)
+    crs_text = _read.label(pyproj.CRS(frame.crs))
+    frame = _locate(frame, req, run, commune_geom)
+    out = _shape(frame, req, run, name_col, id_col, crs_text)
+    _store(out, req, info, crs_text)
+    report = _report(out, req, info, run, crs_text, started)
+    log.info("import %s: %d of %d features in %.2f s", req.name, report.n_stored, report.n_read, report.seconds)
     return report
 
 

@@ -47,6 +47,7 @@ import io
 import json
 import logging
 import re
+import shutil
 import tempfile
 import unicodedata
 import warnings
@@ -65,6 +66,7 @@ from geo import dbf, zipsafe
 from geo.crs import WGS84, crs_label, parse_crs
 from layers import settings
 from layers._errors import InputFileError
+from layers.ingest import _guard
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +136,16 @@ class ReadInfo:
 @dataclass
 class _Source:
     kind: str  # geojson, shp, gpkg, kml, csv
-    path: Path
+    path: Path  # what GDAL (or pandas) reads: a path the importer built, see _staged
     shapefiles: list[Path] = field(default_factory=list)
     container: str = ""  # "zip" or "kmz" when extracted from one
+    display: str = ""  # name of the file for people
+    stems: list[str] = field(default_factory=list)  # original names of the Shapefiles
+
+    @property
+    def gdal(self) -> str:
+        """Connection string that opens :attr:`path` with the one driver of :attr:`kind`."""
+        return _guard.gdal_source(self.kind, self.path)
 
 
 def _one_line(text: object, limit: int = 160) -> str:
@@ -173,14 +182,15 @@ def check_size(path: Path) -> int:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise InputFileError(f"No se encuentra el archivo «{path.name}».") from exc
+        raise InputFileError(f"No se encuentra el archivo «{path.name}».", code="file_not_found", file=path.name) from exc
     if not path.is_file():
-        raise InputFileError(f"«{path.name}» no es un archivo.")
+        raise InputFileError(f"«{path.name}» no es un archivo.", code="not_a_file", file=path.name)
     if size == 0:
-        raise InputFileError(f"El archivo «{path.name}» está vacío.")
+        raise InputFileError(f"El archivo «{path.name}» está vacío.", code="empty_file", file=path.name)
     if size > settings.UPLOAD_LIMIT_BYTES:
         raise InputFileError(
-            f"El archivo «{path.name}» pesa {_mb(size)}, más que el máximo permitido ({_mb(settings.UPLOAD_LIMIT_BYTES)})."
+            f"El archivo «{path.name}» pesa {_mb(size)}, más que el máximo permitido ({_mb(settings.UPLOAD_LIMIT_BYTES)}).",
+            code="file_too_big", file=path.name, size=size,
         )
     return size
 
@@ -193,7 +203,8 @@ def check_encoding(encoding: str | None) -> str | None:
         return codecs.lookup(str(encoding).strip()).name
     except LookupError as exc:
         raise InputFileError(
-            f"Codificación desconocida: «{encoding}». Use, por ejemplo, UTF-8 o ISO-8859-1 (Latin-1)."
+            f"Codificación desconocida: «{encoding}». Use, por ejemplo, UTF-8 o ISO-8859-1 (Latin-1).",
+            code="unknown_encoding", encoding=str(encoding),
         ) from exc
 
 
@@ -216,7 +227,7 @@ def detect_format(path: Path, name: str) -> str:
         return "geojson"
     if stripped[:1] == b"<" and b"kml" in head.lower():
         return "kml"
-    raise InputFileError(f"Formato no reconocido para «{name}»: use {_SUPPORTED}.")
+    raise InputFileError(f"Formato no reconocido para «{name}»: use {_SUPPORTED}.", code="unknown_format", file=name)
 
 
 # --------------------------------------------------------------------------- opening
@@ -234,79 +245,163 @@ def _from_zip(files: list[Path], name: str) -> _Source:
         return _Source("shp", shps[0], shapefiles=shps, container="zip")
     inner = [p for p in files if p.suffix.lower() in (".geojson", ".json", ".gpkg", ".kml", ".csv")]
     if len(inner) == 1:
-        return _Source(_BY_EXTENSION[inner[0].suffix.lower()], inner[0], container="zip")
+        return _Source(_BY_EXTENSION[inner[0].suffix.lower()], inner[0], container="zip", display=inner[0].name)
     listed = ", ".join(sorted(p.name for p in files)[:8]) or "ninguno"
-    raise InputFileError(f"El zip «{name}» no contiene un Shapefile (.shp); contiene: {listed}.")
+    raise InputFileError(f"El zip «{name}» no contiene un Shapefile (.shp); contiene: {listed}.", code="zip_without_layer", file=name)
 
 
 def _from_kmz(files: list[Path], name: str) -> _Source:
     kmls = sorted((p for p in _visible(files) if p.suffix.lower() == ".kml"), key=lambda p: (p.name != "doc.kml", len(p.parts)))
     if not kmls:
-        raise InputFileError(f"El KMZ «{name}» no contiene un archivo .kml.")
-    return _Source("kml", kmls[0], container="kmz")
+        raise InputFileError(f"El KMZ «{name}» no contiene un archivo .kml.", code="zip_without_layer", file=name)
+    return _Source("kml", kmls[0], container="kmz", display=name)
+
+
+def _siblings(shp: Path) -> dict[str, Path]:
+    """Files beside a ``.shp`` with its stem, by lower-case extension (``.shp``, ``.dbf``...)."""
+    return {p.suffix.lower(): p for p in shp.parent.iterdir() if p.stem == shp.stem and p.is_file()}
+
+
+def _extract(path: Path, dest: Path, name: str) -> list[Path]:
+    dest.mkdir()
+    try:
+        files = zipsafe.extract(path, dest, settings.UNZIP_LIMIT_BYTES)
+    except zipsafe.UnsafeZipError as exc:
+        raise InputFileError(f"«{name}»: {exc}", code=f"zip_{exc.code}", file=name) from exc
+    for member in files:
+        _guard.refuse_disguise(member, f"{name}: {member.relative_to(dest)}")
+    return files
+
+
+def _place(src: Path, dst: Path, move: bool) -> Path:
+    if move:
+        src.replace(dst)
+    else:
+        shutil.copyfile(src, dst)
+    return dst
+
+
+def _staged(found: _Source, folder: Path, name: str, moved: bool) -> _Source:
+    """The files GDAL will read, checked for their format and placed under plain names in ``folder``.
+
+    GDAL never sees a name a person chose (``!``, ``?``, ``:`` or a URL in it
+    would change what GDAL opens): Shapefiles become ``capa0.shp``... and other
+    files ``fuente.<ext>``. CSV files are read by pandas and stay where they are.
+    """
+    display = found.display or (found.path.name if found.container else name)
+    if found.kind == "csv":
+        return _Source("csv", found.path, container=found.container, display=display)
+    folder.mkdir()
+    if found.kind != "shp":
+        _guard.check_magic(found.kind, found.path, display)
+        target = _place(found.path, folder / f"fuente.{found.kind}", moved)
+        return _Source(found.kind, target, container=found.container, display=display)
+    staged, stems = [], []
+    for i, shp in enumerate(found.shapefiles):
+        for ext, part in sorted(_siblings(shp).items()):
+            if ext[1:] in ("shp", "shx", "dbf"):
+                _guard.check_magic(ext[1:], part, f"{shp.stem}{ext}")
+            if ext in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
+                _place(part, folder / f"capa{i}{ext}", moved)
+        staged.append(folder / f"capa{i}.shp")
+        stems.append(shp.stem)
+    return _Source("shp", staged[0], shapefiles=staged, container=found.container, display=f"{stems[0]}.shp", stems=stems)
 
 
 @contextlib.contextmanager
 def opened(path: str | Path, source_name: str | None = None) -> Iterator[_Source]:
-    """Check size and format of ``path`` and yield what GDAL or pandas should read.
+    """Check size, format and content of ``path`` and yield what GDAL or pandas should read.
 
-    Zip and KMZ archives are extracted safely into a temporary folder that is
-    removed on exit.
+    Zip and KMZ archives are extracted safely (:func:`geo.zipsafe.extract`) into
+    a temporary folder; every input file, and every member of an archive, is
+    refused when it holds content that makes GDAL open something else
+    (:func:`layers.ingest._guard.refuse_disguise`); the file of the format is
+    checked against its format's first bytes and placed under a plain name for
+    GDAL (:func:`_staged`). The folder is removed on exit.
     """
     path = Path(path)
     name = source_name or path.name
     check_size(path)
     kind = detect_format(path, name)
-    if kind not in ("zip", "kmz"):
-        yield _Source(kind, path, shapefiles=[path] if kind == "shp" else [])
-        return
     with tempfile.TemporaryDirectory(prefix="sit_import_") as tmp:
-        try:
-            files = zipsafe.extract(path, tmp, settings.UNZIP_LIMIT_BYTES)
-        except zipsafe.UnsafeZipError as exc:
-            raise InputFileError(f"«{name}»: {exc}") from exc
-        yield _from_zip(files, name) if kind == "zip" else _from_kmz(files, name)
+        work = Path(tmp)
+        if kind in ("zip", "kmz"):
+            files = _extract(path, work / "archivo", name)
+            found = _from_zip(files, name) if kind == "zip" else _from_kmz(files, name)
+            moved = True
+        else:
+            inputs = sorted(_siblings(path).values()) if kind == "shp" else [path]
+            for f in inputs:
+                _guard.refuse_disguise(f, name if f == path else f.name)
+            found = _Source(kind, path, shapefiles=[path] if kind == "shp" else [])
+            moved = False
+        yield _staged(found, work / "gdal", name, moved)
 
 
 # --------------------------------------------------------------------------- layers
 
 
-def _ogr_layers(path: Path) -> list[tuple[str, str | None]]:
+_GDAL_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError, UnicodeError)
+#: GDAL drivers that may read each format (checked on every dataset GDAL opens).
+_DRIVERS = {"gpkg": {"GPKG"}, "geojson": {"GeoJSON"}, "shp": {"ESRI Shapefile"}, "kml": {"LIBKML", "KML"}}
+
+
+def _ogr_layers(source: _Source) -> list[tuple[str, str | None]]:
     try:
-        listed = pyogrio.list_layers(path)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
-        raise InputFileError(f"No se pudo abrir «{path.name}»: {_gdal_reason(exc)}.") from exc
+        listed = pyogrio.list_layers(source.gdal)
+    except _GDAL_ERRORS as exc:
+        raise InputFileError(f"No se pudo abrir «{source.display}»: {_gdal_reason(exc)}.", code="unreadable_file") from exc
     return [(str(n), None if t is None else str(t)) for n, t in listed]
+
+
+def _check_driver(meta: dict, kind: str, display: str) -> None:
+    """Refuse a dataset GDAL opened with a driver other than the format's own."""
+    driver = meta.get("driver")
+    if kind in _DRIVERS and driver not in _DRIVERS[kind]:
+        raise InputFileError(
+            f"«{display}» no es el archivo que dice ser: GDAL lo reconoce como {driver}. Por seguridad no se abre.",
+            code="disguised_file",
+            file=display,
+        )
+
+
+def _info(source: _Source, path: Path | None = None, layer: str | None = None, encoding: str | None = None) -> dict:
+    """``pyogrio.read_info`` of a source (or one of its Shapefiles), driver checked."""
+    target = _guard.gdal_source(source.kind, path) if path is not None else source.gdal
+    meta = pyogrio.read_info(target, layer=layer, encoding=encoding)
+    _check_driver(meta, source.kind, source.display)
+    return meta
 
 
 def list_source_layers(source: _Source) -> list[dict[str, object]]:
     """Layers of an opened source: ``capa``, ``geometria`` and ``n`` (features, when cheap)."""
     if source.kind == "shp":
-        return [{"capa": p.stem, **_cheap_info(p)} for p in source.shapefiles]
+        return [{"capa": stem, **_cheap_info(source, p)} for stem, p in zip(source.stems, source.shapefiles)]
     if source.kind == "geojson":
-        return [{"capa": source.path.stem, **_cheap_info(source.path)}]
+        return [{"capa": Path(source.display).stem, **_cheap_info(source, source.path)}]
     if source.kind == "csv":
-        return [{"capa": source.path.stem, "geometria": None, "n": None}]
+        return [{"capa": Path(source.display).stem, "geometria": None, "n": None}]
     out = []
-    for name, gtype in _ogr_layers(source.path):
+    for name, gtype in _ogr_layers(source):
         if gtype is None and source.kind == "gpkg":
             continue  # attribute tables
         try:
-            n = pyogrio.read_info(source.path, layer=name)["features"]
+            n = _info(source, layer=name)["features"]
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError):
             n = None
         out.append({"capa": name, "geometria": gtype, "n": n})
     return out
 
 
-def _cheap_info(path: Path) -> dict[str, object]:
+def _cheap_info(source: _Source, path: Path) -> dict[str, object]:
     """Geometry type and feature count GDAL reports, ``None`` when it cannot tell."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            meta = pyogrio.read_info(path)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError, OSError, UnicodeError):
+            meta = pyogrio.read_info(_guard.gdal_source(source.kind, path))
+    except _GDAL_ERRORS:
         return {"geometria": None, "n": None}
+    _check_driver(meta, source.kind, source.display)
     return {"geometria": meta.get("geometry_type"), "n": meta.get("features")}
 
 
@@ -316,35 +411,41 @@ def _choose(names: list[str], wanted: str | None, what: str, file_name: str) -> 
     if wanted is not None:
         if wanted in names:
             return wanted
-        raise InputFileError(f"«{file_name}» no tiene la {what} «{wanted}»; tiene: {listed}.")
+        raise InputFileError(f"«{file_name}» no tiene la {what} «{wanted}»; tiene: {listed}.", code="layer_not_found", layer=wanted, layers=names)
     if len(names) == 1:
         return names[0]
     if not names:
-        raise InputFileError(f"«{file_name}» no tiene capas con geometría.")
+        raise InputFileError(f"«{file_name}» no tiene capas con geometría.", code="no_geometry", file=file_name)
     return None
 
 
 # --------------------------------------------------------------------------- readers
 
 
-def _read_ogr(path: Path, layer: str | None, encoding: str | None = None) -> tuple[gpd.GeoDataFrame, dict]:
-    """One layer through pyogrio; invalid WKB is fixed where possible (rings closed)."""
+def _read_ogr(
+    source: _Source, layer: str | None, encoding: str | None = None, path: Path | None = None, display: str | None = None
+) -> tuple[gpd.GeoDataFrame, dict]:
+    """One layer through pyogrio (of ``path``, one Shapefile of the source); invalid WKB is fixed where possible."""
+    display = display or source.display
+    target = _guard.gdal_source(source.kind, path) if path is not None else source.gdal
     try:
-        meta = pyogrio.read_info(path, layer=layer, encoding=encoding)
-        frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, on_invalid="fix")
+        meta = _info(source, path, layer, encoding)
+        frame = pyogrio.read_dataframe(target, layer=layer, encoding=encoding, on_invalid="fix")
     except UnicodeError as exc:
         other = "UTF-8" if (encoding or "").replace("-", "").lower() != "utf8" else "ISO-8859-1"
         raise InputFileError(
-            f"El texto de «{path.name}» no se puede leer como {encoding or 'UTF-8'}; pruebe --encoding {other}."
+            f"El texto de «{display}» no se puede leer como {encoding or 'UTF-8'}.",
+            code="bad_encoding", file=display, encoding=encoding or "UTF-8", suggested=other,
         ) from exc
     except (
         pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
         pyogrio.errors.GeometryError, pyogrio.errors.CRSError, shapely.errors.GEOSException,
         UnicodeError, ValueError, OSError, RuntimeError, OverflowError,
     ) as exc:
-        raise InputFileError(f"No se pudo leer «{path.name}»: {_gdal_reason(exc)}.") from exc
+        raise InputFileError(f"No se pudo leer «{display}»: {_gdal_reason(exc)}.", code="unreadable_file", file=display) from exc
     if not isinstance(frame, gpd.GeoDataFrame) or meta.get("geometry_type") is None:
-        raise InputFileError(f"La capa «{meta.get('layer_name') or path.stem}» de «{path.name}» no tiene geometría.")
+        layer_name = layer or Path(display).stem
+        raise InputFileError(f"La capa «{layer_name}» de «{display}» no tiene geometría.", code="no_geometry", file=display)
     return frame, meta
 
 
@@ -382,12 +483,15 @@ def _check_geojson(path: Path, name: str) -> None:
         )
     if kind == "FeatureCollection" and not isinstance(doc.get("features"), list):
         raise InputFileError(f"«{name}» es un FeatureCollection sin la lista «features».")
+    _guard.check_geojson_crs(doc, name)
 
 
 def _read_geojson(source: _Source, name: str) -> tuple[gpd.GeoDataFrame, ReadInfo]:
     _check_geojson(source.path, name)
-    frame, meta = _read_ogr(source.path, None)
-    info = ReadInfo("GeoJSON", meta.get("layer_name") or source.path.stem, _declared(meta), "declarado en el archivo")
+    frame, meta = _read_ogr(source, None)
+    own = meta.get("layer_name")
+    layer = own if own and own != source.path.stem else Path(source.display).stem
+    info = ReadInfo("GeoJSON", layer, _declared(meta), "declarado en el archivo")
     return frame, info
 
 
@@ -401,10 +505,10 @@ def _split_layer(stems: list[str]) -> str | None:
 
 
 def _read_shapefile(source: _Source, layer: str | None, encoding: str | None, name: str) -> tuple[gpd.GeoDataFrame, ReadInfo]:
-    stems = [p.stem for p in source.shapefiles]
+    stems = source.stems
     joined = _split_layer(stems) if layer is None else None
     if joined is not None:
-        parts = [_read_one_shapefile(shp, encoding) for shp in source.shapefiles]
+        parts = [_read_one_shapefile(source, shp, stem, encoding) for shp, stem in zip(source.shapefiles, stems)]
         frames = [f for f, _ in parts]
         crs = next((f.crs for f in frames if f.crs is not None), None)
         frame = gpd.GeoDataFrame(pd.concat([f.set_crs(crs, allow_override=True) if crs else f for f in frames], ignore_index=True), geometry="geometry", crs=crs)
@@ -416,16 +520,18 @@ def _read_shapefile(source: _Source, layer: str | None, encoding: str | None, na
     chosen = _choose(stems, layer, "capa", name)
     if chosen is None:
         raise InputFileError(
-            f"«{name}» contiene varios Shapefiles: {', '.join(f'«{s}»' for s in stems)}; elija uno con --gpkg-layer."
+            f"«{name}» contiene varios Shapefiles: {', '.join(f'«{s}»' for s in stems)}; elija uno.",
+            code="several_layers", file=name, layers=list(stems),
         )
-    return _read_one_shapefile(source.shapefiles[stems.index(chosen)], encoding)
+    i = stems.index(chosen)
+    return _read_one_shapefile(source, source.shapefiles[i], chosen, encoding)
 
 
-def _read_one_shapefile(shp: Path, encoding: str | None) -> tuple[gpd.GeoDataFrame, ReadInfo]:
-    siblings = {p.suffix.lower(): p for p in shp.parent.iterdir() if p.stem == shp.stem}
+def _read_one_shapefile(source: _Source, shp: Path, stem: str, encoding: str | None) -> tuple[gpd.GeoDataFrame, ReadInfo]:
+    siblings = _siblings(shp)
     for ext in (".shx", ".dbf"):
         if ext not in siblings:
-            raise InputFileError(f"Al Shapefile «{shp.name}» le falta el archivo {ext}.")
+            raise InputFileError(f"Al Shapefile «{stem}.shp» le falta el archivo {ext}.", code="shapefile_incomplete", missing=ext)
     notes = []
     if encoding is None and ".cpg" not in siblings:
         encoding = dbf.guess_encoding(siblings[".dbf"])
@@ -434,7 +540,7 @@ def _read_one_shapefile(shp: Path, encoding: str | None) -> tuple[gpd.GeoDataFra
     elif encoding is None:
         cpg = siblings[".cpg"].read_bytes()[:40].decode("ascii", "replace").strip()
         notes.append(f"codificación del .cpg: {cpg}")
-    frame, meta = _read_ogr(shp, None, encoding)
+    frame, meta = _read_ogr(source, None, encoding, path=shp, display=f"{stem}.shp")
     declared = _declared(meta)
     if declared is not None:
         crs_note = "declarado en el .prj"
@@ -442,7 +548,7 @@ def _read_one_shapefile(shp: Path, encoding: str | None) -> tuple[gpd.GeoDataFra
         crs_note = "el .prj no define un sistema reconocible"
     else:
         crs_note = "el Shapefile no trae .prj"
-    info = ReadInfo("Shapefile", shp.stem, declared, crs_note, encoding or meta.get("encoding"), notes=notes)
+    info = ReadInfo("Shapefile", stem, declared, crs_note, encoding or meta.get("encoding"), notes=notes)
     return frame, info
 
 
@@ -451,8 +557,10 @@ def _read_gpkg(source: _Source, layer: str | None, name: str) -> tuple[gpd.GeoDa
     chosen = _choose(spatial, layer, "capa", name)
     if chosen is None:
         listed = ", ".join(f"«{s}»" for s in spatial)
-        raise InputFileError(f"«{name}» tiene varias capas ({listed}); elija una con --gpkg-layer.")
-    frame, meta = _read_ogr(source.path, chosen)
+        raise InputFileError(
+            f"«{name}» tiene varias capas ({listed}); elija una.", code="several_layers", file=name, layers=list(spatial)
+        )
+    frame, meta = _read_ogr(source, chosen)
     return frame, ReadInfo("GeoPackage", chosen, _declared(meta), "declarado en el archivo")
 
 
@@ -462,7 +570,7 @@ def _read_kml(source: _Source, layer: str | None, name: str) -> tuple[gpd.GeoDat
     chosen = _choose(names, layer, "carpeta", name)
     parts = []
     for layer_name in [chosen] if chosen is not None else names:
-        frame, _meta = _read_ogr(source.path, layer_name)
+        frame, _meta = _read_ogr(source, layer_name)
         if chosen is None:
             frame["carpeta"] = layer_name
         parts.append(frame)
@@ -554,7 +662,8 @@ def _read_csv(source: _Source, encoding: str | None, name: str) -> tuple[gpd.Geo
     else:
         cols = ", ".join(table.columns[:12])
         raise InputFileError(
-            f"«{name}» no tiene columnas de geometría: use lat/lon, latitud/longitud, x/y (con --crs) o wkt. Columnas: {cols}."
+            f"«{name}» no tiene columnas de geometría: use lat/lon, latitud/longitud, x/y (con su SRC) o wkt. Columnas: {cols}.",
+            code="no_geometry_columns", file=name,
         )
     if unreadable.any():
         info.dropped[reason] = int(unreadable.sum())
@@ -621,7 +730,7 @@ def _gdal_warnings(caught: list[warnings.WarningMessage], info: ReadInfo) -> Non
     for message in messages:
         log.info("GDAL/pyogrio: %s", message)
     if messages:
-        info.notes.append(f"GDAL dio {len(messages)} aviso(s) al leer el archivo (use -v para verlos)")
+        info.notes.append(f"GDAL dio {len(messages)} aviso(s) al leer el archivo (quedan en el registro detallado)")
 
 
 def inspect_layers(path: str | Path, source_name: str | None = None) -> list[dict[str, object]]:
@@ -642,4 +751,4 @@ def parse_user_crs(value: str | int | None) -> pyproj.CRS | None:
     try:
         return parse_crs(value)
     except ValueError as exc:
-        raise InputFileError(f"{exc} Use un código EPSG, p. ej. EPSG:32719 o EPSG:24879.") from exc
+        raise InputFileError(f"{exc} Use un código EPSG, p. ej. EPSG:32719 o EPSG:24879.", code="crs_unknown", crs=str(value)) from exc

@@ -8,8 +8,8 @@ is here, free of Streamlit, so it is tested like the rest of ``layers/``:
   name in a private temporary folder (importer messages quote that name), imports
   and removes the folder. A refusal leaves the store exactly as it was (the
   importer only writes at the end, atomically).
-- Messages and reports name the form's fields instead of the command-line
-  options (:func:`app_message`): "marque «Reemplazar si existe»", not "--replace".
+- Errors keep the importer's message, ``code`` and data; the page adds the hint
+  in the form's words (``pages/_import_ui.py``), as ``cli.py`` does in its own.
 - :func:`inspect_upload` and :func:`peek_upload` tell the form which layers a
   file holds and which fields, CRS and feature count it has.
 - :func:`report_rows` lays an :class:`~layers.ingest.importer.ImportReport` out as a
@@ -62,40 +62,7 @@ LABEL_ENCODING = "Codificación"
 LABEL_SOURCE_LAYER = "Capa del archivo"
 LABEL_PRECISION = "Precisión conocida (m)"
 
-#: (pattern, replacement) applied in order by :func:`app_message`.
-_CLI_TO_FORM = (
-    (re.compile(r"use --replace"), f"marque «{LABEL_REPLACE}»"),
-    (re.compile(r"--replace"), f"«{LABEL_REPLACE}»"),
-    (re.compile(r"indicado con --crs"), "indicado en el formulario"),
-    (re.compile(r"--crs (EPSG:\d+)"), r"el SRC \1"),
-    (re.compile(r"--crs"), "«SRC (EPSG)»"),
-    (re.compile(r"--name-field"), f"«{LABEL_NAME_FIELD}»"),
-    (re.compile(r"--id-field"), f"«{LABEL_ID_FIELD}»"),
-    (re.compile(r"pruebe --encoding (\S+?)([.;,]?)$"), r"pruebe la codificación \1 en «Codificación»\2"),
-    (re.compile(r"--encoding"), f"«{LABEL_ENCODING}»"),
-    (re.compile(r"con --gpkg-layer"), f"en «{LABEL_SOURCE_LAYER}»"),
-    (re.compile(r"--gpkg-layer"), f"«{LABEL_SOURCE_LAYER}»"),
-    (re.compile(r"\(use -v para verlos\)"), "(quedaron en el registro del servidor)"),
-)
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def app_message(text: object) -> str:
-    """A message of the importer worded for the app's form (the options become field labels).
-
-    Parameters
-    ----------
-    text : object
-        Message (or exception) of :mod:`layers.ingest.importer` or :mod:`layers.store`.
-
-    Returns
-    -------
-    str
-    """
-    out = str(text)
-    for pattern, replacement in _CLI_TO_FORM:
-        out = pattern.sub(replacement, out)
-    return out
 
 
 #: The uploader widget lets through files up to this many times the limit, so that a file a
@@ -145,10 +112,11 @@ def check_upload(name: str, size: int) -> None:
     layers._errors.InputFileError
     """
     if size <= 0:
-        raise InputFileError(f"El archivo «{name}» está vacío.")
+        raise InputFileError(f"El archivo «{name}» está vacío.", code="empty_file", file=name)
     if size > settings.UPLOAD_LIMIT_BYTES:
         raise InputFileError(
-            f"El archivo «{name}» pesa {_read._mb(size)}, más que el máximo permitido ({_read._mb(settings.UPLOAD_LIMIT_BYTES)})."
+            f"El archivo «{name}» pesa {_read._mb(size)}, más que el máximo permitido ({_read._mb(settings.UPLOAD_LIMIT_BYTES)}).",
+            code="file_too_big", file=name, size=size,
         )
 
 
@@ -176,11 +144,6 @@ def _saved(name: str, data: bytes) -> Iterator[Path]:
         path = Path(tmp) / name
         path.write_bytes(data)
         yield path
-
-
-def _reworded(exc: SitError) -> SitError:
-    exc.args = (app_message(exc),)
-    return exc
 
 
 # --------------------------------------------------------------------------- looking into a file
@@ -231,17 +194,14 @@ def peek_upload(name: str, data: bytes, *, encoding: str | None = None, gpkg_lay
     Raises
     ------
     layers._errors.SitError
-        With the message the import would give, worded for the form.
+        With the message and code the import would give.
     """
     name = safe_file_name(name)
-    try:
-        with _saved(name, data) as path:
-            frame, info = importer.read_any(path, encoding=encoding, gpkg_layer=gpkg_layer, source_name=name)
-    except SitError as exc:
-        raise _reworded(exc) from None
+    with _saved(name, data) as path:
+        frame, info = importer.read_any(path, encoding=encoding, gpkg_layer=gpkg_layer, source_name=name)
     fields = [str(c) for c in frame.columns if c != frame.geometry.name]
     crs = _read.label(info.declared_crs) if info.declared_crs is not None else None
-    return Peek(info.format, len(frame), fields, crs, [app_message(n) for n in info.notes])
+    return Peek(info.format, len(frame), fields, crs, list(info.notes))
 
 
 # --------------------------------------------------------------------------- import
@@ -275,12 +235,11 @@ def import_upload(
     Returns
     -------
     layers.ingest.importer.ImportReport
-        Its ``crs_note`` and ``warnings`` are worded for the app.
 
     Raises
     ------
     layers._errors.SitError
-        One-line Spanish message naming the form's fields; the store is unchanged.
+        One-line Spanish message with a ``code``; the store is unchanged.
     """
     name = safe_file_name(name)
 
@@ -288,25 +247,20 @@ def import_upload(
         text = "" if value is None else str(value).strip()
         return text or None
 
-    try:
-        with _saved(name, data) as path:
-            report = importer.import_file(
-                path,
-                as_=as_,
-                layer=(layer or "").strip(),
-                name_field=given(name_field),
-                id_field=given(id_field),
-                crs=given(crs),
-                encoding=given(encoding),
-                gpkg_layer=given(gpkg_layer),
-                replace=bool(replace),
-                source_name=name,
-                precision_m=precision_m,
-            )
-    except SitError as exc:
-        raise _reworded(exc) from None
-    report.crs_note = app_message(report.crs_note)
-    report.warnings = [app_message(w) for w in report.warnings]
+    with _saved(name, data) as path:
+        report = importer.import_file(
+            path,
+            as_=as_,
+            layer=(layer or "").strip(),
+            name_field=given(name_field),
+            id_field=given(id_field),
+            crs=given(crs),
+            encoding=given(encoding),
+            gpkg_layer=given(gpkg_layer),
+            replace=bool(replace),
+            source_name=name,
+            precision_m=precision_m,
+        )
     log.info("app import of %s as %s (%s): %d features", name, report.layer, report.kind, report.n_stored)
     return report
 

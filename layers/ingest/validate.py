@@ -47,10 +47,13 @@ def check_layer_name(name: object) -> str:
     text = str(name) if name is not None else ""
     if not LAYER_NAME.fullmatch(text):
         raise InputFileError(
-            f"Nombre de capa inválido: «{text[:60]}». Use de 2 a 41 caracteres: minúsculas sin tildes, dígitos y _, empezando por una letra (p. ej. unidades_vecinales)."
+            f"Nombre de capa inválido: «{text[:60]}». Use de 2 a 41 caracteres: minúsculas sin tildes, dígitos y _, empezando por una letra (p. ej. unidades_vecinales).",
+            code="bad_layer_name", layer=text[:60],
         )
     if text.startswith(RESERVED_PREFIXES):
-        raise InputFileError(f"El nombre «{text}» está reservado para tablas internas del sistema; elija otro.")
+        raise InputFileError(
+            f"El nombre «{text}» está reservado para tablas internas del sistema; elija otro.", code="reserved_layer_name", layer=text
+        )
     return text
 
 
@@ -118,10 +121,15 @@ def _looks_geographic(xy: np.ndarray) -> bool:
 def _try(codes: list[str]) -> str:
     first, rest = codes[0], codes[1:]
     also = f" (o {', '.join(rest)})" if rest else ""
-    return f"Pruebe --crs {first}{also}."
+    return f"Pruebe el SRC {first}{also}."
 
 
 def diagnose(geoms: np.ndarray, crs: pyproj.CRS, commune: shapely.Geometry) -> str:
+    """Likely cause, in Spanish, of a layer whose features fall outside the commune (see :func:`diagnosis`)."""
+    return diagnosis(geoms, crs, commune)[0]
+
+
+def diagnosis(geoms: np.ndarray, crs: pyproj.CRS, commune: shapely.Geometry) -> tuple[str, list[str]]:
     """Likely cause, in Spanish, of a layer whose features fall outside the commune.
 
     Parameters
@@ -135,26 +143,27 @@ def diagnose(geoms: np.ndarray, crs: pyproj.CRS, commune: shapely.Geometry) -> s
 
     Returns
     -------
-    str
-        ``"¿ejes invertidos (lat/lon)? ..."`` when swapping x and y puts the
-        features inside; ``"¿sistema de coordenadas equivocado? Pruebe --crs
-        EPSG:XXXX."`` when coordinates look metric under a geographic CRS (or the
-        reverse), or another Chilean CRS puts them inside; a generic hint otherwise.
+    (str, list of str)
+        The cause: ``"¿ejes invertidos (lat/lon)? ..."`` when swapping x and y
+        puts the features inside; ``"¿sistema de coordenadas equivocado? Pruebe
+        el SRC EPSG:XXXX."`` when coordinates look metric under a geographic CRS
+        (or the reverse), or another Chilean CRS puts them inside; a generic
+        hint otherwise. And the CRS codes proposed (empty when none).
     """
     xy = _sample_xy(geoms)
     if len(xy) and _inside_share(xy[:, ::-1], crs, commune) > MAX_OUTSIDE:
-        return "¿ejes invertidos (lat/lon)? Con x e y intercambiadas los elementos caen en la comuna; corrija el orden de las coordenadas."
+        return "¿ejes invertidos (lat/lon)? Con x e y intercambiadas los elementos caen en la comuna; corrija el orden de las coordenadas.", []
     fits = fitting_crs(geoms, commune, exclude=crs)
     geographic_values = _looks_geographic(xy)
     if crs.is_geographic and not geographic_values:
         fits = [c for c in fits if not pyproj.CRS(c).is_geographic] or fits or [UTM19S]
-        return f"Las coordenadas parecen métricas pero el archivo dice {crs_label(crs)} (grados): ¿sistema de coordenadas equivocado? {_try(fits)}"
+        return f"Las coordenadas parecen métricas pero el archivo dice {crs_label(crs)} (grados): ¿sistema de coordenadas equivocado? {_try(fits)}", fits
     if not crs.is_geographic and geographic_values:
         fits = [c for c in fits if pyproj.CRS(c).is_geographic] or fits or [WGS84]
-        return f"Las coordenadas parecen grados pero el archivo dice {crs_label(crs)} (metros): ¿sistema de coordenadas equivocado? {_try(fits)}"
+        return f"Las coordenadas parecen grados pero el archivo dice {crs_label(crs)} (metros): ¿sistema de coordenadas equivocado? {_try(fits)}", fits
     if fits:
-        return f"¿sistema de coordenadas equivocado? {_try(fits)}"
-    return "Revise que la capa sea de la comuna de Vallenar y que su sistema de coordenadas sea el correcto."
+        return f"¿sistema de coordenadas equivocado? {_try(fits)}", fits
+    return "Revise que la capa sea de la comuna de Vallenar y que su sistema de coordenadas sea el correcto.", []
 
 
 def outside_share(geoms_wgs84: np.ndarray, commune: shapely.Geometry) -> float:
@@ -186,18 +195,22 @@ def location_check(geoms_wgs84: np.ndarray, geoms_source: np.ndarray, crs: pypro
     share = outside_share(geoms_wgs84, commune)
     if share > MAX_OUTSIDE:
         pct = round(share * 100)
+        cause, fits = diagnosis(geoms_source, crs, commune)
         raise DataValidationError(
-            f"La capa cae fuera de la comuna de Vallenar ({pct} % de sus elementos fuera del límite comunal). {diagnose(geoms_source, crs, commune)}"
+            f"La capa cae fuera de la comuna de Vallenar ({pct} % de sus elementos fuera del límite comunal). {cause}",
+            code="outside_commune", share=share, suggested=fits,
         )
     return share
 
 
-def missing_crs_message(geoms: np.ndarray, commune: shapely.Geometry, note: str = "") -> str:
-    """Refusal for a file that declares no CRS, naming the Chilean CRS its coordinates fit."""
+def missing_crs_error(geoms: np.ndarray, commune: shapely.Geometry, note: str = "") -> InputFileError:
+    """Refusal (code ``"crs_missing"``, data ``suggested``) for a file that declares no CRS, naming the Chilean CRS its coordinates fit."""
     fits = fitting_crs(geoms, commune)
     where = f" ({note})" if note else ""
     hint = f" Sus coordenadas calzan con {', '.join(fits)}: pregunte a quien entregó el archivo cuál es." if fits else ""
-    return f"El archivo no declara su sistema de coordenadas{where}: indíquelo con --crs, p. ej. --crs EPSG:32719.{hint}"
+    return InputFileError(
+        f"El archivo no declara su sistema de coordenadas{where}; hay que indicarlo.{hint}", code="crs_missing", suggested=fits
+    )
 
 
 # --------------------------------------------------------------------------- fields
@@ -283,8 +296,19 @@ def sanitise_values(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def find_field(frame: pd.DataFrame, wanted: str, option: str) -> str:
-    """Column of ``frame`` named ``wanted`` (exactly, else ignoring case and accents)."""
+#: Role of a field the person names -> how messages say it.
+FIELD_ROLES = {"name_field": "nombre de cada territorio", "id_field": "identificador"}
+
+
+def find_field(frame: pd.DataFrame, wanted: str, role: str) -> str:
+    """Column of ``frame`` named ``wanted`` (exactly, else ignoring case and accents).
+
+    Raises
+    ------
+    DataValidationError
+        Code ``"field_missing"``, data ``field`` (as given), ``role`` (``"name_field"``
+        or ``"id_field"``) and ``available`` (the columns).
+    """
     geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
     cols = [c for c in frame.columns if c != geometry]
     if wanted in cols:
@@ -294,7 +318,10 @@ def find_field(frame: pd.DataFrame, wanted: str, option: str) -> str:
     if match is not None:
         return match
     listed = ", ".join(str(c) for c in cols[:30]) or "ninguno"
-    raise DataValidationError(f"El archivo no tiene el campo «{wanted}» ({option}). Campos disponibles: {listed}.")
+    raise DataValidationError(
+        f"El archivo no tiene el campo «{wanted}» ({FIELD_ROLES.get(role, role)}). Campos disponibles: {listed}.",
+        code="field_missing", field=wanted, role=role, available=[str(c) for c in cols],
+    )
 
 
 # --------------------------------------------------------------------------- territories
@@ -355,7 +382,10 @@ def shape_territories(
         repeated = sorted(set(raw[slugs.duplicated(keep=False)]))
         if repeated:
             shown = ", ".join(repeated[:15]) + (" …" if len(repeated) > 15 else "")
-            raise DataValidationError(f"El campo «{id_col}» repite identificadores: {shown}. Corríjalos o importe sin --id-field.")
+            raise DataValidationError(
+                f"El campo «{id_col}» repite identificadores: {shown}. Corríjalos, o importe sin campo de identificador y se derivarán de los nombres.",
+                code="duplicate_ids", field=id_col, repeated=repeated,
+            )
         slugs = list(slugs)
     else:
         base = [slugify(n) or "territorio" for n in names]

@@ -283,11 +283,12 @@ def test_file_without_crs_needs_the_crs_field(fresh_store, configured, tmp_path)
     before = store_hash()
     import_with(at)
     assert not at.exception and len(at.error) == 1
-    assert "indíquelo con «SRC (EPSG)»" in at.error[0].value and "--crs" not in at.error[0].value
+    assert at.error[0].value.endswith(f"Indíquelo con «{upload.LABEL_CRS}», p. ej. EPSG:32719.")
+    assert "no declara su sistema de coordenadas" in at.error[0].value and "--crs" not in at.error[0].value
     assert store_hash() == before
     import_with(at, src="EPSG:29189")
     no_failure(at)
-    assert report(at)["SRC de origen"].startswith("EPSG:29189 (SAD69 / UTM 19S), indicado en el formulario")
+    assert report(at)["SRC de origen"].startswith("EPSG:29189 (SAD69 / UTM 19S), indicado al importar")
 
 
 def test_geopackage_with_several_layers_offers_a_choice(fresh_store, configured, tmp_path):
@@ -320,7 +321,7 @@ def test_replace_then_remove(fresh_store, configured, tmp_path):
     before = store_hash()
     import_with(at, nombre="puntos")
     assert [e.value for e in at.error] == [
-        "La capa «puntos» existe (ya importada); marque «Reemplazar si existe» para reemplazarla."
+        "La capa «puntos» existe (ya importada). Marque «Reemplazar si existe» para reemplazarla."
     ]
     assert store_hash() == before and not at.success
     import_with(at, nombre="puntos", reemplazar=True)

@@ -7,6 +7,7 @@ into a private store (:func:`fresh_store`); refusals leave the store byte-identi
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 
 import geopandas as gpd
@@ -87,8 +88,9 @@ def test_shapefile_encoding_override(fresh_store, tmp_path):
     importer.import_file(archive, as_="referencia", layer="p_latin", encoding="ISO-8859-1")
     assert list(store.read_layer("p_latin")["nombre"]) == NAMES
     before = store_hash()
-    with pytest.raises(InputFileError, match="no se puede leer como utf-8; pruebe --encoding"):
+    with pytest.raises(InputFileError, match=r"no se puede leer como utf-8\.$") as info:
         importer.import_file(archive, as_="referencia", layer="p_utf", encoding="utf-8")
+    assert info.value.code == "bad_encoding" and info.value.data["suggested"] == "ISO-8859-1"
     with pytest.raises(InputFileError, match="Codificación desconocida"):
         importer.import_file(archive, as_="referencia", layer="p_x", encoding="klingon")
     assert store_hash() == before
@@ -110,8 +112,9 @@ def test_geopackage_with_several_layers_needs_a_choice(fresh_store, tmp_path):
     write(pd.DataFrame({"x": [1]}), path, layer="tabla")
     assert [r["capa"] for r in importer.inspect(path)] == ["puntos", "cuadros"]
     before = store_hash()
-    with pytest.raises(InputFileError, match="varias capas.*«puntos», «cuadros».*--gpkg-layer"):
+    with pytest.raises(InputFileError, match="varias capas.*«puntos», «cuadros».*elija una") as info:
         importer.import_file(path, as_="referencia", layer="xx")
+    assert info.value.code == "several_layers" and info.value.data["layers"] == ["puntos", "cuadros"]
     with pytest.raises(InputFileError, match="no tiene la capa «rios»; tiene: «puntos», «cuadros»"):
         importer.import_file(path, as_="referencia", layer="xx", gpkg_layer="rios")
     assert store_hash() == before
@@ -173,8 +176,9 @@ def test_csv_xy_needs_crs(fresh_store, tmp_path):
     xy = transform([PLAZA, HERMANOS_CARRERA], "EPSG:32719")
     path.write_text("id,x,y\n" + "\n".join(f"{i},{x:.2f},{y:.2f}" for i, (x, y) in enumerate(xy)) + "\n", encoding="utf-8")
     before = store_hash()
-    with pytest.raises(InputFileError, match="no declara su sistema de coordenadas.*--crs.*calzan con EPSG:32719"):
+    with pytest.raises(InputFileError, match="no declara su sistema de coordenadas.*indicarlo.*calzan con EPSG:32719") as info:
         importer.import_file(path, as_="referencia", layer="utm")
+    assert info.value.code == "crs_missing" and info.value.data["suggested"][0] == "EPSG:32719"
     assert store_hash() == before
     report = importer.import_file(path, as_="referencia", layer="utm", crs="32719")
     assert report.crs_origin.startswith("EPSG:32719")
@@ -248,21 +252,22 @@ def test_metric_coordinates_declared_geographic(fresh_store, tmp_path):
     ]}
     path = tmp_path / "metros.geojson"
     path.write_text(json.dumps(doc), encoding="utf-8")
-    with pytest.raises(DataValidationError, match=r"parecen métricas.*¿sistema de coordenadas equivocado\? Pruebe --crs EPSG:32719"):
+    with pytest.raises(DataValidationError, match=r"parecen métricas.*¿sistema de coordenadas equivocado\? Pruebe el SRC EPSG:32719") as info:
         importer.import_file(path, as_="referencia", layer="metros")
+    assert info.value.code == "outside_commune" and info.value.data["suggested"][0] == "EPSG:32719"
 
 
 def test_degrees_declared_metric(fresh_store, tmp_path):
     frame = points_layer("EPSG:4326").set_crs("EPSG:32719", allow_override=True)
     path = write(frame, tmp_path / "grados.gpkg")
-    with pytest.raises(DataValidationError, match=r"parecen grados.*Pruebe --crs EPSG:4326"):
+    with pytest.raises(DataValidationError, match=r"parecen grados.*Pruebe el SRC EPSG:4326"):
         importer.import_file(path, as_="referencia", layer="grados")
 
 
 def test_wrong_utm_zone_suggests_the_right_crs(fresh_store, tmp_path):
     frame = points_layer("EPSG:32719").set_crs("EPSG:32718", allow_override=True)
     path = write(frame, tmp_path / "zona.gpkg")
-    with pytest.raises(DataValidationError, match=r"¿sistema de coordenadas equivocado\? Pruebe --crs EPSG:32719"):
+    with pytest.raises(DataValidationError, match=r"¿sistema de coordenadas equivocado\? Pruebe el SRC EPSG:32719"):
         importer.import_file(path, as_="referencia", layer="zona")
 
 
@@ -287,7 +292,7 @@ def test_shapefile_without_prj_needs_crs(fresh_store, tmp_path):
     with pytest.raises(InputFileError, match=r"no declara su sistema de coordenadas \(el Shapefile no trae \.prj\)"):
         importer.import_file(archive, as_="referencia", layer="sinprj")
     report = importer.import_file(archive, as_="referencia", layer="sinprj", crs="EPSG:29189")
-    assert report.crs_note == "indicado con --crs"
+    assert report.crs_note == "indicado al importar"
     assert _hausdorff_m(store.read_layer("sinprj").geometry.iloc[0], Point(PLAZA)) < 0.01
 
 
@@ -321,12 +326,13 @@ def test_territory_layer_schema_and_tipo(fresh_store, tmp_path):
 def test_territories_need_polygons_and_a_name_field(fresh_store, tmp_path):
     before = store_hash()
     points = write(points_layer(), tmp_path / "puntos.geojson")
-    with pytest.raises(InputFileError, match="--name-field"):
+    with pytest.raises(InputFileError, match="indique el campo con el nombre de cada uno") as info:
         importer.import_file(points, as_="territorios", layer="tt")
+    assert info.value.code == "name_field_missing"
     with pytest.raises(DataValidationError, match="deben ser polígonos.*tiene: 3 puntos"):
         importer.import_file(points, as_="territorios", layer="tt", name_field="nombre")
     squares = write(squares_layer(), tmp_path / "cuadros.geojson")
-    with pytest.raises(DataValidationError, match=r"no tiene el campo «nombre_uv» \(--name-field\)\. Campos disponibles: NOMBRE, COD"):
+    with pytest.raises(DataValidationError, match=r"no tiene el campo «nombre_uv» \(nombre de cada territorio\)\. Campos disponibles: NOMBRE, COD"):
         importer.import_file(squares, as_="territorios", layer="tt", name_field="nombre_uv")
     assert store_hash() == before
     # the field name is found ignoring case
@@ -380,8 +386,9 @@ def test_invalid_and_empty_geometries_are_repaired_or_dropped(fresh_store, tmp_p
 def test_replace_shipped_territories_only_with_territories(fresh_store, tmp_path):
     path = write(squares_layer(), tmp_path / "t.geojson")
     before = store_hash()
-    with pytest.raises(store.StoreError, match="«territorios» existe \\(incluida en el sistema\\); use --replace"):
+    with pytest.raises(store.StoreError, match="«territorios» existe \\(incluida en el sistema\\)\\.$") as info:
         importer.import_file(path, as_="territorios", layer="territorios", name_field="NOMBRE")
+    assert info.value.code == "layer_exists" and info.value.data["layer"] == "territorios"
     with pytest.raises(InputFileError, match="viene con el sistema \\(clase iniciativas\\)"):
         importer.import_file(path, as_="referencia", layer="iniciativas", replace=True)
     with pytest.raises(InputFileError, match="tabla del catálogo"):
@@ -434,8 +441,9 @@ def test_initiative_sites_are_matched_and_the_catalogue_untouched(fresh_store, t
 
 def test_sites_need_an_id_field_and_known_ids(fresh_store, tmp_path):
     path = write(points_layer(), tmp_path / "p.geojson")
-    with pytest.raises(InputFileError, match="--id-field"):
+    with pytest.raises(InputFileError, match="indique el campo con su id") as info:
         importer.import_file(path, as_="iniciativas", layer="pp")
+    assert info.value.code == "id_field_missing"
     with pytest.raises(DataValidationError, match="Ningún id del campo «codigo» está en el catálogo"):
         importer.import_file(path, as_="iniciativas", layer="pp", id_field="codigo")
 
@@ -515,7 +523,7 @@ def _bad_files(tmp_path, monkeypatch):
         "muy_grande": (big, {}, "más que el máximo permitido (0,1 MB)"),
         "crs_desconocido": (good, {"crs": "EPSG:123456"}, "Sistema de coordenadas desconocido: «EPSG:123456»"),
         "campo_inexistente": (good, {"as_": "territorios", "name_field": "NOM"}, "no tiene el campo «NOM»"),
-        "capa_incluida": (good, {"layer": "comuna"}, "«comuna» existe (incluida en el sistema); use --replace"),
+        "capa_incluida": (good, {"layer": "comuna"}, "La capa «comuna» existe (incluida en el sistema)."),
         "zip_geojson_dentro": (no_shp, {}, None),  # a zip holding one GeoJSON is read
     }
 
@@ -533,6 +541,7 @@ def test_bad_input_is_refused_cleanly_and_the_store_is_unchanged(fresh_store, tm
         text = str(info.value)
         assert message in text, (name, text)
         assert "\n" not in text and text.strip() == text, name
+        assert not re.search(r"(^|[\s(])--?[a-z]", text), (name, text)  # no command-line option in a domain message
         assert store_hash() == before, name
     assert not (tmp_path.parent / "fuera.txt").exists()
     assert not list(tmp_path.glob("**/sit_absoluta.txt"))

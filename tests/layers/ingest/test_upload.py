@@ -69,11 +69,11 @@ def bad_uploads(tmp_path: Path) -> list[tuple[str, str, bytes, dict, str]]:
         ("crs_desconocido", "bien.geojson", good, {"crs": "EPSG:123456"},
          "Sistema de coordenadas desconocido: «EPSG:123456»"),
         ("sin_src", "sin_prj.zip", no_prj, {},
-         "indíquelo con «SRC (EPSG)», p. ej. el SRC EPSG:32719."),
+         "no declara su sistema de coordenadas (el Shapefile no trae .prj); hay que indicarlo."),
         ("campo_inexistente", "bien.geojson", good, {"as_": "territorios", "name_field": "NOM"},
-         "El archivo no tiene el campo «NOM» («Campo de nombre»)"),
+         "El archivo no tiene el campo «NOM» (nombre de cada territorio)"),
         ("capa_incluida", "bien.geojson", good, {"layer": "comuna"},
-         "La capa «comuna» existe (incluida en el sistema); marque «Reemplazar si existe» para reemplazarla."),
+         "La capa «comuna» existe (incluida en el sistema)."),
     ]
 
 
@@ -106,7 +106,7 @@ def test_options_as_the_form_gives_them(fresh_store, tmp_path):
         crs="EPSG:24879", encoding="", gpkg_layer="", precision_m=50,
     )
     assert report.layer == "unidades" and report.kind == "territorios"
-    assert report.crs_origin.startswith("EPSG:24879") and report.crs_note == "indicado en el formulario"
+    assert report.crs_origin.startswith("EPSG:24879") and report.crs_note == "indicado al importar"
     assert "--" not in report.crs_note
     stored = store.read_layer("unidades")
     assert sorted(stored["nombre"]) == sorted(squares_layer()["NOMBRE"])
@@ -135,8 +135,9 @@ def test_inspect_and_peek_an_upload(fresh_store, tmp_path):
     pyogrio.write_dataframe(squares_layer(), gpkg, layer="manzanas", append=True)
     data = gpkg.read_bytes()
     assert [row["capa"] for row in upload.inspect_upload("varias.gpkg", data)] == ["plazas", "manzanas"]
-    with pytest.raises(SitError, match="elija una en «Capa del archivo»"):
+    with pytest.raises(SitError, match="tiene varias capas") as info:
         upload.peek_upload("varias.gpkg", data)
+    assert info.value.code == "several_layers" and info.value.data["layers"] == ["plazas", "manzanas"]
     peek = upload.peek_upload("varias.gpkg", data, gpkg_layer="manzanas")
     assert peek.format == "GeoPackage" and peek.n == 3 and peek.fields == ["NOMBRE", "COD"] and peek.crs == "EPSG:4326"
     assert upload.inspect_upload("vacio.gpkg", b"") == []
@@ -156,7 +157,8 @@ def test_each_bad_input_is_one_spanish_line_and_the_store_is_unchanged(fresh_sto
         text = str(info.value)
         assert fragment in text, (case, text)
         assert "\n" not in text and text == text.strip(), case
-        assert " --" not in text, (case, text)  # form labels, not command-line options
+        assert " --" not in text and "(--" not in text, (case, text)  # no command-line option
+        assert info.value.code != "error", (case, text)  # every refusal says which one it is
         assert store_hash() == before, case
         assert f"capa_{case}" not in set(store.list_layers()["nombre"]), case
         seen.add(case)
@@ -224,20 +226,6 @@ def test_suggested_layer_names_are_valid(file_name, layer):
 
     assert upload.suggest_layer_name(file_name) == layer
     _import_validate.check_layer_name(layer)
-
-
-def test_app_message_names_the_form_fields():
-    assert upload.app_message("La capa «x» existe (ya importada); use --replace para reemplazarla.") == (
-        "La capa «x» existe (ya importada); marque «Reemplazar si existe» para reemplazarla."
-    )
-    assert upload.app_message("Pruebe --crs EPSG:24879 (o EPSG:29189).") == "Pruebe el SRC EPSG:24879 (o EPSG:29189)."
-    assert upload.app_message("elija una con --gpkg-layer.") == "elija una en «Capa del archivo»."
-    assert upload.app_message("no se puede leer como UTF-8; pruebe --encoding ISO-8859-1.") == (
-        "no se puede leer como UTF-8; pruebe la codificación ISO-8859-1 en «Codificación»."
-    )
-    assert upload.app_message("indicado con --crs (el archivo declaraba EPSG:4326)") == (
-        "indicado en el formulario (el archivo declaraba EPSG:4326)"
-    )
 
 
 def test_limits_for_the_widget(monkeypatch):
