@@ -45,6 +45,7 @@ navigation = st.navigation(
         MAP_PAGE,
         st.Page("pages/sector.py", title="Mi sector", url_path="sector"),
         st.Page("pages/plan.py", title="Plan", url_path="plan"),
+        st.Page("pages/seguimiento.py", title="Seguimiento", url_path="seguimiento"),
         st.Page("pages/capas.py", title="Capas", url_path="capas"),
     ]
 )
