@@ -13,21 +13,33 @@ Examples
     python cli.py remove caminos
     python cli.py passphrase-hash    # line for SIT_PLANNER_PASSPHRASE_HASH (import in the app)
 
-Errors meant for people print one Spanish line on standard error and exit with status 2.
+Every failure prints one Spanish line on standard error, never a traceback (add ``-v``
+before the command to see it), and exits with status 2: bad arguments, unknown layers
+or filters, bad settings (``SIT_UPLOAD_LIMIT_MB=abc``), files that cannot be read or
+written (a folder, ``/proc/version``, a read-only or full data directory), an
+interrupted run (Ctrl+C). Output cut short by a closed pipe (``| head``) ends quietly,
+also with status 2. Only a failure the program did not foresee (a bug) exits with 1,
+still in one line.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import traceback
+import warnings
 from pathlib import Path
 
-from layers import store
-from layers.exchange import export
+from layers import settings, store
 from layers._errors import SitError
+from layers.exchange import export
+from layers.text import os_error_reason
 
 EXIT_USAGE = 2
+#: Status of a failure the program did not foresee (a bug).
+EXIT_BUG = 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="exporta una capa, con filtros opcionales")
     exp.add_argument("layer", help="capa: comuna, territorios, iniciativas o una importada")
     exp.add_argument("--format", "-f", default="geojson", help=f"formato: {', '.join(export.FORMATS)}")
-    exp.add_argument("-o", "--output", required=True, type=Path, help="archivo de salida")
+    exp.add_argument(
+        "-o", "--output", required=True, type=Path,
+        help="archivo de salida, o una carpeta existente: se escribe en ella CAPA.EXTENSIÓN (p. ej. iniciativas.geojson)",
+    )
     exp.add_argument("--territorio", help="slug del territorio (p. ej. domeyko)")
     exp.add_argument("--estrategia", help="número de estrategia (1 a 8)")
     exp.add_argument("--plan", help="id del plan (p. ej. E1-P4)")
@@ -160,94 +175,32 @@ def _select(args: argparse.Namespace):
 
 def cmd_export(args: argparse.Namespace) -> int:
     fmt = export.check_format(args.format)
+    output = args.output
+    if output.is_dir():  # a folder: the file is named after the layer
+        output = output / f"{args.layer}{export.FORMATS[fmt][1]}"
+    if not output.parent.is_dir():
+        raise SitError(f"La carpeta de salida no existe: {output.parent}")
     selection = _select(args)
-    if not args.output.parent.exists():
-        raise SitError(f"La carpeta de salida no existe: {args.output.parent}")
-    path = export.export_layer(selection, args.output, fmt, layer=args.layer)
+    path = export.export_layer(selection, output, fmt, layer=args.layer)
     print(f"{len(selection)} elementos de «{args.layer}» escritos en {path}", file=sys.stderr)
     return 0
-
-
-def _crs_hint(data: dict) -> str:
-    return f"Pruebe --crs {data['suggested'][0]}." if data.get("suggested") else ""
-
-
-#: Hints for import errors in command-line words, by error code (domain messages name no option).
-IMPORT_HINTS = {
-    "layer_exists": lambda d: "Use --replace para reemplazarla.",
-    "crs_missing": lambda d: "Indíquelo con --crs, p. ej. --crs EPSG:32719.",
-    "outside_commune": _crs_hint,
-    "outside_crs_domain": _crs_hint,
-    "crs_transform_failed": lambda d: "Indique el sistema correcto con --crs.",
-    "no_geometry_columns": lambda d: "Para x/y indique el sistema con --crs.",
-    "bad_encoding": lambda d: f"Pruebe --encoding {d['suggested']}.",
-    "several_layers": lambda d: "Elija una con --gpkg-layer.",
-    "layer_not_found": lambda d: "Elija una con --gpkg-layer.",
-    "name_field_missing": lambda d: "Use --name-field.",
-    "id_field_missing": lambda d: "Use --id-field.",
-    "field_missing": lambda d: "Revise --name-field." if d.get("role") == "name_field" else "Revise --id-field.",
-    "duplicate_ids": lambda d: "Sin --id-field los identificadores se derivan de los nombres.",
-}
-
-
-def _with_hint(exc: SitError) -> SitError:
-    """``exc`` with the command-line hint of its code appended to its message."""
-    hint = IMPORT_HINTS.get(exc.code)
-    text = hint(exc.data) if hint else ""
-    if text:
-        exc.args = (f"{exc} {text}",)
-    return exc
-
-
-def _crs_hint(data: dict) -> str:
-    return f"Pruebe --crs {data['suggested'][0]}." if data.get("suggested") else ""
-
-
-#: Hints for import errors in command-line words, by error code (domain messages name no option).
-IMPORT_HINTS = {
-    "layer_exists": lambda d: "Use --replace para reemplazarla.",
-    "crs_missing": lambda d: "Indíquelo con --crs, p. ej. --crs EPSG:32719.",
-    "outside_commune": _crs_hint,
-    "outside_crs_domain": _crs_hint,
-    "crs_transform_failed": lambda d: "Indique el sistema correcto con --crs.",
-    "no_geometry_columns": lambda d: "Para x/y indique el sistema con --crs.",
-    "bad_encoding": lambda d: f"Pruebe --encoding {d['suggested']}.",
-    "several_layers": lambda d: "Elija una con --gpkg-layer.",
-    "layer_not_found": lambda d: "Elija una con --gpkg-layer.",
-    "name_field_missing": lambda d: "Use --name-field.",
-    "id_field_missing": lambda d: "Use --id-field.",
-    "field_missing": lambda d: "Revise --name-field." if d.get("role") == "name_field" else "Revise --id-field.",
-    "duplicate_ids": lambda d: "Sin --id-field los identificadores se derivan de los nombres.",
-}
-
-
-def _with_hint(exc: SitError) -> SitError:
-    """``exc`` with the command-line hint of its code appended to its message."""
-    hint = IMPORT_HINTS.get(exc.code)
-    text = hint(exc.data) if hint else ""
-    if text:
-        exc.args = (f"{exc} {text}",)
-    return exc
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from layers.ingest import importer
 
-    try:
-        report = importer.import_file(
-            args.path,
-            as_=args.as_,
-            layer=args.layer,
-            name_field=args.name_field,
-            id_field=args.id_field,
-            crs=args.crs,
-            encoding=args.encoding,
-            replace=args.replace,
-            gpkg_layer=args.gpkg_layer,
-            precision_m=args.precision,
-        )
-    except SitError as exc:
-        raise _with_hint(exc) from exc.__cause__
+    report = importer.import_file(
+        args.path,
+        as_=args.as_,
+        layer=args.layer,
+        name_field=args.name_field,
+        id_field=args.id_field,
+        crs=args.crs,
+        encoding=args.encoding,
+        replace=args.replace,
+        gpkg_layer=args.gpkg_layer,
+        precision_m=args.precision,
+    )
     print(importer.format_report(report))
     return 0
 
@@ -261,11 +214,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from layers.ingest import importer
 
-    try:
-        rows = importer.inspect(args.path)
-    except SitError as exc:
-        raise _with_hint(exc) from exc.__cause__
-    for row in rows:
+    for row in importer.inspect(args.path):
         n = "?" if row["n"] is None else row["n"]
         print(f"{row['capa']}\t{row['geometria'] or ''}\t{n}")
     return 0
@@ -355,14 +304,86 @@ COMMANDS = {
 }
 
 
+def _fail(message: str, status: int = EXIT_USAGE) -> int:
+    print(f"Error: {message}", file=sys.stderr)
+    return status
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so that flushing it at exit cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _os_failure(exc: OSError) -> str:
+    """One Spanish line for a file the system refused (naming the data directory when it is there)."""
+    where = f"«{exc.filename}»" if exc.filename else "un archivo"
+    line = f"No se pudo leer o escribir {where}: {os_error_reason(exc)}."
+    try:
+        folder = str(settings.data_dir_path())
+    except SitError:
+        folder = None
+    if exc.filename and folder and str(Path(exc.filename).resolve()).startswith(folder):
+        line += " Es la carpeta de datos (SIT_DATA_DIR): use una carpeta con permiso de escritura y espacio libre."
+    return line
+
+
+def _data_dir_failure() -> str | None:
+    """The line for a failure explained by the data directory (read-only, full, no permission), or None."""
+    try:
+        folder = settings.data_dir()
+    except SitError as exc:
+        return str(exc)
+    problem = export.folder_problem(folder)
+    if problem is None:
+        return None
+    return (
+        f"La carpeta de datos «{folder}» (SIT_DATA_DIR) no admite escritura: {os_error_reason(problem)}. "
+        "Use una carpeta con permiso de escritura y espacio libre."
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings.validate()
+    status = COMMANDS[args.command](args)
+    sys.stdout.flush()  # a closed pipe fails here, inside the handlers, not at exit
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every failure is one Spanish line on standard error (see the module docstring)."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    if not args.verbose:
+        warnings.simplefilter("ignore")  # library warnings would break the one-line answer
     try:
-        return COMMANDS[args.command](args)
+        return _run(args)
     except SitError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        return _fail(str(exc))
+    except BrokenPipeError:  # the reader (head, less) went away: stop quietly
+        _quiet_stdout()
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        return _fail("Operación interrumpida; el almacén se guarda de una vez, así que nada quedó a medias.")
+    except OSError as exc:
+        if args.verbose:
+            traceback.print_exc()
+        return _fail(_os_failure(exc))
+    except Exception as exc:
+        if args.verbose:
+            traceback.print_exc()
+        explained = _data_dir_failure()
+        if explained is not None:
+            return _fail(explained)
+        detail = (str(exc).splitlines() or [""])[0][:200]
+        return _fail(
+            f"Falla inesperada del programa ({type(exc).__name__}: {detail}). "
+            "Repita con -v antes del comando para ver el detalle y avise al equipo del SIT.",
+            EXIT_BUG,
+        )
 
 
 if __name__ == "__main__":

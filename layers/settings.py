@@ -48,10 +48,11 @@ import sys
 from pathlib import Path
 
 from layers._errors import SitError
+from layers.text import os_error_reason
 
 __all__ = [
     "PROJECT_DIR", "SHIPPED_DATA_DIR", "PLAN_TEXT_PATH", "STORE_FILENAME", "COORD_DECIMALS", "CUT_VALLENAR",
-    "SettingError", "data_dir", "store_path", "upload_limit_mb", "upload_limit_bytes", "streamlit_upload_mb",
+    "SettingError", "data_dir", "data_dir_path", "store_path", "upload_limit_mb", "upload_limit_bytes", "streamlit_upload_mb",
     "unzip_limit_bytes", "responsible_units_path", "validate",
 ]
 
@@ -145,7 +146,14 @@ def unzip_limit_bytes() -> int:
     return int(_positive_mb("SIT_UNZIP_LIMIT_MB") * _MB)
 
 
-def _data_dir_path() -> Path:
+def data_dir_path() -> Path:
+    """Absolute path ``SIT_DATA_DIR`` names (default ``./var``), without creating it.
+
+    Raises
+    ------
+    SettingError
+        When the path names a file.
+    """
     path = Path(_raw("SIT_DATA_DIR")).expanduser().resolve()
     if path.exists() and not path.is_dir():
         raise SettingError(
@@ -168,12 +176,12 @@ def data_dir() -> Path:
     SettingError
         When the path names a file, or the folder cannot be created.
     """
-    path = _data_dir_path()
+    path = data_dir_path()
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SettingError(
-            f"No se pudo crear la carpeta de datos «{path}» (SIT_DATA_DIR): {exc.strerror or exc}.",
+            f"No se pudo crear la carpeta de datos «{path}» (SIT_DATA_DIR): {os_error_reason(exc)}.",
             name="SIT_DATA_DIR", value=str(path),
         ) from exc
     return path
@@ -199,7 +207,7 @@ def validate() -> None:
         One Spanish line naming every setting with a bad value (``data["names"]``).
     """
     problems: list[SettingError] = []
-    for check in (upload_limit_mb, unzip_limit_bytes, _data_dir_path):
+    for check in (upload_limit_mb, unzip_limit_bytes, data_dir_path):
         try:
             check()
         except SettingError as exc:

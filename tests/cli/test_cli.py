@@ -140,3 +140,157 @@ def test_errors_are_one_spanish_line_and_status_2(tmp_path, data_dir, args, mess
     assert lines[0].startswith("Error: ") and message in lines[0]
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "x.geojson").exists()
+
+
+# --------------------------------------------------------------------------- every failure: one Spanish line, status 2
+
+
+def one_error_line(proc: subprocess.CompletedProcess, status: int = 2) -> str:
+    """The single ``Error: ...`` line of a failed run (no traceback, nothing else)."""
+    assert proc.returncode == status, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("Error: ") and "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def test_export_into_a_folder_writes_layer_dot_extension(tmp_path, data_dir):
+    for fmt, name in (("geojson", "iniciativas.geojson"), ("shp", "iniciativas.zip"), ("csv", "iniciativas.csv")):
+        proc = run("export", "iniciativas", "-f", fmt, "-o", str(tmp_path), data_dir=data_dir)
+        assert proc.returncode == 0, proc.stderr
+        assert str(tmp_path / name) in proc.stderr
+        if fmt != "shp":
+            assert len(pyogrio.read_dataframe(tmp_path / name)) == 194
+    assert "CAPA.EXTENSIÓN" in run("export", "--help", data_dir=data_dir).stdout
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/version"), reason="needs Linux /proc")
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "csv", "shp", "kml"])
+def test_export_to_proc_version_is_refused(data_dir, fmt):
+    before = open("/proc/version").read()
+    line = one_error_line(run("export", "comuna", "-f", fmt, "-o", "/proc/version", data_dir=data_dir))
+    assert line.startswith("Error: No se pudo escribir «/proc/version»: ")
+    assert open("/proc/version").read() == before
+
+
+def test_export_over_a_pipe_or_into_a_missing_folder_is_refused(tmp_path, data_dir):
+    fifo = tmp_path / "tuberia"
+    os.mkfifo(fifo)
+    line = one_error_line(run("export", "comuna", "-o", str(fifo), data_dir=data_dir))
+    assert "no es un archivo común" in line and fifo.is_fifo()
+    line = one_error_line(run("export", "comuna", "-o", str(tmp_path / "no" / "c.geojson"), data_dir=data_dir))
+    assert line == f"Error: La carpeta de salida no existe: {tmp_path / 'no'}"
+
+
+@pytest.mark.parametrize("layer, rows", [("estrategias", 8), ("objetivos", 42), ("planes", 29)])
+def test_tables_export_as_csv_and_gpkg_and_are_refused_in_feature_formats(tmp_path, data_dir, layer, rows):
+    for fmt, ext in (("csv", "csv"), ("gpkg", "gpkg")):
+        out = tmp_path / f"{layer}.{ext}"
+        proc = run("export", layer, "-f", fmt, "-o", str(out), data_dir=data_dir)
+        assert proc.returncode == 0, proc.stderr
+        assert len(pyogrio.read_dataframe(out)) == rows
+    for fmt in ("geojson", "shp", "kml"):
+        line = one_error_line(run("export", layer, "-f", fmt, "-o", str(tmp_path / f"x.{fmt}"), data_dir=data_dir))
+        assert line == f"Error: «{layer}» es una tabla sin geometría: se exporta como csv o gpkg, no como {fmt}."
+        assert not (tmp_path / f"x.{fmt}").exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-3"])
+def test_bad_upload_limit_setting(data_dir, value):
+    env = dict(os.environ, SIT_DATA_DIR=str(data_dir), SIT_UPLOAD_LIMIT_MB=value)
+    proc = subprocess.run([*CLI, "layers"], capture_output=True, text=True, env=env, cwd=settings.PROJECT_DIR)
+    line = one_error_line(proc)
+    assert line == (
+        "Error: La variable de entorno SIT_UPLOAD_LIMIT_MB debe ser un número de megabytes mayor que 0 "
+        f"(por omisión 50), no «{value}»."
+    )
+    assert proc.stdout == ""
+
+
+def test_data_dir_that_is_a_file(tmp_path):
+    afile = tmp_path / "archivo"
+    afile.write_text("x")
+    line = one_error_line(run("layers", data_dir=afile))
+    assert "SIT_DATA_DIR" in line and "es un archivo" in line
+
+
+@pytest.fixture
+def mount_tmpfs(tmp_path):
+    """Mount small tmpfs folders (``mount_tmpfs(options)``), unmounted afterwards; skip without the right to mount."""
+    mounted: list[str] = []
+
+    def mount(options: str):
+        target = tmp_path / f"montaje{len(mounted)}"
+        target.mkdir()
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+        mounted.append(str(target))
+        return target
+
+    yield mount
+    for target in mounted:
+        subprocess.run(["umount", "-l", target], capture_output=True)
+
+
+def test_read_only_data_dir(mount_tmpfs, tmp_path):
+    folder = mount_tmpfs("ro,size=64k")
+    line = one_error_line(run("layers", data_dir=folder))
+    assert "solo lectura" in line and "SIT_DATA_DIR" in line
+    line = one_error_line(run("layers", data_dir=folder / "var"))
+    assert line == f"Error: No se pudo crear la carpeta de datos «{folder / 'var'}» (SIT_DATA_DIR): el sistema de archivos es de solo lectura."
+
+
+def test_full_data_dir(mount_tmpfs):
+    folder = mount_tmpfs("size=256k")
+    line = one_error_line(run("build", data_dir=folder))
+    assert "no queda espacio en el disco" in line and "SIT_DATA_DIR" in line
+
+
+def test_export_to_a_full_disk_keeps_nothing_half_written(mount_tmpfs, data_dir):
+    folder = mount_tmpfs("size=16k")
+    line = one_error_line(run("export", "territorios", "-o", str(folder / "t.geojson"), data_dir=data_dir))
+    assert line == f"Error: No se pudo escribir «{folder / 't.geojson'}»: no queda espacio en el disco."
+    assert list(folder.iterdir()) == []
+
+
+def test_output_piped_to_a_closed_reader_ends_quietly(data_dir):
+    env = dict(os.environ, SIT_DATA_DIR=str(data_dir))
+    proc = subprocess.Popen([*CLI, "layers"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=settings.PROJECT_DIR)
+    proc.stdout.close()  # like `| head` that has already gone
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 2
+    assert err == b""
+
+
+def test_keyboard_interrupt_is_one_line(data_dir):
+    import signal
+    import time
+
+    env = dict(os.environ, SIT_DATA_DIR=str(data_dir))
+    proc = subprocess.Popen(
+        [*CLI, "passphrase-hash"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env, cwd=settings.PROJECT_DIR, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while "pipe" not in open(f"/proc/{proc.pid}/wchan").read():  # waiting for the passphrase on stdin
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and out == ""
+    assert err.strip() == "Error: Operación interrumpida; el almacén se guarda de una vez, así que nada quedó a medias."
+
+
+BUG = "import sys, cli; cli.COMMANDS['layers'] = lambda args: 1 / 0; sys.exit(cli.main(sys.argv[1:]))"
+
+
+def test_an_unforeseen_failure_is_one_line_and_the_traceback_only_with_v(data_dir):
+    env = dict(os.environ, SIT_DATA_DIR=str(data_dir))
+    quiet = subprocess.run([sys.executable, "-c", BUG, "layers"], capture_output=True, text=True, env=env, cwd=settings.PROJECT_DIR)
+    line = one_error_line(quiet, status=1)
+    assert line.startswith("Error: Falla inesperada del programa (ZeroDivisionError: division by zero).")
+    assert "-v" in line
+    loud = subprocess.run([sys.executable, "-c", BUG, "-v", "layers"], capture_output=True, text=True, env=env, cwd=settings.PROJECT_DIR)
+    assert loud.returncode == 1
+    assert "Traceback" in loud.stderr and loud.stderr.strip().splitlines()[-1] == line
