@@ -179,7 +179,7 @@ def _initiative_section(joined: pd.DataFrame, all_history: pd.DataFrame) -> None
     editable = list(F.EDITABLE)
     half = (len(editable) + 1) // 2
     for column, names in ((left, editable[:half]), (right, editable[half:])):
-        column.markdown("\n".join(f"- **{F.field(n).label}** ({F.field(n).unit}): {esc(_show(n, row[n]))}" for n in names))
+        column.markdown("\n".join(f"- **{F.field(n).label}**: {esc(_show(n, row[n]))}" for n in names))
     if row["actualizado_el"]:
         st.caption(f"Última actualización: {row['actualizado_el']} por {row['actualizado_por']}")
     st.markdown("##### Historial")

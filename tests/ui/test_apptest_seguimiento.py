@@ -72,7 +72,7 @@ def test_initiative_record_and_timeline_from_the_url(record):
     assert at.selectbox(key="seguimiento_iniciativa").value == "E1-P1-08"
     text = page_text(at)
     assert "Construcción Complejo Deportivo La Turbina" in text
-    assert "**Avance físico** (% (0 a 100)): 30,5 %" in text
+    assert "**Avance físico**: 30,5 %" in text
     assert "$ 1.200.000.000" in text
     assert "2026-03-15 10:20** · Ana Pérez — Informe trimestral" in text
     assert "- Estado: sin iniciar → en ejecución" in text
