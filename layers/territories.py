@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 TIPOS_TERRITORIO = ("sector urbano", "localidad rural", "resto rural")
 #: Fields of the layer, in order (plus ``geometry``).
 FIELDS = ("slug", "nombre", "tipo", "fuente", "fuente_geometria", "precision_m", "area_km2")
+#: Optional fields, kept after :data:`FIELDS` when a layer has them: the INE code of a census
+#: zone and its 2017 population (persons), total and by age group (see :mod:`layers.census`).
+EXTRA_FIELDS = ("geocodigo", "poblacion", "poblacion_0_5", "poblacion_6_14", "poblacion_15_64", "poblacion_65_mas")
 
 #: Folder of the shipped layer and its inputs.
 SOURCE_DIR: Path = settings.SHIPPED_DATA_DIR / "territorios"
@@ -207,8 +210,8 @@ def read_urban_area(path: str | os.PathLike | None = None) -> shapely.Polygon:
 # --------------------------------------------------------------------------- build
 
 
-def _single_polygon(geom: shapely.Geometry, slug: str) -> shapely.Polygon:
-    """``geom`` as one Polygon, or DataValidationError."""
+def single_polygon(geom: shapely.Geometry, slug: str) -> shapely.Polygon:
+    """``geom`` as one Polygon, or :class:`DataValidationError` naming ``slug``."""
     if geom.geom_type == "Polygon" and not geom.is_empty:
         return geom
     raise DataValidationError(f"El territorio {slug} no quedó como un único polígono ({geom.geom_type}).")
@@ -287,7 +290,7 @@ def build_territories(
     # Snap to the GeoJSON grid first, then take the remainder from the snapped shapes,
     # so that the shipped file tiles the commune as exactly as the grid allows.
     drawn = shapely.set_precision(np.concatenate([urban_cells.array, rural_cells.array]), GRID_DEG)
-    drawn = [_single_polygon(g, s) for g, s in zip(drawn, seeds["slug"])]
+    drawn = [single_polygon(g, s) for g, s in zip(drawn, seeds["slug"])]
     # The commune keeps its published coordinates; only the remainder's own vertices snap.
     resto = shapely.difference(commune_geom, shapely.union_all(drawn))
     resto = shapely.set_precision(resto, GRID_DEG)
@@ -320,13 +323,19 @@ def build_territories(
     return out[[*FIELDS, "geometry"]]
 
 
+def _extras(gdf: pd.DataFrame) -> list[str]:
+    """The :data:`EXTRA_FIELDS` that ``gdf`` has, in their order."""
+    return [f for f in EXTRA_FIELDS if f in gdf.columns]
+
+
 def write_territories(gdf: gpd.GeoDataFrame, path: str | os.PathLike | None = None) -> Path:
     """Write the territory layer as RFC 7946 GeoJSON (lon/lat, 6 decimals).
 
     Parameters
     ----------
     gdf : geopandas.GeoDataFrame
-        Layer with fields :data:`FIELDS`, any CRS (written in EPSG:4326).
+        Layer with fields :data:`FIELDS` (and any of :data:`EXTRA_FIELDS`, written
+        after them), any CRS (written in EPSG:4326).
     path : path-like, optional
         Destination; :data:`TERRITORIES_PATH` by default.
 
@@ -338,7 +347,7 @@ def write_territories(gdf: gpd.GeoDataFrame, path: str | os.PathLike | None = No
     from geo.io import write_geojson  # local import: only the build script writes
 
     path = Path(path) if path is not None else TERRITORIES_PATH
-    write_geojson(gdf[[*FIELDS, "geometry"]], path, layer="territorios")
+    write_geojson(gdf[[*FIELDS, *_extras(gdf), "geometry"]], path, layer="territorios")
     return path
 
 
@@ -357,8 +366,9 @@ def load_territories(path: str | os.PathLike | None = None) -> gpd.GeoDataFrame:
     Returns
     -------
     geopandas.GeoDataFrame
-        Fields :data:`FIELDS` in order, EPSG:4326; text fields as strings,
-        ``precision_m`` as int64, ``area_km2`` as float64.
+        Fields :data:`FIELDS` in order, then those of :data:`EXTRA_FIELDS` the file has
+        (``geocodigo`` as string, population as nullable Int64), EPSG:4326; text fields
+        as strings, ``precision_m`` as int64, ``area_km2`` as float64.
 
     Raises
     ------
@@ -390,7 +400,14 @@ def load_territories(path: str | os.PathLike | None = None) -> gpd.GeoDataFrame:
         raise DataValidationError("El campo precision_m de los territorios debe ser un entero en metros.")
     gdf["precision_m"] = precision.round().astype("int64")
     gdf["area_km2"] = gdf["area_km2"].astype("float64")
-    return gdf[[*FIELDS, "geometry"]]
+    extras = _extras(gdf)
+    if "geocodigo" in extras:
+        gdf["geocodigo"] = gdf["geocodigo"].astype("string")
+    for col in extras[1:] if "geocodigo" in extras else extras:
+        if not pd.api.types.is_numeric_dtype(gdf[col]) and not gdf[col].isna().all():
+            raise DataValidationError(f"El campo {col} de los territorios debe ser numérico.")
+        gdf[col] = pd.to_numeric(gdf[col]).round().astype("Int64")
+    return gdf[[*FIELDS, *extras, "geometry"]]
 
 
 def validate_territories(

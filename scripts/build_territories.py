@@ -1,12 +1,19 @@
-"""Regenerate the referential territory layer ``data/territorios/territorios.geojson``.
+"""Regenerate the territory layers under ``data/territorios/``.
 
-Reads ``data/territorios/semillas.csv`` and ``data/territorios/area_urbana_referencial.csv``,
-draws the territories with :func:`layers.territories.build_territories` against the
-official commune boundary, validates them and writes RFC 7946 GeoJSON (6 decimals).
+Two layers can be built:
+
+- the referential layer ``territorios.geojson`` (default): urban sectors drawn from the
+  seeds and the hand-drawn urban area, with :func:`layers.territories.build_territories`;
+- with ``--censo``, the layer whose urban territories are the 2017 census zones
+  (``territorios_censo.geojson``, :func:`layers.census.build_census_territories`), and
+  beside it the alias table of the old urban sector slugs (``alias_sectores.csv``).
+
+Both are validated against the official commune boundary and written as RFC 7946
+GeoJSON (6 decimals).
 
 Usage (from the repository root)::
 
-    .venv/bin/python scripts/build_territories.py [--salida RUTA] [--comprobar]
+    .venv/bin/python scripts/build_territories.py [--censo] [--salida RUTA] [--comprobar]
 """
 
 from __future__ import annotations
@@ -18,40 +25,63 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from layers import territories  # noqa: E402  (after the path set-up above)
+from layers import census, territories  # noqa: E402  (after the path set-up above)
 from layers._errors import SitError  # noqa: E402
 from layers.commune import commune_geometry  # noqa: E402
 
 
+def _same(path: Path, built) -> bool:
+    """Whether the layer at ``path`` has the slugs, names and geometries (1e-6 degree) of ``built``."""
+    shipped = territories.load_territories(path)
+    return (
+        list(shipped["slug"]) == list(built["slug"])
+        and list(shipped["nombre"]) == list(built["nombre"])
+        and all(a.normalize().equals_exact(b.normalize(), 1e-6) for a, b in zip(shipped.geometry, built.geometry))
+    )
+
+
+def _aliases():
+    zones, places = census.load_zones(), census.load_places()
+    return census.alias_table(places, zones, census.name_zones(zones, places))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build, validate and write the layer; return the exit status."""
-    parser = argparse.ArgumentParser(description="Regenera la capa referencial de territorios.")
-    parser.add_argument("--salida", type=Path, default=territories.TERRITORIES_PATH, help="archivo GeoJSON de salida")
+    parser = argparse.ArgumentParser(description="Regenera una capa de territorios.")
+    parser.add_argument("--censo", action="store_true", help="capa con las zonas censales urbanas (INE 2017)")
+    parser.add_argument("--salida", type=Path, default=None, help="archivo GeoJSON de salida")
     parser.add_argument(
         "--comprobar", action="store_true",
         help="no escribe: sólo compara lo generado con el archivo existente",
     )
     args = parser.parse_args(argv)
+    default = census.CENSUS_TERRITORIES_PATH if args.censo else territories.TERRITORIES_PATH
+    out_path = args.salida or default
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         commune = commune_geometry()
-        built = territories.build_territories(commune_geom=commune)
+        if args.censo:
+            built = census.build_census_territories(commune_geom=commune)
+        else:
+            built = territories.build_territories(commune_geom=commune)
         territories.validate_territories(built, commune)
         if args.comprobar:
-            shipped = territories.load_territories(args.salida)
-            same = list(shipped["slug"]) == list(built["slug"]) and all(
-                a.normalize().equals_exact(b.normalize(), 1e-6)
-                for a, b in zip(shipped.geometry, built.geometry)
-            )
+            same = _same(out_path, built)
+            if args.censo:
+                same = same and census.load_aliases().equals(_aliases())
             print("La capa publicada coincide con la regenerada." if same else "La capa publicada NO coincide.")
             return 0 if same else 1
-        path = territories.write_territories(built, args.salida)
+        path = territories.write_territories(built, out_path)
+        if args.censo:
+            _aliases().to_csv(census.ALIASES_PATH, index=False, lineterminator="\n")
     except SitError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
     for row in built.itertuples(index=False):
         print(f"{row.slug:24s} {row.tipo:16s} {row.area_km2:12.4f} km²  ±{row.precision_m} m")
     print(f"{len(built)} territorios, {built['area_km2'].sum():.2f} km², escritos en {path}")
+    if args.censo:
+        print(f"Alias de los sectores urbanos anteriores en {census.ALIASES_PATH}")
     return 0
 
 
