@@ -110,6 +110,19 @@ def test_export_iniciativas_carries_the_fields(seeded, tmp_path):
     assert rows["E1-P1-01"]["estado"] == "sin iniciar" and rows["E1-P1-01"]["avance_fisico"] == ""
 
 
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg"])
+def test_export_iniciativas_carries_the_fields_in_gis_formats(seeded, tmp_path, fmt):
+    import pyogrio
+
+    out = tmp_path / f"iniciativas.{fmt}"
+    proc = run("export", "iniciativas", "--format", fmt, "-o", str(out), data_dir=seeded)
+    assert proc.returncode == 0, proc.stderr
+    layer = pyogrio.read_dataframe(out).set_index("id")
+    assert layer.loc["E1-P1-08", "estado"] == "en ejecución"
+    assert float(layer.loc["E1-P1-08", "avance_fisico"]) == 30.5
+    assert layer.loc["E1-P1-01", "estado"] == "sin iniciar"
+
+
 def test_informe_cuenta_publica(seeded, tmp_path):
     out = tmp_path / "cuenta.html"
     proc = run("informe", "cuenta-publica", "--anio", "2026", "-o", str(out), data_dir=seeded)
