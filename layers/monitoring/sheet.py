@@ -4,8 +4,8 @@ Reading
 -------
 - CSV in UTF-8 (with or without BOM), or as Excel in Chile writes it: ``;`` between
   columns, decimal comma, Windows-1252 text. The separator (``,``, ``;`` or tab) is
-  taken from the header line; the encoding is UTF-8 when the bytes decode as UTF-8,
-  Windows-1252 otherwise.
+  taken from Excel's ``sep=`` line when there is one, else from the header line; the
+  encoding is UTF-8 when the bytes decode as UTF-8, Windows-1252 otherwise.
 - ``.xlsx`` through openpyxl: the sheet named ``seguimiento`` or else the first one;
   cells keep Excel's types (numbers, dates); a number shown as a percentage
   (``45,5 %``, stored by Excel as 0.455) is read as 45.5.
@@ -84,8 +84,12 @@ def _frame(rows: list[list[object]], name: str) -> pd.DataFrame:
 
 def _read_csv(data: bytes, name: str) -> pd.DataFrame:
     text = _decode(data)
-    first = text.split("\n", 1)[0]
-    delimiter = max((";", ",", "\t"), key=first.count)
+    first, _, rest = text.partition("\n")
+    hint = re.fullmatch(r"sep=(.)\r?", first)
+    if hint:  # Excel's own separator line ("sep=;")
+        delimiter, text = hint[1], rest
+    else:
+        delimiter = max((";", ",", "\t"), key=first.count)
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     return _frame(rows, name)
 

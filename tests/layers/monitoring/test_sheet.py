@@ -35,6 +35,13 @@ def test_reads_excel_chile_csv(tmp_path):
     assert frame.loc[2].tolist() == ["E1-P1-01", "en ejecución", "45,5", "1.250.000"]
 
 
+def test_reads_excel_separator_line(tmp_path):
+    path = write_csv(tmp_path / "m.csv", "sep=;\nid;observaciones\nE1-P1-01;uno, dos\n", "cp1252")
+    frame = sheet.read_sheet(path)
+    assert list(frame.columns) == ["id", "observaciones"]
+    assert frame.loc[2].tolist() == ["E1-P1-01", "uno, dos"]
+
+
 def test_reads_xlsx_with_typed_cells(tmp_path):
     book = openpyxl.Workbook()
     ws = book.active
