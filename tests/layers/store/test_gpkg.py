@@ -16,8 +16,8 @@ import pytest
 from shapely.geometry import Point
 
 from layers import settings, store
-from layers.store import seed as shipped
 from layers._errors import UnknownLayerError
+from layers.store import seed as shipped
 
 
 def _point_layer(n: int = 3) -> gpd.GeoDataFrame:
@@ -70,8 +70,10 @@ def test_rebuild_on_data_change_keeps_imported_layers(isolated_data_dir, tmp_pat
 
 def test_save_refuses_existing_name_without_replace(isolated_data_dir):
     store.ensure_store()
-    with pytest.raises(store.StoreError, match="incluida en el sistema.*--replace"):
+    with pytest.raises(store.StoreError, match="incluida en el sistema") as err:
         store.save_layer("territorios", _point_layer(), {"clase": "territorios"})
+    assert err.value.code == "layer_exists" and err.value.data["layer"] == "territorios"
+    assert "--" not in str(err.value), "no command-line option in a store message"
     store.save_layer("capa_x", _point_layer(2), {"clase": "referencia"})
     with pytest.raises(store.StoreError, match="ya importada"):
         store.save_layer("capa_x", _point_layer(5), {"clase": "referencia"})
@@ -84,8 +86,9 @@ def test_remove_layer(isolated_data_dir):
     store.save_layer("capa_x", _point_layer(), {"clase": "referencia"})
     store.remove_layer("capa_x")
     assert "capa_x" not in set(store.list_layers()["nombre"])
-    with pytest.raises(store.StoreError, match="no se puede eliminar"):
+    with pytest.raises(store.StoreError, match="no se puede eliminar") as err:
         store.remove_layer("comuna")
+    assert err.value.code == "shipped_layer"
 
 
 def test_replaced_shipped_layer_survives_rebuild_and_comes_back_on_remove(isolated_data_dir):
@@ -100,20 +103,22 @@ def test_replaced_shipped_layer_survives_rebuild_and_comes_back_on_remove(isolat
 
 
 def test_killed_writer_leaves_previous_store(isolated_data_dir):
-    """SIGKILL a process in the middle of a write: the store stays as it was, readable."""
+    """SIGKILL a process in the middle of a write transaction: the store stays as it was, readable."""
     store.ensure_store()
     before = store.list_layers()
+    before_version = store.version()
     script = textwrap.dedent(
         """
         import os, signal, geopandas as gpd
         from shapely.geometry import Point
-        from layers.store import gpkg as store
-        real_write = store._write
-        def dying_write(path, name, frame):
-            real_write(path, name, frame)
+        from layers import store
+        from layers.store import gpkg
+        real_copy = gpkg._copy_table
+        def dying_copy(conn, name):
+            real_copy(conn, name)
             if name == "a_medias":
-                os.kill(os.getpid(), signal.SIGKILL)  # after the layer, before the publish
-        store._write = dying_write
+                os.kill(os.getpid(), signal.SIGKILL)  # layer copied into the store, not committed
+        gpkg._copy_table = dying_copy
         gdf = gpd.GeoDataFrame({"n": range(1000)}, geometry=[Point(-70.7, -28.6)] * 1000, crs=4326)
         store.save_layer("a_medias", gdf, {"clase": "referencia"})
         """
@@ -125,6 +130,7 @@ def test_killed_writer_leaves_previous_store(isolated_data_dir):
     assert list(after["nombre"]) == list(before["nombre"])
     assert "a_medias" not in pyogrio.list_layers(settings.store_path())[:, 0]
     assert len(store.read_layer("iniciativas")) == 194
+    assert store.version() == before_version
     # the next writer cleans the leftover temporary file
     store.save_layer("despues", _point_layer(), {"clase": "referencia"})
     assert not list(Path(isolated_data_dir).glob(".*.tmp*"))
