@@ -155,3 +155,44 @@ def test_shipped_tables_are_described(data_dir):
     reg = store.list_layers().set_index("nombre")
     for name in (*shipped.LAYERS, *shipped.TABLES):
         assert reg.loc[name, "descripcion"], name
+
+
+def test_store_stays_a_valid_geopackage_after_row_level_writes(fresh_store):
+    """GDAL lists every layer with the registry's counts, spatial indexes answer bbox reads, SQLite finds no fault."""
+    import sqlite3
+
+    import shapely
+
+    store.save_layer("mis_puntos", _point_layer(50), {"titulo": "Puntos", "clase": "referencia"})
+    store.save_layer("mis_puntos", _point_layer(20), {"titulo": "Puntos", "clase": "referencia"}, replace=True)
+    store.ensure_store(force=True)  # rebuild of the shipped layers in place
+    path = settings.store_path()
+    listed = dict(pyogrio.list_layers(path))
+    reg = store.list_layers().set_index("nombre")
+    assert set(reg.index) <= set(listed)
+    for name in reg.index:
+        info = pyogrio.read_info(path, layer=name, force_feature_count=True)
+        assert info["features"] == reg.loc[name, "n"], name
+    assert pyogrio.read_info(path, layer="mis_puntos")["capabilities"]["fast_spatial_filter"]
+    for name in ("territorios", "mis_puntos"):
+        has_index = pyogrio.read_dataframe(
+            path, sql=f"SELECT HasSpatialIndex('{name}', 'geom') AS h", sql_dialect="SQLITE", read_geometry=False
+        )
+        assert has_index.iloc[0, 0] == 1, name
+    bbox = (-70.80, -28.60, -70.74, -28.56)
+    whole = store.read_layer("territorios")
+    inside = store.read_layer("territorios", bbox=bbox, columns=["slug"])
+    expected = set(whole.loc[shapely.intersects(whole.geometry.to_numpy(), shapely.box(*bbox)), "slug"])
+    assert set(inside["slug"]) == expected and 0 < len(expected) < len(whole)
+    assert list(inside.columns) == ["slug", "geometry"]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
+
+
+def test_bbox_read_of_replaced_layer_uses_its_new_index(fresh_store):
+    store.save_layer("capa_x", _point_layer(3), {"clase": "referencia"})
+    far = gpd.GeoDataFrame({"nombre": ["lejos"]}, geometry=[Point(-70.0, -28.0)], crs="EPSG:4326")
+    store.save_layer("capa_x", far, {"clase": "referencia"}, replace=True)
+    assert store.read_layer("capa_x", bbox=(-70.8, -28.6, -70.7, -28.5)).empty
+    assert list(store.read_layer("capa_x", bbox=(-70.1, -28.1, -69.9, -27.9))["nombre"]) == ["lejos"]
