@@ -108,3 +108,41 @@ def test_record_survives_a_forced_rebuild(fresh_store):
     pd.testing.assert_frame_equal(H.history(), before_history)
     registry = store.list_layers().set_index("nombre")
     assert registry.at[H.TABLE, "clase"] == store.EDITABLE and registry.at[H.HISTORY, "clase"] == store.EDITABLE
+
+
+def test_killed_writer_leaves_values_and_history_consistent(fresh_store):
+    """SIGKILL a process that keeps saving change sets: every committed set is whole, in both tables."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from layers import settings
+
+    script = (
+        "import pandas as pd\n"
+        "from layers import catalogue\n"
+        "from layers.monitoring import history as H\n"
+        "ids = catalogue.load_initiatives()['id'].tolist()\n"
+        "for i in range(10_000):\n"
+        "    frame = pd.DataFrame({'avance_fisico': [float(i % 100) + 0.5] * len(ids),\n"
+        "                          'observaciones': [f'vuelta {i}'] * len(ids)}, index=pd.Index(ids, name='id'), dtype=object)\n"
+        "    H.apply_changes(frame, 'Proceso', f'vuelta {i}')\n"
+        "    print(i, flush=True)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=settings.PROJECT_DIR, stdout=subprocess.PIPE,
+                            env=dict(os.environ), text=True)
+    try:
+        assert proc.stdout.readline().strip() == "0"  # at least one change set committed
+        time.sleep(0.7)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    matrix, entries = H.current_values(IDS), H.history()
+    lots_per_id = entries.groupby("id")["lote"].nunique()
+    assert (matrix["version"] == lots_per_id.reindex(IDS).fillna(0).astype(int)).all()
+    assert len(entries) == 2 * len(IDS) * int(matrix["version"].iloc[0])
+    assert matrix["version"].nunique() == 1
+    last = entries.iloc[-1]
+    assert matrix.loc[last["id"], "observaciones"] == last["valor_nuevo"]
