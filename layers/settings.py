@@ -19,6 +19,9 @@ Environment variable            Type       Default          Unit     Meaning
 ``SIT_PLANNER_PASSPHRASE_HASH`` text       (none)           --       ``scrypt$...`` line of the planner passphrase; read
                                                                      by :func:`layers.auth.configured_hash`. Without it
                                                                      the app offers no import.
+``SIT_DATABASE_URL``            text       (none)           --       Database of the store (PostGIS, a later version);
+                                                                     unset: the GeoPackage under ``SIT_DATA_DIR``
+                                                                     (:func:`database_url`).
 ``SIT_UNIDADES_RESPONSABLES``   path       shipped CSV      --       CSV of the municipal units that may be responsible
                                                                      for an initiative (:func:`responsible_units_path`);
                                                                      default ``data/seguimiento/unidades.csv``.
@@ -53,7 +56,7 @@ from layers.text import os_error_reason
 __all__ = [
     "PROJECT_DIR", "SHIPPED_DATA_DIR", "PLAN_TEXT_PATH", "STORE_FILENAME", "COORD_DECIMALS", "CUT_VALLENAR",
     "SettingError", "data_dir", "data_dir_path", "store_path", "upload_limit_mb", "upload_limit_bytes", "streamlit_upload_mb",
-    "unzip_limit_bytes", "responsible_units_path", "validate",
+    "unzip_limit_bytes", "database_url", "responsible_units_path", "validate",
 ]
 
 #: Root of the repository (the folder that holds ``app.py``).
@@ -190,6 +193,11 @@ def data_dir() -> Path:
 def store_path() -> Path:
     """Path of the embedded GeoPackage store under :func:`data_dir`."""
     return data_dir() / STORE_FILENAME
+
+
+def database_url() -> str | None:
+    """Database the store uses (``SIT_DATABASE_URL``), or None for the embedded GeoPackage."""
+    return os.environ.get("SIT_DATABASE_URL", "").strip() or None
 
 
 def responsible_units_path() -> Path:
