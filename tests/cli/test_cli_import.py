@@ -97,7 +97,9 @@ def test_import_sites_and_export_with_them(fresh_store, tmp_path):
     assert "Ids que no están en el catálogo: E0-XX" in proc.stdout
     # Jardín Infantil Vista Alegre moved to Domeyko by the imported site
     assert "E3-P4-03" in export_ids(tmp_path, "--ubicaciones", "obras_secplan", "--territorio", "domeyko")
-    assert "E3-P4-03" not in export_ids(tmp_path, "--territorio", "domeyko")
+    # The newest imported site layer is the default (README); «incluidas» gives the shipped sites.
+    assert "E3-P4-03" in export_ids(tmp_path, "--territorio", "domeyko")
+    assert "E3-P4-03" not in export_ids(tmp_path, "--ubicaciones", "incluidas", "--territorio", "domeyko")
     bad = run("export", "comuna", "--ubicaciones", "obras_secplan", "-o", tmp_path / "x.geojson")
     assert bad.returncode == 2 and "solo se aplican a las iniciativas" in bad.stderr
 
