@@ -648,3 +648,107 @@ def build_census_territories(
     out["area_km2"] = area_km2(out).round(4)
     log.info("census territories built: %d features in %.2f s", len(out), time.perf_counter() - started)
     return out[[*territories.FIELDS, *territories.EXTRA_FIELDS, "geometry"]]
+
+
+# --------------------------------------------------------------------------- population-based measures
+
+
+def alias_entry(slug: str, known: set[str] | pd.Series, aliases: pd.DataFrame | None = None) -> dict[str, object] | None:
+    """What an alias slug stands for, when it is not itself a territory of ``known``.
+
+    Parameters
+    ----------
+    slug : str
+        A slug given by a person (URL, command line).
+    known : set of str or pandas.Series
+        Slugs of the active territory layer.
+    aliases : pandas.DataFrame, optional
+        From :func:`load_aliases` (the shipped table by default).
+
+    Returns
+    -------
+    dict or None
+        The alias row (``alias``, ``nombre_alias``, ``slug``, ``nombre``, ``geocodigo``,
+        ``relacion``, ``distancia_m``) when ``slug`` is an alias whose zone is in
+        ``known``; ``None`` when ``slug`` is a territory itself or no alias.
+    """
+    known = set(known)
+    if slug in known:
+        return None
+    aliases = load_aliases() if aliases is None else aliases
+    rows = aliases[(aliases["alias"] == slug) & aliases["slug"].isin(known)]
+    return rows.iloc[0].to_dict() if len(rows) else None
+
+
+def per_thousand(counts: np.ndarray | pd.Series, population: np.ndarray | pd.Series) -> np.ndarray:
+    """Initiatives per 1,000 inhabitants.
+
+    Parameters
+    ----------
+    counts : array-like of int
+        Initiatives per territory.
+    population : array-like of float
+        Census population (persons, Censo 2017) of the same territories; missing
+        (NaN / <NA>) or zero where the census gives none.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        ``1000 * counts / population``; NaN where there is no population.
+    """
+    n = pd.to_numeric(pd.Series(np.asarray(counts)), errors="coerce").to_numpy(dtype=float)
+    pop = pd.to_numeric(pd.Series(np.asarray(population, dtype=object)), errors="coerce").to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = 1000.0 * n / pop
+    rate[~(pop > 0)] = np.nan
+    return rate
+
+
+def zone_equity(
+    territories: pd.DataFrame,
+    relations: pd.DataFrame,
+    selected_ids: pd.Series | list[str] | None = None,
+) -> pd.DataFrame:
+    """Urban zones side by side: population and the initiatives specific to each.
+
+    Parameters
+    ----------
+    territories : pandas.DataFrame
+        Territory layer with ``slug``, ``nombre``, ``tipo`` and ``poblacion``.
+    relations : pandas.DataFrame
+        :func:`layers.links.relate` of the initiatives with ``territories``.
+    selected_ids : sequence of str, optional
+        Initiatives to count (all related ones by default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per urban territory with a population, in layer order: ``slug``,
+        ``nombre``, ``geocodigo``, ``poblacion`` (persons, Censo 2017), ``ubicadas``,
+        ``vinculadas``, ``especificas`` (sited in it or linked to it by name) and
+        ``por_mil`` (specific initiatives per 1,000 inhabitants). Empty when the layer
+        carries no population (an imported layer, for instance).
+    """
+    from layers import links  # local import: links imports territories, as census does
+
+    columns = ["slug", "nombre", "geocodigo", "poblacion", "ubicadas", "vinculadas", "especificas", "por_mil"]
+    if "poblacion" not in territories.columns:
+        return pd.DataFrame(columns=columns)
+    urban = territories[(territories["tipo"] == "sector urbano") & territories["poblacion"].notna()]
+    rel = relations[relations["relacion"].isin(links.SPECIFIC_RELATIONS)]
+    if selected_ids is not None:
+        rel = rel[rel["id"].isin(set(selected_ids))]
+    table = rel.groupby(["slug", "relacion"]).size().unstack(fill_value=0)
+    table = table.reindex(index=urban["slug"], columns=list(links.SPECIFIC_RELATIONS), fill_value=0).fillna(0)
+    out = pd.DataFrame({
+        "slug": urban["slug"].to_numpy(),
+        "nombre": urban["nombre"].to_numpy(),
+        "geocodigo": urban["geocodigo"].to_numpy() if "geocodigo" in urban.columns else None,
+        "poblacion": urban["poblacion"].astype("int64").to_numpy(),
+        "ubicadas": table["ubicada"].astype("int64").to_numpy(),
+        "vinculadas": table["vinculada"].astype("int64").to_numpy(),
+    })
+    # One initiative may be both sited and linked in a zone only once (relate keeps the most specific).
+    out["especificas"] = out["ubicadas"] + out["vinculadas"]
+    out["por_mil"] = per_thousand(out["especificas"], out["poblacion"]).round(3)
+    return out[columns]

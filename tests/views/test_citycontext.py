@@ -1,0 +1,73 @@
+"""Census blocks and zone labels under the maps (views/citycontext.py)."""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import pytest
+import shapely
+
+from layers import census, territories
+from views import citycontext, webassets
+from views.escape import js_value
+
+UTM = "EPSG:32719"
+
+
+@pytest.fixture(scope="module")
+def blocks():
+    return census.load_blocks()
+
+
+@pytest.fixture(scope="module")
+def payload(blocks):
+    return citycontext.blocks_payload(blocks)
+
+
+@pytest.fixture(scope="module")
+def layer():
+    return territories.load_territories(census.CENSUS_TERRITORIES_PATH)
+
+
+def test_payload_decodes_to_the_blocks_within_the_display_tolerance(blocks, payload):
+    decoded = citycontext.decode_blocks(payload)
+    assert len(decoded) == len(blocks) == 801  # no block has holes: one ring each
+    a = gpd.GeoSeries(decoded, crs="EPSG:4326").to_crs(UTM).array
+    b = blocks.to_crs(UTM).geometry.array
+    # Simplification plus rounding to 1e-5 degree (about 1 m), far below the ±25 m of the source.
+    assert shapely.hausdorff_distance(a, b).max() < citycontext.BLOCK_TOLERANCE_M + 1.5
+    assert citycontext.BLOCK_TOLERANCE_M < census.PRECISION_M
+    assert all(isinstance(v, int) for ring in payload["r"] for v in ring)
+
+
+def test_payload_is_small(blocks, payload):
+    size = len(js_value(payload))
+    full = len(js_value([shapely.geometry.mapping(g) for g in blocks.geometry]))
+    assert size < 45_000
+    assert size < full / 4
+    exact = len(js_value(citycontext.blocks_payload(blocks, tolerance_m=0)))
+    assert size < exact
+
+
+def test_labels_name_every_urban_zone_in_plain_text(layer):
+    labels = citycontext.label_payload(layer)
+    urban = layer[layer["tipo"] == "sector urbano"]
+    assert len(labels) == len(urban) == 13
+    assert [citycontext.LABEL_LINE_BREAK.join(t[2]) for t in labels] == urban["nombre"].tolist()
+    for (lat, lon, _), geom in zip(labels, urban.geometry):
+        assert geom.buffer(1e-4).covers(shapely.Point(lon, lat))
+
+
+def test_map_draws_blocks_in_their_pane_and_labels_as_text(layer, blocks):
+    evil = layer.copy()
+    evil.loc[evil["slug"] == "centro", "nombre"] = "<img src=x onerror=alert(1)> · `${x}`"
+    m = webassets.offline_map(location=[-28.576, -70.759], zoom_start=14)
+    pane = citycontext.territory_pane(m)
+    citycontext.add_city_context(m, citycontext.blocks_payload(blocks.head(5)), citycontext.label_payload(evil))
+    folium.LayerControl().add_to(m)
+    html = m.get_root().render()
+    assert pane == citycontext.TERRITORY_PANE and f'"{citycontext.TERRITORY_PANE}"' in html
+    assert "<img src=x" not in html and "\\u003cimg src=x onerror=alert(1)\\u003e" in html
+    assert "createTextNode" in html
+    assert citycontext.LAYER_NAME in html
+    assert html.count("L.polygon(") == 1
