@@ -29,7 +29,7 @@ import shapely
 from shapely.geometry import box
 
 from tests.ui.conftest import app_test
-from views.escape import MARKDOWN_SPECIAL
+from views.escape import MARKDOWN_SPECIAL, js_value
 
 PROJECT = Path(__file__).resolve().parents[2]
 APP = PROJECT / "app.py"
@@ -318,6 +318,11 @@ def test_sector_pages_show_hostile_names_as_text_and_run_nothing(hostile_app, gu
         assert header.strip() == name
         tips = _map_tooltips(probe, minimum=2)
         seen_in_tooltips |= {n for n in HOSTILE for t in tips if t.startswith(f"{n} (")}
+        # The layer control lists the territory by its name, as text.
+        control = probe.wait_for_map().evaluate(
+            "() => document.querySelector('.leaflet-control-layers-overlays').textContent"
+        )
+        assert name in control, control
         pills = probe.page.locator('[data-testid="stButtonGroup"] button').all_inner_texts()
         assert {p.strip() for p in pills} <= set(HOSTILE), pills
         _assert_nothing_ran(probe)
@@ -350,6 +355,21 @@ def test_map_page_link_to_an_unknown_layer_is_literal(hostile_app, guarded):
         assert alerts.count() == 1
         assert value in alerts.first.inner_text()
         _assert_nothing_ran(probe)
+
+
+def test_js_value_round_trips_in_a_script_element(browser):
+    """Every hostile name written with views.escape.js_value into a <script> reads back as itself."""
+    page = browser.new_page()
+    dialogs: list[str] = []
+    errors: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.set_content(f"<html><body><script>window.names = {js_value(HOSTILE)};</script></body></html>")
+        assert page.evaluate("() => window.names") == HOSTILE
+        assert dialogs == [] and errors == []
+    finally:
+        page.close()
 
 
 def test_capas_page_runs_nothing(hostile_app, guarded):
