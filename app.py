@@ -12,6 +12,7 @@ import logging
 import streamlit as st
 
 from layers._errors import SitError
+from layers.store import StoreDamagedError
 from pages import _shared
 from views import webassets
 
@@ -52,8 +53,30 @@ navigation = st.navigation(
 
 st.sidebar.caption("SIT Vallenar · Sistema de información territorial de la comuna de Vallenar")
 
+def _damaged_store_page(exc: StoreDamagedError) -> None:
+    """What happened to the store and what to do, in Spanish; no detail is rendered as Markdown."""
+    st.title("El almacén de capas está dañado")
+    st.error(
+        "La aplicación no puede mostrarse porque el archivo donde el sistema guarda sus capas, las capas "
+        "importadas y las tablas de seguimiento no pasó la revisión de integridad. Suele deberse a un disco "
+        "lleno, un corte de energía durante una escritura o una copia incompleta del archivo."
+    )
+    st.markdown("**Qué hacer.** Quien administra el servidor debe ejecutar, en la carpeta de la aplicación:")
+    st.code("python cli.py build --reparar", language="bash")
+    st.markdown(
+        "Eso guarda una copia del archivo dañado, reconstruye las capas incluidas en el sistema y recupera "
+        "las capas importadas y las tablas de seguimiento que aún se puedan leer, e informa qué se perdió. "
+        "También puede reemplazar el archivo por una copia de respaldo. Archivo afectado y detalle técnico:"
+    )
+    st.code(f"{exc.data.get('path', '')}\n{exc.data.get('detail', '')}", language=None)
+
+
 try:
     _shared.store_version()
+except StoreDamagedError as exc:
+    log.error("store damaged: %s", exc)
+    _damaged_store_page(exc)
+    st.stop()
 except (SitError, OSError) as exc:
     log.exception("store not available")
     st.error(

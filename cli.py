@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("layers", help="lista las capas con su número de elementos")
     build = sub.add_parser("build", help="construye el almacén desde data/ (o lo actualiza si cambió)")
     build.add_argument("--force", action="store_true", help="reconstruir aunque no haya cambios")
+    build.add_argument(
+        "--reparar", action="store_true",
+        help="reparar un almacén dañado: reconstruye las capas incluidas y recupera las importadas y las tablas editables legibles",
+    )
 
     exp = sub.add_parser("export", help="exporta una capa, con filtros opcionales")
     exp.add_argument("layer", help="capa: comuna, territorios, iniciativas o una importada")
@@ -118,6 +122,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    if args.reparar:
+        from layers.store import repair
+
+        print(repair.format_report(store.repair_store()))
     path = store.ensure_store(force=args.force)
     print(f"Almacén listo: {path} ({len(store.list_layers())} capas y tablas)")
     return 0

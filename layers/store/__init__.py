@@ -31,7 +31,7 @@ import pandas as pd
 
 from layers import settings
 from layers._errors import UnknownLayerError
-from layers.store import seed
+from layers.store import repair, seed
 from layers.store.base import (
     EDITABLE,
     IMPORTED,
@@ -51,7 +51,7 @@ from layers.store.tables import TableError
 __all__ = [
     "EDITABLE", "IMPORTED", "REGISTRY", "REGISTRY_COLUMNS", "SHIPPED", "STATE", "STORE_SCHEMA", "Store",
     "StoreDamagedError", "StoreError", "TableError", "Transaction", "backend", "define_table", "ensure_store",
-    "layer_info", "list_layers", "read_layer", "read_table", "remove_layer", "save_layer", "store_version",
+    "layer_info", "list_layers", "read_layer", "read_table", "remove_layer", "repair_store", "save_layer", "store_version",
     "transaction", "version",
 ]
 
@@ -116,6 +116,7 @@ def version() -> int:
     store = backend()
     if not store.exists():
         ensure_store()
+    store.check()  # two stat calls unless the file changed since the last check
     return store.version()
 
 
@@ -295,6 +296,18 @@ def read_table(name: str, where: Mapping[str, object] | None = None) -> pd.DataF
     """
     ensure_store()
     return backend().read_table(name, where)
+
+
+def repair_store() -> repair.RepairReport:
+    """Rebuild the shipped layers and recover what a damaged store still holds.
+
+    Returns
+    -------
+    layers.store.repair.RepairReport
+        What was found, recovered and lost (:func:`layers.store.repair.format_report`
+        writes it in Spanish). A sound store is only rebuilt from ``data/``.
+    """
+    return repair.repair(backend())
 
 
 @contextlib.contextmanager

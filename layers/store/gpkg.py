@@ -181,6 +181,7 @@ def _reading(path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def _damaged(path: Path, detail: str) -> StoreDamagedError:
+    detail = " ".join(detail.replace("*** in database main ***", "").split())[:200]
     return StoreDamagedError(
         f"El almacén de capas «{path.name}» está dañado y no se puede leer ({detail}).",
         path=str(path), detail=detail,
@@ -422,6 +423,11 @@ class GpkgTransaction:
 
 #: Files whose integrity check passed, with the signature they had then.
 _checked: dict[str, tuple] = {}
+
+
+def forget_check(path: Path) -> None:
+    """Make the next :meth:`GeoPackageStore.check` of ``path`` run the full check again."""
+    _checked.pop(str(path), None)
 
 
 class GeoPackageStore:
