@@ -99,6 +99,12 @@ def render(figures: dict[str, object], generated: _dt.datetime | None = None) ->
         plans_by_strategy.setdefault(row["estrategia"], []).append(row)
     funding = [{**r, "aprobado_txt": pesos(r["monto_aprobado_clp"]), "ejecutado_txt": pesos(r["monto_ejecutado_clp"]),
                 "estimado_txt": pesos(r["monto_estimado_clp"])} for r in figures["fuentes"].to_dict("records")]
+    names = {r["clave"]: r["nombre"] for r in figures["estrategias"].to_dict("records")}
+    funding_by_strategy = [
+        {**r, "estrategia_nombre": names.get(r["estrategia"], r["estrategia"]), "aprobado_txt": pesos(r["monto_aprobado_clp"]),
+         "ejecutado_txt": pesos(r["monto_ejecutado_clp"]), "estimado_txt": pesos(r["monto_estimado_clp"])}
+        for r in figures["fuentes_estrategia"].to_dict("records")
+    ]
     territories = [{**r, "conteo_txt": percent(r["avance_conteo"]), "aprobado_txt": pesos(r["monto_aprobado_clp"])}
                    for r in figures["territorios"].to_dict("records")]
     return _jinja.render(
@@ -112,7 +118,7 @@ def render(figures: dict[str, object], generated: _dt.datetime | None = None) ->
         total_aprobado=pesos(totals["monto_aprobado_clp"]), total_ejecutado=pesos(totals["monto_ejecutado_clp"]),
         total_estimado=pesos(totals["monto_estimado_clp"]),
         estrategias=_progress_rows(figures["estrategias"]), planes=plans_by_strategy,
-        fuentes=funding, terminadas=_listing(figures["terminadas"]), atrasadas=_listing(figures["atrasadas"]),
+        fuentes=funding, fuentes_estrategia=funding_by_strategy, terminadas=_listing(figures["terminadas"]), atrasadas=_listing(figures["atrasadas"]),
         territorios=territories, fuentes_datos=figures.get("fuentes_datos", []),
         diferencia_pp=format_number(P.DIFFERENCE_PP, 0), pesos=pesos,
     )

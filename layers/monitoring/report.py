@@ -34,6 +34,7 @@ TABLE_TITLES = {
     "estrategias": "Avance por estrategia",
     "planes": "Avance por plan",
     "fuentes": "Montos por fuente de financiamiento",
+    "fuentes_estrategia": "Montos por estrategia y fuente de financiamiento",
     "terminadas": "Iniciativas terminadas en el año",
     "atrasadas": "Iniciativas atrasadas",
     "territorios": "Iniciativas por territorio",
@@ -66,6 +67,14 @@ def _funding(joined: pd.DataFrame) -> pd.DataFrame:
     table = pd.concat([counts, sums], axis=1).reset_index().rename(columns={"index": "fuente"})
     table["_o"] = table["fuente"].map(order)
     return table.sort_values("_o").drop(columns="_o").reset_index(drop=True)
+
+
+def _funding_by_strategy(joined: pd.DataFrame) -> pd.DataFrame:
+    """Long table ``estrategia``, ``fuente``, ``n`` and amount sums; only pairs with initiatives."""
+    parts = [_funding(joined[joined["estrategia"] == s]).assign(estrategia=s) for s in dict.fromkeys(joined["estrategia"])]
+    if not parts:
+        return pd.DataFrame(columns=["estrategia", "fuente", "n", *AMOUNTS])
+    return pd.concat(parts, ignore_index=True)[["estrategia", "fuente", "n", *AMOUNTS]]
 
 
 def _listing(joined: pd.DataFrame, mask: pd.Series, extra: list[str]) -> pd.DataFrame:
@@ -124,7 +133,8 @@ def public_account(
         ``actualizado_el``, ``""`` when nothing was ever recorded), ``totales`` (dict of
         counts and amounts), and the tables of :data:`TABLE_TITLES`: per strategy and per
         plan (:func:`layers.monitoring.progress.progress` plus amount sums in pesos), per
-        funding source (``fuente``, ``n`` and amount sums), finished in the year
+        funding source (``fuente``, ``n`` and amount sums) overall and per strategy
+        (``estrategia``, ``fuente``, ...), finished in the year
         (``fecha_termino_real`` in ``year`` and ``terminada``), delayed at the reference
         date (with ``dias_atraso``), and per territory.
     """
@@ -146,6 +156,7 @@ def public_account(
     return {
         "anio": int(year), "fecha_referencia": as_of.isoformat(), "fecha_datos": max(stamps) if stamps else "",
         "totales": totals, "estrategias": strategies, "planes": plans, "fuentes": _funding(joined),
+        "fuentes_estrategia": _funding_by_strategy(joined),
         "terminadas": _listing(joined, finished, ["fecha_termino_real", "fuente_financiamiento", "monto_ejecutado_clp"]),
         "atrasadas": delayed.sort_values("dias_atraso", ascending=False).reset_index(drop=True),
         "territorios": _territories(joined, relations, territories, as_of),

@@ -55,6 +55,14 @@ def test_funding_table(figures):
     assert funding.loc[report.SIN_FUENTE, ["n", "monto_estimado_clp"]].tolist() == [3, 5600]
 
 
+def test_funding_per_strategy(figures):
+    table = figures["fuentes_estrategia"]
+    assert table[["estrategia", "fuente", "n", "monto_aprobado_clp"]].values.tolist() == [
+        ["E1", "FNDR", 1, 100], ["E1", "FRIL", 1, 300], ["E1", report.SIN_FUENTE, 2, 0],
+        ["E2", report.SIN_FUENTE, 1, 0],
+    ]
+
+
 def test_finished_and_delayed_lists(figures):
     assert figures["terminadas"]["id"].tolist() == ["A2"]
     delayed = figures["atrasadas"]
