@@ -343,7 +343,11 @@ def cmd_seguimiento(args: argparse.Namespace) -> int:
         print(f"Matriz de seguimiento ({n} iniciativas) escrita en {path}", file=sys.stderr)
         return 0
     try:
-        changes = monitoring.import_sheet(args.path, args.autor or getpass.getuser(), args.motivo)
+        autor = args.autor or getpass.getuser()
+    except (OSError, KeyError) as exc:
+        raise SitError("No se pudo saber quién hace el cambio: indique --autor NOMBRE.") from exc
+    try:
+        changes = monitoring.import_sheet(args.path, autor, args.motivo)
     except validate.MonitoringValidationError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         for problem in exc.data["problems"]:
