@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -227,3 +228,50 @@ def test_killed_import_leaves_the_store_as_it_was(fresh_store, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert len(store.read_layer("grande")) == 60_000
     assert not writing()
+
+
+def test_zip_with_a_file_that_is_also_a_folder_is_one_line(fresh_store, tmp_path):
+    archive = tmp_path / "x_y.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("x", b"a")
+        zf.writestr("x/y.txt", b"b")
+    before = store_hash()
+    for args in (("inspect", archive), ("import", archive, "--as", "referencia", "--layer", "x_y")):
+        proc = run(*args)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+        assert lines[0] == "Error: «x_y.zip»: El zip contiene «x» como archivo y como carpeta a la vez; no se extrae."
+        assert "Traceback" not in proc.stderr
+    assert store_hash() == before
+
+
+#: File names people give files: GDAL's archive separator, URL-like characters, quotes, a leading dash.
+ODD_NAMES = ["uv!2023", "con espacio y ñandú", "hash#1", "pregunta?", "estrella*", "dos:puntos", "comilla'doble\"", "-guion"]
+
+
+def test_file_names_with_any_characters_import(fresh_store, tmp_path):
+    folder = tmp_path / "nombres"
+    folder.mkdir()
+    good = write(points_layer(), tmp_path / "bien.geojson").read_bytes()
+    gpkg = write(squares_layer(), tmp_path / "bien.gpkg").read_bytes()
+    shp = zipped_shapefile(points_layer("EPSG:32719"), tmp_path, "p")
+    # a zip whose Shapefile members carry the odd names too
+    odd_zip = folder / "miembros!raros.zip"
+    with zipfile.ZipFile(shp) as src, zipfile.ZipFile(odd_zip, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename.replace("p.", "capa!uno #2."), src.read(info))
+    files = [odd_zip]
+    for stem in ODD_NAMES:
+        for ext, data in ((".geojson", good), (".gpkg", gpkg)) if "!" in stem else ((".geojson", good),):
+            path = folder / f"{stem}{ext}"
+            path.write_bytes(data)
+            files.append(path)
+    for i, path in enumerate(files):
+        proc = run("inspect", path)
+        assert proc.returncode == 0 and proc.stdout.strip(), (path.name, proc.stderr)
+        proc = run("import", path, "--as", "referencia", "--layer", f"nombre_{i}")
+        assert proc.returncode == 0, (path.name, proc.stderr)
+        assert f"Archivo: {path.name} (" in proc.stdout, (path.name, proc.stdout)
+    listing = {line.split()[0]: line.split()[1] for line in run("layers").stdout.splitlines()[1:]}
+    assert all(listing[f"nombre_{i}"] == "3" for i in range(len(files))), listing
+    assert "capa!uno #2" in run("inspect", odd_zip).stdout

@@ -126,3 +126,14 @@ def test_good_archive_is_extracted_inside(tmp_path):
     files = zipsafe.extract(archive, dest, 1000)
     assert [p.relative_to(dest.resolve()).as_posix() for p in files] == ["capa/a.shp", "capa/a.dbf"]
     assert (dest / "capa" / "a.dbf").read_bytes() == b"dbf"
+
+
+def test_a_name_that_is_both_file_and_folder_is_refused(tmp_path):
+    for order in (("x", "x/y.txt"), ("x/y.txt", "x")):
+        archive = _zip(tmp_path / f"{order[0].replace('/', '_')}.zip", {order[0]: b"a", order[1]: b"b"})
+        dest = tmp_path / f"out_{order[0].replace('/', '_')}"
+        dest.mkdir()
+        with pytest.raises(zipsafe.UnsafeZipError) as info:
+            zipsafe.extract(archive, dest, 1_000_000)
+        assert info.value.code == "conflict" and "como archivo y como carpeta" in str(info.value)
+        assert list(dest.iterdir()) == []  # refused before anything is written
