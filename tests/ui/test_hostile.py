@@ -328,6 +328,15 @@ def test_sector_pages_show_hostile_names_as_text_and_run_nothing(hostile_app, gu
         _assert_nothing_ran(probe)
     assert seen_in_tooltips == set(HOSTILE)
 
+    # The territory picker (a selectbox: plain-text options) lists every name as typed.
+    box = probe.page.locator('[data-testid="stSelectbox"]').filter(has_text="Territorio").last
+    box.click()
+    probe.page.get_by_role("option").first.wait_for(timeout=10_000)
+    options = [o.strip() for o in probe.page.get_by_role("option").all_inner_texts()]
+    for name in HOSTILE:
+        assert any(o.startswith(f"{name} — ") for o in options), (name, options)
+    _assert_nothing_ran(probe)
+
 
 def test_map_page_with_hostile_layers_and_link_runs_nothing(hostile_app, guarded):
     probe = guarded
