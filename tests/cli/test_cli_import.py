@@ -275,3 +275,36 @@ def test_file_names_with_any_characters_import(fresh_store, tmp_path):
     listing = {line.split()[0]: line.split()[1] for line in run("layers").stdout.splitlines()[1:]}
     assert all(listing[f"nombre_{i}"] == "3" for i in range(len(files))), listing
     assert "capa!uno #2" in run("inspect", odd_zip).stdout
+
+
+#: Code -> what the command line adds to the domain's message.
+CLI_HINTS = {
+    "layer_exists": "Use --replace para reemplazarla.",
+    "crs_missing": "Indíquelo con --crs, p. ej. --crs EPSG:32719.",
+    "outside_commune": "Pruebe --crs EPSG:32719.",
+    "bad_encoding": "Pruebe --encoding ISO-8859-1.",
+    "several_layers": "Elija una con --gpkg-layer.",
+    "layer_not_found": "Elija una con --gpkg-layer.",
+    "name_field_missing": "Use --name-field.",
+    "id_field_missing": "Use --id-field.",
+    "field_missing": "Revise --name-field.",
+    "duplicate_ids": "Sin --id-field los identificadores se derivan de los nombres.",
+    "no_geometry_columns": "Para x/y indique el sistema con --crs.",
+}
+_FLAGS = {"as_": "--as", "layer": "--layer", "encoding": "--encoding", "gpkg_layer": "--gpkg-layer",
+          "name_field": "--name-field", "id_field": "--id-field"}
+
+
+def test_hints_name_the_options(fresh_store, tmp_path):
+    from tests.layers.ingest._import_fixtures import hinted_cases
+
+    cases = hinted_cases(tmp_path)
+    assert set(cases) == set(CLI_HINTS)
+    before = store_hash()
+    for code, (path, kwargs) in cases.items():
+        flags = [str(v) for k, value in kwargs.items() for v in (_FLAGS[k], value)]
+        proc = run("import", path, *flags)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1, (code, proc.stderr)
+        assert lines[0].endswith(" " + CLI_HINTS[code]), (code, lines[0])
+    assert store_hash() == before

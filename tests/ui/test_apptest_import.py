@@ -424,3 +424,35 @@ def test_uploaded_data_is_not_kept_on_disk(fresh_store, configured, tmp_path, mo
     import_with(at, nombre="puntos")
     no_failure(at)
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_form_hints_name_the_form_fields(fresh_store, tmp_path):
+    """The page adds, by error code, the hint in the form's words; no command-line option shows."""
+    from pages import _import_ui
+    from layers._errors import SitError
+    from tests.layers.ingest._import_fixtures import hinted_cases
+
+    expected = {
+        "layer_exists": f"Marque «{upload.LABEL_REPLACE}» para reemplazarla.",
+        "crs_missing": f"Indíquelo con «{upload.LABEL_CRS}», p. ej. EPSG:32719.",
+        "outside_commune": f"Pruebe escribir EPSG:32719 en «{upload.LABEL_CRS}».",
+        "bad_encoding": f"Pruebe la codificación ISO-8859-1 en «{upload.LABEL_ENCODING}».",
+        "several_layers": f"Elija una en «{upload.LABEL_SOURCE_LAYER}».",
+        "layer_not_found": f"Elija una en «{upload.LABEL_SOURCE_LAYER}».",
+        "name_field_missing": f"Complete «{upload.LABEL_NAME_FIELD}».",
+        "id_field_missing": f"Complete «{upload.LABEL_ID_FIELD}».",
+        "field_missing": f"Revise «{upload.LABEL_NAME_FIELD}».",
+        "duplicate_ids": f"Con «{upload.LABEL_ID_FIELD}» vacío los identificadores se derivan de los nombres.",
+        "no_geometry_columns": f"Para x/y indique el sistema en «{upload.LABEL_CRS}».",
+    }
+    cases = hinted_cases(tmp_path)
+    assert set(cases) == set(expected) and set(expected) <= set(_import_ui.FORM_HINTS)
+    import cli
+
+    assert set(_import_ui.FORM_HINTS) == set(cli.IMPORT_HINTS)  # both edges phrase the same codes
+    for code, (path, kwargs) in cases.items():
+        with pytest.raises(SitError) as info:
+            upload.import_upload(path.name, path.read_bytes(), **kwargs)
+        text = _import_ui.phrase(info.value)
+        assert text == f"{info.value} {expected[code]}", code
+        assert "--" not in text, code

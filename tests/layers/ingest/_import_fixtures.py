@@ -157,3 +157,41 @@ def bad_input_files(tmp: Path, oversize_bytes: int) -> dict[str, Path]:
     files["oversize"] = tmp / "grande.geojson"
     files["oversize"].write_bytes(good.read_bytes() + b" " * oversize_bytes)
     return files
+
+
+def hinted_cases(tmp: Path) -> dict[str, tuple[Path, dict[str, object]]]:
+    """One refused import for each error code whose hint depends on where the person is.
+
+    Returns
+    -------
+    dict
+        Code -> (file, keyword arguments of :func:`layers.ingest.importer.import_file`).
+        The command line and the form each add their own hint to these refusals.
+    """
+    import pandas as pd
+
+    good = write(points_layer(), tmp / "bien.geojson")
+    squares = write(squares_layer(), tmp / "cuadros.geojson")
+    gpkg = write(points_layer(), tmp / "varias.gpkg", layer="plazas")
+    pyogrio.write_dataframe(squares_layer(), gpkg, layer="manzanas", append=True)
+    latin = zipped_shapefile(points_layer(), tmp, "latin", encoding="latin1", cpg=False)
+    no_prj = zipped_shapefile(points_layer("EPSG:32719"), tmp, "sin_prj", prj=False)
+    zone = write(points_layer("EPSG:32719").set_crs("EPSG:32718", allow_override=True), tmp / "zona.gpkg")
+    repeated = squares_layer().assign(COD="T-1")
+    write(repeated, tmp / "repetidos.geojson")
+    no_geom = tmp / "sin_geometria.csv"
+    pd.DataFrame({"nombre": ["a"], "valor": [1]}).to_csv(no_geom, index=False)
+    ref = {"as_": "referencia", "layer": "pista"}
+    return {
+        "layer_exists": (good, {"as_": "referencia", "layer": "comuna"}),
+        "crs_missing": (no_prj, ref),
+        "outside_commune": (zone, ref),
+        "bad_encoding": (latin, {**ref, "encoding": "utf-8"}),
+        "several_layers": (gpkg, ref),
+        "layer_not_found": (gpkg, {**ref, "gpkg_layer": "rios"}),
+        "name_field_missing": (squares, {"as_": "territorios", "layer": "pista"}),
+        "id_field_missing": (good, {"as_": "iniciativas", "layer": "pista"}),
+        "field_missing": (squares, {"as_": "territorios", "layer": "pista", "name_field": "NOM_UV"}),
+        "duplicate_ids": (tmp / "repetidos.geojson", {"as_": "territorios", "layer": "pista", "name_field": "NOMBRE", "id_field": "COD"}),
+        "no_geometry_columns": (no_geom, ref),
+    }

@@ -564,3 +564,17 @@ def test_upload_with_temporary_name_uses_source_name(fresh_store, tmp_path):
     report = importer.import_file(upload, as_="referencia", layer="subida", source_name="puntos.zip")
     assert report.source_file == "puntos.zip" and report.source_format == "Shapefile"
     assert store.layer_info("subida")["archivo"] == "puntos.zip"
+
+
+def test_refusals_carry_a_code_and_name_no_option(fresh_store, tmp_path):
+    """The domain says what is wrong; which option or form field fixes it is the edges' hint."""
+    from tests.layers.ingest._import_fixtures import hinted_cases
+
+    before = store_hash()
+    for code, (path, kwargs) in hinted_cases(tmp_path).items():
+        with pytest.raises(SitError) as info:
+            importer.import_file(path, **kwargs)
+        assert info.value.code == code, (code, str(info.value))
+        text = str(info.value)
+        assert not re.search(r"(^|[\s(])--?[a-z]", text), (code, text)
+        assert store_hash() == before, code
