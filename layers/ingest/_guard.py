@@ -193,9 +193,8 @@ def check_magic(kind: str, path: Path, name: str) -> None:
     elif kind == "dbf":
         if not head or head[0] not in _DBF_VERSIONS:
             raise _refuse(name, "no es una tabla .dbf de Shapefile (cabecera dBASE desconocida)")
-    elif kind == "geojson":
-        if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"{", b"["):
-            raise _refuse(name, "no es GeoJSON (no empieza con un objeto JSON)")
+    elif kind == "geojson" and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"{", b"["):
+        raise _refuse(name, "no es GeoJSON (no empieza con un objeto JSON)")
 
 
 def check_geojson_crs(doc: object, name: str) -> None:

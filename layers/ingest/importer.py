@@ -61,11 +61,11 @@ import shapely
 
 from geo import repair
 from geo.crs import CHILEAN_CRS, WGS84
+from layers import commune, links, store, territory_layers
+from layers._errors import DataValidationError, InputFileError, UnknownLayerError
 from layers.ingest import read as _read
 from layers.ingest import validate as _val
-from layers import commune, links, store, territory_layers
 from layers.store import seed as shipped
-from layers._errors import DataValidationError, InputFileError, UnknownLayerError
 
 log = logging.getLogger(__name__)
 

@@ -440,7 +440,7 @@ def _read_ogr(
     except (
         pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
         pyogrio.errors.GeometryError, pyogrio.errors.CRSError, shapely.errors.GEOSException,
-        UnicodeError, ValueError, OSError, RuntimeError, OverflowError,
+        ValueError, OSError, RuntimeError, OverflowError,
     ) as exc:
         raise InputFileError(f"No se pudo leer «{display}»: {_gdal_reason(exc)}.", code="unreadable_file", file=display) from exc
     if not isinstance(frame, gpd.GeoDataFrame) or meta.get("geometry_type") is None:

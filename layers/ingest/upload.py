@@ -29,12 +29,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from layers import settings, store
+from layers._errors import InputFileError, SitError
+from layers.ingest import importer
 from layers.ingest import read as _read
 from layers.ingest import validate as _val
-from layers import settings, store
-from layers.ingest import importer
 from layers.store import seed as shipped
-from layers._errors import InputFileError, SitError
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import shapely
 
 from layers import settings, store
 from tests.layers.ingest._import_fixtures import (
-    bad_input_files,
     DOMEYKO,
     PLAZA,
+    bad_input_files,
     city_units,
     points_layer,
     squares_layer,

@@ -21,8 +21,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from layers import auth, settings, store
-from layers.ingest import importer
-from layers.ingest import upload
+from layers.ingest import importer, upload
 from tests.layers.ingest._import_fixtures import (
     city_units,
     points_layer,
@@ -428,8 +427,8 @@ def test_uploaded_data_is_not_kept_on_disk(fresh_store, configured, tmp_path, mo
 
 def test_form_hints_name_the_form_fields(fresh_store, tmp_path):
     """The page adds, by error code, the hint in the form's words; no command-line option shows."""
-    from pages import _import_ui
     from layers._errors import SitError
+    from pages import _import_ui
     from tests.layers.ingest._import_fixtures import hinted_cases
 
     expected = {

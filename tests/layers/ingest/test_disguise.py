@@ -155,9 +155,9 @@ def test_every_disguise_is_refused_by_inspect_preview_and_import(fresh_store, tm
     assert len(cases) >= 40
     for case, path in cases.items():
         for call in (
-            lambda: importer.inspect(path),
-            lambda: importer.read_any(path),
-            lambda: importer.import_file(path, as_="referencia", layer="disfraz"),
+            lambda p=path: importer.inspect(p),
+            lambda p=path: importer.read_any(p),
+            lambda p=path: importer.import_file(p, as_="referencia", layer="disfraz"),
         ):
             with pytest.raises(InputFileError) as info:
                 call()
@@ -307,10 +307,10 @@ def test_no_request_leaves_the_process(fresh_store, tmp_path, listener):
     for case, path in files.items():
         data = path.read_bytes()
         for call in (
-            lambda: importer.inspect(path),
-            lambda: upload.inspect_upload(path.name, data),
-            lambda: upload.peek_upload(path.name, data),
-            lambda: importer.import_file(path, as_="referencia", layer="enlazada", replace=True),
+            lambda p=path, d=data: importer.inspect(p),
+            lambda p=path, d=data: upload.inspect_upload(p.name, d),
+            lambda p=path, d=data: upload.peek_upload(p.name, d),
+            lambda p=path, d=data: importer.import_file(p, as_="referencia", layer="enlazada", replace=True),
         ):
             try:
                 call()

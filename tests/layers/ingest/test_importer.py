@@ -19,14 +19,14 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon, box
 
 from layers import settings, store, territory_layers
-from layers.ingest import importer
 from layers._errors import DataValidationError, InputFileError, SitError, UnknownLayerError
+from layers.ingest import importer
 from tests.layers.ingest._import_fixtures import (
-    bad_input_files,
     DOMEYKO,
     HERMANOS_CARRERA,
     NAMES,
     PLAZA,
+    bad_input_files,
     city_units,
     points_layer,
     squares_layer,
@@ -461,7 +461,7 @@ def test_reference_layer_keeps_attributes_and_mixed_types(fresh_store, tmp_path)
     )
     report = importer.import_file(write(frame, tmp_path / "vias.gpkg"), as_="referencia", layer="vias")
     stored = store.read_layer("vias")
-    assert ["nombre_via", "rol", "largo_km", "geometry_2"] == [c for c in stored.columns if c != "geometry"]
+    assert [c for c in stored.columns if c != "geometry"] == ["nombre_via", "rol", "largo_km", "geometry_2"]
     assert list(stored["nombre_via"]) == ["Ruta 5", "Camino a Huasco", "Plaza"]
     assert report.geometry_types == {"LineString": 2, "Polygon": 1}
     assert store.layer_info("vias")["clase"] == "referencia"

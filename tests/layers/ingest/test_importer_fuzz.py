@@ -17,11 +17,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from layers import settings, store
-from layers.ingest import importer
 from layers._errors import SitError
+from layers.ingest import importer
 from tests.layers.ingest._import_fixtures import store_hash
 
 #: Examples per property (the whole file stays well under a minute); raise with SIT_FUZZ_EXAMPLES for a deeper run.

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from layers import settings, store
-from layers.ingest import importer
-from layers.ingest import upload
 from layers._errors import SitError
+from layers.ingest import importer, upload
 from tests.layers.ingest._import_fixtures import (
     points_layer,
     squares_layer,
