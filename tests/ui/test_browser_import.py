@@ -19,6 +19,8 @@ import pytest
 
 from layers import auth, settings
 from tests.layers.ingest._import_fixtures import points_layer, write
+from tests.layers.ingest.test_disguise import _vrt as disguise_vrt
+from tests.layers.ingest.test_disguise import recording_server
 from tests.ui.test_browser import assert_clean, main_text, open_page, screenshot
 
 pytestmark = pytest.mark.browser
@@ -165,4 +167,42 @@ def test_bad_files_show_the_message_and_change_nothing(app, browser_page, server
 
     assert store_file.read_bytes() == before
     assert not (set(registry(server_dir)["origen"]) - {"incluida"})
+    assert_clean(probe)
+
+
+def test_disguised_files_are_refused_when_chosen_and_fetch_nothing(
+    app, browser_page, server_dir, tmp_path, artifacts_dir
+):
+    """A VRT named as GeoPackage or KML, and a KML that links to a local listener: refused or read, never fetched."""
+    with recording_server() as (url, hits):
+        _choose_disguises(app, browser_page, server_dir, url, hits, artifacts_dir)
+
+
+def _choose_disguises(app, probe, server_dir, url, hits, artifacts_dir) -> None:
+    open_page(probe, app + "/capas")
+    log_in(probe)
+    store_file = server_dir / settings.STORE_FILENAME
+    before = store_file.read_bytes()
+
+    for name, data in (
+        ("capa.gpkg", disguise_vrt("CSV:/etc/passwd", "passwd")),
+        ("capa.kml", disguise_vrt(f"/vsicurl/{url}/capa.csv")),
+    ):
+        choose_file(probe, name, data)
+        wait_text(probe, f"Revise el archivo antes de importar: «{name}» no es el archivo que dice ser")
+        click_import(probe)
+        error = probe.page.locator('[data-testid="stAlertContentError"]')
+        error.first.wait_for(timeout=30_000)
+        assert "no es el archivo que dice ser" in error.inner_text() and "root:" not in main_text(probe)
+    link = (
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        f'<NetworkLink><Link><href>{url}/red.kml</href></Link></NetworkLink>'
+        f'<Placemark><name>p</name><styleUrl>{url}/estilos.kml#s</styleUrl>'
+        "<Point><coordinates>-70.759,-28.576</coordinates></Point></Placemark></Document></kml>"
+    )
+    choose_file(probe, "enlace.kml", link.encode())
+    wait_text(probe, "«enlace.kml»: KML")
+    screenshot(probe, artifacts_dir / "capas_importar_disfraz.png")
+    assert hits == []
+    assert store_file.read_bytes() == before
     assert_clean(probe)

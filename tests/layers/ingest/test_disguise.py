@@ -13,6 +13,7 @@ link) make the process send it a single request.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -252,7 +253,14 @@ def test_command_line_refuses_each_disguise(fresh_store, tmp_path):
 
 @pytest.fixture
 def listener():
-    """A local HTTP server on 127.0.0.1 that records every request it receives."""
+    """``(url, hits)`` of a local HTTP server on 127.0.0.1 that records every request it receives."""
+    with recording_server() as served:
+        yield served
+
+
+@contextlib.contextmanager
+def recording_server():
+    """``(url, hits)`` of a local HTTP server on 127.0.0.1 (a thread) that records every request path."""
     hits: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
