@@ -35,7 +35,7 @@ browser:
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
-test: setup browser lint
+test: lint setup browser
 	$(BIN)/python -m pytest
 
 bench: setup

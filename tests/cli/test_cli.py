@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pyogrio
 import pytest
@@ -167,10 +168,10 @@ def test_export_into_a_folder_writes_layer_dot_extension(tmp_path, data_dir):
 @pytest.mark.skipif(not os.path.exists("/proc/version"), reason="needs Linux /proc")
 @pytest.mark.parametrize("fmt", ["geojson", "gpkg", "csv", "shp", "kml"])
 def test_export_to_proc_version_is_refused(data_dir, fmt):
-    before = open("/proc/version").read()
+    before = Path("/proc/version").read_text()
     line = one_error_line(run("export", "comuna", "-f", fmt, "-o", "/proc/version", data_dir=data_dir))
     assert line.startswith("Error: No se pudo escribir «/proc/version»: ")
-    assert open("/proc/version").read() == before
+    assert Path("/proc/version").read_text() == before
 
 
 def test_export_over_a_pipe_or_into_a_missing_folder_is_refused(tmp_path, data_dir):
@@ -273,7 +274,7 @@ def test_keyboard_interrupt_is_one_line(data_dir):
         env=env, cwd=settings.PROJECT_DIR, text=True,
     )
     deadline = time.monotonic() + 60
-    while "pipe" not in open(f"/proc/{proc.pid}/wchan").read():  # waiting for the passphrase on stdin
+    while "pipe" not in Path(f"/proc/{proc.pid}/wchan").read_text():  # waiting for the passphrase on stdin
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
