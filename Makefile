@@ -7,7 +7,7 @@ export SIT_DATA_DIR ?= $(CURDIR)/var
 # Root installs Debian packages directly; other users go through sudo.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test lint bench bench-upload browser clean
+.PHONY: setup run test lint bench bench-upload browser postgis ogcapi clean
 
 setup: $(VENV)/.installed static/vendor/.stamp
 	$(BIN)/python cli.py build
@@ -32,10 +32,15 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core; }
 
+# PostgreSQL and PostGIS from Debian for the tests' throw-away server (tests/pg.py); never started as a service.
+postgis:
+	@ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql postgis; }
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
-test: lint setup browser
+test: lint setup browser postgis
 	$(BIN)/python -m pytest
 
 bench: setup

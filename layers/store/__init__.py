@@ -61,20 +61,22 @@ _backends: dict[str, Store] = {}
 def backend() -> Store:
     """The configured store, read from the settings at each call.
 
-    ``SIT_DATABASE_URL`` unset: the GeoPackage :func:`layers.settings.store_path`.
+    ``SIT_DATABASE_URL`` unset: the GeoPackage :func:`layers.settings.store_path`;
+    ``postgresql://USER:PASSWORD@HOST:PORT/DATABASE``: the PostGIS store
+    (:class:`layers.store.postgis.PostGISStore`), one per URL and process.
 
     Raises
     ------
     StoreError
-        Code ``backend_unavailable`` when ``SIT_DATABASE_URL`` names a database
-        (the PostGIS backend is not part of this version).
+        Code ``bad_database_url`` when ``SIT_DATABASE_URL`` is not a PostgreSQL URL.
     """
     url = os.environ.get("SIT_DATABASE_URL", "").strip()
     if url:
-        raise StoreError(
-            "El almacén en base de datos (SIT_DATABASE_URL) aún no está disponible en esta versión; "
-            "sin esa variable se usa el GeoPackage.", code="backend_unavailable",
-        )
+        if url not in _backends:
+            from layers.store.postgis import PostGISStore
+
+            _backends[url] = PostGISStore(url)
+        return _backends[url]
     path = settings.store_path()
     key = str(path)
     if key not in _backends:
@@ -82,7 +84,7 @@ def backend() -> Store:
     return _backends[key]
 
 
-def ensure_store(force: bool = False) -> Path:
+def ensure_store(force: bool = False) -> Path | str:
     """Make sure the store exists, is sound and matches the shipped data; (re)build it otherwise.
 
     Parameters
@@ -93,8 +95,8 @@ def ensure_store(force: bool = False) -> Path:
 
     Returns
     -------
-    pathlib.Path
-        Location of the store (the GeoPackage's path).
+    pathlib.Path or str
+        Location of the store: the GeoPackage's path, or the database URL without password.
 
     Raises
     ------
@@ -103,7 +105,7 @@ def ensure_store(force: bool = False) -> Path:
     """
     store = backend()
     seed.ensure(store, force=force)
-    return Path(store.location)
+    return Path(store.location) if isinstance(store, GeoPackageStore) else store.location
 
 
 def version() -> int:

@@ -47,3 +47,8 @@ def _matrix() -> pd.DataFrame:
 @pytest.fixture
 def joined() -> pd.DataFrame:
     return P.join(_initiatives(), _matrix())
+
+
+# The monitoring record's tests run on both store backends (GeoPackage and a throw-away PostGIS, tests/pg.py).
+from tests.pg import backend, fresh_store, pg_server, pg_template  # noqa: E402, F401
+from tests.pg import parametrize_backends as pytest_generate_tests  # noqa: E402, F401
