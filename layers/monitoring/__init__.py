@@ -106,14 +106,26 @@ def with_monitoring(layer: pd.DataFrame) -> pd.DataFrame:
 
 
 def account_figures(year: int, today: _dt.date | None = None) -> dict[str, object]:
-    """Figures of the public-account report from the store (shipped territories, their relations)."""
+    """Figures of the public-account report from the store (shipped territories, their relations).
+
+    For a year already over, the monitoring values are those recorded at the end of
+    31 December (America/Santiago), rebuilt from the history
+    (:func:`layers.monitoring.history.values_at`); for the current year, the current ones.
+    """
+    from zoneinfo import ZoneInfo
+
     from layers import links
 
     layer = store.read_layer("iniciativas")
     territories = store.read_layer("territorios")
     inits = pd.DataFrame(layer.drop(columns=layer.geometry.name))
-    figures = report.public_account(progress.join(inits, history.current_values(inits["id"])),
-                                    links.relate(layer, territories), territories, year, today)
+    if year < (today or _dt.date.today()).year:
+        end = _dt.datetime(year, 12, 31, 23, 59, 59, tzinfo=ZoneInfo(history.TIMEZONE))
+        values = history.values_at(inits["id"], end)
+    else:
+        values = history.current_values(inits["id"])
+    figures = report.public_account(progress.join(inits, values), links.relate(layer, territories), territories,
+                                    year, today)
     figures["fuentes_datos"] = _sources()
     return figures
 

@@ -37,7 +37,7 @@ from layers.monitoring.validate import as_text
 
 __all__ = [
     "TABLE", "HISTORY", "HISTORY_COLUMNS", "TIMEZONE", "ChangeSet", "StaleVersionError", "ensure_tables",
-    "current_values", "apply_changes", "history", "check_author", "now_iso",
+    "current_values", "apply_changes", "history", "check_author", "now_iso", "values_at", "from_text",
 ]
 
 #: Editable table of current values, and of the history.
@@ -255,3 +255,51 @@ def history(ident: str | None = None) -> pd.DataFrame:
     except UnknownLayerError:
         return pd.DataFrame(columns=list(HISTORY_COLUMNS))
     return frame.reindex(columns=list(HISTORY_COLUMNS)).reset_index(drop=True)
+
+
+def from_text(name: str, text: object) -> object:
+    """A stored value from its canonical history text (``""`` -> ``None``; percents ``float``; amounts ``int``)."""
+    if text is None or text == "" or (isinstance(text, float) and text != text):
+        return None
+    kind = F.field(name).kind
+    if kind == "percent":
+        return float(text)
+    if kind == "amount":
+        return int(text)
+    return str(text)
+
+
+def values_at(ids: Iterable[str], moment: _dt.datetime) -> pd.DataFrame:
+    """The monitoring matrix as it stood at ``moment``, rebuilt by undoing every later change.
+
+    Parameters
+    ----------
+    ids : iterable of str
+        Initiative ids, in the order wanted.
+    moment : datetime.datetime
+        Aware date and time; changes recorded after it are undone.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same layout as :func:`current_values`. ``version`` counts the change sets up to
+        ``moment``; ``actualizado_el`` and ``actualizado_por`` are those of the last of them.
+    """
+    ids = list(ids)
+    matrix = current_values(ids)
+    entries = history()
+    if entries.empty:
+        return matrix
+    stamps = pd.Series([_dt.datetime.fromisoformat(v) for v in entries["fecha_hora"]], index=entries.index)
+    later = entries[(stamps > moment).to_numpy() & entries["id"].isin(ids).to_numpy()]
+    for row in later.iloc[::-1].itertuples(index=False):
+        if row.campo in F.EDITABLE:
+            matrix.at[row.id, row.campo] = from_text(row.campo, row.valor_anterior)
+    kept = entries[(stamps <= moment).to_numpy()]
+    for ident in later["id"].unique():
+        own = kept[kept["id"] == ident]
+        matrix.at[ident, "version"] = int(own["lote"].nunique())
+        last = own.iloc[-1] if len(own) else None
+        matrix.at[ident, "actualizado_el"] = None if last is None else last["fecha_hora"]
+        matrix.at[ident, "actualizado_por"] = None if last is None else last["autor"]
+    return matrix

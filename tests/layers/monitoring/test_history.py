@@ -146,3 +146,40 @@ def test_killed_writer_leaves_values_and_history_consistent(fresh_store):
     assert matrix["version"].nunique() == 1
     last = entries.iloc[-1]
     assert matrix.loc[last["id"], "observaciones"] == last["valor_nuevo"]
+
+
+def test_values_at_a_past_moment_undo_later_changes(fresh_store):
+    first = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
+    second = dt.datetime(2026, 2, 1, 12, 0, tzinfo=dt.UTC)
+    H.apply_changes(updates({"E1-P1-08": {"estado": "en ejecución", "avance_fisico": 40.0, "monto_aprobado_clp": 900}}),
+                    "Ana", now=first)
+    H.apply_changes(updates({"E1-P1-08": {"estado": "terminada", "avance_fisico": 100.0, "monto_aprobado_clp": None},
+                             "E1-P1-01": {"estado": "postulada", "avance_fisico": None, "monto_aprobado_clp": None}}),
+                    "Luis", now=second)
+    end_2025 = dt.datetime(2025, 12, 31, 23, 59, 59, tzinfo=dt.timezone(dt.timedelta(hours=-3)))
+    past = H.values_at(IDS, end_2025)
+    row = past.loc["E1-P1-08"]
+    assert (row["estado"], row["avance_fisico"], row["monto_aprobado_clp"]) == ("en ejecución", 40.0, 900)
+    assert (row["version"], row["actualizado_por"]) == (1, "Ana")
+    other = past.loc["E1-P1-01"]
+    assert other["estado"] == "sin iniciar" and other["version"] == 0 and other["actualizado_el"] is None
+    pd.testing.assert_frame_equal(H.values_at(IDS, dt.datetime(2030, 1, 1, tzinfo=dt.UTC)), H.current_values(IDS))
+    assert (H.values_at(IDS, dt.datetime(2020, 1, 1, tzinfo=dt.UTC))["estado"] == "sin iniciar").all()
+
+
+def test_public_account_of_a_closed_year_uses_the_record_at_its_end(fresh_store):
+    from layers import monitoring
+
+    H.apply_changes(updates({"E1-P1-08": {"estado": "terminada", "fecha_termino_real": "2025-11-01",
+                                          "monto_ejecutado_clp": 500}}), "Ana", now=dt.datetime(2025, 11, 2, tzinfo=dt.UTC))
+    H.apply_changes(updates({"E1-P1-03": {"estado": "terminada", "fecha_termino_real": "2026-01-05",
+                                          "monto_ejecutado_clp": 700},
+                             "E1-P1-08": {"estado": "terminada", "fecha_termino_real": "2025-11-01",
+                                          "monto_ejecutado_clp": 550}}), "Luis", now=dt.datetime(2026, 1, 6, tzinfo=dt.UTC))
+    closed = monitoring.account_figures(2025, today=dt.date(2026, 6, 30))
+    assert closed["totales"]["terminada"] == 1 and closed["totales"]["monto_ejecutado_clp"] == 500
+    assert closed["terminadas"]["id"].tolist() == ["E1-P1-08"] and closed["fecha_referencia"] == "2025-12-31"
+    assert closed["fecha_datos"].startswith("2025-11-01T")  # 2025-11-02 00:00 UTC is still Nov 1 in Chile
+    current = monitoring.account_figures(2026, today=dt.date(2026, 6, 30))
+    assert current["totales"]["terminada"] == 2 and current["totales"]["monto_ejecutado_clp"] == 1250
+    assert current["terminadas"]["id"].tolist() == ["E1-P1-03"]
