@@ -12,6 +12,8 @@ Examples
     python cli.py import caminos.gpkg --as referencia --layer caminos --gpkg-layer red_vial
     python cli.py remove caminos
     python cli.py passphrase-hash    # line for SIT_PLANNER_PASSPHRASE_HASH (import in the app)
+    python cli.py almacen copiar --a postgresql://sit@localhost/sit   # copy the store (and back: --a FILE.gpkg)
+    python cli.py ogcapi --port 5000   # OGC API - Features for QGIS at http://127.0.0.1:5000
 
 Every failure prints one Spanish line on standard error, never a traceback (add ``-v``
 before the command to see it), and exits with status 2: bad arguments, unknown layers
@@ -118,6 +120,15 @@ def _parser() -> argparse.ArgumentParser:
     cta = inf_sub.add_parser("cuenta-publica", help="informe de cuenta pública del plan (HTML, y CSV al lado)")
     cta.add_argument("--anio", type=int, default=None, help="año informado (por omisión, el actual)")
     cta.add_argument("-o", "--output", required=True, type=Path, help="archivo .html; el CSV se escribe al lado")
+    alm = sub.add_parser("almacen", help="operaciones sobre el almacén de capas (GeoPackage o PostGIS)")
+    alm_sub = alm.add_subparsers(dest="accion", required=True, parser_class=_Parser)
+    cop = alm_sub.add_parser("copiar", help="copia todas las capas, tablas e historial a otro almacén y compara conteos")
+    cop.add_argument("--a", dest="destino", required=True, metavar="DESTINO",
+                     help="postgresql://usuario:clave@servidor:puerto/base o archivo .gpkg")
+    cop.add_argument("--reemplazar", action="store_true", help="vaciar antes un destino que ya tiene capas")
+    oga = sub.add_parser("ogcapi", help="sirve las capas como OGC API – Features (QGIS: capa WFS / OGC API – Features)")
+    oga.add_argument("--port", type=int, default=5000, help="puerto (por omisión 5000)")
+    oga.add_argument("--host", default="127.0.0.1", help="dirección donde escuchar (por omisión solo este equipo)")
     return parser
 
 
@@ -377,11 +388,35 @@ def cmd_informe(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_almacen(args: argparse.Namespace) -> int:
+    from layers.store import copy
+
+    try:
+        target = copy.store_at(args.destino)
+        print(copy.copy_store(store.backend(), target, replace=args.reemplazar).format())
+    except SitError as exc:
+        if exc.code == "target_not_empty":
+            exc.args = (f"{exc} Use --reemplazar para vaciarlo antes de copiar.",)
+        raise
+    return 0
+
+
+def cmd_ogcapi(args: argparse.Namespace) -> int:
+    from ogcapi import server
+
+    if not 0 < args.port < 65536:
+        raise SitError(f"Puerto no válido: {args.port}.")
+    store.ensure_store()
+    server.serve(host=args.host, port=args.port)
+    return 0
+
+
 COMMANDS = {
     "build": cmd_build, "layers": cmd_layers, "export": cmd_export,
     "import": cmd_import, "remove": cmd_remove, "inspect": cmd_inspect,
     "passphrase-hash": cmd_passphrase_hash,
     "seguimiento": cmd_seguimiento, "informe": cmd_informe,
+    "almacen": cmd_almacen, "ogcapi": cmd_ogcapi,
 }
 
 

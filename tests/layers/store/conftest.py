@@ -14,6 +14,7 @@ GPKG_ONLY = (
     "test_repair_rebuilds_and_reports_every_layer", "test_repair_recovers_all_that_the_damage_spared",
     "test_repair_of_a_sound_store_keeps_everything", "test_store_stays_a_valid_geopackage_after_row_level_writes",
     "test_gdal_reads_editable_table",
+    "test_copy_to_postgis_and_back_keeps_layers_tables_and_history",  # copies a GeoPackage to PostGIS itself
 )
 
 
