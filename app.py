@@ -24,25 +24,19 @@ log = logging.getLogger("sit.app")
 st.set_page_config(
     page_title="SIT Vallenar",
     layout="wide",
-    initial_sidebar_state="expanded",
+    # "auto": open on a wide screen, closed on a phone, so a shared link shows its content first.
+    initial_sidebar_state="auto",
 )
 
 MAP_PAGE = st.Page("pages/mapa.py", title="Mapa del plan", url_path="mapa")
 
-
-def _home() -> None:
-    """The root URL opens the map, keeping any filters of the link (``/?territorio=domeyko``).
-
-    Streamlit serves the default page at ``/`` only (its own ``url_path`` would answer
-    "page not found"), so the map is a regular page at ``/mapa`` and this hidden
-    default page forwards to it.
-    """
-    st.switch_page(MAP_PAGE, query_params=st.query_params.to_dict())
-
+# The first page explains the system; a root link with map filters (``/?territorio=domeyko``)
+# is forwarded by it to the map, as before.
+HOME_PAGE = st.Page("pages/inicio.py", title="Inicio", url_path="inicio", default=True)
 
 navigation = st.navigation(
     [
-        st.Page(_home, title="Inicio", url_path="inicio", default=True, visibility="hidden"),
+        HOME_PAGE,
         MAP_PAGE,
         st.Page("pages/sector.py", title="Mi sector", url_path="sector"),
         st.Page("pages/plan.py", title="Plan", url_path="plan"),
@@ -52,6 +46,7 @@ navigation = st.navigation(
 )
 
 st.sidebar.caption("SIT Vallenar · Sistema de información territorial de la comuna de Vallenar")
+_shared.page_setup()
 
 def _damaged_store_page(exc: StoreDamagedError) -> None:
     """What happened to the store and what to do, in Spanish; no detail is rendered as Markdown."""

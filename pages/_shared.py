@@ -490,3 +490,78 @@ def download_buttons(frame: gpd.GeoDataFrame, formats, base_name: str, key_prefi
             on_click="ignore",
             icon=":material/download:",
         )
+
+
+# --- first page text and option labels ------------------------------------------------------
+
+#: Editable text of the first page (period of the plan, contact), shipped in ``data/``.
+PRESENTATION_FILE = Path(__file__).resolve().parents[1] / "data" / "presentacion.toml"
+#: Keys of :data:`PRESENTATION_FILE`, all plain text.
+PRESENTATION_KEYS = ("periodo", "contacto", "responsable")
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def _presentation(path: str, mtime: float) -> dict[str, str]:
+    import logging
+    import tomllib
+
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        logging.getLogger("sit.app").warning("first page text not read from %s: %s", path, exc)
+        raw = {}
+    return {key: str(raw.get(key) or "").strip() for key in PRESENTATION_KEYS}
+
+
+def presentation() -> dict[str, str]:
+    """Text of the first page: ``periodo``, ``contacto``, ``responsable`` (plain text, maybe empty).
+
+    Read from :data:`PRESENTATION_FILE` (TOML), cached until the file changes; a
+    missing or unreadable file gives empty values and a line in the server log.
+    """
+    try:
+        mtime = PRESENTATION_FILE.stat().st_mtime
+    except OSError:
+        mtime = -1.0
+    return _presentation(str(PRESENTATION_FILE), mtime)
+
+
+def searchable_name(name: object) -> str:
+    """Option label that typing without accents also finds: ``"Villa El Edén (Eden)"``.
+
+    Streamlit's option filter compares the typed text with the label as written, so
+    «Eden» would not find «Edén». The accented words are repeated without accents in
+    parentheses; names without accents are returned unchanged.
+    """
+    import unicodedata
+
+    text = str(name)
+    plain = ["".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c))
+             for w in text.split()]
+    changed = [p for p, w in zip(plain, text.split()) if p != w]
+    return f"{text} ({' '.join(changed)})" if changed else text
+
+
+#: Style shared by every page: readable filter chips (wrapped, never cut) and a narrower
+#: top margin on phones, so the first screen shows content.
+PAGE_CSS = """
+<style>
+.stMultiSelect [data-baseweb="tag"] { max-width: 100%; height: auto; }
+.stMultiSelect [data-baseweb="tag"] span { white-space: normal; overflow: visible; text-overflow: clip; }
+@media (max-width: 640px) {
+  [data-testid="stMainBlockContainer"] { padding-top: 3rem; padding-left: 0.75rem; padding-right: 0.75rem; }
+}
+</style>
+"""
+#: The page's language for browsers, screen readers and translators. Streamlit (1.67) has
+#: no option for it and writes ``<html lang="en">``; ``st.html`` may run JavaScript
+#: (``unsafe_allow_javascript``, a public option), and this fixed script only sets it.
+LANG_SCRIPT = "<script>document.documentElement.setAttribute('lang', 'es-CL');</script>"
+
+
+def page_setup() -> None:
+    """Page-wide style and ``lang="es-CL"``; called once per run by ``app.py``."""
+    st.html(PAGE_CSS)
+    with st.sidebar:
+        st.html(LANG_SCRIPT, unsafe_allow_javascript=True)

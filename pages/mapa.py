@@ -20,7 +20,13 @@ KEYS = {k: PREFIX + k for k in selection.FILTER_KEYS}
 LAYER_KEY = PREFIX + "capa"
 SITES_KEY = PREFIX + "ubicaciones"
 SPECIFIC_KEY = PREFIX + "especificas"
+#: ``?color=especificas`` in the link: territories coloured by sited or linked initiatives only.
+COLOR_PARAM, COLOR_SPECIFIC = "color", "especificas"
 MAP_HEIGHT = 580
+#: Filter widgets keep their value across pages (the sector page reads the territory).
+PERSIST = "session"
+#: The three figures of the selection, in words people use.
+FIGURE_LABELS = ("Iniciativas", "Con lugar en el mapa", "Sectores y localidades donde aplican")
 
 
 def _clear_filters() -> None:
@@ -94,34 +100,44 @@ st.session_state[KEYS["plan"]] = [p for p in st.session_state[KEYS["plan"]] if p
 slugs = list(territories["slug"])
 territory_label = dict(zip(territories["slug"], territories["nombre"]))
 st.session_state[KEYS["territorio"]] = [s for s in st.session_state[KEYS["territorio"]] if s in territory_label]
+shared.init_widget(SPECIFIC_KEY, st.query_params.get(COLOR_PARAM) == COLOR_SPECIFIC)
+
+# Typing picks what contains the typed text (accents aside for names: «Eden» finds «Edén»),
+# and Enter picks one option, never «all matches».
+CHOICE = {"filter_mode": "contains", "select_all": False, "persist_state": PERSIST}
 
 with st.sidebar:
     st.header("Filtros")
     st.multiselect(
         "Estrategia", list(strategies), key=KEYS["estrategia"],
-        format_func=lambda s: f"{s[1:]}. {strategies.get(s, s)}", placeholder="Todas",
+        format_func=lambda s: shared.searchable_name(f"{s[1:]}. {strategies.get(s, s)}"), placeholder="Todas",
+        **CHOICE,
     )
     st.multiselect(
         "Plan", plan_options, key=KEYS["plan"],
-        format_func=lambda p: f"{p} · {plan_names.get(p, p)}", placeholder="Todos",
+        format_func=lambda p: shared.searchable_name(f"{p} · {plan_names.get(p, p)}"), placeholder="Todos",
+        **CHOICE,
     )
-    st.multiselect("Tipo", list(catalogue.TIPOS), key=KEYS["tipo"], placeholder="Todos")
+    st.multiselect("Tipo", list(catalogue.TIPOS), key=KEYS["tipo"], placeholder="Todos", **CHOICE)
     st.multiselect(
         "Alcance", list(links.ALCANCES), key=KEYS["alcance"],
-        format_func=selection.alcance_label, placeholder="Todos",
+        format_func=selection.alcance_label, placeholder="Todos", **CHOICE,
     )
     st.multiselect(
         "Territorio", slugs, key=KEYS["territorio"],
-        format_func=lambda s: territory_label.get(s, s), placeholder="Todos",
-        help=selection.relation_scope_note(),
+        format_func=lambda s: shared.searchable_name(territory_label.get(s, s)), placeholder="Todos",
+        help=selection.relation_scope_note(), **CHOICE,
     )
-    st.text_input("Buscar en los nombres", key=KEYS["q"], placeholder="p. ej. agua potable", max_chars=selection.MAX_QUERY_CHARS)
+    st.text_input("Buscar en los nombres", key=KEYS["q"], placeholder="p. ej. agua potable",
+                  max_chars=selection.MAX_QUERY_CHARS, persist_state=PERSIST)
     st.button("Limpiar filtros", on_click=_clear_filters, icon=":material/filter_alt_off:")
     st.divider()
     specific_only = st.toggle(
-        "Colorear territorios solo por iniciativas ubicadas o vinculadas",
-        key=SPECIFIC_KEY,
-        help="Si está desactivado, el color cuenta también las iniciativas de alcance comunal, urbano o rural.",
+        "Colorear los territorios solo por las iniciativas propias de cada uno",
+        key=SPECIFIC_KEY, persist_state=PERSIST,
+        help="Propias: las que tienen lugar en el territorio o que el plan le asigna por nombre. Si está "
+             "desactivado, el color cuenta también las iniciativas para toda la comuna, toda la ciudad o todo "
+             "el campo.",
     )
 
 state = {name: st.session_state[key] for name, key in KEYS.items()}
@@ -129,6 +145,7 @@ state["q"] = str(state["q"] or "").strip()
 extra = {
     "capa": territory_layer if territory_layer != shared.DEFAULT_TERRITORY_LAYER else "",
     "ubicaciones": st.session_state[SITES_KEY] if site_names else "",
+    COLOR_PARAM: COLOR_SPECIFIC if specific_only else "",
 }
 shared.write_query(selection.url_state(state), extra=extra)
 
@@ -137,10 +154,15 @@ shared.warn_ignored(warnings)
 # --- selection --------------------------------------------------------------------------
 selected = selection.apply(initiatives, relations, state, territories)
 figures = selection.summary(selected, relations)
+if state["territorio"]:  # the territories the person chose, not every one the selection concerns
+    chosen = relations[relations["id"].isin(set(selected["id"])) & relations["slug"].isin(state["territorio"])]
+    figures["territorios"] = int(chosen["slug"].nunique())
 c1, c2, c3 = st.columns(3)
-c1.metric("Iniciativas seleccionadas", figures["iniciativas"], help=f"De {len(initiatives)} iniciativas del plan.")
-c2.metric("Con ubicación en el mapa", figures["ubicadas"])
-c3.metric("Territorios alcanzados", figures["territorios"], help=selection.relation_scope_note())
+c1.metric(FIGURE_LABELS[0], figures["iniciativas"], help=f"De {len(initiatives)} iniciativas del plan.")
+c2.metric(FIGURE_LABELS[1], figures["ubicadas"],
+          help="Las demás valen para toda la comuna, la ciudad, el campo o territorios con nombre: "
+               "no tienen un lugar propio en el mapa.")
+c3.metric(FIGURE_LABELS[2], figures["territorios"], help=selection.relation_scope_note())
 
 if selected.empty:
     st.info(

@@ -28,13 +28,14 @@ def expected(shipped, **filters) -> pd.DataFrame:
     )
 
 
-def run_app(query: dict[str, str] | None = None, page: str | None = None) -> AppTest:
+def run_app(query: dict[str, str] | None = None, page: str | None = "pages/mapa.py") -> AppTest:
+    """The app opened on ``page`` (the map by default) by its address, with ``query`` in the link."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     for key, value in (query or {}).items():
         at.query_params[key] = value
-    at.run()
     if page:
-        at.switch_page(page).run()
+        at.switch_page(page)
+    at.run()
     return at
 
 
@@ -68,9 +69,9 @@ def test_default_view(data_dir, shipped):
     assert at.title[0].value == "Mapa del plan"
     sited = shipped["initiatives"].geometry.notna().sum()
     assert metrics(at) == {
-        "Iniciativas seleccionadas": len(shipped["initiatives"]),
-        "Con ubicación en el mapa": int(sited),
-        "Territorios alcanzados": len(shipped["territories"]),
+        "Iniciativas": len(shipped["initiatives"]),
+        "Con lugar en el mapa": int(sited),
+        "Sectores y localidades donde aplican": len(shipped["territories"]),
     }
     shown = table(at)
     assert list(shown.columns) == ["id", "tipo", "nombre", "estrategia", "plan", "alcance", "territorios"]
@@ -91,7 +92,7 @@ def test_filter_by_strategy_updates_table_and_url(data_dir, shipped):
     shown = table(at)
     assert list(shown["id"]) == list(want["id"])
     assert shown["estrategia"].str.startswith("E1 · ").all()
-    assert metrics(at)["Iniciativas seleccionadas"] == len(want)
+    assert metrics(at)["Iniciativas"] == len(want)
     assert at.query_params["estrategia"] == "1"
 
 
@@ -167,7 +168,7 @@ def test_empty_result_is_a_message_not_an_error(data_dir):
     at = run_app({"q": "zzzz-nada-coincide"})
     no_failure(at)
     assert any("Ningún resultado" in i.value for i in at.info)
-    assert metrics(at)["Iniciativas seleccionadas"] == 0
+    assert metrics(at)["Iniciativas"] == 0
     assert len(at.dataframe) == 0 and len(at.download_button) == 0
 
 
@@ -204,7 +205,7 @@ def test_clear_filters_button(data_dir, shipped):
     at = run_app({"estrategia": "4", "q": "deporte"})
     at.button[0].click().run()
     no_failure(at)
-    assert metrics(at)["Iniciativas seleccionadas"] == len(shipped["initiatives"])
+    assert metrics(at)["Iniciativas"] == len(shipped["initiatives"])
     assert dict(at.query_params) == {}
 
 
@@ -312,7 +313,7 @@ def test_imported_territory_layer_can_be_chosen(tmp_path, monkeypatch, data_dir)
     assert at.multiselect(key="mapa_territorio").options[0] == "Unidad vecinal 1"
     assert at.multiselect(key="mapa_territorio").value == ["uv-01"]
     assert at.query_params["capa"] == "unidades_vecinales"
-    assert metrics(at)["Territorios alcanzados"] == len(urban)
+    assert metrics(at)["Sectores y localidades donde aplican"] == 1  # follows the chosen territory
     # Back to the shipped layer: the territory of the other layer is dropped, nothing breaks.
     at.selectbox(key="mapa_capa").set_value("territorios").run()
     no_failure(at)

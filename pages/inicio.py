@@ -1,0 +1,108 @@
+"""First page: what the PLADECO is, what the map shows, where the data comes from, whom to ask.
+
+A visitor who opens the application without explanation reads here, in plain words,
+what they are looking at, then goes to their sector, the map or the plan. The period
+of the plan and the contact text come from ``data/presentacion.toml`` (editable by the
+municipality, :func:`pages._shared.presentation`); the figures, dates, sources and
+precisions come from the store.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from layers import sector
+from pages import _shared as shared
+
+shared.run_inside_app()
+
+#: Query parameters of the map: an old shared root link (``/?territorio=domeyko``) opens the map.
+MAP_PARAMETERS = (*shared.FILTER_KEYS, "capa", "ubicaciones", "color")
+if any(key in st.query_params for key in MAP_PARAMETERS):
+    st.switch_page("pages/mapa.py", query_params=st.query_params.to_dict())
+
+text = shared.presentation()
+registry = shared.registry()
+strategies = shared.layer("estrategias")
+plans = shared.layer("planes")
+initiatives = shared.initiatives()
+territories = shared.layer(shared.DEFAULT_TERRITORY_LAYER)
+esc = shared.md_escape
+
+
+def _row(name: str):
+    rows = registry[registry["nombre"] == name]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _date(value: object) -> str:
+    value = str(value or "")[:10]
+    if len(value) == 10 and value[4] == "-":
+        return f"{value[8:10]}-{value[5:7]}-{value[:4]}"
+    return value or "sin fecha"
+
+
+st.title("El plan de desarrollo de Vallenar, en el mapa")
+
+period = text.get("periodo", "").strip()
+n_sited = int(initiatives.geometry.notna().sum() - initiatives.geometry.is_empty.sum())
+st.markdown(
+    "El **PLADECO** (Plan de Desarrollo Comunal) es el plan con que la Municipalidad de Vallenar y la "
+    "comunidad acuerdan qué hacer en la comuna durante varios años: "
+    f"**{len(strategies)} estrategias**, **{len(plans)} planes** y **{len(initiatives)} iniciativas** "
+    "(programas, proyectos, estudios y planes). "
+    + (f"Período del plan: **{esc(period)}**." if period else
+       "El texto del plan que trae el sistema no dice sus años de vigencia; la municipalidad puede escribirlos "
+       "en la portada del sistema.")
+)
+
+st.subheader("Vea lo que el plan dice de su sector")
+order = sector.territory_order(territories)
+names = dict(zip(territories["slug"], territories["nombre"]))
+choice = st.selectbox(
+    "Su sector urbano o localidad rural", order, index=None, key="inicio_territorio",
+    format_func=lambda s: shared.searchable_name(names.get(s, s)), placeholder="Escriba o elija un nombre",
+    filter_mode="contains",
+)
+if choice:
+    st.switch_page("pages/sector.py", query_params={"territorio": choice})
+cols = st.columns(3)
+cols[0].page_link("pages/sector.py", label="Mi sector", icon=":material/home_pin:")
+cols[1].page_link("pages/mapa.py", label="Mapa del plan", icon=":material/map:")
+cols[2].page_link("pages/plan.py", label="El plan completo", icon=":material/list:")
+
+st.subheader("Qué muestra el mapa")
+n_urban = int((territories["tipo"].astype(str).str.contains("urbano")).sum())
+st.markdown(
+    f"La comuna dividida en **{len(territories)} territorios**: {n_urban} sectores de la ciudad, las localidades "
+    "rurales y el resto rural. Cada territorio se colorea según cuántas iniciativas del plan le conciernen. "
+    f"**{n_sited} iniciativas** tienen un lugar conocido y se dibujan como puntos, líneas o áreas; las demás "
+    "valen para toda la comuna, para toda la ciudad, para todo el campo o para territorios que el plan nombra, "
+    "y se cuentan en esos territorios sin inventarles un lugar."
+)
+
+st.subheader("De dónde vienen los datos y cuánto se puede confiar en ellos")
+lines = []
+for name, what in (("iniciativas", "Iniciativas"), (shared.DEFAULT_TERRITORY_LAYER, "Territorios"),
+                   ("comuna", "Límite comunal")):
+    row = _row(name)
+    if row is None:
+        continue
+    source = str(row["fuente"] or "").strip().rstrip(".")
+    line = f"- **{what}**: {esc(source)}. Cargado en el sistema el {_date(row['fecha'])}."
+    precision = str(row.get("precision_m") or "").replace("–", "-").split("-")
+    if precision[0] not in ("", "nan", "None"):
+        span = f"±{precision[0]} m" if len(precision) == 1 else f"entre ±{precision[0]} y ±{precision[-1]} m"
+        line += f" Precisión: {esc(span)}, según el elemento."
+    lines.append(line)
+st.markdown("\n".join(lines))
+st.caption(
+    "Los territorios y los lugares de las iniciativas son **referenciales**: los dibujó este proyecto a partir del "
+    "texto del plan y de fuentes públicas, no son límites oficiales. Sirven para orientarse, no para deslindar "
+    "propiedades. La municipalidad puede reemplazarlos por capas oficiales."
+)
+
+st.subheader("Contacto")
+st.markdown(esc(text.get("contacto", "")) or "Municipalidad de Vallenar.")
+if text.get("responsable"):
+    st.caption(f"Mantiene este sistema: {esc(text['responsable'])}.")
