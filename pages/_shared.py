@@ -551,6 +551,9 @@ PAGE_CSS = """
 .stMultiSelect [data-baseweb="tag"] span { white-space: normal; overflow: visible; text-overflow: clip; }
 @media (max-width: 640px) {
   [data-testid="stMainBlockContainer"] { padding-top: 3rem; padding-left: 0.75rem; padding-right: 0.75rem; }
+  [data-testid="stMain"] h1 { font-size: 1.75rem; }
+  [data-testid="stMain"] h2 { font-size: 1.5rem; }
+  [data-testid="stMetricValue"] { font-size: 1.5rem; }
 }
 </style>
 """

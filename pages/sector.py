@@ -22,6 +22,11 @@ PICKER_KEY = "sector_territorio"
 LAYER_KEY = "sector_capa"
 GROUPING_KEY = "sector_agrupar"
 GROUPINGS = ("Relación con el territorio", "Estrategia")
+#: Groups shown open: what is specific to the territory; the others are folded.
+SPECIFIC_GROUPS = ("ubicada", "vinculada")
+MAP_HEIGHT = 420
+#: The map page's territory filter (pages/mapa.py), kept for the session.
+MAP_TERRITORY_KEY = "mapa_territorio"
 
 
 def _sync_url() -> None:
@@ -78,6 +83,10 @@ if requested:
     except UnknownTerritoryError as exc:
         hint = exc.data.get("suggestion")
         unknown_message = f"Territorio desconocido: «{shared.echo(requested)}»." + (f" ¿Quiso decir «{hint}»?" if hint else "")
+elif PICKER_KEY not in st.session_state:  # carried over from the map's territory filter
+    from_map = [s for s in st.session_state.get(MAP_TERRITORY_KEY) or [] if s in names]
+    if from_map:
+        st.session_state[PICKER_KEY] = from_map[0]
 if st.session_state.get(PICKER_KEY) not in names:
     st.session_state[PICKER_KEY] = "centro" if "centro" in names else order[0]
 
@@ -85,7 +94,9 @@ slug = st.selectbox(
     "Territorio",
     order,
     key=PICKER_KEY,
-    format_func=lambda s: f"{names[s]} — {kinds[s]}",
+    format_func=lambda s: f"{shared.searchable_name(names[s])} — {kinds[s]}",
+    filter_mode="contains",
+    persist_state="session",
     on_change=_sync_url,
     help="Sectores urbanos, luego localidades rurales y el resto rural, por nombre.",
 )
@@ -116,61 +127,82 @@ st.caption(
 )
 
 counts = summary.counts
-cols = st.columns(5)
-cols[0].metric("Iniciativas en total", counts["total"])
-for col, key in zip(cols[1:], sector.GRUPOS):
-    col.metric(shared.md_escape(sector.group_label(key, summary.tipo)), counts[key])
+figures = st.container(horizontal=True, gap="medium")  # wraps on a phone instead of stacking five rows
+figures.metric("Iniciativas en total", counts["total"], width="content")
+for key in sector.GRUPOS:
+    figures.metric(shared.md_escape(sector.group_label(key, summary.tipo)), counts[key], width="content")
 
-left, right = st.columns([3, 2], gap="large")
-with left:
+by = "relacion" if st.session_state.get(GROUPING_KEY, GROUPINGS[0]) == GROUPINGS[0] else "estrategia"
+blocks = report.sector_markdown(summary, by=by)
+
+list_column, map_column = st.columns([2, 3], gap="large")
+with list_column:  # first on a phone: what is specific to this territory
+    st.subheader("Lo que el plan dice de este territorio", anchor="iniciativas")
+    st.radio("Agrupar por", GROUPINGS, key=GROUPING_KEY, horizontal=True)
+    if by == "relacion":
+        general = []
+        for group, block in zip(summary.by_relation, blocks):
+            if group.key in SPECIFIC_GROUPS:
+                st.markdown(block)
+            else:
+                general.append((group, block))
+        if not any(g.key in SPECIFIC_GROUPS for g in summary.by_relation):
+            st.markdown("El plan no nombra iniciativas propias de este territorio; le conciernen las de toda "
+                        "la comuna y las de su tipo de territorio, más abajo.")
+    else:
+        general = list(zip(summary.by_strategy, blocks))
+with map_column:
     if webassets.assets_installed():
         m = webassets.localize_map(sectorview.sector_map(summary, commune, territories))
-        st_folium(m, key=f"mapa_sector_{layer_name}_{slug}", height=460, use_container_width=True,
+        st_folium(m, key=f"mapa_sector_{layer_name}_{slug}", height=MAP_HEIGHT, use_container_width=True,
                   returned_objects=[])
     else:
         st.error(webassets.missing_assets_message())
-with right:
-    st.subheader("Descargas")
-    st.download_button(
-        "Descargar la capa del territorio (GeoJSON)",
-        data=layer_bytes,
-        file_name=f"sector-{slug}.geojson",
-        mime="application/geo+json",
-        on_click="ignore",
-        icon=":material/download:",
-        help="Las iniciativas que atañen al territorio, con su relación (campo «relacion»); "
-             "las que no tienen lugar conocido van sin geometría. RFC 7946, WGS 84.",
+    st.page_link("pages/mapa.py", label="Ver este territorio en el mapa del plan", icon=":material/map:",
+                 query_params={"territorio": slug, **({"capa": layer_name}
+                                                      if layer_name != shared.DEFAULT_TERRITORY_LAYER else {})})
+
+# The initiatives that concern every territory of the commune (or of its kind), folded.
+for group, block in general:
+    with st.expander(f"{shared.md_escape(group.label)} ({group.n})"):
+        st.markdown(block)
+
+st.subheader(f"Territorios vecinos ({len(summary.neighbours)})")
+if len(summary.neighbours):
+    st.pills(
+        "Territorios que comparten un borde con este; elija uno para verlo",
+        list(summary.neighbours["slug"]),
+        format_func=lambda s: shared.md_escape(names.get(s, s)),  # pill labels are Markdown
+        key=f"vecino_{slug}",
+        on_change=_go_to,
+        args=(f"vecino_{slug}",),
+        wrap=True,
     )
-    st.download_button(
-        "Descargar el informe imprimible (HTML)",
-        data=report_html,
-        file_name=f"informe-{slug}.html",
-        mime="text/html",
-        on_click="ignore",
-        icon=":material/print:",
-        help="Un archivo que se abre sin internet en cualquier navegador y se imprime en A4: "
-             "mapa, lista de iniciativas y fuentes.",
-    )
-    st.subheader(f"Territorios vecinos ({len(summary.neighbours)})")
-    if len(summary.neighbours):
-        st.pills(
-            "Territorios que comparten un borde con este; elija uno para verlo",
-            list(summary.neighbours["slug"]),
-            format_func=lambda s: shared.md_escape(names.get(s, s)),  # pill labels are Markdown
-            key=f"vecino_{slug}",
-            on_change=_go_to,
-            args=(f"vecino_{slug}",),
-            wrap=True,
-        )
-    else:
-        st.markdown("Este territorio no comparte bordes con otros territorios de la capa.")
+else:
+    st.markdown("Este territorio no comparte bordes con otros territorios de la capa.")
 
-st.subheader("Iniciativas del plan en este territorio", anchor="iniciativas")
-grouping = st.radio("Agrupar por", GROUPINGS, key=GROUPING_KEY, horizontal=True)
-
-
-for block in report.sector_markdown(summary, by="relacion" if grouping == GROUPINGS[0] else "estrategia"):
-    st.markdown(block)
+st.subheader("Descargas")
+downloads = st.container(horizontal=True)
+downloads.download_button(
+    "Descargar la capa del territorio (GeoJSON)",
+    data=layer_bytes,
+    file_name=f"sector-{slug}.geojson",
+    mime="application/geo+json",
+    on_click="ignore",
+    icon=":material/download:",
+    help="Las iniciativas que atañen al territorio, con su relación (campo «relacion»); "
+         "las que no tienen lugar conocido van sin geometría. RFC 7946, WGS 84.",
+)
+downloads.download_button(
+    "Descargar el informe imprimible (HTML)",
+    data=report_html,
+    file_name=f"informe-{slug}.html",
+    mime="text/html",
+    on_click="ignore",
+    icon=":material/print:",
+    help="Un archivo que se abre sin internet en cualquier navegador y se imprime en A4: "
+         "mapa, lista de iniciativas y fuentes.",
+)
 
 st.caption(
     f"Fuente del territorio: {shared.md_escape(t['fuente'])} "
