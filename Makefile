@@ -43,6 +43,11 @@ lint: $(VENV)/.installed
 test: lint setup browser postgis
 	$(BIN)/python -m pytest
 
+# OGC API - Features of the store for QGIS (pygeoapi), on http://127.0.0.1:$(OGCAPI_PORT)/
+OGCAPI_PORT ?= 5000
+ogcapi: setup
+	$(BIN)/python cli.py ogcapi --port $(OGCAPI_PORT)
+
 bench: setup
 	$(BIN)/python bench/bench_map.py
 

@@ -1,0 +1,4 @@
+"""The OGC API tests run over both store backends (tests/pg.py)."""
+
+from tests.pg import backend, fresh_store, pg_server, pg_template  # noqa: F401
+from tests.pg import parametrize_backends as pytest_generate_tests  # noqa: F401
