@@ -14,6 +14,7 @@ Examples
     python cli.py passphrase-hash    # line for SIT_PLANNER_PASSPHRASE_HASH (import in the app)
     python cli.py almacen copiar --a postgresql://sit@localhost/sit   # copy the store (and back: --a FILE.gpkg)
     python cli.py ogcapi --port 5000   # OGC API - Features for QGIS at http://127.0.0.1:5000
+    echo "una clave larga" | python cli.py usuarios crear ana.perez --rol planificador   # accounts (docs/cuentas.md)
 
 Every failure prints one Spanish line on standard error, never a traceback (add ``-v``
 before the command to see it), and exits with status 2: bad arguments, unknown layers
@@ -126,6 +127,20 @@ def _parser() -> argparse.ArgumentParser:
     cop.add_argument("--a", dest="destino", required=True, metavar="DESTINO",
                      help="postgresql://usuario:clave@servidor:puerto/base o archivo .gpkg")
     cop.add_argument("--reemplazar", action="store_true", help="vaciar antes un destino que ya tiene capas")
+    usr = sub.add_parser("usuarios", help="cuentas de la aplicación: crear, listar, cambiar rol, desactivar")
+    usr_sub = usr.add_subparsers(dest="accion", required=True, parser_class=_Parser)
+    usr_new = usr_sub.add_parser("crear", help="crea una cuenta; la clave se lee de la entrada estándar")
+    usr_new.add_argument("nombre", help="nombre de la cuenta (minúsculas, dígitos, . _ -), p. ej. ana.perez")
+    usr_new.add_argument("--rol", required=True, help="junta de vecinos, planificador o administrador")
+    usr_new.add_argument("--correo", default="", help="correo con que ingresa por el proveedor de identidad (OpenID Connect)")
+    usr_new.add_argument("--sin-clave", dest="sin_clave", action="store_true",
+                         help="sin clave: ingresa solo por el proveedor de identidad (requiere --correo)")
+    usr_sub.add_parser("listar", help="lista las cuentas con su rol y estado")
+    usr_rol = usr_sub.add_parser("rol", help="cambia el rol de una cuenta")
+    usr_rol.add_argument("nombre")
+    usr_rol.add_argument("rol", help="junta de vecinos, planificador o administrador")
+    usr_sub.add_parser("desactivar", help="desactiva una cuenta (no se borra: su nombre queda en el historial)").add_argument("nombre")
+    usr_sub.add_parser("clave", help="cambia la clave de una cuenta (leída de la entrada estándar)").add_argument("nombre")
     oga = sub.add_parser("ogcapi", help="sirve las capas como OGC API – Features (QGIS: capa WFS / OGC API – Features)")
     oga.add_argument("--port", type=int, default=5000, help="puerto (por omisión 5000)")
     oga.add_argument("--host", default="127.0.0.1", help="dirección donde escuchar (por omisión solo este equipo)")
@@ -401,6 +416,52 @@ def cmd_almacen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password() -> str:
+    """The new password from standard input (asked twice, unseen, on a terminal)."""
+    import getpass
+
+    if sys.stdin.isatty():
+        clave = getpass.getpass("Clave: ")
+        if getpass.getpass("Repita la clave: ") != clave:
+            raise SitError("Las claves no coinciden; no se cambió nada.")
+        return clave
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_usuarios(args: argparse.Namespace) -> int:
+    import getpass
+
+    from layers.access import accounts
+
+    try:
+        autor = f"consola:{getpass.getuser()}"
+    except (OSError, KeyError):
+        autor = "consola"
+    if args.accion == "listar":
+        for row in accounts.list_accounts().itertuples(index=False):
+            state = "activa" if row.activa else "desactivada"
+            how = "clave" if row.con_clave else "solo proveedor de identidad"
+            print(f"{row.nombre}\t{row.rol}\t{state}\t{how}\t{row.correo}")
+        return 0
+    if args.accion == "crear":
+        accounts.check_name(args.nombre)
+        if args.sin_clave and not args.correo:
+            raise SitError("Una cuenta --sin-clave necesita --correo.")
+        account = accounts.create(args.nombre, args.rol, None if args.sin_clave else _read_password(),
+                                  correo=args.correo, autor=autor)
+    elif args.accion == "rol":
+        account = accounts.set_role(args.nombre, args.rol, autor=autor)
+    elif args.accion == "clave":
+        if accounts.get(args.nombre) is None:
+            raise SitError(f"No existe la cuenta «{args.nombre}».")
+        account = accounts.set_password(args.nombre, _read_password(), autor=autor)
+    else:
+        account = accounts.deactivate(args.nombre, autor=autor)
+    state = "activa" if account.activa else "desactivada"
+    print(f"Cuenta «{account.nombre}»: {account.rol}, {state}.", file=sys.stderr)
+    return 0
+
+
 def cmd_ogcapi(args: argparse.Namespace) -> int:
     from ogcapi import server
 
@@ -416,7 +477,7 @@ COMMANDS = {
     "import": cmd_import, "remove": cmd_remove, "inspect": cmd_inspect,
     "passphrase-hash": cmd_passphrase_hash,
     "seguimiento": cmd_seguimiento, "informe": cmd_informe,
-    "almacen": cmd_almacen, "ogcapi": cmd_ogcapi,
+    "almacen": cmd_almacen, "ogcapi": cmd_ogcapi, "usuarios": cmd_usuarios,
 }
 
 

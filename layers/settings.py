@@ -25,6 +25,10 @@ Environment variable            Type       Default          Unit     Meaning
 ``SIT_UNIDADES_RESPONSABLES``   path       shipped CSV      --       CSV of the municipal units that may be responsible
                                                                      for an initiative (:func:`responsible_units_path`);
                                                                      default ``data/seguimiento/unidades.csv``.
+``SIT_SESSION_IDLE_MIN``        number > 0 ``30``           minutes  An account's session ends after this long without
+                                                                     activity (:func:`session_idle_seconds`).
+``SIT_SESSION_MAX_HOURS``       number > 0 ``12``           hours    An account's session ends this long after the
+                                                                     login, active or not (:func:`session_max_seconds`).
 =============================== ========== ================ ======== =====================================================
 
 Used only by the tests: ``SIT_CHROMIUM`` (path of the browser, default
@@ -56,7 +60,8 @@ from layers.text import os_error_reason
 __all__ = [
     "PROJECT_DIR", "SHIPPED_DATA_DIR", "PLAN_TEXT_PATH", "STORE_FILENAME", "COORD_DECIMALS", "CUT_VALLENAR",
     "SettingError", "data_dir", "data_dir_path", "store_path", "upload_limit_mb", "upload_limit_bytes", "streamlit_upload_mb",
-    "unzip_limit_bytes", "database_url", "responsible_units_path", "validate",
+    "unzip_limit_bytes", "database_url", "responsible_units_path", "session_idle_seconds", "session_max_seconds",
+    "validate",
 ]
 
 #: Root of the repository (the folder that holds ``app.py``).
@@ -82,6 +87,8 @@ DEFAULTS: dict[str, str] = {
     "SIT_DATA_DIR": "var",
     "SIT_UPLOAD_LIMIT_MB": "50",
     "SIT_UNZIP_LIMIT_MB": "500",
+    "SIT_SESSION_IDLE_MIN": "30",
+    "SIT_SESSION_MAX_HOURS": "12",
 }
 
 _MB = 1024 * 1024
@@ -98,8 +105,8 @@ def _raw(name: str) -> str:
     return value or DEFAULTS[name]
 
 
-def _positive_mb(name: str) -> float:
-    """The value of ``name`` as a positive, finite number of megabytes."""
+def _positive_mb(name: str, unit: str = "megabytes") -> float:
+    """The value of ``name`` as a positive, finite number (of megabytes, or of ``unit``)."""
     raw = _raw(name)
     try:
         value = float(raw.replace(",", "."))
@@ -107,7 +114,7 @@ def _positive_mb(name: str) -> float:
         value = math.nan
     if not math.isfinite(value) or value <= 0:
         raise SettingError(
-            f"La variable de entorno {name} debe ser un número de megabytes mayor que 0 "
+            f"La variable de entorno {name} debe ser un número de {unit} mayor que 0 "
             f"(por omisión {DEFAULTS[name]}), no «{raw[:40]}».",
             name=name, value=raw,
         )
@@ -206,6 +213,28 @@ def responsible_units_path() -> Path:
     return Path(os.environ.get("SIT_UNIDADES_RESPONSABLES", "").strip() or default).expanduser()
 
 
+def session_idle_seconds() -> float:
+    """Seconds without activity after which an account's session ends (``SIT_SESSION_IDLE_MIN``, default 30 min).
+
+    Raises
+    ------
+    SettingError
+        When the variable is not a positive number.
+    """
+    return _positive_mb("SIT_SESSION_IDLE_MIN", "minutos") * 60.0
+
+
+def session_max_seconds() -> float:
+    """Seconds after the login at which an account's session ends (``SIT_SESSION_MAX_HOURS``, default 12 h).
+
+    Raises
+    ------
+    SettingError
+        When the variable is not a positive number.
+    """
+    return _positive_mb("SIT_SESSION_MAX_HOURS", "horas") * 3600.0
+
+
 def validate() -> None:
     """Check every setting at once (without creating anything).
 
@@ -215,7 +244,7 @@ def validate() -> None:
         One Spanish line naming every setting with a bad value (``data["names"]``).
     """
     problems: list[SettingError] = []
-    for check in (upload_limit_mb, unzip_limit_bytes, data_dir_path):
+    for check in (upload_limit_mb, unzip_limit_bytes, data_dir_path, session_idle_seconds, session_max_seconds):
         try:
             check()
         except SettingError as exc:

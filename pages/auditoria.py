@@ -1,0 +1,46 @@
+"""Audit page (``/auditoria``) for administrators: recent changes by anyone, and what was done to accounts.
+
+Checked on the server first (:func:`pages._access.require` with ``ver_auditoria``).
+Reads the monitoring history (:func:`layers.monitoring.history.history`) and the
+accounts' record (:func:`layers.access.accounts.account_log`), newest first.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from layers.access import accounts, roles
+from layers.monitoring import fields as F
+from layers.monitoring import history
+from pages import _access as access
+from pages import _shared as shared
+
+shared.run_inside_app()
+session = access.require(roles.AUDIT)  # nothing below runs for other roles
+
+LIMIT = "auditoria_limite"
+
+
+def _recent(limit: int) -> pd.DataFrame:
+    entries = history.history().iloc[::-1].head(limit)
+    return pd.DataFrame({
+        "Fecha y hora": entries["fecha_hora"], "Cuenta o autor": entries["autor"], "Iniciativa": entries["id"],
+        "Campo": [F.field(c).label if c in F.FIELD_NAMES else c for c in entries["campo"]],
+        "Antes": entries["valor_anterior"], "Después": entries["valor_nuevo"], "Motivo": entries["motivo"],
+    })
+
+
+st.title("Auditoría")
+st.caption("Cambios recientes del seguimiento y de las ubicaciones, de cualquier cuenta, del más nuevo al más antiguo.")
+shared.init_widget(LIMIT, 200)
+limit = int(st.number_input("Cuántos cambios mostrar", min_value=10, max_value=5000, step=50, key=LIMIT))
+st.dataframe(_recent(limit), hide_index=True, width="stretch")
+st.markdown("##### Cuentas")
+st.dataframe(accounts.list_accounts().rename(columns={
+    "nombre": "Cuenta", "rol": "Rol", "correo": "Correo", "activa": "Activa", "con_clave": "Con clave",
+    "creada_el": "Creada", "cambiada_el": "Cambiada"}), hide_index=True, width="stretch")
+st.markdown("##### Cambios de cuentas")
+log = accounts.account_log(limit)
+st.dataframe(log.rename(columns={"nombre": "Cuenta", "accion": "Acción", "detalle": "Detalle", "autor": "Hecho por",
+                                 "fecha_hora": "Fecha y hora"}), hide_index=True, width="stretch")
