@@ -1,8 +1,9 @@
 """The store of layers and tables: the one place that opens the database.
 
 Module-level functions delegate to the configured backend (:func:`backend`):
-the embedded GeoPackage (:mod:`layers.store.gpkg`) by default; a PostGIS backend
-will be selected by ``SIT_DATABASE_URL``. The interface is
+the embedded GeoPackage (:mod:`layers.store.gpkg`) by default; the PostGIS backend
+(:mod:`layers.store.postgis`) when ``SIT_DATABASE_URL`` names a PostgreSQL database.
+:mod:`layers.store.copy` copies a whole store between the two. The interface is
 :class:`layers.store.base.Store`; :mod:`layers.store.seed` builds the shipped
 layers from ``data/`` through it, and :mod:`layers.store.repair` rebuilds a
 damaged store.
@@ -308,8 +309,15 @@ def repair_store() -> repair.RepairReport:
     layers.store.repair.RepairReport
         What was found, recovered and lost (:func:`layers.store.repair.format_report`
         writes it in Spanish). A sound store is only rebuilt from ``data/``.
+        PostGIS keeps its own integrity (PostgreSQL's write-ahead log): its shipped
+        layers are rebuilt, nothing else is touched.
     """
-    return repair.repair(backend())
+    store = backend()
+    if not isinstance(store, GeoPackageStore):
+        seed.ensure(store, force=True)
+        registry = store.list_layers()
+        return repair.RepairReport(shipped=list(registry.loc[registry["origen"] == SHIPPED, "nombre"]))
+    return repair.repair(store)
 
 
 @contextlib.contextmanager

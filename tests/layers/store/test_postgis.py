@@ -219,3 +219,14 @@ def test_killed_layer_writer_leaves_the_store_as_before(pg):
     assert store.version() == before
     store.save_layer("despues", _points(2), {"clase": "referencia"})  # the lock died with the writer
     assert len(store.read_layer("despues")) == 2
+
+
+def test_repair_rebuilds_shipped_layers_and_keeps_the_rest(pg, isolated_data_dir):
+    store.save_layer("puntos_x", _points(3), {"clase": "referencia"})
+    store.define_table("notas", {"texto": "TEXT"})
+    with store.transaction() as tx:
+        tx.insert("notas", pd.DataFrame({"texto": ["uno"]}))
+    done = _cli("build", "--reparar", url=pg, data_dir=isolated_data_dir)
+    assert done.returncode == 0, done.stderr
+    assert "no estaba dañado" in done.stdout and "postgresql://" in done.stdout
+    assert len(store.read_layer("puntos_x")) == 3 and store.read_table("notas")["texto"].tolist() == ["uno"]
