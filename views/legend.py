@@ -68,7 +68,7 @@ class Swatch(NamedTuple):
     def style(self) -> str:
         """Inline CSS of the sample's colours (checked, so the attribute holds only a style).
 
-        Size and shape come from the class ``sit-swatch-<shape>`` (``views/templates/legend.html``).
+        Size and shape come from the class ``sw-<shape>`` (``views/templates/legend.html``).
         """
         if self.shape not in SHAPES:
             raise ValueError(f"unknown swatch shape {self.shape!r}")
