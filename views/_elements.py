@@ -21,8 +21,8 @@ from folium.template import Template
 
 from layers import links
 from views import symbology
-from views.legend import Section, Swatch
 from views.escape import html_text, js_value
+from views.legend import Section, Swatch
 
 #: Decimal places of the point coordinates sent to the browser (1e-5 degree is about 1 m).
 POINT_DECIMALS = 5

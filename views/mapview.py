@@ -51,8 +51,7 @@ from folium.plugins import MarkerCluster
 
 from geo.crs import UTM19S, WGS84
 from layers import links
-from views import symbology
-from views import webassets
+from views import symbology, webassets
 from views._elements import (
     ReferenceOverlay,
     SitedInitiatives,

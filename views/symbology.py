@@ -147,7 +147,7 @@ def class_breaks(values: Iterable[float], max_classes: int = MAX_CLASSES) -> lis
     if distinct.size <= max_classes:
         return distinct.tolist()
     quantiles = np.quantile(positive, np.linspace(0, 1, max_classes + 1)[1:], method="higher")
-    breaks = sorted(set(int(np.ceil(q)) for q in quantiles))
+    breaks = sorted({int(np.ceil(q)) for q in quantiles})
     if breaks[-1] != int(distinct[-1]):
         breaks.append(int(distinct[-1]))
     return breaks

@@ -60,7 +60,7 @@ def test_swatch_colours_must_be_colours():
         with pytest.raises(ValueError):
             legend.legend_html([Section("t", [(Swatch("point", bad), "x")])])
     with pytest.raises(ValueError):
-        Swatch("star", "#000000").style
+        _ = Swatch("star", "#000000").style
 
 
 def test_element_script_holds_the_html_as_a_safe_string():

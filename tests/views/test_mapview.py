@@ -12,9 +12,7 @@ import shapely
 
 from geo.crs import UTM19S
 from layers import links
-from views import mapview
-from views import symbology
-from views import webassets
+from views import mapview, symbology, webassets
 
 OKABE_ITO = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"}
 XSS = "<img src=x onerror=alert(1)>"
