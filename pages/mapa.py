@@ -11,7 +11,7 @@ from streamlit_folium import st_folium
 
 from layers import catalogue, links, selection
 from pages import _shared as shared
-from views import mapview, webassets
+from views import maplocale, mapview, webassets
 
 shared.run_inside_app()
 
@@ -157,12 +157,13 @@ figures = selection.summary(selected, relations)
 if state["territorio"]:  # the territories the person chose, not every one the selection concerns
     chosen = relations[relations["id"].isin(set(selected["id"])) & relations["slug"].isin(state["territorio"])]
     figures["territorios"] = int(chosen["slug"].nunique())
-c1, c2, c3 = st.columns(3)
-c1.metric(FIGURE_LABELS[0], figures["iniciativas"], help=f"De {len(initiatives)} iniciativas del plan.")
-c2.metric(FIGURE_LABELS[1], figures["ubicadas"],
-          help="Las demás valen para toda la comuna, la ciudad, el campo o territorios con nombre: "
-               "no tienen un lugar propio en el mapa.")
-c3.metric(FIGURE_LABELS[2], figures["territorios"], help=selection.relation_scope_note())
+row = st.container(horizontal=True, gap="large")  # side by side, wrapping on a phone
+row.metric(FIGURE_LABELS[0], figures["iniciativas"], help=f"De {len(initiatives)} iniciativas del plan.",
+           width="content")
+row.metric(FIGURE_LABELS[1], figures["ubicadas"], width="content",
+           help="Las demás valen para toda la comuna, la ciudad, el campo o territorios con nombre: "
+                "no tienen un lugar propio en el mapa.")
+row.metric(FIGURE_LABELS[2], figures["territorios"], help=selection.relation_scope_note(), width="content")
 
 if selected.empty:
     st.info(
@@ -177,7 +178,8 @@ if webassets.assets_installed():
     map_key = (version, territory_layer, sites, selection.state_key(state), bool(specific_only))
 
     def _build():
-        return mapview.selection_map(
+        shown = shared.display_layer(territory_layer, ("slug", "nombre", "tipo"))
+        return maplocale.prepare(mapview.selection_map(
             shared.display_layer("comuna", ("nombre",)),
             shared.display_layer(territory_layer, ("slug", "nombre", "tipo")),
             shared.display_initiatives(sites),
@@ -188,7 +190,7 @@ if webassets.assets_installed():
             selected_territories=state["territorio"],
             filtered=selection.is_filtered(state),
             reference_layers=shared.reference_layers(),
-        )
+        ), title="Mapa del plan: territorios de la comuna e iniciativas seleccionadas", territories=shown)
 
     folium_map = shared.session_cached(PREFIX + "folium", map_key, _build)
     st_folium(folium_map, key=PREFIX + "map", height=MAP_HEIGHT, use_container_width=True, returned_objects=[])

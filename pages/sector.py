@@ -14,7 +14,7 @@ from layers import sector
 from layers._errors import SitError, UnknownTerritoryError
 from layers.query import check_territories
 from pages import _shared as shared
-from views import report, sectorview, webassets
+from views import maplocale, report, sectorview, webassets
 
 shared.run_inside_app()
 
@@ -153,7 +153,11 @@ with list_column:  # first on a phone: what is specific to this territory
         general = list(zip(summary.by_strategy, blocks))
 with map_column:
     if webassets.assets_installed():
-        m = webassets.localize_map(sectorview.sector_map(summary, commune, territories))
+        nearby = territories[territories["slug"].isin([slug, *summary.neighbours["slug"]])]
+        m = webassets.localize_map(maplocale.prepare(
+            sectorview.sector_map(summary, commune, territories),
+            title=f"Mapa de {summary.nombre} y sus territorios vecinos", territories=nearby,
+        ))
         st_folium(m, key=f"mapa_sector_{layer_name}_{slug}", height=MAP_HEIGHT, use_container_width=True,
                   returned_objects=[])
     else:

@@ -1,0 +1,177 @@
+"""Leaflet maps for people: Spanish controls, names on the map, tooltips that stay inside the frame.
+
+:func:`prepare` finishes a folium map of the application before it is drawn:
+
+- the zoom buttons say «Acercar» / «Alejar» (Leaflet's public ``zoomInTitle`` /
+  ``zoomOutTitle`` options of ``L.control.zoom``, which replaces the default one);
+  the layer switch says «Capas» (Leaflet 1.9.4 writes ``title="Layers"`` with no
+  option: the attribute of that one link is rewritten); a metric scale bar
+  (``L.control.scale({imperial: false})``);
+- tooltips open towards the inside of the map (``direction: "auto"``, Leaflet's
+  public default set with ``L.Tooltip.mergeOptions``) and wrap their text within the
+  frame; popups pan the map so they are whole (``autoPan`` with padding) and are never
+  wider than the frame;
+- territory names are written on the map where they fit at the current zoom
+  (:func:`label_payload`), as text nodes, so a hostile name is shown as text;
+- the frame that streamlit-folium draws the map in gets an accessible name
+  (``title``), and the territories and markers leave the tab order: a keyboard user
+  reaches territories through the page's list, not through dozens of map shapes.
+
+Nothing here loads an asset: the scripts are inline and use Leaflet only.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import shapely
+from branca.element import MacroElement
+from folium.template import Template
+
+from views.escape import js_value
+
+#: Decimal places of label coordinates (1e-5 degree is about 1 m).
+LABEL_DECIMALS = 5
+#: Key under which :class:`MapDefaults` is placed first among the map's children.
+_DEFAULTS_KEY = "sit_map_defaults"
+#: Style of the map's texts: wrapped tooltips and popups bounded by the frame, readable labels.
+MAP_CSS = """
+.leaflet-tooltip { white-space: normal; max-width: min(260px, 60vw); }
+.leaflet-popup-content { max-width: calc(100vw - 70px); overflow-wrap: anywhere; }
+.sit-label { background: rgba(255,255,255,0.78); border: 0; box-shadow: none; padding: 0 3px;
+  color: #1a1a1a; font: 600 11px/1.2 sans-serif; white-space: nowrap; max-width: none; }
+.sit-label::before { display: none; }
+"""
+
+
+class MapDefaults(MacroElement):
+    """First child of the map: tooltip and popup defaults, before any layer binds one."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            L.Tooltip.mergeOptions({direction: "auto"});
+            L.Popup.mergeOptions({autoPan: true, autoPanPadding: L.point(12, 12), keepInView: true});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "MapDefaults"
+
+
+class SpanishControls(MacroElement):
+    """Last child of the map: Spanish controls, metric scale, labels, frame title, tab order."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            (function () {
+                var map = {{ this._parent.get_name() }};
+                var style = document.createElement("style");
+                style.textContent = {{ this.css }};
+                document.head.appendChild(style);
+                if (map.zoomControl) { map.removeControl(map.zoomControl); }
+                map.zoomControl = L.control.zoom({zoomInTitle: "Acercar", zoomOutTitle: "Alejar"}).addTo(map);
+                var box = map.getContainer();
+                // folium's control_scale draws miles too, with no handle to remove it: its box goes.
+                box.querySelectorAll(".leaflet-control-scale").forEach(function (el) { el.remove(); });
+                L.control.scale({imperial: false, metric: true, position: "bottomleft"}).addTo(map);
+                box.querySelectorAll(".leaflet-control-layers-toggle").forEach(function (a) {
+                    a.setAttribute("title", "Capas");
+                    a.setAttribute("aria-label", "Capas del mapa");
+                });
+                try {
+                    if (window.frameElement) { window.frameElement.setAttribute("title", {{ this.title }}); }
+                } catch (e) { /* a frame of another origin keeps its own name */ }
+                var labels = {{ this.labels }}, shown = [];
+                for (var i = 0; i < labels.length; i++) {
+                    var span = document.createElement("span");
+                    span.textContent = labels[i][2];
+                    shown.push([L.tooltip({permanent: true, direction: "center", className: "sit-label",
+                                           interactive: false, opacity: 1})
+                                 .setLatLng([labels[i][0], labels[i][1]]).setContent(span), labels[i]]);
+                }
+                function fits(l) {
+                    var sw = map.latLngToContainerPoint([l[3], l[4]]), ne = map.latLngToContainerPoint([l[5], l[6]]);
+                    return Math.abs(ne.x - sw.x) >= 6.5 * l[2].length + 8 && Math.abs(sw.y - ne.y) >= 16;
+                }
+                function relabel() {
+                    shown.forEach(function (s) {
+                        var on = map.hasLayer(s[0]), want = fits(s[1]);
+                        if (want && !on) { s[0].addTo(map); } else if (!want && on) { map.removeLayer(s[0]); }
+                    });
+                }
+                function untab() {
+                    box.querySelectorAll(".leaflet-interactive, .leaflet-marker-icon").forEach(function (el) {
+                        el.setAttribute("tabindex", "-1");
+                    });
+                }
+                map.on("zoomend", relabel);
+                map.on("layeradd", untab);
+                map.whenReady(function () { relabel(); untab(); });
+            })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, labels: list):
+        super().__init__()
+        self._name = "SpanishControls"
+        self.css = js_value(MAP_CSS)
+        self.title = js_value(str(title))
+        self.labels = js_value(labels)
+
+
+def label_payload(territories: gpd.GeoDataFrame, name_field: str = "nombre") -> list[list]:
+    """Where to write each territory's name: ``[lat, lon, name, south, west, north, east]``.
+
+    Parameters
+    ----------
+    territories : geopandas.GeoDataFrame
+        Polygons in WGS 84 (EPSG:4326) with a ``name_field`` column.
+    name_field : str
+        Column holding the names (plain text; they are written as text nodes).
+
+    Returns
+    -------
+    list of list
+        One row per non-empty geometry: the label point (a point on the surface,
+        inside the polygon), the name and the bounding box in degrees, rounded to
+        :data:`LABEL_DECIMALS`. The browser shows a name only while its box is wide
+        enough on screen for the text.
+    """
+    frame = territories[territories.geometry.notna() & ~territories.geometry.is_empty]
+    if frame.crs is not None and frame.crs.to_epsg() != 4326:
+        frame = frame.to_crs(4326)
+    points = shapely.point_on_surface(frame.geometry.values)
+    bounds = shapely.bounds(frame.geometry.values)
+    rows = []
+    for pt, name, (w, s, e, n) in zip(points, frame[name_field].astype(str), bounds):
+        r = lambda v: round(float(v), LABEL_DECIMALS)  # noqa: E731
+        rows.append([r(pt.y), r(pt.x), name, r(s), r(w), r(n), r(e)])
+    return rows
+
+
+def prepare(m, *, title: str, territories: gpd.GeoDataFrame | None = None):
+    """Finish a folium map for people (see the module's description). Idempotent.
+
+    Parameters
+    ----------
+    m : folium.Map
+        A map whose layers and controls are all added; call before
+        :func:`views.webassets.localize_map` and ``st_folium``.
+    title : str
+        Accessible name of the map's frame, in Spanish (``"Mapa de Domeyko y sus vecinos"``).
+    territories : geopandas.GeoDataFrame, optional
+        Territories whose names are written on the map (WGS 84, ``nombre`` column).
+
+    Returns
+    -------
+    folium.Map
+        The same map, for chaining.
+    """
+    labels = label_payload(territories) if territories is not None and len(territories) else []
+    m.add_child(MapDefaults(), name=_DEFAULTS_KEY, index=0)
+    m.add_child(SpanishControls(title, labels), name="sit_spanish_controls")
+    return m
