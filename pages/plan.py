@@ -12,6 +12,9 @@ from views.escape import markdown_code
 shared.run_inside_app()
 
 SITED = ":material/location_on: ubicada en el mapa"
+#: Widest bar label, in pixels: long names end in «…» (the tooltip has them whole), so that
+#: the bars keep most of a 390 px phone screen.
+LABEL_LIMIT = 150
 
 
 def _count(n: int, sited: int) -> str:
@@ -38,7 +41,9 @@ def _stacked_bars(data, *, y: str, y_title: str, color: str, color_title: str, d
     encoding = {
         "x": alt.X("n:Q", title="Iniciativas", stack="zero"),
         "y": alt.Y(f"{y}:N", title=None, sort=list(dict.fromkeys(data[y])), axis=alt.Axis(labelLimit=label_limit)),
-        "color": alt.Color(f"{color}:N", title=color_title, scale=alt.Scale(domain=domain, range=colors), sort=domain),
+        # The legend goes under the bars, so the bars keep the width of a phone screen.
+        "color": alt.Color(f"{color}:N", title=color_title, scale=alt.Scale(domain=domain, range=colors), sort=domain,
+                           legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0)),
         "tooltip": [alt.Tooltip(f"{y}:N", title=y_title), alt.Tooltip(f"{color}:N", title=color_title),
                  alt.Tooltip("n:Q", title="Iniciativas")],
     }
@@ -88,7 +93,7 @@ st.altair_chart(
     _stacked_bars(
         planview.per_strategy(initiatives, names), y="estrategia", y_title="Estrategia",
         color="ubicacion", color_title="Ubicación", domain=["Ubicada en el mapa", "Sin ubicación"],
-        colors=["#0072B2", "#BDB3DC"], step=28, label_limit=420,
+        colors=["#0072B2", "#BDB3DC"], step=28, label_limit=LABEL_LIMIT,
     ),
     width="stretch",
 )
@@ -105,7 +110,7 @@ st.altair_chart(
     _stacked_bars(
         by_territory, y="territorio", y_title="Territorio", color="relacion", color_title="Relación",
         domain=relation_order, colors=["#D55E00", "#E69F00", "#56B4E9", "#009E73", "#BDB3DC"],
-        step=20, label_limit=300, order="orden_relacion",
+        step=20, label_limit=LABEL_LIMIT, order="orden_relacion",
     ),
     width="stretch",
 )
