@@ -31,9 +31,10 @@ compact JSON document (points as ``[lat, lon, record]``, shared texts through
 lookup tables) whose popups are assembled in the browser when opened.
 
 Every text that comes from data is HTML-escaped (:func:`html.escape`) in
-Python before it is embedded; folium and :mod:`views._elements` (the legend
-and the sited-initiatives layer) additionally write JSON with ``<``, ``>``, ``&``
-and ``'`` as ``\\uXXXX`` escapes.
+Python before it is embedded (the legend, :class:`views.legend.Legend`, by its
+autoescaped Jinja2 template); folium, :mod:`views.legend` and :mod:`views._elements`
+(the sited initiatives, the reference overlays) additionally write JSON with ``<``,
+``>``, ``&`` and ``'`` as ``\\uXXXX`` escapes.
 """
 
 from __future__ import annotations
