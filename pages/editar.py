@@ -14,7 +14,9 @@ from __future__ import annotations
 import streamlit as st
 
 from layers import monitoring
+from layers._errors import SitError
 from layers.access import editing, roles
+from layers.access.roles import AccessDenied
 from layers.monitoring import fields as F
 from layers.monitoring.history import StaleVersionError
 from layers.monitoring.validate import MonitoringValidationError, as_text
@@ -76,6 +78,15 @@ def _show_flash(ident: str) -> None:
     kind, payload = st.session_state.get(K_FLASH, {}).pop(ident, (None, None))
     if kind == "success":
         st.success(payload)
+    elif kind == "error":
+        st.error(payload)
+    elif kind == "invalid":
+        message, problems = payload
+        st.error("No se guardó nada: " + message)
+        st.markdown("\n".join(
+            f"- **{shared.md_escape(F.field(p.campo).label if p.campo in F.FIELD_NAMES else p.campo)}**"
+            f"{' «' + shared.md_escape(p.valor) + '»' if p.valor else ''}: {shared.md_escape(p.motivo)}"
+            for p in problems))
     elif kind == "conflict":
         entries, both = payload
         st.error("No se guardó: otra persona cambió esta iniciativa mientras usted la editaba. Esto cambió:")
@@ -93,33 +104,39 @@ def _show_flash(ident: str) -> None:
         st.warning(note)
 
 
+def _flash(ident: str, kind: str, payload) -> None:
+    st.session_state.setdefault(K_FLASH, {})[ident] = (kind, payload)
+
+
 def _save(ident: str) -> None:
+    """Callback of «Guardar» (runs before the widgets are drawn, so it may refill them)."""
     version, base = st.session_state[K_BASE][ident]
     typed = {name: st.session_state.get(_key(ident, name)) or "" for name in F.EDITABLE}
-    try:
-        _, changes = editing.save_monitoring(session, ident, typed, st.session_state.get(REASON, ""), version)
+    try:  # the role is checked again here, on the server, with the tab's current session
+        checked, changes = editing.save_monitoring(access.stored(), ident, typed,
+                                                   st.session_state.get(REASON, ""), version)
+    except AccessDenied as exc:
+        _flash(ident, "error", str(exc))
+        return
     except MonitoringValidationError as exc:
-        st.error("No se guardó nada: " + str(exc))
-        st.markdown("\n".join(
-            f"- **{shared.md_escape(F.field(p.campo).label if p.campo in F.FIELD_NAMES else p.campo)}**"
-            f"{' «' + shared.md_escape(p.valor) + '»' if p.valor else ''}: {shared.md_escape(p.motivo)}"
-            for p in exc.data["problems"]))
+        _flash(ident, "invalid", (str(exc), exc.data["problems"]))
         return
     except StaleVersionError:
-        entries = editing.changes_since(ident, version)
         record = editing.current_record(ident)
         mine = {n: v for n, v in typed.items() if v != base.get(n, "")}
         both = [n for n in mine if as_text(n, record[n]) != base.get(n, "")]
         _load(ident, record, keep=mine)
-        st.session_state.setdefault(K_FLASH, {})[ident] = ("conflict", (entries, both))
-        st.rerun()
+        _flash(ident, "conflict", (editing.changes_since(ident, version), both))
+        return
+    except SitError as exc:
+        _flash(ident, "error", str(exc))
+        return
+    access.sign_in(checked)
     n = changes.n_fields
-    message = f"Guardado: {n} campo{'s' if n != 1 else ''} cambiado{'s' if n != 1 else ''}." if n else \
-        "No había cambios que guardar."
-    st.session_state.setdefault(K_FLASH, {})[ident] = ("success", message)
-    st.session_state.pop(REASON, None)
+    _flash(ident, "success", f"Guardado: {n} campo{'s' if n != 1 else ''} cambiado{'s' if n != 1 else ''}."
+           if n else "No había cambios que guardar.")
+    st.session_state[REASON] = ""
     _load(ident, editing.current_record(ident))
-    st.rerun()
 
 
 st.title("Editar el seguimiento")
@@ -142,7 +159,5 @@ with st.form(f"editar_form_{ident}"):
             for name in names:
                 _widget(ident, name)
     st.text_input("Motivo del cambio", key=REASON, max_chars=300, placeholder="p. ej. Informe trimestral de SECPLAN")
-    submitted = st.form_submit_button("Guardar", type="primary")
+    st.form_submit_button("Guardar", type="primary", on_click=_save, args=(ident,))
 st.caption(f"Versión leída: {version}.")
-if submitted:
-    _save(ident)

@@ -1,0 +1,172 @@
+"""Roles in the app: every role against every edit path, with Streamlit's AppTest and in a real browser."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from layers import auth
+from layers.access import accounts, roles
+from layers.monitoring import history
+from tests.ui.conftest import app_test
+
+PASSWORD = "una clave bastante larga"
+IDENT = "E1-P1-08"
+EDIT_PAGES = ("pages/editar.py", "pages/auditoria.py")
+LOGIN_SUBMIT = "FormSubmitter:ingresar_form-Ingresar"
+SAVE = f"FormSubmitter:editar_form_{IDENT}-Guardar"
+
+
+@pytest.fixture
+def people(fresh_store):
+    auth.reset_failures()
+    for name, role in (("vecina", roles.JUNTA), ("ana", roles.PLANIFICADOR), ("beto", roles.PLANIFICADOR),
+                       ("admin", roles.ADMINISTRADOR)):
+        accounts.create(name, role, PASSWORD, autor="test")
+    yield fresh_store
+    auth.reset_failures()
+
+
+def text_of(at) -> str:
+    parts = [e.value for kind in ("title", "markdown", "caption", "warning", "error", "success", "info")
+             for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts).replace("\\", "")
+
+
+def login(name: str, password: str = PASSWORD, query: dict | None = None):
+    at = app_test("pages/ingresar.py", query).run()
+    at.text_input(key="ingresar_nombre").input(name)
+    at.text_input(key="ingresar_clave").input(password)
+    at.button(key=LOGIN_SUBMIT).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def open_page(at, page: str, query: dict | None = None):
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("page", EDIT_PAGES)
+@pytest.mark.parametrize("query", [None, {"iniciativa": IDENT}, {"rol": "administrador", "sit_sesion": "admin"}])
+def test_a_public_visitor_reaches_no_edit_path(people, page, query):
+    at = app_test(page, query).run()
+    assert not at.exception
+    assert at.title[0].value == "Acceso restringido"
+    assert not at.text_input and not at.selectbox and not at.dataframe  # no form, no table
+    assert "ingresar con una cuenta" in text_of(at)
+
+
+def test_login_shows_the_account_and_a_wrong_password_says_nothing_more(people):
+    at = login("ana", "otra clave cualquiera")
+    assert "Nombre de cuenta o clave incorrectos." in text_of(at)
+    at = login("ana")
+    assert "Sesión abierta como **ana** (planificador)" in text_of(at)
+    assert any("Sesión: ana" in c.value for c in at.sidebar.caption)
+
+
+@pytest.mark.parametrize("name, may_edit, may_audit", [("vecina", False, False), ("ana", True, False),
+                                                      ("admin", True, True)])
+def test_each_role_against_each_page(people, name, may_edit, may_audit):
+    at = open_page(login(name), "pages/editar.py", {"iniciativa": IDENT})
+    assert (at.title[0].value == "Editar el seguimiento") is may_edit
+    if not may_edit:
+        assert "no permite esta acción" in text_of(at) and not at.selectbox
+    at = open_page(at, "pages/auditoria.py")
+    assert (at.title[0].value == "Auditoría") is may_audit
+    if not may_audit:
+        assert not at.dataframe
+
+
+def edit(at, values: dict[str, str], reason: str):
+    for name, value in values.items():
+        widget = f"editar_{IDENT}_{name}"
+        try:
+            at.text_input(key=widget).input(value)
+        except KeyError:
+            at.selectbox(key=widget).select(value)
+    at.text_input(key="editar_motivo").input(reason)
+    at.button(key=SAVE).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_planner_edits_and_the_timeline_names_her(people):
+    at = open_page(login("ana"), "pages/editar.py", {"iniciativa": IDENT})
+    at = edit(at, {"estado": "en ejecución", "avance_fisico": "30,5"}, "Informe trimestral")
+    assert "Guardado: 2 campos cambiados." in text_of(at)
+    assert at.text_input(key=f"editar_{IDENT}_avance_fisico").value == "30.5"
+    entries = history.history(IDENT)
+    assert set(entries["autor"]) == {"ana"} and set(entries["motivo"]) == {"Informe trimestral"}
+    at = open_page(at, "pages/seguimiento.py", {"iniciativa": IDENT})
+    assert "· ana — Informe trimestral" in text_of(at)
+
+
+def test_bad_values_are_refused_in_the_form_with_the_sheet_messages(people):
+    at = open_page(login("ana"), "pages/editar.py", {"iniciativa": IDENT})
+    at = edit(at, {"avance_fisico": "120"}, "Informe")
+    assert "No se guardó nada" in text_of(at) and "Avance físico" in text_of(at)
+    assert at.text_input(key=f"editar_{IDENT}_avance_fisico").value == "120"  # kept for correction
+    assert history.history(IDENT).empty
+
+
+def test_two_planners_the_second_sees_what_changed_and_loses_nothing(people):
+    ana = open_page(login("ana"), "pages/editar.py", {"iniciativa": IDENT})
+    beto = open_page(login("beto"), "pages/editar.py", {"iniciativa": IDENT})
+    edit(ana, {"avance_fisico": "40"}, "Visita a obra")
+    beto = edit(beto, {"monto_aprobado_clp": "1.200.000.000", "avance_fisico": "35"}, "Informe trimestral")
+    shown = text_of(beto)
+    assert "otra persona cambió esta iniciativa" in shown
+    assert "**ana** — Avance físico: «» → «40» (motivo: Visita a obra)" in shown
+    assert "Ambos cambiaron: Avance físico." in shown
+    # beto's typed values are still there; nothing of his was written yet
+    assert beto.text_input(key=f"editar_{IDENT}_monto_aprobado_clp").value == "1.200.000.000"
+    assert beto.text_input(key=f"editar_{IDENT}_avance_fisico").value == "35"
+    assert history.history(IDENT)["autor"].tolist() == ["ana"]
+    beto.text_input(key="editar_motivo").input("Informe trimestral, revisado")
+    beto.button(key=SAVE).click().run()
+    assert "Guardado: 2 campos cambiados." in text_of(beto)
+    assert history.history(IDENT)["autor"].tolist() == ["ana", "beto", "beto"]
+
+
+def test_a_field_only_the_other_changed_is_not_reverted(people):
+    ana = open_page(login("ana"), "pages/editar.py", {"iniciativa": IDENT})
+    beto = open_page(login("beto"), "pages/editar.py", {"iniciativa": IDENT})
+    edit(ana, {"estado": "en ejecución"}, "Inicio de obras")
+    beto = edit(beto, {"avance_fisico": "10"}, "Informe")
+    assert beto.selectbox(key=f"editar_{IDENT}_estado").value == "en ejecución"  # took ana's value
+    beto.button(key=SAVE).click().run()
+    stored = history.current_values([IDENT]).iloc[0]
+    assert stored["estado"] == "en ejecución" and stored["avance_fisico"] == 10.0
+
+
+def test_administrator_sees_recent_changes_by_anyone(people):
+    ana = open_page(login("ana"), "pages/editar.py", {"iniciativa": IDENT})
+    edit(ana, {"avance_fisico": "40"}, "Visita a obra")
+    at = open_page(login("admin"), "pages/auditoria.py")
+    recent = at.dataframe[0].value
+    assert recent.iloc[0][["Cuenta o autor", "Iniciativa", "Después", "Motivo"]].tolist() == [
+        "ana", IDENT, "40", "Visita a obra"]
+    assert set(at.dataframe[1].value["Cuenta"]) == {"admin", "ana", "beto", "vecina"}
+
+
+def test_an_idle_session_expires_and_the_page_says_so(people, monkeypatch):
+    at = open_page(login("ana"), "pages/editar.py", {"iniciativa": IDENT})
+    assert at.title[0].value == "Editar el seguimiento"
+    monkeypatch.setenv("SIT_SESSION_IDLE_MIN", "0.02")  # 1.2 s
+    time.sleep(1.5)
+    at.run()
+    assert at.title[0].value == "Acceso restringido"
+    assert "La sesión expiró; ingrese de nuevo." in text_of(at)
+    assert not at.text_input
+
+
+def test_a_deactivated_account_is_shut_out_at_its_next_page(people):
+    at = open_page(login("ana"), "pages/editar.py", {"iniciativa": IDENT})
+    accounts.deactivate("ana")
+    at.run()
+    assert at.title[0].value == "Acceso restringido" and "ya no está activa" in text_of(at)
