@@ -7,13 +7,17 @@ then stored with :func:`layers.store.save_layer`, which replaces the store
 atomically: a refusal, a crash or a kill at any point leaves the store exactly
 as it was.
 
-What an import does, in order:
+What an import does, in order (each a function: :func:`_check_request`,
+:func:`_read_step`, :func:`_clean`, :func:`_locate`, :func:`_shape`,
+:func:`_store`, :func:`_report`):
 
 1. refuse a bad layer name (``^[a-z][a-z0-9_]{1,40}$``, no system tables), a
    name taken without ``replace``, or the replacement of a shipped layer by a
    layer of another kind;
 2. refuse files that are empty, larger than :data:`layers.settings.UPLOAD_LIMIT_BYTES`,
-   unsafe zips (see :mod:`geo.zipsafe`), unreadable or of an unknown format;
+   unsafe zips (see :mod:`geo.zipsafe`), disguised (content that is not the
+   declared format or that makes GDAL open other files or URLs, see
+   :mod:`layers.ingest._guard`), unreadable or of an unknown format;
 3. take the CRS the file declares, or the one given with ``crs`` (which wins
    over a declared one); a file with no CRS and no ``crs`` is refused, naming
    the Chilean CRS its coordinates fit;

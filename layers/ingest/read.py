@@ -1,7 +1,15 @@
 """Reading the files people import: format detection and one reader per format.
 
 Internal to :mod:`layers.ingest.importer`. Every problem becomes an
-:class:`~layers._errors.InputFileError` with a one-line Spanish message.
+:class:`~layers._errors.InputFileError` with a one-line Spanish message, a
+``code`` and its data.
+
+Before GDAL sees anything, :func:`opened` refuses content that would make GDAL
+open something else (VRT, streamed algorithms, ``/vsi`` paths) in the file and
+in every member of an archive, checks the first bytes of the file against its
+format, and copies it under a plain name into a private folder; GeoPackage and
+GeoJSON are opened with their driver pinned, and every dataset GDAL opens must
+report the format's own driver (see :mod:`layers.ingest._guard`).
 
 Formats and how they are read (all through GDAL with pyogrio, except CSV):
 
