@@ -73,11 +73,10 @@ GDAL_OPTIONS = {
     "GDAL_ALLOW_REMOTE_RESOURCE_TO_ACCESS_LOCAL_FILE": "NO",
     "PROJ_NETWORK": "OFF",
 }
-#: Markers of content that makes GDAL open something else: VRT, streamed algorithms, /vsi paths.
-_DISGUISE = re.compile(
-    rb"<\s*OGRVRTDataSource|<\s*VRTDataset|gdal_streamed_alg|/vsi[a-z0-9_]{2,}/",
-    re.IGNORECASE,
-)
+#: Markers (lower case) of content that makes GDAL open something else: VRT XML, streamed algorithms.
+_MARKERS = (b"ogrvrtdatasource", b"vrtdataset", b"gdal_streamed_alg")
+#: A GDAL virtual file system prefix (``/vsicurl/``, ``/vsis3/``, ``/vsistdin/``...), matched on lower-cased bytes.
+_VSI = re.compile(rb"/vsi[a-z0-9_]{2,}/")
 _CHUNK = 1 << 20
 _OVERLAP = 64
 #: GeoPackage ``application_id`` values (SQLite header offset 68): "GPKG", "GP10", "GP11".
@@ -145,11 +144,15 @@ def refuse_disguise(path: Path, name: str) -> None:
     tail = b""
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
-            found = _DISGUISE.search(tail + chunk)
-            if found:
-                marker = found.group(0).decode("ascii", "replace").strip("<").strip()
-                raise _refuse(name, f"contiene «{marker}», contenido que haría a GDAL leer otros archivos o direcciones")
-            tail = chunk[-_OVERLAP:]
+            text = tail + chunk.lower()
+            marker = next((m for m in _MARKERS if m in text), None)
+            if marker is None:
+                found = _VSI.search(text) if b"/vsi" in text else None
+                marker = found.group(0) if found else None
+            if marker is not None:
+                shown = marker.decode("ascii", "replace")
+                raise _refuse(name, f"contiene «{shown}», contenido que haría a GDAL leer otros archivos o direcciones")
+            tail = text[-_OVERLAP:]
 
 
 def _head(path: Path, n: int = 4096) -> bytes:
