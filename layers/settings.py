@@ -105,7 +105,7 @@ def _raw(name: str) -> str:
     return value or DEFAULTS[name]
 
 
-def _positive_mb(name: str, unit: str = "megabytes") -> float:
+def _positive(name: str, unit: str = "megabytes") -> float:
     """The value of ``name`` as a positive, finite number (of megabytes, or of ``unit``)."""
     raw = _raw(name)
     try:
@@ -129,7 +129,7 @@ def upload_limit_mb() -> float:
     SettingError
         When the variable is not a positive number.
     """
-    return _positive_mb("SIT_UPLOAD_LIMIT_MB")
+    return _positive("SIT_UPLOAD_LIMIT_MB")
 
 
 def upload_limit_bytes() -> int:
@@ -153,7 +153,7 @@ def unzip_limit_bytes() -> int:
     SettingError
         When the variable is not a positive number.
     """
-    return int(_positive_mb("SIT_UNZIP_LIMIT_MB") * _MB)
+    return int(_positive("SIT_UNZIP_LIMIT_MB") * _MB)
 
 
 def data_dir_path() -> Path:
@@ -221,7 +221,7 @@ def session_idle_seconds() -> float:
     SettingError
         When the variable is not a positive number.
     """
-    return _positive_mb("SIT_SESSION_IDLE_MIN", "minutos") * 60.0
+    return _positive("SIT_SESSION_IDLE_MIN", "minutos") * 60.0
 
 
 def session_max_seconds() -> float:
@@ -232,7 +232,7 @@ def session_max_seconds() -> float:
     SettingError
         When the variable is not a positive number.
     """
-    return _positive_mb("SIT_SESSION_MAX_HOURS", "horas") * 3600.0
+    return _positive("SIT_SESSION_MAX_HOURS", "horas") * 3600.0
 
 
 def validate() -> None:
