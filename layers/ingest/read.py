@@ -57,7 +57,6 @@ import logging
 import re
 import shutil
 import tempfile
-import unicodedata
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -75,6 +74,7 @@ from geo.crs import WGS84, crs_label, parse_crs
 from layers import settings
 from layers._errors import InputFileError
 from layers.ingest import _guard
+from layers.text import fold, format_mb
 
 log = logging.getLogger(__name__)
 
@@ -181,10 +181,6 @@ def _gdal_reason(exc: BaseException) -> str:
     return _one_line(text.replace(tempfile.gettempdir(), "…"), 160)
 
 
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f}".replace(".", ",") + " MB"
-
-
 def check_size(path: Path) -> int:
     """Size of ``path`` in bytes; refuse missing, empty or too large files."""
     try:
@@ -197,7 +193,7 @@ def check_size(path: Path) -> int:
         raise InputFileError(f"El archivo «{path.name}» está vacío.", code="empty_file", file=path.name)
     if size > settings.UPLOAD_LIMIT_BYTES:
         raise InputFileError(
-            f"El archivo «{path.name}» pesa {_mb(size)}, más que el máximo permitido ({_mb(settings.UPLOAD_LIMIT_BYTES)}).",
+            f"El archivo «{path.name}» pesa {format_mb(size)}, más que el máximo permitido ({format_mb(settings.UPLOAD_LIMIT_BYTES)}).",
             code="file_too_big", file=path.name, size=size,
         )
     return size
@@ -597,10 +593,9 @@ def _read_kml(source: _Source, layer: str | None, name: str) -> tuple[gpd.GeoDat
     return frame, info
 
 
-def fold_name(text: object) -> str:
-    """Lower case ASCII version of a column name (``"Latitud "`` -> ``"latitud"``)."""
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip().lower()
+def fold_name(name: object) -> str:
+    """Lower case version of a column name without accents (``"Latitud "`` -> ``"latitud"``)."""
+    return fold(name, lower=True).strip()
 
 
 def _decode_text(raw: bytes, encoding: str | None) -> tuple[str, str]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
-import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from layers.ingest import importer
 from layers.ingest import read as _read
 from layers.ingest import validate as _val
 from layers.store import seed as shipped
+from layers.text import format_mb, slugify
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def limit_mb() -> int:
 
 def limit_text() -> str:
     """The upload limit for people (``"50,0 MB"``), as the importer's messages write it."""
-    return _read._mb(settings.UPLOAD_LIMIT_BYTES)
+    return format_mb(settings.UPLOAD_LIMIT_BYTES)
 
 
 def uploader_limit_mb() -> int:
@@ -115,7 +115,7 @@ def check_upload(name: str, size: int) -> None:
         raise InputFileError(f"El archivo «{name}» está vacío.", code="empty_file", file=name)
     if size > settings.UPLOAD_LIMIT_BYTES:
         raise InputFileError(
-            f"El archivo «{name}» pesa {_read._mb(size)}, más que el máximo permitido ({_read._mb(settings.UPLOAD_LIMIT_BYTES)}).",
+            f"El archivo «{name}» pesa {format_mb(size)}, más que el máximo permitido ({format_mb(settings.UPLOAD_LIMIT_BYTES)}).",
             code="file_too_big", file=name, size=size,
         )
 
@@ -123,9 +123,7 @@ def check_upload(name: str, size: int) -> None:
 def suggest_layer_name(file_name: str) -> str:
     """A valid store name made from a file name (``"UV Vallenar 2023.zip"`` -> ``"uv_vallenar_2023"``)."""
     stem = Path(safe_file_name(file_name)).stem
-    folded = unicodedata.normalize("NFKD", stem)
-    ascii_text = "".join(c for c in folded if not unicodedata.combining(c)).lower()
-    slug = re.sub(r"[^a-z0-9]+", "_", ascii_text).strip("_")
+    slug = slugify(stem, "_", max_length=len(stem) + 1)
     if not slug or not slug[0].isalpha():
         slug = f"capa_{slug}".strip("_")
     if len(slug) < 2 or slug.startswith(_val.RESERVED_PREFIXES):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 
 import geopandas as gpd
@@ -28,6 +27,7 @@ import shapely
 from geo import repair
 from geo.crs import CHILEAN_CRS, UTM19S, WGS84, area_km2, crs_label
 from layers._errors import DataValidationError, InputFileError
+from layers.text import fold, slugify  # noqa: F401 - slugify is part of this module's API
 
 #: Valid names of stored layers.
 LAYER_NAME = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
@@ -216,15 +216,6 @@ def missing_crs_error(geoms: np.ndarray, commune: shapely.Geometry, note: str = 
 # --------------------------------------------------------------------------- fields
 
 
-def _fold(text: object) -> str:
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def slugify(text: object, sep: str = "-") -> str:
-    """ASCII lower-case identifier: ``"Población Hermanos Carrera"`` -> ``"poblacion-hermanos-carrera"``."""
-    out = re.sub(r"[^a-z0-9]+", sep, _fold(text).lower()).strip(sep)
-    return out[:60].strip(sep)
 
 
 def sanitise_fields(columns: Iterable[str]) -> dict[str, str]:
@@ -313,8 +304,8 @@ def find_field(frame: pd.DataFrame, wanted: str, role: str) -> str:
     cols = [c for c in frame.columns if c != geometry]
     if wanted in cols:
         return wanted
-    folded = {_fold(c).lower(): c for c in cols}
-    match = folded.get(_fold(wanted).lower())
+    folded = {fold(c, lower=True): c for c in cols}
+    match = folded.get(fold(wanted, lower=True))
     if match is not None:
         return match
     listed = ", ".join(str(c) for c in cols[:30]) or "ninguno"
