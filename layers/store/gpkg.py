@@ -76,6 +76,43 @@ __all__ = [
 _held = threading.local()
 
 
+class _TwoSidedLock:
+    """Any number of holders of one side at once, never holders of both sides.
+
+    Python's ``sqlite3`` and GDAL each link their own SQLite. When one of them closes
+    the store file, the operating system drops the POSIX locks the *other* holds on it
+    in this process (SQLite's "How to corrupt" notes, 2.2.1), which could let another
+    process delete the write-ahead log under a transaction. So, within a process,
+    GDAL never has the store open while a ``sqlite3`` connection to it is open, and the
+    other way round; connections of the same library may overlap freely.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._side: str | None = None
+        self._count = 0
+
+    @contextlib.contextmanager
+    def hold(self, side: str) -> Iterator[None]:
+        with self._cond:
+            while self._count and self._side != side:
+                self._cond.wait()
+            self._side, self._count = side, self._count + 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._count -= 1
+                if not self._count:
+                    self._side = None
+                    self._cond.notify_all()
+
+
+#: Sides of :data:`_libraries`: Python's sqlite3 and GDAL.
+_SQLITE, _GDAL = "sqlite3", "gdal"
+_libraries = _TwoSidedLock()
+
+
 @contextlib.contextmanager
 def _write_lock(path: Path) -> Iterator[None]:
     """Exclusive advisory lock on ``<store>.lock``; re-entrant within one thread."""
@@ -126,15 +163,17 @@ def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 
 @contextlib.contextmanager
 def _opened(path: Path, *, readonly: bool = False) -> Iterator[sqlite3.Connection]:
-    conn = _connect(path, readonly=readonly)
-    try:
-        yield conn
-    except sqlite3.DatabaseError as exc:
-        if not _is_damage(exc):
-            raise
-        raise _damaged(path, str(exc)) from exc
-    finally:
-        conn.close()
+    """A ``sqlite3`` connection to the store for the duration of the block (see :class:`_TwoSidedLock`)."""
+    with _libraries.hold(_SQLITE):
+        conn = _connect(path, readonly=readonly)
+        try:
+            yield conn
+        except sqlite3.DatabaseError as exc:
+            if not _is_damage(exc):
+                raise
+            raise _damaged(path, str(exc)) from exc
+        finally:
+            conn.close()
 
 
 def _is_damage(exc: sqlite3.DatabaseError) -> bool:
@@ -520,7 +559,8 @@ class GeoPackageStore:
         if bbox is not None:
             kwargs["bbox"] = tuple(bbox)
         try:
-            return pyogrio.read_dataframe(self.path, layer=name, **kwargs)
+            with _libraries.hold(_GDAL):
+                return pyogrio.read_dataframe(self.path, layer=name, **kwargs)
         except pyogrio.errors.DataLayerError as exc:
             raise UnknownLayerError(f"Capa desconocida: «{name}».", name=name) from exc
 

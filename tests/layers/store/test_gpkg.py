@@ -196,3 +196,47 @@ def test_bbox_read_of_replaced_layer_uses_its_new_index(fresh_store):
     store.save_layer("capa_x", far, {"clase": "referencia"}, replace=True)
     assert store.read_layer("capa_x", bbox=(-70.8, -28.6, -70.7, -28.5)).empty
     assert list(store.read_layer("capa_x", bbox=(-70.1, -28.1, -69.9, -27.9))["nombre"]) == ["lejos"]
+
+
+def test_readers_never_see_half_a_write(fresh_store, backend, request):
+    """A writer process replaces a layer and updates an editable table over and over while this one reads."""
+    import time
+
+    if backend == "postgis":  # found by this test; see the PostGIS backend's replace of a layer
+        request.applymarker(pytest.mark.xfail(reason="PostGIS: a read during a concurrent layer replace fails "
+                                              "(could not open relation with OID ...)", strict=False))
+
+    store.define_table("pareja", {"id": "TEXT", "v": "INTEGER"}, key=["id"])
+    script = textwrap.dedent(
+        """
+        import pandas as pd, geopandas as gpd
+        from shapely.geometry import Point
+        from layers import store
+        for gen in range(1, 13):
+            n = 100 if gen % 2 else 300
+            gdf = gpd.GeoDataFrame({"gen": [gen] * n}, geometry=[Point(-70.7 + i * 1e-4, -28.6) for i in range(n)], crs=4326)
+            store.save_layer("vaiven", gdf, {"clase": "referencia"}, replace=True)
+            with store.transaction() as tx:
+                tx.upsert("pareja", pd.DataFrame({"id": ["a"], "v": [gen]}))
+                tx.upsert("pareja", pd.DataFrame({"id": ["b"], "v": [gen]}))
+        """
+    )
+    env = dict(os.environ, PYTHONPATH=str(settings.PROJECT_DIR))
+    writer = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=settings.PROJECT_DIR)
+    seen_layers, seen_pairs = set(), set()
+    while writer.poll() is None:
+        if "vaiven" in set(store.list_layers()["nombre"]):
+            layer = store.read_layer("vaiven")
+            gens = set(layer["gen"])
+            assert len(gens) == 1, "rows of two writes in one read"
+            gen = gens.pop()
+            assert len(layer) == (100 if gen % 2 else 300)
+            seen_layers.add(gen)
+        pair = store.read_table("pareja")
+        if len(pair):
+            assert len(pair) == 2 and pair["v"].nunique() == 1, "half of a transaction"
+            seen_pairs.add(int(pair["v"].iloc[0]))
+        time.sleep(0.01)
+    assert writer.returncode == 0
+    assert len(store.read_layer("vaiven")) == 300 and set(store.read_table("pareja")["v"]) == {12}
+    assert len(seen_layers) >= 2 and len(seen_pairs) >= 2, "the reads overlapped the writes"
