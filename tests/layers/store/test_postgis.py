@@ -230,3 +230,15 @@ def test_repair_rebuilds_shipped_layers_and_keeps_the_rest(pg, isolated_data_dir
     assert done.returncode == 0, done.stderr
     assert "no estaba dañado" in done.stdout and "postgresql://" in done.stdout
     assert len(store.read_layer("puntos_x")) == 3 and store.read_table("notas")["texto"].tolist() == ["uno"]
+
+
+@pytest.mark.parametrize("page", ["pages/inicio.py", "pages/mapa.py", "pages/plan.py", "pages/sector.py",
+                                  "pages/seguimiento.py", "pages/capas.py"])
+def test_app_pages_run_on_postgis(pg, page):
+    """Every public page of the app opens without error on the PostGIS store (Streamlit's AppTest)."""
+    from tests.ui.conftest import app_test
+
+    store.save_layer("puntos_x", _points(3), {"clase": "referencia", "titulo": "Puntos de prueba"})
+    at = app_test(page, query={"territorio": "domeyko"} if page.endswith("sector.py") else None).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
