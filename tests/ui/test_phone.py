@@ -1,0 +1,346 @@
+"""The application as people open it: a phone (390×844) and a desktop (1400×1000), in a real browser.
+
+Issue 10: content before the menu on a phone, the sector page leading with what is
+specific to the sector, names on the map, tooltips inside the map frame, a first
+page that explains, Spanish controls and ``lang``, a readable page in dark mode,
+readable charts, filters that do what is typed and follow the person across pages.
+Screenshots of the phone views go to ``tests/artifacts/`` (``phone_*.png``).
+
+Territories are taken from the store, never typed in: the shipped layer may be the
+referential sectors or the census zones.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pytest
+
+from layers import links, sector
+from tests.ui.test_browser import app, assert_clean, main_text, open_page, screenshot, wait_idle  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1400, "height": 1000}
+SIZES = pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+
+
+def is_phone(size: dict) -> bool:
+    return size["width"] < 640
+
+
+def plain(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def specific_territory(shipped) -> tuple[str, str]:
+    """(slug, name) of the first territory, in the sector page's order, that the plan names or sites something in."""
+    rel = shipped["relations"]
+    own = set(rel.loc[rel["relacion"].isin(links.SPECIFIC_RELATIONS), "slug"])
+    names = dict(zip(shipped["territories"]["slug"], shipped["territories"]["nombre"]))
+    slug = next(s for s in sector.territory_order(shipped["territories"]) if s in own)
+    return slug, names[slug]
+
+
+def accented_territory(shipped) -> tuple[str, str, str] | None:
+    """(slug, name, a word of the name typed without its accent), or None when no name has one."""
+    for slug, name in zip(shipped["territories"]["slug"], shipped["territories"]["nombre"]):
+        for word in str(name).split():
+            if plain(word) != word and len(word) >= 4:
+                return slug, str(name), plain(word)
+    return None
+
+
+def go(probe, url: str, size: dict, scheme: str = "light") -> None:
+    probe.page.set_viewport_size(size)
+    probe.page.emulate_media(color_scheme=scheme)
+    open_page(probe, url)
+
+
+def sidebar_width(probe) -> float:
+    """Width of the sidebar inside the window (0 when closed)."""
+    return probe.page.evaluate(
+        "() => { const s = document.querySelector('[data-testid=stSidebar]'); if (!s) return 0;"
+        " const r = s.getBoundingClientRect(); return Math.max(0, Math.min(r.right, innerWidth) - Math.max(r.left, 0)); }"
+    )
+
+
+def no_sideways_scroll(probe, size: dict) -> None:
+    width = probe.page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= size["width"], f"the page scrolls sideways: {width} px in {size['width']}"
+
+
+def map_frame(probe, timeout_s: float = 60.0):
+    frame = probe.wait_for_map(timeout_s=timeout_s)
+    frame.wait_for_selector(".leaflet-control-scale-line", timeout=30_000)
+    probe.page.wait_for_timeout(800)
+    return frame
+
+
+def open_sidebar(probe) -> None:
+    if sidebar_width(probe) < 100:
+        probe.page.locator('[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button').first.click()
+        probe.page.wait_for_function(
+            "() => { const s = document.querySelector('[data-testid=stSidebar]');"
+            " return s && s.getBoundingClientRect().right > 200; }", timeout=10_000)
+
+
+def luminance(css: str) -> float:
+    r, g, b = (int(v) / 255 for v in re.findall(r"\d+(?:\.\d+)?", css)[:3])
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+# --------------------------------------------------------------------------- sector page
+
+
+@SIZES
+def test_sector_page_leads_with_the_sector(app, browser_page, shipped, artifacts_dir, size):  # noqa: F811
+    probe = browser_page
+    slug, name = specific_territory(shipped)
+    go(probe, f"{app}/sector?territorio={slug}", size)
+    frame = map_frame(probe)
+    heading = probe.page.locator('[data-testid="stMain"] h2').filter(has_text=name).first
+    top = heading.bounding_box()["y"]
+    own = probe.page.locator('[data-testid="stMain"] h4').first.bounding_box()["y"]
+    iframe = frame.frame_element().bounding_box()
+    if is_phone(size):
+        assert sidebar_width(probe) == 0, "on a phone the menu starts closed"
+        assert top < size["height"], "the territory's name is on the first screen"
+        assert own < iframe["y"], "the territory's own initiatives come before the map"
+        screenshot(probe, artifacts_dir / "phone_sector.png")
+    else:
+        assert sidebar_width(probe) > 200
+        assert top < size["height"] / 2
+    # The commune-wide list and the programmes are folded; the territory's own list is open.
+    expanders = probe.page.locator('[data-testid="stExpander"] details')
+    labels = [e.locator("summary").inner_text().replace("\n", " ") for e in expanders.all()]
+    assert any("Alcance comunal" in label for label in labels), labels
+    assert all(not e.get_attribute("open") for e in expanders.all())
+    commune_wide = int(shipped["relations"].query("slug == @slug and relacion == 'comunal'").shape[0])
+    assert commune_wide > 20
+    visible_items = probe.page.locator('[data-testid="stMain"] li:visible').count()
+    assert visible_items < commune_wide, "the commune-wide initiatives are not listed open"
+    assert iframe["x"] >= 0 and iframe["x"] + iframe["width"] <= size["width"]
+    no_sideways_scroll(probe, size)
+    assert_clean(probe)
+
+
+# --------------------------------------------------------------------------- first page
+
+
+@SIZES
+def test_first_page_explains(app, browser_page, shipped, artifacts_dir, size):  # noqa: F811
+    probe = browser_page
+    go(probe, app + "/", size)
+    text = main_text(probe)
+    assert "PLADECO" in text and "Plan de Desarrollo Comunal" in text
+    assert f"{len(shipped['initiatives'])} iniciativas" in text
+    for words in ("Qué muestra el mapa", "De dónde vienen los datos", "Precisión", "referenciales", "Contacto",
+                  "Municipalidad de Vallenar"):
+        assert words in text, words
+    for jargon in ("ubicadas", "vinculadas", "alcanzados"):
+        assert jargon not in text.lower(), jargon
+    assert probe.page.evaluate("() => document.documentElement.lang") == "es-CL"
+    if is_phone(size):
+        assert sidebar_width(probe) == 0
+        screenshot(probe, artifacts_dir / "phone_inicio.png")
+    no_sideways_scroll(probe, size)
+    # Choosing one's sector from the first page opens it.
+    slug, name = specific_territory(shipped)
+    box = probe.page.locator('[data-testid="stSelectbox"]').first
+    box.click()
+    probe.page.keyboard.type(plain(name.split()[0]))
+    probe.page.get_by_role("option", name=re.compile(re.escape(name))).first.click()
+    probe.page.wait_for_url(re.compile(rf"/sector\?territorio={re.escape(slug)}"), timeout=30_000)
+    probe.page.get_by_role("heading", name=name).first.wait_for(timeout=30_000)
+    assert_clean(probe)
+
+
+# --------------------------------------------------------------------------- the map
+
+
+@SIZES
+def test_map_speaks_spanish_and_names_the_territories(app, browser_page, shipped, artifacts_dir, size):  # noqa: F811
+    probe = browser_page
+    slug, name = specific_territory(shipped)
+    go(probe, f"{app}/mapa?territorio={slug}", size)
+    frame = map_frame(probe)
+    found = frame.evaluate("""() => ({
+        zoom: Array.from(document.querySelectorAll('.leaflet-control-zoom a')).map(a => a.title),
+        layers: Array.from(document.querySelectorAll('.leaflet-control-layers-toggle')).map(a => a.title),
+        scale: Array.from(document.querySelectorAll('.leaflet-control-scale-line')).map(a => a.textContent),
+        labels: Array.from(document.querySelectorAll('.sit-label')).map(a => a.textContent),
+        tabs: Array.from(document.querySelectorAll('a[href], button, input, [tabindex]'))
+                   .filter(e => e.tabIndex >= 0 && e.getClientRects().length > 0
+                                && getComputedStyle(e).visibility !== 'hidden')
+                   .map(e => e.tagName + '.' + (e.getAttribute('class') || '')),
+        paths: document.querySelectorAll('path.leaflet-interactive').length,
+    })""")
+    assert found["zoom"] == ["Acercar", "Alejar"]
+    assert found["layers"] == ["Capas"]
+    assert len(found["scale"]) == 1 and re.fullmatch(r"\d+ k?m", found["scale"][0]), found["scale"]
+    assert name in found["labels"], "the chosen territory's name is written on the map"
+    assert found["paths"] >= len(shipped["territories"])
+    # The map, zoom in and out, the layer switch and the attribution link: no shape, no marker.
+    assert len(found["tabs"]) <= 6, found["tabs"]
+    title = frame.frame_element().get_attribute("title")
+    assert title.startswith("Mapa del plan"), title
+    if is_phone(size):
+        assert sidebar_width(probe) == 0
+        screenshot(probe, artifacts_dir / "phone_mapa.png")
+    no_sideways_scroll(probe, size)
+    assert_clean(probe)
+
+
+@SIZES
+def test_tooltips_stay_inside_the_map(app, browser_page, size):  # noqa: F811
+    probe = browser_page
+    go(probe, f"{app}/mapa", size)
+    frame = map_frame(probe)
+    offset = frame.frame_element().bounding_box()
+    box = frame.evaluate("() => { const r = document.querySelector('.leaflet-container').getBoundingClientRect();"
+                         " return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; }")
+    # A point of a territory near the right edge of the map: its tooltip must open leftwards.
+    point = frame.evaluate("""(b) => {
+        for (let x = b.right - 12; x > b.left + 40; x -= 6) {
+            for (let y = b.top + 60; y < b.bottom - 60; y += 12) {
+                const el = document.elementFromPoint(x, y);
+                if (el && el.matches('path.leaflet-interactive')) return {x, y};
+            }
+        }
+        return null;
+    }""", box)
+    assert point, "no territory under the right part of the map"
+    probe.page.mouse.move(offset["x"] + point["x"], offset["y"] + point["y"])
+    tip = frame.locator(".leaflet-tooltip:not(.sit-label)").last
+    tip.wait_for(timeout=10_000)
+    probe.page.wait_for_timeout(300)
+    r = tip.bounding_box()  # page coordinates
+    assert r["x"] >= offset["x"] + box["left"] - 1
+    assert r["x"] + r["width"] <= offset["x"] + box["right"] + 1, (r, box)
+    assert_clean(probe)
+
+
+# --------------------------------------------------------------------------- dark mode
+
+
+@SIZES
+@pytest.mark.parametrize("path", ["/", "/mapa", "/sector", "/plan"])
+def test_dark_mode_is_readable(app, browser_page, size, path):  # noqa: F811
+    probe = browser_page
+    go(probe, app + path, size, scheme="dark")
+    colors = probe.page.evaluate("""() => {
+        const app = getComputedStyle(document.querySelector('[data-testid=stApp]'));
+        const h1 = getComputedStyle(document.querySelector('[data-testid=stMain] h1'));
+        return {bg: app.backgroundColor, text: h1.color};
+    }""")
+    assert contrast(colors["bg"], colors["text"]) >= 7, colors
+    if path in ("/mapa", "/sector"):
+        frame = map_frame(probe)
+        legend = frame.evaluate("""() => {
+            const el = document.querySelector('.sit-sector-legend, .sit-legend, .leaflet-control.legend, .info.legend')
+                    || Array.from(document.querySelectorAll('.leaflet-bottom .leaflet-control')).find(e => e.innerText.trim());
+            if (!el) return null;
+            const text = el.querySelector('b, span, div') || el;
+            return {bg: getComputedStyle(el).backgroundColor, text: getComputedStyle(text).color};
+        }""")
+        assert legend, "the map has a legend"
+        assert contrast(legend["bg"], legend["text"]) >= 4.5, legend
+    assert_clean(probe)
+
+
+# --------------------------------------------------------------------------- plan charts
+
+
+@SIZES
+def test_plan_charts_fit_the_screen(app, browser_page, artifacts_dir, size):  # noqa: F811
+    probe = browser_page
+    go(probe, app + "/plan", size)
+    charts = probe.page.locator('[data-testid="stVegaLiteChart"]')
+    charts.first.wait_for(timeout=30_000)
+    probe.page.wait_for_timeout(1500)
+    for chart in charts.all():
+        r = chart.bounding_box()
+        assert r["x"] >= 0 and r["x"] + r["width"] <= size["width"] + 1, r
+    if is_phone(size):
+        screenshot(probe, artifacts_dir / "phone_plan.png")
+    no_sideways_scroll(probe, size)
+    assert_clean(probe)
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def multiselect_input(probe, label: str):
+    box = probe.page.locator('[data-testid="stMultiSelect"]').filter(has_text=label).first
+    return box, box.locator("input").first
+
+
+@SIZES
+def test_filters_do_what_is_typed(app, browser_page, shipped, size):  # noqa: F811
+    probe = browser_page
+    go(probe, f"{app}/mapa", size)
+    open_sidebar(probe)
+    # Strategy: typing a word and Enter chooses one strategy, never «all matches».
+    box, field = multiselect_input(probe, "Estrategia")
+    field.click()
+    field.type("Salud")
+    options = probe.page.get_by_role("option").all_inner_texts()
+    assert not any(o.startswith("Select") for o in options), options
+    probe.page.keyboard.press("Enter")
+    probe.page.wait_for_url(re.compile(r"estrategia="), timeout=30_000)
+    wait_idle(probe)
+    chips = box.locator('[data-baseweb="tag"]')
+    assert chips.count() == 1
+    wanted = shipped["strategies"].loc[shipped["strategies"]["nombre"].str.contains("Salud"), "id"].iloc[0]
+    assert f"estrategia={wanted[1:]}" in probe.page.url
+    # The chip shows the whole name.
+    chip = chips.first.locator("span").first
+    assert chip.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+    assert "Salud" in chips.first.inner_text()
+    # Territory: a name typed without its accent is found.
+    accented = accented_territory(shipped)
+    if accented is None:
+        pytest.skip("no territory name of the store has an accent")
+    slug, name, typed = accented
+    probe.page.keyboard.press("Escape")
+    box, field = multiselect_input(probe, "Territorio")
+    field.click()
+    field.type(typed)
+    option = probe.page.get_by_role("option", name=re.compile(re.escape(name)))
+    option.first.wait_for(timeout=10_000)
+    probe.page.keyboard.press("Enter")
+    probe.page.wait_for_url(re.compile(rf"territorio={re.escape(slug)}"), timeout=30_000)
+    assert_clean(probe)
+
+
+@SIZES
+def test_filters_follow_across_pages_and_view_options_are_in_the_link(app, browser_page, shipped, size):  # noqa: F811
+    probe = browser_page
+    slug, name = specific_territory(shipped)
+    go(probe, f"{app}/mapa?estrategia=1&territorio={slug}&color=especificas", size)
+    open_sidebar(probe)
+    toggle = probe.page.get_by_role("checkbox", name=re.compile("Colorear los territorios"))
+    assert toggle.is_checked()
+    # To the sector page through the menu: the map's territory is shown there.
+    probe.page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Mi sector").click()
+    probe.page.wait_for_url(re.compile(rf"/sector\?territorio={re.escape(slug)}"), timeout=30_000)
+    probe.page.get_by_role("heading", name=name).first.wait_for(timeout=30_000)
+    # Back to the map: the filters are still chosen and in the address.
+    open_sidebar(probe)
+    probe.page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Mapa del plan").click()
+    probe.page.wait_for_url(re.compile(r"/mapa\?.*estrategia=1"), timeout=30_000)
+    wait_idle(probe)
+    assert f"territorio={slug}" in probe.page.url and "color=especificas" in probe.page.url
+    open_sidebar(probe)
+    box, _field = multiselect_input(probe, "Estrategia")
+    assert box.locator('[data-baseweb="tag"]').count() == 1
+    assert_clean(probe)
