@@ -64,6 +64,19 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def settled_rss_mb(pid: int, timeout: float = 90.0, tolerance_mb: float = 2.0) -> float:
+    """RSS once it stops moving (three readings a second apart within ``tolerance_mb``), in MB."""
+    readings = [rss_mb(pid)]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        readings.append(rss_mb(pid))
+        last = readings[-3:]
+        if len(last) == 3 and max(last) - min(last) <= tolerance_mb:
+            return last[-1]
+    return readings[-1]
+
+
 def start_server(data_dir: Path, max_upload_mb: int) -> tuple[subprocess.Popen, str, Path]:
     port = _free_port()
     log = data_dir / "streamlit.log"
@@ -149,8 +162,8 @@ def scenario(name: str, max_upload_mb: int, size_mb: float, n_files: int, settle
             xsrf = xsrf_cookie(base)
             with open_stream(base, xsrf) as ws:
                 sid = session_id(ws)
-                time.sleep(max(3.0, settle))  # let the first run of the page finish and memory settle
-                before = rss_mb(proc.pid)
+                time.sleep(3.0)  # the first run of the page
+                before = settled_rss_mb(proc.pid)
                 statuses = push(base, sid, xsrf, size_mb, n_files)
                 after = rss_mb(proc.pid)
                 time.sleep(settle)
