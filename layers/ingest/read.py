@@ -617,7 +617,8 @@ def _numbers(values: pd.Series, decimal_comma: bool) -> np.ndarray:
     return pd.to_numeric(text.where(text != "", None), errors="coerce").to_numpy(dtype=float)
 
 
-def _read_csv(source: _Source, encoding: str | None, name: str) -> tuple[gpd.GeoDataFrame, ReadInfo]:
+def _csv_table(source: _Source, encoding: str | None, name: str) -> tuple[pd.DataFrame, str, str]:
+    """The CSV as text columns, its separator (``,`` ``;`` or tab, from the header) and the encoding used."""
     import csv
 
     text, used = _decode_text(source.path.read_bytes(), encoding)
@@ -626,20 +627,39 @@ def _read_csv(source: _Source, encoding: str | None, name: str) -> tuple[gpd.Geo
     try:
         table = pd.read_csv(io.StringIO(text.lstrip("\ufeff")), sep=sep, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
-        raise InputFileError(f"«{name}» no es un CSV legible: {_one_line(exc)}.") from exc
+        raise InputFileError(f"«{name}» no es un CSV legible: {_one_line(exc)}.", code="unreadable_file", file=name) from exc
     table.columns = [str(c).strip() for c in table.columns]
+    return table, sep, used
+
+
+def _csv_wkt(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Geometries of a WKT column and the mask of non-blank values that could not be parsed."""
+    values = values.str.strip()
+    given = (values != "").to_numpy()
+    geoms = shapely.from_wkt(values.where(values != "", None).to_numpy(dtype=object), on_invalid="ignore")
+    return geoms, given & shapely.is_missing(geoms)
+
+
+def _csv_points(xs: pd.Series, ys: pd.Series, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Points of two coordinate columns and the mask of non-blank rows that are not numbers."""
+    x, y = _numbers(xs, decimal_comma), _numbers(ys, decimal_comma)
+    ok = np.isfinite(x) & np.isfinite(y)
+    blank = ((xs.str.strip() == "") & (ys.str.strip() == "")).to_numpy()
+    geoms = np.full(len(x), None, dtype=object)
+    geoms[ok] = shapely.points(x[ok], y[ok])
+    return geoms, ~ok & ~blank
+
+
+def _read_csv(source: _Source, encoding: str | None, name: str) -> tuple[gpd.GeoDataFrame, ReadInfo]:
+    table, sep, used = _csv_table(source, encoding, name)
     folded = {fold_name(c): c for c in table.columns}
     info = ReadInfo("CSV", source.path.stem, None, "", used)
     wkt_col = next((folded[n] for n in _WKT_NAMES if n in folded), None)
     pair = next(((folded[a], folded[b]) for a, b in _LONLAT_NAMES if a in folded and b in folded), None)
     xy = next(((folded[a], folded[b]) for a, b in _XY_NAMES if a in folded and b in folded), None)
     if wkt_col is not None:
-        values = table[wkt_col].str.strip()
-        given = (values != "").to_numpy()
-        geoms = shapely.from_wkt(values.where(values != "", None).to_numpy(dtype=object), on_invalid="ignore")
-        unreadable = given & shapely.is_missing(geoms)
-        reason = "WKT ilegible"
-        used_cols = [wkt_col]
+        geoms, unreadable = _csv_wkt(table[wkt_col])
+        reason, used_cols = "WKT ilegible", [wkt_col]
         info.crs_note = f"columna WKT «{wkt_col}»"
         if pair is not None:
             # As SIT writes CSV: WKT plus lon/lat of a point on it, both in WGS 84 degrees.
@@ -648,20 +668,11 @@ def _read_csv(source: _Source, encoding: str | None, name: str) -> tuple[gpd.Geo
             used_cols += list(pair)
     elif pair is not None or xy is not None:
         xcol, ycol = pair or xy
-        decimal_comma = sep != ","
-        x = _numbers(table[xcol], decimal_comma)
-        y = _numbers(table[ycol], decimal_comma)
-        ok = np.isfinite(x) & np.isfinite(y)
-        blank = ((table[xcol].str.strip() == "") & (table[ycol].str.strip() == "")).to_numpy()
-        unreadable = ~ok & ~blank
-        reason = "coordenadas no numéricas"
-        geoms = np.array([shapely.Point(a, b) if good else None for a, b, good in zip(x, y, ok)], dtype=object)
-        used_cols = [xcol, ycol]
+        geoms, unreadable = _csv_points(table[xcol], table[ycol], decimal_comma=sep != ",")
+        reason, used_cols = "coordenadas no numéricas", [xcol, ycol]
+        info.crs_note = f"columnas «{xcol}»/«{ycol}»" + (" en grados WGS 84" if pair is not None else "")
         if pair is not None:
             info.declared_crs = pyproj.CRS(WGS84)
-            info.crs_note = f"columnas «{xcol}»/«{ycol}» en grados WGS 84"
-        else:
-            info.crs_note = f"columnas «{xcol}»/«{ycol}»"
     else:
         cols = ", ".join(table.columns[:12])
         raise InputFileError(

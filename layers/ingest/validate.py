@@ -318,6 +318,56 @@ def find_field(frame: pd.DataFrame, wanted: str, role: str) -> str:
 # --------------------------------------------------------------------------- territories
 
 
+def _text_or_empty(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
+
+
+def _slugs_from_ids(
+    frame: gpd.GeoDataFrame, names: pd.Series, id_col: str, dropped: dict[str, int]
+) -> tuple[gpd.GeoDataFrame, pd.Series, list[str]]:
+    """Slugs of the identifiers in ``id_col``; rows without one are dropped (counted in ``dropped``).
+
+    Raises
+    ------
+    DataValidationError
+        Code ``"duplicate_ids"`` (data ``field``, ``repeated``) when identifiers repeat.
+    """
+    raw = frame[id_col].map(_text_or_empty)
+    slugs = raw.map(slugify)
+    empty = (slugs == "").to_numpy()
+    if empty.any():
+        dropped[f"sin identificador en «{id_col}»"] = int(empty.sum())
+        frame, names, raw, slugs = frame[~empty], names[~empty], raw[~empty], slugs[~empty]
+    repeated = sorted(set(raw[slugs.duplicated(keep=False)]))
+    if repeated:
+        shown = ", ".join(repeated[:15]) + (" …" if len(repeated) > 15 else "")
+        raise DataValidationError(
+            f"El campo «{id_col}» repite identificadores: {shown}. Corríjalos, o importe sin campo de identificador y se derivarán de los nombres.",
+            code="duplicate_ids", field=id_col, repeated=repeated,
+        )
+    return frame, names, list(slugs)
+
+
+def _slugs_from_names(names: list[str]) -> tuple[list[str], list[str]]:
+    """Unique slugs of names (repeats numbered ``-2``, ``-3``...) and the repeated base slugs."""
+    base = [slugify(n) or "territorio" for n in names]
+    counts: dict[str, int] = {}
+    slugs = []
+    for slug in base:
+        counts[slug] = counts.get(slug, 0) + 1
+        slugs.append(slug if counts[slug] == 1 else f"{slug}-{counts[slug]}")
+    # A numbered slug could collide with a real one ("x-2"); renumber until unique.
+    seen: set[str] = set()
+    for i, slug in enumerate(slugs):
+        k = 2
+        while slug in seen:
+            slug = f"{base[i]}-{k}"
+            k += 1
+        seen.add(slug)
+        slugs[i] = slug
+    return slugs, sorted(s for s, c in counts.items() if c > 1)
+
+
 def shape_territories(
     frame: gpd.GeoDataFrame,
     name_col: str,
@@ -356,7 +406,7 @@ def shape_territories(
         When ``id_col`` repeats values (listed).
     """
     dropped: dict[str, int] = {}
-    names = frame[name_col].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+    names = frame[name_col].map(_text_or_empty)
     keep = (names != "").to_numpy()
     if (~keep).any():
         dropped[f"sin nombre en «{name_col}»"] = int((~keep).sum())
@@ -364,37 +414,9 @@ def shape_territories(
     duplicates: list[str] = []
     warnings: list[str] = []
     if id_col is not None:
-        raw = frame[id_col].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
-        slugs = raw.map(slugify)
-        empty = (slugs == "").to_numpy()
-        if empty.any():
-            dropped[f"sin identificador en «{id_col}»"] = int(empty.sum())
-            frame, names, raw, slugs = frame[~empty], names[~empty], raw[~empty], slugs[~empty]
-        repeated = sorted(set(raw[slugs.duplicated(keep=False)]))
-        if repeated:
-            shown = ", ".join(repeated[:15]) + (" …" if len(repeated) > 15 else "")
-            raise DataValidationError(
-                f"El campo «{id_col}» repite identificadores: {shown}. Corríjalos, o importe sin campo de identificador y se derivarán de los nombres.",
-                code="duplicate_ids", field=id_col, repeated=repeated,
-            )
-        slugs = list(slugs)
+        frame, names, slugs = _slugs_from_ids(frame, names, id_col, dropped)
     else:
-        base = [slugify(n) or "territorio" for n in names]
-        counts: dict[str, int] = {}
-        slugs = []
-        for slug in base:
-            counts[slug] = counts.get(slug, 0) + 1
-            slugs.append(slug if counts[slug] == 1 else f"{slug}-{counts[slug]}")
-        duplicates = sorted(s for s, c in counts.items() if c > 1)
-        # A numbered slug could collide with a real one ("x-2"); renumber until unique.
-        seen: set[str] = set()
-        for i, slug in enumerate(slugs):
-            k = 2
-            while slug in seen:
-                slug = f"{base[i]}-{k}"
-                k += 1
-            seen.add(slug)
-            slugs[i] = slug
+        slugs, duplicates = _slugs_from_names(list(names))
         if duplicates:
             warnings.append(f"nombres repetidos numerados con -2, -3…: {', '.join(duplicates[:10])}")
     geoms = frame.geometry.to_numpy()
