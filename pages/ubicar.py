@@ -1,0 +1,96 @@
+"""Placing initiatives on the map (``/ubicar``), for planners: draw, edit or remove an initiative's geometry.
+
+The role is checked on the server first (:func:`pages._access.require`) and again
+when saving (:func:`layers.access.placing.place` / :func:`~layers.access.placing.remove`).
+The drawing tool is Leaflet.draw (folium's ``Draw``, served by the app); the
+geometry is validated, stored with «dibujada por <cuenta> el <fecha>» and the
+precision of a click at the zoom it was drawn at, recorded in the history, and the
+site layer ``ubicaciones_app`` the maps use by default is rewritten at once.
+``?iniciativa=ID`` opens one initiative.
+"""
+
+from __future__ import annotations
+
+import shapely
+import streamlit as st
+from streamlit_folium import st_folium
+
+from layers import initiatives
+from layers._errors import SitError
+from layers.access import placing, roles
+from pages import _access as access
+from pages import _shared as shared
+from views import drawmap, webassets
+
+shared.run_inside_app()
+session = access.require(roles.PLACE_INITIATIVES)  # nothing below runs for a role that may not place
+
+PICKER = "ubicar_iniciativa"
+REASON = "ubicar_motivo"
+K_FLASH = "ubicar_aviso"
+K_ROUND = "ubicar_vuelta"  # bumped after a save: a fresh map (the drawing tool starts from the stored geometry)
+
+
+def _pick(layer) -> str:
+    labels = dict(zip(layer["id"], layer["nombre"]))
+    wanted = st.query_params.get("iniciativa")
+    if PICKER not in st.session_state and wanted in labels:
+        st.session_state[PICKER] = wanted
+    ident = st.selectbox("Iniciativa", list(labels), key=PICKER, format_func=lambda i: f"{i} · {labels[i]}")
+    st.query_params["iniciativa"] = ident
+    return ident
+
+
+def _describe(row) -> str:
+    geom = row.geometry
+    if geom is None or geom.is_empty:
+        return "Sin ubicación: se relaciona con el territorio por su alcance."
+    precision = row["precision_m"]
+    shown = f", precisión {int(precision)} m" if precision == precision and precision is not None else ""
+    return f"Ubicación actual: {geom.geom_type} — {row['fuente_geometria'] or 'sin fuente'}{shown}."
+
+
+def _act(action, ident: str, *args) -> None:
+    try:
+        action(access.stored(), ident, *args)
+    except SitError as exc:
+        st.error(str(exc))
+        return
+    st.session_state[K_FLASH] = "Ubicación guardada." if action is placing.place else "Ubicación retirada."
+    st.session_state[K_ROUND] = st.session_state.get(K_ROUND, 0) + 1
+    st.session_state.pop(REASON, None)
+    st.rerun()
+
+
+st.title("Ubicar iniciativas")
+st.caption(f"Dibuje un punto, una línea o un polígono con las herramientas del mapa; quedará «dibujada por "
+           f"{shared.md_escape(session.nombre)}» en el historial y será la ubicación que usan los mapas.")
+flash = st.session_state.pop(K_FLASH, None)
+if flash:
+    st.success(flash)
+layer = initiatives.with_sites(initiatives.default_sites())
+ident = _pick(layer)
+row = layer.set_index("id").loc[ident]
+st.markdown(shared.md_escape(_describe(row)))
+if not webassets.assets_installed():
+    st.error(webassets.missing_assets_message())
+    st.stop()
+current = row.geometry if row.geometry is not None and not row.geometry.is_empty else None
+m = drawmap.drawing_map(shared.layer("comuna"), shared.layer("territorios"), current)
+out = st_folium(m, key=f"ubicar_mapa_{ident}_{st.session_state.get(K_ROUND, 0)}", height=520,
+                use_container_width=True, returned_objects=["all_drawings", "zoom", "center"]) or {}
+drawn = placing.merge_drawings(out.get("all_drawings"))
+zoom = out.get("zoom") or 13
+lat = (out.get("center") or {}).get("lat", -28.58)
+precision = placing.click_precision_m(zoom, lat)
+st.text_input("Motivo del cambio", key=REASON, max_chars=300)
+left, right = st.columns(2)
+if drawn is not None:
+    kind = shapely.geometry.shape(drawn).geom_type
+    left.caption(f"Dibujo: {kind}; precisión de un clic a este acercamiento: {precision} m.")
+    if left.button("Guardar ubicación", type="primary", key="ubicar_guardar"):
+        _act(placing.place, ident, drawn, precision, st.session_state.get(REASON, ""))
+else:
+    left.caption("Dibuje en el mapa para guardar una ubicación.")
+if current is not None and right.button("Retirar la ubicación", key="ubicar_retirar"):
+    _act(placing.remove, ident, st.session_state.get(REASON, ""))
