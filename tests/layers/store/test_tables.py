@@ -179,3 +179,34 @@ def test_concurrent_writers_lose_nothing(fresh_store):
     rows = store.read_table("seguimiento_prueba").set_index("id")
     assert rows.loc["contador", "monto"] == 60
     assert len(rows) == 61
+
+
+def test_killed_rebuild_keeps_shipped_layers_and_editable_rows(fresh_store, backend):
+    """SIGKILL a forced rebuild after it copied one shipped layer: nothing of the rebuild remains."""
+    if backend != "gpkg":
+        pytest.skip("the kill is placed inside the GeoPackage backend's copy of a layer")
+    _define()
+    with store.transaction() as tx:
+        tx.insert("seguimiento_prueba", pd.DataFrame({"id": ["a", "b"], "monto": [1, 2]}))
+    before = store.list_layers()
+    version = store.version()
+    proc = _run(
+        """
+        import os, signal
+        from layers import store
+        from layers.store import gpkg
+        real_copy = gpkg._copy_table
+        def dying_copy(conn, name):
+            real_copy(conn, name)
+            if name == "iniciativas":
+                os.kill(os.getpid(), signal.SIGKILL)
+        gpkg._copy_table = dying_copy
+        store.ensure_store(force=True)
+        """
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    after = store.list_layers()
+    pd.testing.assert_frame_equal(after, before)
+    assert store.version() == version
+    assert store.read_table("seguimiento_prueba")["monto"].tolist() == [1, 2]
+    assert len(store.read_layer("iniciativas")) == 194
