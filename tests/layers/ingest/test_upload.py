@@ -241,3 +241,15 @@ def test_remove_imported_and_shipped(fresh_store, tmp_path):
     assert "puntos" not in set(store.list_layers()["nombre"])
     with pytest.raises(SitError, match="viene con el sistema y no se puede eliminar"):
         upload.remove_imported("comuna")
+
+
+@pytest.mark.parametrize("name", ["uv!2023.geojson", "¿qué? #1: 'a' \"b\".geojson", "-guion*.gpkg", "http:x.kml"])
+def test_uploads_with_odd_names_are_read_as_the_file_they_are(fresh_store, tmp_path, name):
+    """GDAL never sees the person's file name: ``!`` (archive separator), ``:``, ``?`` or ``#`` change nothing."""
+    ext = Path(name).suffix
+    driver = {".kml": "KML"}.get(ext)
+    data = write(points_layer(), tmp_path / f"bien{ext}", **({"driver": driver} if driver else {})).read_bytes()
+    assert [row["n"] for row in upload.inspect_upload(name, data)] == [3]
+    assert upload.peek_upload(name, data).n == 3
+    report = upload.import_upload(name, data, as_="referencia", layer="rara")
+    assert report.n_stored == 3 and report.source_file == name
