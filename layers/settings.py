@@ -31,9 +31,10 @@ Environment variable            Type       Default          Unit     Meaning
                                                                      login, active or not (:func:`session_max_seconds`).
 =============================== ========== ================ ======== =====================================================
 
-Used only by the tests: ``SIT_CHROMIUM`` (path of the browser, default
-``/usr/bin/chromium``) and ``SIT_FUZZ_EXAMPLES`` (examples per fuzzing property,
-default 70).
+Used only by the tests and benchmarks: ``SIT_CHROMIUM`` (path of the browser,
+default ``/usr/bin/chromium``), ``SIT_FUZZ_EXAMPLES`` (examples per fuzzing
+property, default 70), ``SIT_FRESH_SERVER`` (any value: a test server of its own)
+and ``SIT_BENCH_DATABASE_URL`` (an empty PostGIS database for ``bench/bench_store.py``).
 
 Fixed values, not settings: :data:`PROJECT_DIR`, :data:`SHIPPED_DATA_DIR`,
 :data:`PLAN_TEXT_PATH`, :data:`STORE_FILENAME`, :data:`COORD_DECIMALS`,
