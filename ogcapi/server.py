@@ -11,11 +11,13 @@ store when the server starts; restart it after importing a layer.
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from pathlib import Path
 
 import yaml
 
+from layers._errors import SitError
 from ogcapi.config import build_config
 
 __all__ = ["prepare", "serve"]
@@ -35,11 +37,36 @@ def prepare(host: str, port: int, folder: Path | None = None) -> Path:
     return folder
 
 
-def serve(host: str = "127.0.0.1", port: int = 5000) -> None:
-    """Serve the store's layers as OGC API – Features at ``http://host:port`` until interrupted."""
-    prepare(host, port)
-    from pygeoapi.flask_app import APP  # reads the files written above
-    from werkzeug.serving import run_simple
+def check_port(host: str, port: int) -> None:
+    """Refuse a port that another program holds.
 
-    print(f"OGC API – Features en http://{host}:{port}/ (Ctrl+C para detener)", flush=True)
-    run_simple(host, port, APP, threaded=True, use_reloader=False)
+    Raises
+    ------
+    layers._errors.SitError
+        Code ``port_in_use`` with ``host`` and ``port``.
+    """
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SitError(f"No se puede escuchar en {host}:{port} ({exc.strerror or exc}).",
+                           code="port_in_use", host=host, port=port) from exc
+
+
+def serve(host: str = "127.0.0.1", port: int = 5000) -> None:
+    """Serve the store's layers as OGC API – Features at ``http://host:port`` until interrupted.
+
+    Raises
+    ------
+    layers._errors.SitError
+        Code ``port_in_use`` when the port is taken.
+    """
+    check_port(host, port)
+    with tempfile.TemporaryDirectory(prefix="sit-ogcapi-") as folder:
+        prepare(host, port, Path(folder))
+        from pygeoapi.flask_app import APP  # reads the files written above
+        from werkzeug.serving import run_simple
+
+        print(f"OGC API – Features en http://{host}:{port}/ (Ctrl+C para detener)", flush=True)
+        run_simple(host, port, APP, threaded=True, use_reloader=False)

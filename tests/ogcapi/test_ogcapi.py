@@ -146,3 +146,14 @@ def test_titles_filters_paging_and_read_only(served):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)  # noqa: S310 - loopback only
     assert refused.value.code in (400, 405)
+
+
+def test_taken_port_is_one_spanish_line(data_dir):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        done = subprocess.run([*CLI, "ogcapi", "--port", str(port)], env=dict(os.environ, SIT_DATA_DIR=str(data_dir)),
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
