@@ -47,6 +47,8 @@ navigation = st.navigation(
         st.Page("pages/ingresar.py", title="Ingresar", url_path="ingresar"),
         st.Page("pages/editar.py", title="Editar seguimiento", url_path="editar",
                 visibility=_access.nav_visibility(_roles.EDIT_MONITORING)),
+        st.Page("pages/ubicar.py", title="Ubicar iniciativas", url_path="ubicar",
+                visibility=_access.nav_visibility(_roles.PLACE_INITIATIVES)),
         st.Page("pages/auditoria.py", title="Auditoría", url_path="auditoria",
                 visibility=_access.nav_visibility(_roles.AUDIT)),
     ]

@@ -1,7 +1,8 @@
 """Audit page (``/auditoria``) for administrators: recent changes by anyone, and what was done to accounts.
 
 Checked on the server first (:func:`pages._access.require` with ``ver_auditoria``).
-Reads the monitoring history (:func:`layers.monitoring.history.history`) and the
+Reads the monitoring and placement histories (:func:`layers.monitoring.history.history`,
+:func:`layers.access.placing.history`) and the
 accounts' record (:func:`layers.access.accounts.account_log`), newest first.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from layers.access import accounts, roles
+from layers.access import accounts, placing, roles
 from layers.monitoring import fields as F
 from layers.monitoring import history
 from pages import _access as access
@@ -20,13 +21,16 @@ shared.run_inside_app()
 session = access.require(roles.AUDIT)  # nothing below runs for other roles
 
 LIMIT = "auditoria_limite"
+LABELS = {"ubicacion": "Ubicación"}
 
 
 def _recent(limit: int) -> pd.DataFrame:
-    entries = history.history().iloc[::-1].head(limit)
+    both = pd.concat([history.history(), placing.history()], ignore_index=True)
+    order = pd.to_datetime(both["fecha_hora"], utc=True, format="ISO8601")
+    entries = both.assign(_t=order.to_numpy()).sort_values("_t", ascending=False, kind="stable").head(limit)
     return pd.DataFrame({
         "Fecha y hora": entries["fecha_hora"], "Cuenta o autor": entries["autor"], "Iniciativa": entries["id"],
-        "Campo": [F.field(c).label if c in F.FIELD_NAMES else c for c in entries["campo"]],
+        "Campo": [F.field(c).label if c in F.FIELD_NAMES else LABELS.get(c, c) for c in entries["campo"]],
         "Antes": entries["valor_anterior"], "Después": entries["valor_nuevo"], "Motivo": entries["motivo"],
     })
 
