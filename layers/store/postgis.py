@@ -74,6 +74,16 @@ _DTYPES = {"TEXT": object, "INTEGER": "Int64", "REAL": "float64"}
 #: pyogrio-style keyword arguments that :meth:`PostGISStore.read_layer` understands.
 _READ_KWARGS = {"read_geometry"}
 
+#: Attempts of a read whose table a writer replaced under it (see :meth:`PostGISStore.read_layer`).
+_READ_ATTEMPTS = 20
+#: SQLSTATEs of a table replaced under a read: undefined table or column, "could not open relation with OID".
+_REPLACED_STATES = {"42P01", "42703", "XX000"}
+
+
+class _Replaced(Exception):
+    """The table of a layer was dropped and created again while a read was waiting for it."""
+
+
 _metadata = sa.MetaData()
 _registry = sa.Table(
     REGISTRY, _metadata,
@@ -275,7 +285,14 @@ class PostGISStore:
             try:
                 self._tables[key] = sa.Table(name, sa.MetaData(), autoload_with=conn)
             except sa.exc.NoSuchTableError as exc:
+                listed = conn.execute(sa.select(_registry.c.nombre).where(_registry.c.nombre == name)).scalar()
+                if listed is not None:
+                    raise _Replaced(name) from exc
                 raise UnknownLayerError(f"Capa desconocida: «{name}».", name=name) from exc
+            except sa.exc.DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) in _REPLACED_STATES:
+                    raise _Replaced(name) from exc
+                raise
         return self._tables[key]
 
     def read_layer(
@@ -305,10 +322,23 @@ class PostGISStore:
         unknown = set(kwargs) - _READ_KWARGS
         if unknown:
             raise TypeError(f"read_layer() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+        for attempt in range(_READ_ATTEMPTS):
+            try:
+                return self._read_once(name, columns, bbox, kwargs.get("read_geometry", True))
+            except _Replaced:
+                # A writer replaced the table (drop and create in one transaction) while this read
+                # waited for it: the committed new table is there now, read again.
+                self._tables.clear()
+                time.sleep(0.02 * attempt)
+        raise StoreError(f"La capa «{name}» se está reemplazando; intente de nuevo.", code="layer_busy", layer=name)
+
+    def _read_once(
+        self, name: str, columns: Sequence[str] | None, bbox: tuple[float, float, float, float] | None, read_geometry: bool
+    ) -> gpd.GeoDataFrame | pd.DataFrame:
         with self._connect() as conn:
             table = self._table(conn, name)
             geoms = [c for c in table.columns if isinstance(c.type, Geometry)]
-            geom = geoms[0] if geoms and kwargs.get("read_geometry", True) else None
+            geom = geoms[0] if geoms and read_geometry else None
             attrs = [c for c in table.columns if c.name != "fid" and not isinstance(c.type, Geometry)]
             if columns is not None:
                 wanted = list(columns)
@@ -317,9 +347,14 @@ class PostGISStore:
             if bbox is not None and geoms:
                 envelope = sa.func.ST_MakeEnvelope(*map(float, bbox), SRID)
                 query = query.where(sa.func.ST_Intersects(geoms[0], envelope))
-            if geom is None:
-                return pd.read_sql(query, conn)
-            return gpd.read_postgis(query, conn, geom_col=geom.name, crs=f"EPSG:{SRID}")
+            try:
+                if geom is None:
+                    return pd.read_sql(query, conn)
+                return gpd.read_postgis(query, conn, geom_col=geom.name, crs=f"EPSG:{SRID}")
+            except sa.exc.DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) in _REPLACED_STATES:
+                    raise _Replaced(name) from exc
+                raise
 
     def _database_identity(self, conn: Connection) -> int:
         """OID of the database, so that a copy of it (another database) has another version."""
