@@ -23,10 +23,13 @@ their own (:func:`register_failure`, :func:`locked_seconds`):
   of that client in the last :data:`WINDOW_S` seconds adds
   :data:`DELAY_PER_FAILURE_S` to its wait (at most :data:`MAX_DELAY_S`), and
   more than :data:`MAX_FAILURES` lock *that client* until they age out;
-- per account (``"planificador"`` until there are user accounts): failures
-  from every client slow down further failed attempts on that account by
-  :data:`ACCOUNT_DELAY_PER_FAILURE_S` each (at most :data:`MAX_ACCOUNT_DELAY_S`),
-  but never lock it. A right passphrase is never delayed.
+- per account (``"planificador"`` until there are user accounts): once an
+  account has seen more than :data:`MAX_FAILURES` failures in the window, from
+  any clients, each further failure on it waits :data:`ACCOUNT_DELAY_PER_FAILURE_S`
+  per failure above that number (at most :data:`MAX_ACCOUNT_DELAY_S`), which
+  slows guessing spread over many addresses; the account is never locked. A
+  right passphrase is never delayed, and a planner who mistypes a few times is
+  slowed only by the rule of their own client.
 
 The page passes the client's address (``st.context.ip_address``, the TCP peer
 or, behind a reverse proxy on the same host, its ``X-Forwarded-For``); ``None``
@@ -74,7 +77,7 @@ MAX_DELAY_S = 5.0
 #: More failures than this from one client within :data:`WINDOW_S` seconds lock that client until they age out.
 MAX_FAILURES = 20
 WINDOW_S = 300.0
-#: Seconds a failed attempt waits, per recent failure on the same account from any client (never a lock).
+#: Seconds a failed attempt waits per recent failure on the same account above :data:`MAX_FAILURES` (never a lock).
 ACCOUNT_DELAY_PER_FAILURE_S = 0.05
 MAX_ACCOUNT_DELAY_S = 2.0
 #: The one account until there are user accounts.
@@ -302,8 +305,8 @@ def register_failure(client: str | None = None, account: str = PLANNER_ACCOUNT, 
     float
         The larger of the client's wait (:data:`DELAY_PER_FAILURE_S` per recent
         failure of this client, at most :data:`MAX_DELAY_S`) and the account's
-        (:data:`ACCOUNT_DELAY_PER_FAILURE_S` per recent failure on it from any
-        client, at most :data:`MAX_ACCOUNT_DELAY_S`).
+        (:data:`ACCOUNT_DELAY_PER_FAILURE_S` per recent failure on it, from any
+        client, above :data:`MAX_FAILURES`; at most :data:`MAX_ACCOUNT_DELAY_S`).
     """
     now = time.monotonic() if now is None else now
     with _failures_lock:
@@ -313,7 +316,7 @@ def register_failure(client: str | None = None, account: str = PLANNER_ACCOUNT, 
         theirs.append(now)
         return max(
             min(MAX_DELAY_S, DELAY_PER_FAILURE_S * len(mine)),
-            min(MAX_ACCOUNT_DELAY_S, ACCOUNT_DELAY_PER_FAILURE_S * len(theirs)),
+            min(MAX_ACCOUNT_DELAY_S, ACCOUNT_DELAY_PER_FAILURE_S * max(0, len(theirs) - MAX_FAILURES)),
         )
 
 

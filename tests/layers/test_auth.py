@@ -174,9 +174,16 @@ def test_failures_of_one_client_do_not_lock_another():
 def test_the_account_slows_guesses_from_many_clients_but_never_locks():
     t0 = 9000.0
     delays = [auth.register_failure(f"192.0.2.{i}", now=t0 + i * 0.01) for i in range(200)]
+    # Each address fails once: its own rule would wait 0.5 s; the account adds up past MAX_FAILURES.
+    assert delays[: auth.MAX_FAILURES] == [auth.DELAY_PER_FAILURE_S] * auth.MAX_FAILURES
     assert delays[-1] == auth.MAX_ACCOUNT_DELAY_S > delays[0], "a distributed guesser is slowed on the account"
     assert all(auth.locked_seconds(f"192.0.2.{i}", now=t0 + 3) == 0 for i in range(200))
     assert auth.locked_seconds(None, now=t0 + 3) == 0
+
+
+def test_a_planner_who_mistypes_is_slowed_only_by_their_own_client(monkeypatch):
+    monkeypatch.setattr(auth, "DELAY_PER_FAILURE_S", 0.0)
+    assert [auth.register_failure(None, now=50.0 + i) for i in range(3)] == [0.0, 0.0, 0.0]
 
 
 def test_success_forgets_the_clients_failures(monkeypatch):
