@@ -251,37 +251,6 @@ def _with_hint(exc: SitError) -> SitError:
     return exc
 
 
-def _crs_hint(data: dict) -> str:
-    return f"Pruebe --crs {data['suggested'][0]}." if data.get("suggested") else ""
-
-
-#: Hints for import errors in command-line words, by error code (domain messages name no option).
-IMPORT_HINTS = {
-    "layer_exists": lambda d: "Use --replace para reemplazarla.",
-    "crs_missing": lambda d: "Indíquelo con --crs, p. ej. --crs EPSG:32719.",
-    "outside_commune": _crs_hint,
-    "outside_crs_domain": _crs_hint,
-    "crs_transform_failed": lambda d: "Indique el sistema correcto con --crs.",
-    "no_geometry_columns": lambda d: "Para x/y indique el sistema con --crs.",
-    "bad_encoding": lambda d: f"Pruebe --encoding {d['suggested']}.",
-    "several_layers": lambda d: "Elija una con --gpkg-layer.",
-    "layer_not_found": lambda d: "Elija una con --gpkg-layer.",
-    "name_field_missing": lambda d: "Use --name-field.",
-    "id_field_missing": lambda d: "Use --id-field.",
-    "field_missing": lambda d: "Revise --name-field." if d.get("role") == "name_field" else "Revise --id-field.",
-    "duplicate_ids": lambda d: "Sin --id-field los identificadores se derivan de los nombres.",
-}
-
-
-def _with_hint(exc: SitError) -> SitError:
-    """``exc`` with the command-line hint of its code appended to its message."""
-    hint = IMPORT_HINTS.get(exc.code)
-    text = hint(exc.data) if hint else ""
-    if text:
-        exc.args = (f"{exc} {text}",)
-    return exc
-
-
 def cmd_import(args: argparse.Namespace) -> int:
     from layers.ingest import importer
 
