@@ -13,8 +13,7 @@ import streamlit as st
 
 from layers._errors import SitError
 from layers.store import StoreDamagedError
-from layers.access import roles as _roles
-from pages import _access, _shared
+from pages import _shared
 from views import webassets
 
 log = logging.getLogger("sit.app")
@@ -43,19 +42,11 @@ navigation = st.navigation(
         st.Page("pages/plan.py", title="Plan", url_path="plan"),
         st.Page("pages/seguimiento.py", title="Seguimiento", url_path="seguimiento"),
         st.Page("pages/capas.py", title="Capas", url_path="capas"),
-        # Accounts (pages/_access.py): every edit page checks the role itself, on the server.
-        st.Page("pages/ingresar.py", title="Ingresar", url_path="ingresar"),
-        st.Page("pages/editar.py", title="Editar seguimiento", url_path="editar",
-                visibility=_access.nav_visibility(_roles.EDIT_MONITORING)),
-        st.Page("pages/ubicar.py", title="Ubicar iniciativas", url_path="ubicar",
-                visibility=_access.nav_visibility(_roles.PLACE_INITIATIVES)),
-        st.Page("pages/auditoria.py", title="Auditoría", url_path="auditoria",
-                visibility=_access.nav_visibility(_roles.AUDIT)),
     ]
 )
 
 st.sidebar.caption("SIT Vallenar · Sistema de información territorial de la comuna de Vallenar")
-_shared.page_setup()
+_shared.page_setup(navigation.url_path)
 
 def _damaged_store_page(exc: StoreDamagedError) -> None:
     """What happened to the store and what to do, in Spanish; no detail is rendered as Markdown."""
@@ -91,8 +82,6 @@ except (SitError, OSError) as exc:
 
 if not webassets.assets_installed():
     st.error(webassets.missing_assets_message())
-
-_access.sidebar_status()  # who is signed in, or a link to sign in
 
 try:
     with _shared.app_navigation():  # pages check it (pages/_shared.py, run_inside_app)

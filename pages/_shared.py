@@ -537,9 +537,9 @@ def searchable_name(name: object) -> str:
     import unicodedata
 
     text = str(name)
-    plain = ["".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c))
-             for w in text.split()]
-    changed = [p for p, w in zip(plain, text.split()) if p != w]
+    words = [w.strip(".,;:()«»\"'") for w in text.split()]
+    plain = ["".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c)) for w in words]
+    changed = list(dict.fromkeys(p for p, w in zip(plain, words) if p != w))
     return f"{text} ({' '.join(changed)})" if changed else text
 
 
@@ -547,8 +547,11 @@ def searchable_name(name: object) -> str:
 #: top margin on phones, so the first screen shows content.
 PAGE_CSS = """
 <style>
-.stMultiSelect [data-baseweb="tag"] { max-width: 100%; height: auto; }
-.stMultiSelect [data-baseweb="tag"] span { white-space: normal; overflow: visible; text-overflow: clip; }
+.stMultiSelect [role="group"]:has([data-testid="stMultiSelectTagsContainer"]) { max-height: none; }
+[data-testid="stMultiSelectTagsContainer"] { max-height: none; overflow: visible; }
+[data-testid="stMultiSelectTagsContainer"] [data-tag] { height: auto; max-width: 100%; }
+[data-testid="stMultiSelectTagsContainer"] [data-tag] > span {
+  white-space: normal; overflow: visible; text-overflow: clip; line-height: 1.25; padding: 2px 0; }
 @media (max-width: 640px) {
   [data-testid="stMainBlockContainer"] { padding-top: 3rem; padding-left: 0.75rem; padding-right: 0.75rem; }
   [data-testid="stMain"] h1 { font-size: 1.75rem; }
@@ -563,8 +566,30 @@ PAGE_CSS = """
 LANG_SCRIPT = "<script>document.documentElement.setAttribute('lang', 'es-CL');</script>"
 
 
-def page_setup() -> None:
-    """Page-wide style and ``lang="es-CL"``; called once per run by ``app.py``."""
+#: Session keys of the page shown by this run and by the run before it (:func:`page_entered`).
+_PAGE_KEY, _PREVIOUS_PAGE_KEY = "_sit_page", "_sit_previous_page"
+
+
+def page_entered() -> bool:
+    """Whether this run arrived from another page (or is the session's first run).
+
+    streamlit-folium cannot draw the same folium map object in a new frame (a map
+    kept from an earlier visit fails with "geo_json_... is not defined"); map pages
+    rebuild the maps they keep in the session when the person comes back.
+    """
+    return st.session_state.get(_PREVIOUS_PAGE_KEY) != st.session_state.get(_PAGE_KEY)
+
+
+def page_setup(page: str = "") -> None:
+    """Page-wide style and ``lang="es-CL"``, and which page runs; called once per run by ``app.py``.
+
+    Parameters
+    ----------
+    page : str
+        Address of the page this run shows (``navigation.url_path``), for :func:`page_entered`.
+    """
+    st.session_state[_PREVIOUS_PAGE_KEY] = st.session_state.get(_PAGE_KEY)
+    st.session_state[_PAGE_KEY] = page
     st.html(PAGE_CSS)
     with st.sidebar:
         st.html(LANG_SCRIPT, unsafe_allow_javascript=True)

@@ -104,7 +104,7 @@ shared.init_widget(SPECIFIC_KEY, st.query_params.get(COLOR_PARAM) == COLOR_SPECI
 
 # Typing picks what contains the typed text (accents aside for names: «Eden» finds «Edén»),
 # and Enter picks one option, never «all matches».
-CHOICE = {"filter_mode": "contains", "select_all": False, "persist_state": PERSIST}
+CHOICE = {"filter_mode": "contains", "select_all": False, "persist_state": PERSIST, "wrap": True}
 
 with st.sidebar:
     st.header("Filtros")
@@ -192,6 +192,8 @@ if webassets.assets_installed():
             reference_layers=shared.reference_layers(),
         ), title="Mapa del plan: territorios de la comuna e iniciativas seleccionadas", territories=shown)
 
+    if shared.page_entered():  # a map object is drawn in one frame only (shared.page_entered)
+        st.session_state.pop(PREFIX + "folium", None)
     folium_map = shared.session_cached(PREFIX + "folium", map_key, _build)
     st_folium(folium_map, key=PREFIX + "map", height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
     st.caption(mapview.count_label(bool(specific_only)) + ". " + selection.relation_scope_note())

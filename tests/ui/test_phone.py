@@ -298,7 +298,7 @@ def test_filters_do_what_is_typed(app, browser_page, shipped, size):  # noqa: F8
     probe.page.keyboard.press("Enter")
     probe.page.wait_for_url(re.compile(r"estrategia="), timeout=30_000)
     wait_idle(probe)
-    chips = box.locator('[data-baseweb="tag"]')
+    chips = box.locator("[data-tag]")
     assert chips.count() == 1
     wanted = shipped["strategies"].loc[shipped["strategies"]["nombre"].str.contains("Salud"), "id"].iloc[0]
     assert f"estrategia={wanted[1:]}" in probe.page.url
@@ -327,13 +327,16 @@ def test_filters_follow_across_pages_and_view_options_are_in_the_link(app, brows
     probe = browser_page
     slug, name = specific_territory(shipped)
     go(probe, f"{app}/mapa?estrategia=1&territorio={slug}&color=especificas", size)
+    map_frame(probe)  # leave each page once its map is drawn (an unloaded frame aborts its requests)
     open_sidebar(probe)
-    toggle = probe.page.get_by_role("checkbox", name=re.compile("Colorear los territorios"))
+    toggle = probe.page.locator('[data-testid="stCheckbox"]').filter(has_text="Colorear los territorios").locator("input")
     assert toggle.is_checked()
     # To the sector page through the menu: the map's territory is shown there.
     probe.page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Mi sector").click()
     probe.page.wait_for_url(re.compile(rf"/sector\?territorio={re.escape(slug)}"), timeout=30_000)
     probe.page.get_by_role("heading", name=name).first.wait_for(timeout=30_000)
+    wait_idle(probe)
+    map_frame(probe)
     # Back to the map: the filters are still chosen and in the address.
     open_sidebar(probe)
     probe.page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Mapa del plan").click()
@@ -342,5 +345,6 @@ def test_filters_follow_across_pages_and_view_options_are_in_the_link(app, brows
     assert f"territorio={slug}" in probe.page.url and "color=especificas" in probe.page.url
     open_sidebar(probe)
     box, _field = multiselect_input(probe, "Estrategia")
-    assert box.locator('[data-baseweb="tag"]').count() == 1
+    assert box.locator("[data-tag]").count() == 1
+    map_frame(probe)
     assert_clean(probe)
