@@ -13,7 +13,8 @@ import streamlit as st
 
 from layers._errors import SitError
 from layers.store import StoreDamagedError
-from pages import _shared
+from layers.access import roles as _roles
+from pages import _access, _shared
 from views import webassets
 
 log = logging.getLogger("sit.app")
@@ -29,7 +30,6 @@ st.set_page_config(
 )
 
 MAP_PAGE = st.Page("pages/mapa.py", title="Mapa del plan", url_path="mapa")
-
 # The first page explains the system; a root link with map filters (``/?territorio=domeyko``)
 # is forwarded by it to the map, as before.
 HOME_PAGE = st.Page("pages/inicio.py", title="Inicio", url_path="inicio", default=True)
@@ -42,6 +42,14 @@ navigation = st.navigation(
         st.Page("pages/plan.py", title="Plan", url_path="plan"),
         st.Page("pages/seguimiento.py", title="Seguimiento", url_path="seguimiento"),
         st.Page("pages/capas.py", title="Capas", url_path="capas"),
+        # Accounts (pages/_access.py): every edit page checks the role itself, on the server.
+        st.Page("pages/ingresar.py", title="Ingresar", url_path="ingresar"),
+        st.Page("pages/editar.py", title="Editar seguimiento", url_path="editar",
+                visibility=_access.nav_visibility(_roles.EDIT_MONITORING)),
+        st.Page("pages/ubicar.py", title="Ubicar iniciativas", url_path="ubicar",
+                visibility=_access.nav_visibility(_roles.PLACE_INITIATIVES)),
+        st.Page("pages/auditoria.py", title="Auditoría", url_path="auditoria",
+                visibility=_access.nav_visibility(_roles.AUDIT)),
     ]
 )
 
@@ -82,6 +90,8 @@ except (SitError, OSError) as exc:
 
 if not webassets.assets_installed():
     st.error(webassets.missing_assets_message())
+
+_access.sidebar_status()  # who is signed in, or a link to sign in
 
 try:
     with _shared.app_navigation():  # pages check it (pages/_shared.py, run_inside_app)
