@@ -279,28 +279,42 @@ def sector_summary(slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER, si
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _sector_files(slug: str, territory_layer: str, version: int, day: str, sites: str | None = None) -> tuple[bytes, str]:
+def _sector_files(slug: str, territory_layer: str, version: int, day: str, sites: str | None = None) -> dict[str, bytes | str]:
     import datetime as dt
 
-    from layers import sector
-    from layers.exchange import export
+    from layers.exchange import export, package
     from views import report
 
     summary = _sector_summary(slug, territory_layer, version, sites)
-    layer_bytes = export.export_bytes(sector.sector_layer(summary), "geojson", layer=f"sector_{slug.replace('-', '_')}")
+    parts = package.sector_package(summary)
+    listed = summary.initiatives.drop(columns=["grupo"], errors="ignore").assign(
+        motivo=[package.motive(r, summary.nombre) for r in summary.initiatives["relacion"]])
     html = report.sector_report_html(
         summary, _read_layer("comuna", version), generated=dt.date.fromisoformat(day),
         territories=_read_layer(territory_layer, version),
     )
-    return layer_bytes, html
+    return {
+        "gpkg": package.gpkg_bytes(parts),
+        "csv": export.export_bytes(listed, "csv", layer=f"sector_{slug.replace('-', '_')}"),
+        "html": html,
+        "layers": [name for name, _ in parts],
+    }
 
 
 def sector_files(
     slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER, sites: str | None = None
-) -> tuple[bytes, str]:
-    """Downloads of a territory: its initiatives as RFC 7946 GeoJSON and the printable HTML report.
+) -> dict[str, bytes | str]:
+    """Downloads of a territory (cached per territory, site layer, store version and day).
 
-    Cached per territory, site layer, store version and day (the report carries the date).
+    Returns
+    -------
+    dict
+        ``gpkg``: GeoPackage bytes with the territory's polygon (layer ``territorio``),
+        its sited initiatives one layer per geometry type and the others as the table
+        ``iniciativas_sin_ubicacion`` (:func:`layers.exchange.package.sector_package`),
+        every initiative with ``relacion`` and ``motivo``; ``csv``: every initiative
+        with ``relacion`` and ``motivo`` (lon/lat/wkt for the sited ones); ``html``:
+        the printable report (it carries the date); ``layers``: the GeoPackage's layer names.
     """
     import datetime as dt
 

@@ -6,10 +6,13 @@ filtered view can be shared; values nobody knows are reported and ignored.
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 from streamlit_folium import st_folium
 
 from layers import catalogue, links, selection
+from layers.exchange import package
 from pages import _shared as shared
 from views import maplocale, mapview, webassets
 
@@ -27,6 +30,11 @@ MAP_HEIGHT = 580
 PERSIST = "session"
 #: The three figures of the selection, in words people use.
 FIGURE_LABELS = ("Iniciativas", "Con lugar en el mapa", "Sectores y localidades donde aplican")
+
+
+def _gpkg_by_geometry(frame) -> bytes:
+    """The selection as a GeoPackage with one layer per geometry type (built on click)."""
+    return package.gpkg_bytes(package.geometry_parts(frame, "iniciativas"))
 
 
 def _clear_filters() -> None:
@@ -221,4 +229,25 @@ if not selected.empty:
         },
     )
     st.markdown("**Descargar la selección**")
-    shared.download_buttons(selected, selection.download_formats(), "iniciativas_seleccion", f"{PREFIX}descarga_")
+    file_stem = package.selection_file_name(state)
+    kinds = package.geometry_counts(selected)
+    mixture = ", ".join(f"{n} {package.FAMILY_LABEL[f]}" for f, n in kinds.items())
+    helps = {
+        "gpkg": "Para QGIS u otro SIG: una capa por tipo de geometría (iniciativas_puntos, _lineas, _poligonos) "
+                f"y la tabla iniciativas_sin_ubicacion. Esta selección: {mixture}.",
+        "geojson": f"Un solo archivo que mezcla tipos de geometría ({mixture}); las iniciativas sin ubicación van "
+                   "con geometría nula. QGIS lo abre mejor como GeoPackage.",
+        "csv": "Una fila por iniciativa, con lon, lat y wkt (WGS 84) cuando tiene lugar.",
+    }
+    row = st.container(horizontal=True)
+    for fmt in selection.download_formats():
+        if fmt == "gpkg":
+            file_name, mime = f"{file_stem}.gpkg", "application/geopackage+sqlite3"
+            produce = functools.partial(_gpkg_by_geometry, selected)
+        else:
+            file_name, mime, produce = selection.download(selected, fmt, file_stem)
+        row.download_button(
+            f"Descargar {shared.FORMAT_LABELS.get(fmt, fmt.upper())}", data=produce, file_name=file_name, mime=mime,
+            key=f"{PREFIX}descarga_{fmt}", on_click="ignore", icon=":material/download:", help=helps.get(fmt),
+        )
+    st.caption(f"El nombre de los archivos dice qué se eligió: «{shared.md_escape(file_stem)}».")

@@ -113,7 +113,7 @@ sites = shared.sites_layer(sites_choice)
 
 try:
     summary = shared.sector_summary(slug, layer_name, sites)
-    layer_bytes, report_html = shared.sector_files(slug, layer_name, sites)
+    files = shared.sector_files(slug, layer_name, sites)
     commune = shared.layer("comuna")
 except SitError as exc:
     st.error(str(exc))
@@ -188,18 +188,29 @@ else:
 st.subheader("Descargas")
 downloads = st.container(horizontal=True)
 downloads.download_button(
-    "Descargar la capa del territorio (GeoJSON)",
-    data=layer_bytes,
-    file_name=f"sector-{slug}.geojson",
-    mime="application/geo+json",
+    "Descargar el territorio y sus iniciativas (GeoPackage)",
+    data=files["gpkg"],
+    file_name=f"sector-{slug}.gpkg",
+    mime="application/geopackage+sqlite3",
     on_click="ignore",
     icon=":material/download:",
-    help="Las iniciativas que atañen al territorio, con su relación (campo «relacion»); "
-         "las que no tienen lugar conocido van sin geometría. RFC 7946, WGS 84.",
+    help="Para QGIS u otro SIG, en WGS 84: el borde del territorio (capa «territorio»), las iniciativas con "
+         "lugar, una capa por tipo de geometría, y las que no tienen lugar como tabla «iniciativas_sin_ubicacion». "
+         "Cada iniciativa dice por qué concierne al territorio (campos «relacion» y «motivo»).",
+)
+downloads.download_button(
+    "Descargar la lista de iniciativas (CSV)",
+    data=files["csv"],
+    file_name=f"sector-{slug}-iniciativas.csv",
+    mime="text/csv",
+    on_click="ignore",
+    icon=":material/table:",
+    help="Todas las iniciativas que conciernen al territorio, con el motivo; se abre en una planilla. "
+         "Las que tienen lugar llevan lon, lat y wkt (WGS 84).",
 )
 downloads.download_button(
     "Descargar el informe imprimible (HTML)",
-    data=report_html,
+    data=files["html"],
     file_name=f"informe-{slug}.html",
     mime="text/html",
     on_click="ignore",

@@ -62,7 +62,8 @@ def test_default_view_shows_a_territory_and_writes_it_to_the_url():
     assert PASEOS in text and "Reconversión Macromanzana" in text
     # Both downloads are offered, named after the territory.
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["Descargar la capa del territorio (GeoJSON)", "Descargar el informe imprimible (HTML)"]
+    assert labels == ["Descargar el territorio y sus iniciativas (GeoPackage)", "Descargar la lista de iniciativas (CSV)",
+                      "Descargar el informe imprimible (HTML)"]
 
 
 def test_options_are_sorted_by_kind_then_name():

@@ -16,7 +16,6 @@ Expected numbers are computed from the store, not typed in.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ import pyogrio
 import pytest
 import shapely
 
-from layers import sector
+from layers import links, sector
 from tests.ui.conftest import leaflet_counts
 from views import symbology
 
@@ -260,43 +259,79 @@ def test_unknown_territory_in_the_link_warns(app, browser_page):
 
 def test_downloads_are_valid_files(app, browser_page, shipped, tmp_path):
     probe = browser_page
-    open_page(probe, app + "/sector?territorio=centro")
-    summary = sector.sector_summary("centro", shipped["initiatives"], shipped["territories"], shipped["relations"])
+    slug = "centro" if "centro" in set(shipped["territories"]["slug"]) else shipped["territories"]["slug"].iloc[0]
+    open_page(probe, app + f"/sector?territorio={slug}")
+    summary = sector.sector_summary(slug, shipped["initiatives"], shipped["territories"], shipped["relations"])
 
+    # GeoPackage: the territory's polygon, the sited initiatives one layer per geometry type,
+    # the others as a table; every initiative says why it concerns the territory.
     with probe.page.expect_download(timeout=30_000) as info:
-        probe.page.get_by_role("button", name=re.compile("Descargar la capa del territorio")).click()
+        probe.page.get_by_role("button", name=re.compile("Descargar el territorio y sus iniciativas")).click()
     download = info.value
-    assert download.suggested_filename == "sector-centro.geojson"
+    assert download.suggested_filename == f"sector-{slug}.gpkg"
     path = tmp_path / download.suggested_filename
     download.save_as(path)
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    assert doc["type"] == "FeatureCollection"
-    assert len(doc["features"]) == summary.counts["total"]
-    assert "crs" not in doc  # RFC 7946: WGS 84 lon/lat, no crs member
-    with_geometry = [f for f in doc["features"] if f["geometry"] is not None]
-    assert len(with_geometry) == len(summary.sited)
-    for feature in with_geometry:
-        lon, lat = shapely.geometry.shape(feature["geometry"]).representative_point().coords[0]
-        assert -71.5 < lon < -69.5 and -29.5 < lat < -28.0
-    ids = {f["properties"]["id"] for f in doc["features"]}
-    assert ids == set(summary.initiatives["id"])
-    relations = {f["properties"]["id"]: f["properties"]["relacion"] for f in doc["features"]}
-    assert relations["E1-P1-03"] == "ubicada"
-    back = pyogrio.read_dataframe(path)
-    assert len(back) == summary.counts["total"]
-    assert {"id", "nombre", "estrategia", "relacion"} <= set(back.columns)
-    assert back.crs.to_epsg() == 4326
+    layers = dict(pyogrio.list_layers(path))
+    assert layers["territorio"] in ("Polygon", "MultiPolygon")
+    territory = pyogrio.read_dataframe(path, layer="territorio")
+    assert len(territory) == 1 and territory.crs.to_epsg() == 4326
+    assert territory["nombre"].iloc[0] == summary.nombre
+    assert territory.geometry.iloc[0].area > 0
+    sited_layers = [n for n in layers if n.startswith("iniciativas_") and n != "iniciativas_sin_ubicacion"]
+    for name in sited_layers:
+        assert layers[name] in ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+    sited = sum(len(pyogrio.read_dataframe(path, layer=n)) for n in sited_layers)
+    assert sited == len(summary.sited)
+    table = pyogrio.read_dataframe(path, layer="iniciativas_sin_ubicacion", read_geometry=False)
+    assert layers["iniciativas_sin_ubicacion"] is None  # an attribute table
+    assert sited + len(table) == summary.counts["total"]
+    assert table["motivo"].str.len().gt(0).all() and set(table["relacion"]) <= set(links.RELACIONES)
+    assert (table.loc[table["relacion"] == "comunal", "motivo"] == "Abarca toda la comuna").all()
+
+    # CSV: every initiative with its reason, for a spreadsheet.
+    with probe.page.expect_download(timeout=30_000) as info:
+        probe.page.get_by_role("button", name=re.compile("Descargar la lista de iniciativas")).click()
+    csv_path = tmp_path / info.value.suggested_filename
+    info.value.save_as(csv_path)
+    assert csv_path.name == f"sector-{slug}-iniciativas.csv"
+    back = pyogrio.read_dataframe(csv_path, read_geometry=False)
+    assert len(back) == summary.counts["total"] and {"id", "relacion", "motivo"} <= set(back.columns)
 
     with probe.page.expect_download(timeout=30_000) as info:
         probe.page.get_by_role("button", name=re.compile("Descargar el informe imprimible")).click()
     report = info.value
-    assert report.suggested_filename == "informe-centro.html"
+    assert report.suggested_filename == f"informe-{slug}.html"
     report_path = tmp_path / report.suggested_filename
     report.save_as(report_path)
     html = report_path.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html
     assert "http://" not in html and "https://" not in html
-    assert "Habilitación Paseos Peatonales centro de la ciudad" in html
+    assert summary.nombre in html
+    assert_clean(probe)
+
+
+def test_map_downloads_separate_geometry_types_and_name_the_selection(app, browser_page, shipped, tmp_path):
+    probe = browser_page
+    open_page(probe, app + "/mapa?estrategia=1")
+    chosen = shipped["initiatives"][shipped["initiatives"]["estrategia"] == "E1"]
+    with probe.page.expect_download(timeout=30_000) as info:
+        probe.page.get_by_role("button", name="Descargar GeoPackage").click()
+    assert info.value.suggested_filename == "iniciativas_e1.gpkg"
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    layers = dict(pyogrio.list_layers(path))
+    kinds = {"iniciativas_puntos": ("Point", "MultiPoint"), "iniciativas_lineas": ("LineString", "MultiLineString"),
+             "iniciativas_poligonos": ("Polygon", "MultiPolygon"), "iniciativas_sin_ubicacion": (None,)}
+    assert set(layers) <= set(kinds) and len(layers) >= 2, layers
+    total = 0
+    for name, kind in layers.items():
+        assert kind in kinds[name], (name, kind)
+        total += len(pyogrio.read_dataframe(path, layer=name, read_geometry=kind is not None))
+    assert total == len(chosen)
+    # The GeoJSON keeps one file and says in its button's help that it mixes geometry types.
+    with probe.page.expect_download(timeout=30_000) as info:
+        probe.page.get_by_role("button", name="Descargar GeoJSON").click()
+    assert info.value.suggested_filename == "iniciativas_e1.geojson"
     assert_clean(probe)
 
 
