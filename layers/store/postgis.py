@@ -5,8 +5,10 @@ Selected with ``SIT_DATABASE_URL=postgresql://USER:PASSWORD@HOST:PORT/DATABASE``
 It implements :class:`layers.store.base.Store` with SQLAlchemy 2 (Core),
 GeoAlchemy2 and the psycopg 3 driver:
 
-- layers are written with :meth:`geopandas.GeoDataFrame.to_postgis` (COPY),
-  attribute tables with :meth:`pandas.DataFrame.to_sql`, and read with
+- layers and attribute tables are written with :meth:`pandas.DataFrame.to_sql`
+  (geometries as EWKB into GeoAlchemy2's ``Geometry`` type, rows by PostgreSQL
+  ``COPY``: the route of :meth:`geopandas.GeoDataFrame.to_postgis`, without its
+  CSV step that would turn empty texts into NULL) and read with
   :func:`geopandas.read_postgis` / :func:`pandas.read_sql`; geometries are
   ``geometry(…, 4326)`` columns with a GiST spatial index (GeoAlchemy2 creates
   it with the table), and every table has an integer primary key ``fid``
@@ -20,8 +22,9 @@ GeoAlchemy2 and the psycopg 3 driver:
 Every write is one database transaction: all of it commits or none does (a
 killed process leaves nothing half-written). Writers of every process serialise
 on a PostgreSQL advisory lock (:data:`LOCK_KEY`), taken for the length of the
-transaction, or for longer with :meth:`PostGISStore.exclusive`; readers never
-wait and see the last committed state.
+transaction, or for longer with :meth:`PostGISStore.exclusive`. Readers see the
+last committed state; only a read of a layer that a writer is replacing waits for
+that writer's commit (then reads the new layer).
 
 The database must have the ``postgis`` extension, or the user must be allowed to
 create it (a superuser, or the database owner where the extension is trusted).
@@ -617,8 +620,12 @@ class PgTransaction:
             stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={c: stmt.excluded[c] for c in others})
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
-        for record in records:  # one statement per row: later rows see earlier ones, as in SQLite
-            self._conn.execute(stmt, record)
+        keys = [tuple(r[k] for k in key) for r in records]
+        if len(set(keys)) == len(keys):
+            self._conn.execute(stmt, records)  # batched; one row per key
+        else:
+            for record in records:  # a key twice: one statement per row, later rows win, as in SQLite
+                self._conn.execute(stmt, record)
         return len(records)
 
     def _where(self, name: str, where: Mapping[str, object] | None) -> list[sa.ColumnElement[bool]]:

@@ -242,3 +242,15 @@ def test_app_pages_run_on_postgis(pg, page):
     at = app_test(page, query={"territorio": "domeyko"} if page.endswith("sector.py") else None).run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
+
+
+def test_upsert_batches_and_a_repeated_key_takes_the_last_row(pg):
+    store.define_table("pares", {"id": "TEXT", "v": "INTEGER", "w": "TEXT"}, key=["id"])
+    with store.transaction() as tx:
+        tx.upsert("pares", pd.DataFrame({"id": ["a", "b"], "v": [1, 2]}))
+        tx.upsert("pares", pd.DataFrame({"id": ["a", "a", "c"], "v": [5, 6, 7]}))
+        tx.upsert("pares", pd.DataFrame({"id": ["b"], "w": ["x"]}))
+        tx.upsert("pares", pd.DataFrame({"id": [f"k{i}" for i in range(3000)], "v": range(3000)}))
+    rows = store.read_table("pares").set_index("id")
+    assert rows.loc[["a", "b", "c"], "v"].tolist() == [6, 2, 7] and rows.at["b", "w"] == "x"
+    assert len(rows) == 3003 and store.layer_info("pares")["n"] == 3003
