@@ -76,15 +76,49 @@ def _run_as() -> list[str]:
     return ["runuser", "-u", _USERS[1], "--"]
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_orphans(bindir: Path) -> list[Path]:
+    """Stop and delete the servers of test sessions that died without stopping them (``owner.pid`` gone)."""
+    reaped = []
+    for folder in Path(tempfile.gettempdir()).glob("sit-pg-*"):
+        try:
+            owner = int((folder / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(owner):
+            continue
+        if (folder / "datos" / "postmaster.pid").exists():
+            subprocess.run([*_run_as(), str(bindir / "pg_ctl"), "-D", str(folder / "datos"), "-m", "immediate", "-w", "stop"],
+                           capture_output=True, timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+        reaped.append(folder)
+    return reaped
+
+
 class Server:
-    """A PostgreSQL server in a temporary folder; :meth:`url` names a database of it."""
+    """A PostgreSQL server in a temporary folder; :meth:`url` names a database of it.
+
+    The folder records the process that started it (``owner.pid``): a later
+    :class:`Server` stops and deletes servers whose owner died without stopping them.
+    """
 
     def __init__(self) -> None:
         bindir = binaries()
         if bindir is None:
             raise RuntimeError(missing_reason())
         self.bindir = bindir
+        reap_orphans(bindir)
         self.folder = Path(tempfile.mkdtemp(prefix="sit-pg-"))
+        (self.folder / "owner.pid").write_text(str(os.getpid()))
         self.data = self.folder / "datos"
         self.port = _free_port()
         self.prefix = _run_as()
