@@ -254,3 +254,12 @@ def test_upsert_batches_and_a_repeated_key_takes_the_last_row(pg):
     rows = store.read_table("pares").set_index("id")
     assert rows.loc[["a", "b", "c"], "v"].tolist() == [6, 2, 7] and rows.at["b", "w"] == "x"
     assert len(rows) == 3003 and store.layer_info("pares")["n"] == 3003
+
+
+def test_copy_refuses_a_bad_target_and_the_same_store(data_dir, tmp_path):
+    for target, words in ((tmp_path / "capas.txt", "ni un archivo .gpkg"),
+                          (data_dir / settings.STORE_FILENAME, "el mismo almacén"),
+                          ("mysql://x@localhost/y", "ni un archivo .gpkg")):
+        done = _cli("almacen", "copiar", "--a", str(target), data_dir=data_dir)
+        assert done.returncode == 2 and words in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
