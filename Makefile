@@ -32,7 +32,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core; }
 
-# PostgreSQL and PostGIS from Debian for the tests' throw-away server (tests/pg.py); never started as a service.
+# PostgreSQL and PostGIS from Debian: the tests start their own throw-away server (tests/pg.py).
 postgis:
 	@ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql postgis; }
