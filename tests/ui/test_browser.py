@@ -209,7 +209,11 @@ def test_filter_in_the_url_changes_the_drawing(app, browser_page, shipped, query
 def test_sector_page_by_link(app, browser_page, shipped, artifacts_dir):
     probe = browser_page
     open_page(probe, app + "/sector?territorio=domeyko")
-    probe.page.get_by_text("Programas rurales (12)").first.wait_for(timeout=30_000)
+    folded = probe.page.locator('[data-testid="stExpander"] summary').filter(has_text="Programas rurales (12)")
+    folded.first.wait_for(timeout=30_000)
+    assert "agua potable rural" not in main_text(probe)  # the programmes for every rural territory are folded
+    folded.first.click()
+    probe.page.get_by_text("agua potable rural").first.wait_for(timeout=10_000)
     text = main_text(probe)
     assert "Domeyko" in text
     assert "agua potable rural" in text
