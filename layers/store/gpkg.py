@@ -27,6 +27,7 @@ raises :class:`~layers.store.base.StoreDamagedError` for a damaged one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -378,9 +379,29 @@ def _checkpoint(conn: sqlite3.Connection) -> None:
 
 
 @contextlib.contextmanager
+def _write_failures(path: Path) -> Iterator[None]:
+    """Turn a full disk or a read-only folder met while writing into a :class:`StoreError` with a code."""
+    try:
+        yield
+    except (sqlite3.OperationalError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
+        text, number = str(exc).lower(), getattr(exc, "errno", None)
+        if number == errno.ENOSPC or "disk is full" in text or "no space left" in text:
+            raise StoreError(
+                "No queda espacio en el disco del almacén de capas; no se guardó nada.",
+                code="disk_full", path=str(path.parent),
+            ) from exc
+        if number in (errno.EROFS, errno.EACCES) or "readonly" in text or "read-only" in text:
+            raise StoreError(
+                "El almacén de capas está en una carpeta o archivo de solo lectura; no se guardó nada.",
+                code="store_readonly", path=str(path.parent),
+            ) from exc
+        raise
+
+
+@contextlib.contextmanager
 def _sql_transaction(path: Path, attach: Path | None = None) -> Iterator[sqlite3.Connection]:
     """One write transaction on the store, serialised with every other writer; bumps the version."""
-    with _write_lock(path), _opened(path) as conn:
+    with _write_failures(path), _write_lock(path), _opened(path) as conn:
         conn.execute("PRAGMA journal_mode = WAL")
         if attach is not None:
             conn.execute("ATTACH DATABASE ? AS src", (str(attach),))
@@ -389,7 +410,8 @@ def _sql_transaction(path: Path, attach: Path | None = None) -> Iterator[sqlite3
             yield conn
             _bump_version(conn)
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite already rolled back after some errors (a full disk)
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
         if attach is not None:
@@ -579,7 +601,7 @@ class GeoPackageStore:
         All in one transaction. Creates the store when it does not exist.
         """
         started = time.perf_counter()
-        with _write_lock(self.path):
+        with _write_failures(self.path), _write_lock(self.path):
             remove_stale_tmp(self.path)  # left by writers that died; we hold the lock
             if self.path.exists():
                 _write_into(self.path, put, drop, state or {})

@@ -240,3 +240,31 @@ def test_readers_never_see_half_a_write(fresh_store, backend, request):
     assert writer.returncode == 0
     assert len(store.read_layer("vaiven")) == 300 and set(store.read_table("pareja")["v"]) == {12}
     assert len(seen_layers) >= 2 and len(seen_pairs) >= 2, "the reads overlapped the writes"
+
+
+def test_full_disk_refuses_the_write_and_keeps_the_store(data_dir, tmp_path, monkeypatch):
+    """A store on a nearly full file system: a big import fails with code disk_full, the store is unchanged."""
+    store_size = (data_dir / settings.STORE_FILENAME).stat().st_size
+    target = tmp_path / "lleno"
+    target.mkdir()
+    size_kb = store_size // 1024 + 400
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(target)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    try:
+        shutil.copyfile(data_dir / settings.STORE_FILENAME, target / settings.STORE_FILENAME)
+        monkeypatch.setenv("SIT_DATA_DIR", str(target))
+        store.ensure_store()
+        before = store.list_layers()
+        big = gpd.GeoDataFrame(
+            {"texto": ["x" * 200] * 20_000}, geometry=[Point(-70.7 + i * 1e-6, -28.6) for i in range(20_000)], crs="EPSG:4326"
+        )
+        with pytest.raises(store.StoreError) as err:
+            store.save_layer("grande", big, {"clase": "referencia"})
+        assert err.value.code == "disk_full" and "espacio" in str(err.value)
+        pd_before = before.drop(columns="fecha")
+        assert store.list_layers().drop(columns="fecha").equals(pd_before)
+        assert len(store.read_layer("iniciativas")) == 194
+        assert not list(target.glob(".*.tmp*")), "the temporary GeoPackage is removed"
+    finally:
+        subprocess.run(["umount", "-l", str(target)], capture_output=True)
