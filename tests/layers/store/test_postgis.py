@@ -197,24 +197,37 @@ def test_parallel_layer_and_table_writers_lose_nothing(pg):
 
 
 def test_killed_layer_writer_leaves_the_store_as_before(pg):
-    """SIGKILL a process in the middle of writing a big layer: neither the layer nor its registry row appears."""
+    """SIGKILL a process while PostgreSQL receives its rows (COPY seen in pg_stat_activity): nothing of it remains."""
+    import time
+
     store.ensure_store()  # rebuilt here, not in the writer, if data/ or the code changed since the template
     before = store.version()
     body = """
-        import os, signal, threading, time
         import geopandas as gpd
         from shapely.geometry import Point
         from layers import store
-        frame = gpd.GeoDataFrame({"k": range(300_000)}, geometry=[Point(-70.7, -28.5)] * 300_000, crs="EPSG:4326")
-        print("listo", flush=True)
-        threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGKILL)).start()
+        store.ensure_store()
+        frame = gpd.GeoDataFrame({"k": range(400_000)}, geometry=[Point(-70.7, -28.5)] * 400_000, crs="EPSG:4326")
         store.save_layer("enorme", frame, {"clase": "referencia"})
         print("escrito", flush=True)
     """
     env = dict(os.environ, PYTHONPATH=str(settings.PROJECT_DIR))
-    done = subprocess.run(_script(body), env=env, cwd=settings.PROJECT_DIR, capture_output=True, text=True, timeout=240)
-    assert done.returncode == -signal.SIGKILL, done.stderr
-    assert "escrito" not in done.stdout, "the writer finished before it was killed: make the layer bigger"
+    writer = subprocess.Popen(_script(body), env=env, cwd=settings.PROJECT_DIR, stdout=subprocess.PIPE, text=True)
+    watcher = sa.create_engine(store.backend().engine.url)
+    copying = sa.text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY enorme %' AND state = 'active'")
+    try:
+        deadline = time.monotonic() + 180
+        with watcher.connect() as conn:
+            while not conn.execute(copying).scalar():
+                assert writer.poll() is None, "the writer ended before its rows reached the server"
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+                conn.rollback()  # a fresh snapshot of pg_stat_activity
+        writer.kill()
+        writer.wait(timeout=60)
+    finally:
+        watcher.dispose()
+    assert writer.returncode == -signal.SIGKILL and "escrito" not in writer.stdout.read()
     assert "enorme" not in set(store.list_layers()["nombre"])
     assert store.version() == before
     store.save_layer("despues", _points(2), {"clase": "referencia"})  # the lock died with the writer
