@@ -24,6 +24,8 @@ DRAW_OPTIONS = {"polyline": {"shapeOptions": {"color": "#b35c00"}}, "polygon": {
                 "circle": False, "rectangle": False, "circlemarker": False}
 EDIT_OPTIONS = {"edit": True, "remove": True}
 STYLE = {"color": "#b35c00", "weight": 3, "fillOpacity": 0.25}
+#: ``tipo`` of the territories of the city, framed when the initiative has no place yet.
+URBAN = "sector urbano"
 
 
 def _editable_layers(geometry: shapely.Geometry | None, group: folium.FeatureGroup) -> None:
@@ -49,7 +51,8 @@ def drawing_map(commune: gpd.GeoDataFrame, territories: gpd.GeoDataFrame,
     commune, territories : geopandas.GeoDataFrame
         EPSG:4326; drawn as outlines for orientation (not interactive).
     geometry : shapely geometry or None
-        The initiative's current geometry (EPSG:4326), editable on the map.
+        The initiative's current geometry (EPSG:4326), editable on the map; the map is
+        framed on it, or on the city's territories when there is none.
 
     Returns
     -------
@@ -59,8 +62,9 @@ def drawing_map(commune: gpd.GeoDataFrame, territories: gpd.GeoDataFrame,
     if geometry is not None and not geometry.is_empty:
         xmin, ymin, xmax, ymax = geometry.bounds
         fit = [[ymin - 0.002, xmin - 0.002], [ymax + 0.002, xmax + 0.002]]
-    else:
-        xmin, ymin, xmax, ymax = territories.total_bounds
+    else:  # the city, where most initiatives go (the whole commune is one zoom-out away)
+        urban = territories[territories["tipo"] == URBAN] if "tipo" in territories.columns else territories
+        xmin, ymin, xmax, ymax = (urban if len(urban) else territories).total_bounds
         fit = [[ymin, xmin], [ymax, xmax]]
     centre = [(fit[0][0] + fit[1][0]) / 2, (fit[0][1] + fit[1][1]) / 2]
     m = webassets.offline_map(location=centre, zoom_start=13, show_osm=False, control_scale=True)
