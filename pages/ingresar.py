@@ -67,7 +67,12 @@ else:
                 "seguimiento y las ubicaciones (planificadores) y para administrar el sistema.")
     if access.identity_provider_configured():
         if st.button("Ingresar con la cuenta municipal", key="ingresar_oidc"):
-            st.login()
+            try:
+                st.login()
+            except Exception:  # Authlib missing or a bad [auth] section: say so, never a traceback
+                log.exception("OpenID Connect login is not available")
+                st.error("El ingreso con la cuenta municipal no está disponible en este servidor; avise al "
+                         "administrador del sistema (ver docs/cuentas.md).")
         user = access._identity_user()
         if user is not None:
             st.warning("Su correo no está registrado en el sistema; pida a un administrador que le cree una cuenta.")
