@@ -309,7 +309,19 @@ def _staged(found: _Source, folder: Path, name: str, moved: bool) -> _Source:
                 _place(part, folder / f"capa{i}{ext}", moved)
         staged.append(folder / f"capa{i}.shp")
         stems.append(shp.stem)
-    return _Source("shp", staged[0], shapefiles=staged, container=found.container, display=f"{stems[0]}.shp", stems=stems)
+    names = _shapefile_names(found.shapefiles, folder.parent / "archivo") if len(set(stems)) < len(stems) else stems
+    return _Source("shp", staged[0], shapefiles=staged, container=found.container, display=f"{stems[0]}.shp", stems=names)
+
+
+def _shapefile_names(shapefiles: list[Path], root: Path) -> list[str]:
+    """Names of Shapefiles of an archive that share a name: their path in it without ``.shp`` (``2023/Unidades Vecinales``)."""
+    out = []
+    for shp in shapefiles:
+        try:
+            out.append(shp.relative_to(root).with_suffix("").as_posix())
+        except ValueError:
+            out.append(shp.stem)
+    return out
 
 
 @contextlib.contextmanager
@@ -384,15 +396,19 @@ def list_source_layers(source: _Source) -> list[dict[str, object]]:
     if source.kind == "geojson":
         return [{"capa": Path(source.display).stem, **_cheap_info(source, source.path)}]
     if source.kind == "csv":
-        return [{"capa": Path(source.display).stem, "geometria": None, "n": None}]
+        frame, _info_csv = _read_csv(source, None, source.display)
+        types = frame.geometry.geom_type.value_counts()
+        return [{"capa": Path(source.display).stem, "geometria": str(types.index[0]) if len(types) else None, "n": len(frame)}]
     out = []
     for name, gtype in _ogr_layers(source):
         if gtype is None and source.kind == "gpkg":
             continue  # attribute tables
         try:
             n = _info(source, layer=name)["features"]
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError):
-            n = None
+        except _GDAL_ERRORS as exc:
+            raise InputFileError(
+                f"No se pudo leer la capa «{name}» de «{source.display}»: {_gdal_reason(exc)}.", code="unreadable_file", file=source.display
+            ) from exc
         out.append({"capa": name, "geometria": gtype, "n": n})
     return out
 
@@ -403,8 +419,8 @@ def _cheap_info(source: _Source, path: Path) -> dict[str, object]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             meta = pyogrio.read_info(_guard.gdal_source(source.kind, path))
-    except _GDAL_ERRORS:
-        return {"geometria": None, "n": None}
+    except _GDAL_ERRORS as exc:
+        raise InputFileError(f"No se pudo leer «{source.display}»: {_gdal_reason(exc)}.", code="unreadable_file", file=source.display) from exc
     _check_driver(meta, source.kind, source.display)
     return {"geometria": meta.get("geometry_type"), "n": meta.get("features")}
 
@@ -436,7 +452,7 @@ def _read_ogr(
         meta = _info(source, path, layer, encoding)
         frame = pyogrio.read_dataframe(target, layer=layer, encoding=encoding, on_invalid="fix")
     except UnicodeError as exc:
-        other = "UTF-8" if (encoding or "").replace("-", "").lower() != "utf8" else "ISO-8859-1"
+        other = dbf.CP1252 if (encoding or "").replace("-", "").lower() in ("utf8", "") else dbf.UTF8
         raise InputFileError(
             f"El texto de «{display}» no se puede leer como {encoding or 'UTF-8'}.",
             code="bad_encoding", file=display, encoding=encoding or "UTF-8", suggested=other,
@@ -536,14 +552,7 @@ def _read_one_shapefile(source: _Source, shp: Path, stem: str, encoding: str | N
     for ext in (".shx", ".dbf"):
         if ext not in siblings:
             raise InputFileError(f"Al Shapefile «{stem}.shp» le falta el archivo {ext}.", code="shapefile_incomplete", missing=ext)
-    notes = []
-    if encoding is None and ".cpg" not in siblings:
-        encoding = dbf.guess_encoding(siblings[".dbf"])
-        if encoding:
-            notes.append(f"sin .cpg: codificación detectada {encoding}")
-    elif encoding is None:
-        cpg = siblings[".cpg"].read_bytes()[:40].decode("ascii", "replace").strip()
-        notes.append(f"codificación del .cpg: {cpg}")
+    encoding, notes = _shapefile_encoding(siblings, encoding, f"{stem}.shp")
     frame, meta = _read_ogr(source, None, encoding, path=shp, display=f"{stem}.shp")
     declared = _declared(meta)
     if declared is not None:
@@ -554,6 +563,27 @@ def _read_one_shapefile(source: _Source, shp: Path, stem: str, encoding: str | N
         crs_note = "el Shapefile no trae .prj"
     info = ReadInfo("Shapefile", stem, declared, crs_note, encoding or meta.get("encoding"), notes=notes)
     return frame, info
+
+
+def _shapefile_encoding(siblings: dict[str, Path], encoding: str | None, display: str) -> tuple[str | None, list[str]]:
+    """Encoding to read a Shapefile's text with, and the report's note on it (see :func:`geo.dbf.choose_encoding`).
+
+    An encoding the person gave must decode the text, else the file is refused
+    (code ``"bad_encoding"``) suggesting the one :func:`geo.dbf.detect` finds.
+    """
+    if encoding is not None:
+        encoding = dbf.codec(encoding) or encoding  # ISO-8859-1 read as its superset Windows-1252
+        values = dbf.non_ascii_text(siblings[".dbf"])
+        if dbf.fits(values, encoding):
+            return encoding, [f"codificación indicada al importar: {encoding}"]
+        works = dbf.detect(values) or dbf.UTF8
+        raise InputFileError(
+            f"El texto de «{display}» no se puede leer como {encoding}; sí se puede como {works}.",
+            code="bad_encoding", file=display, encoding=encoding, suggested=works,
+        )
+    cpg = siblings[".cpg"].read_bytes()[:64].decode("ascii", "replace") if ".cpg" in siblings else None
+    choice = dbf.choose_encoding(siblings[".dbf"], cpg)
+    return choice.encoding, [choice.note]
 
 
 def _read_gpkg(source: _Source, layer: str | None, name: str) -> tuple[gpd.GeoDataFrame, ReadInfo]:

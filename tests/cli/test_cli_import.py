@@ -282,7 +282,7 @@ CLI_HINTS = {
     "layer_exists": "Use --replace para reemplazarla.",
     "crs_missing": "Indíquelo con --crs, p. ej. --crs EPSG:32719.",
     "outside_commune": "Pruebe --crs EPSG:32719.",
-    "bad_encoding": "Pruebe --encoding ISO-8859-1.",
+    "bad_encoding": "Pruebe --encoding CP1252.",
     "several_layers": "Elija una con --gpkg-layer.",
     "layer_not_found": "Elija una con --gpkg-layer.",
     "name_field_missing": "Use --name-field.",

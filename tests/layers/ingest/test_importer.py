@@ -78,9 +78,9 @@ def test_shapefile_accents_with_or_without_cpg(fresh_store, tmp_path, encoding, 
     report = importer.import_file(archive, as_="referencia", layer="puntos")
     assert list(store.read_layer("puntos")["nombre"]) == NAMES
     if not cpg:
-        expected = "ISO-8859-1" if encoding == "latin1" else "UTF-8"
+        expected = "CP1252" if encoding == "latin1" else "UTF-8"
         assert report.encoding == expected
-        assert any("sin .cpg" in w for w in report.warnings)
+        assert any("sin codificación declarada" in w for w in report.warnings)
 
 
 def test_shapefile_encoding_override(fresh_store, tmp_path):
@@ -88,9 +88,9 @@ def test_shapefile_encoding_override(fresh_store, tmp_path):
     importer.import_file(archive, as_="referencia", layer="p_latin", encoding="ISO-8859-1")
     assert list(store.read_layer("p_latin")["nombre"]) == NAMES
     before = store_hash()
-    with pytest.raises(InputFileError, match=r"no se puede leer como utf-8\.$") as info:
+    with pytest.raises(InputFileError, match=r"no se puede leer como UTF-8; sí se puede como CP1252\.$") as info:
         importer.import_file(archive, as_="referencia", layer="p_utf", encoding="utf-8")
-    assert info.value.code == "bad_encoding" and info.value.data["suggested"] == "ISO-8859-1"
+    assert info.value.code == "bad_encoding" and info.value.data["suggested"] == "CP1252"
     with pytest.raises(InputFileError, match="Codificación desconocida"):
         importer.import_file(archive, as_="referencia", layer="p_x", encoding="klingon")
     assert store_hash() == before
@@ -551,7 +551,7 @@ def test_read_any_returns_frame_and_info(tmp_path):
     archive = zipped_shapefile(points_layer("EPSG:24879"), tmp_path, "p", encoding="latin1", cpg=False)
     frame, info = importer.read_any(archive)
     assert len(frame) == 3 and frame.crs == "EPSG:24879"
-    assert info.format == "Shapefile" and info.encoding == "ISO-8859-1" and info.source_layer == "p"
+    assert info.format == "Shapefile" and info.encoding == "CP1252" and info.source_layer == "p"
     frame, info = importer.read_any(archive, crs="EPSG:29189")
     assert frame.crs == "EPSG:29189" and "declaraba EPSG:24879" in info.crs_note
     assert importer.inspect(archive) == [{"capa": "p", "geometria": "Point", "n": 3}]
