@@ -29,13 +29,12 @@ TURBINA = "E1-P1-08"
 SITES_KEY = "mapa_ubicaciones"
 SITES_LABEL = "Ubicaciones de las iniciativas"
 SITES_FILE = "turbina_en_domeyko.geojson"
+#: The map page's figure of initiatives with a place on the map.
+SITED_LABEL = "Con lugar en el mapa"
 
 
 def run_map(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
+    return app_test("pages/mapa.py", query, timeout=TIMEOUT).run()
 
 
 def no_failure(at: AppTest) -> None:
@@ -163,14 +162,14 @@ def test_imported_sites_are_used_by_default(fresh_store, tmp_path):
     doc = sited_document(at)
     record = next(r for r in doc["r"] if r[1] == TURBINA)
     assert SITES_FILE in doc["f"][record[7]]
-    sited_with = {m.label: int(m.value) for m in at.metric}["Con ubicación en el mapa"]
+    sited_with = {m.label: int(m.value) for m in at.metric}[SITED_LABEL]
 
     # The included sites: La Turbina stays in its own sector.
     included = run_map({"territorio": "domeyko", "ubicaciones": "incluidas"})
     no_failure(included)
     assert site_selectors(included)[0].value == "incluidas"
     assert TURBINA not in table_ids(included)
-    assert {m.label: int(m.value) for m in included.metric}["Con ubicación en el mapa"] == sited_with - 1
+    assert {m.label: int(m.value) for m in included.metric}[SITED_LABEL] == sited_with - 1
     doc = sited_document(included)
     assert not any(SITES_FILE in f for f in doc["f"])
 
