@@ -11,7 +11,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from layers.access import accounts, placing, roles
+from layers._errors import SitError
+from layers.access import accounts, admin, placing, roles
 from layers.monitoring import fields as F
 from layers.monitoring import history
 from pages import _access as access
@@ -21,6 +22,7 @@ shared.run_inside_app()
 session = access.require(roles.AUDIT)  # nothing below runs for other roles
 
 LIMIT = "auditoria_limite"
+K_ACCOUNT, K_ROLE, K_OFF = "auditoria_cuenta_nombre", "auditoria_cuenta_rol", "auditoria_cuenta_desactivar"
 LABELS = {"ubicacion": "Ubicación"}
 
 
@@ -35,12 +37,39 @@ def _recent(limit: int) -> pd.DataFrame:
     })
 
 
+def _account_form() -> None:
+    """Another role or deactivation for an account (checked again on the server by layers.access.admin)."""
+    listed = accounts.list_accounts()
+    active = listed[listed["activa"]]
+    if active.empty:
+        return
+    with st.form("auditoria_cuenta"):
+        st.markdown("Cambiar el rol de una cuenta o desactivarla (crear cuentas y claves: `cli.py usuarios`).")
+        left, right = st.columns(2)
+        name = left.selectbox("Cuenta", list(active["nombre"]), key=K_ACCOUNT)
+        role = right.selectbox("Rol nuevo", list(roles.ACCOUNT_ROLES), key=K_ROLE)
+        off = st.checkbox("Desactivar la cuenta en vez de cambiar su rol", key=K_OFF)
+        sent = st.form_submit_button("Aplicar")
+    if not sent:
+        return
+    try:
+        checked, account = (admin.deactivate(access.stored(), name) if off
+                            else admin.change_role(access.stored(), name, role))
+    except SitError as exc:
+        st.error(str(exc))
+        return
+    access.sign_in(checked)
+    state = "activa" if account.activa else "desactivada"
+    st.success(f"Cuenta «{account.nombre}»: {account.rol}, {state}.")
+
+
 st.title("Auditoría")
 st.caption("Cambios recientes del seguimiento y de las ubicaciones, de cualquier cuenta, del más nuevo al más antiguo.")
 shared.init_widget(LIMIT, 200)
 limit = int(st.number_input("Cuántos cambios mostrar", min_value=10, max_value=5000, step=50, key=LIMIT))
 st.dataframe(_recent(limit), hide_index=True, width="stretch")
 st.markdown("##### Cuentas")
+_account_form()
 st.dataframe(accounts.list_accounts().rename(columns={
     "nombre": "Cuenta", "rol": "Rol", "correo": "Correo", "activa": "Activa", "con_clave": "Con clave",
     "creada_el": "Creada", "cambiada_el": "Cambiada"}), hide_index=True, width="stretch")

@@ -246,3 +246,19 @@ def test_second_of_two_planners_is_refused_and_sees_what_changed(people):
     editing.save_monitoring(beto, IDENT, {"avance_fisico": "35", "estado": "en ejecución"}, "Informe",
                             int(record["version"]))
     assert history.history(IDENT)["autor"].tolist() == ["ana", "beto", "beto"]
+
+
+def test_only_an_administrator_changes_accounts_and_never_her_own(people):
+    from layers.access import admin
+
+    for name in ("vecina", "ana"):
+        with pytest.raises(AccessDenied):
+            admin.change_role(session_of(name), "beto", roles.ADMINISTRADOR)
+    boss = session_of("admin")
+    with pytest.raises(accounts.AccountError) as info:
+        admin.change_role(boss, "admin", roles.PLANIFICADOR)
+    assert info.value.code == "own_account"
+    with pytest.raises(accounts.AccountError):
+        admin.deactivate(boss, "admin")
+    admin.change_role(boss, "vecina", roles.PLANIFICADOR)
+    assert accounts.account_log(1)[["nombre", "accion", "autor"]].values.tolist() == [["vecina", "rol", "admin"]]

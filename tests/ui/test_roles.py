@@ -170,3 +170,21 @@ def test_a_deactivated_account_is_shut_out_at_its_next_page(people):
     accounts.deactivate("ana")
     at.run()
     assert at.title[0].value == "Acceso restringido" and "ya no está activa" in text_of(at)
+
+
+def test_administrator_changes_a_role_and_deactivates_but_not_herself(people):
+    at = open_page(login("admin"), "pages/auditoria.py")
+    at.selectbox(key="auditoria_cuenta_nombre").select("vecina")
+    at.selectbox(key="auditoria_cuenta_rol").select(roles.PLANIFICADOR)
+    at.button(key="FormSubmitter:auditoria_cuenta-Aplicar").click().run()
+    assert "Cuenta «vecina»: planificador, activa." in text_of(at)
+    at.selectbox(key="auditoria_cuenta_nombre").select("admin")
+    at.checkbox(key="auditoria_cuenta_desactivar").check()
+    at.button(key="FormSubmitter:auditoria_cuenta-Aplicar").click().run()
+    assert "No puede quitarse a sí mismo" in text_of(at) and accounts.get("admin").activa
+    at.selectbox(key="auditoria_cuenta_nombre").select("beto")
+    at.button(key="FormSubmitter:auditoria_cuenta-Aplicar").click().run()
+    assert not accounts.get("beto").activa
+    log = accounts.account_log(2)
+    assert log[["nombre", "accion", "autor"]].values.tolist() == [["beto", "desactivar", "admin"],
+                                                                  ["vecina", "rol", "admin"]]
