@@ -242,6 +242,15 @@ IMPORT_HINTS = {
 }
 
 
+#: Hints for store errors in command-line words, by error code (added to any command's failure).
+STORE_HINTS = {
+    "store_damaged": lambda d: "Ejecute python cli.py build --reparar, o restaure una copia de respaldo.",
+    "disk_full": lambda d: "Libere espacio en la carpeta de datos (SIT_DATA_DIR) y repita.",
+    "store_readonly": lambda d: "Dé permiso de escritura a la carpeta de datos (SIT_DATA_DIR) o use otra.",
+    "shipped_layer": lambda d: "Las capas incluidas se reemplazan importando otra con --replace.",
+}
+
+
 def _with_hint(exc: SitError) -> SitError:
     """``exc`` with the command-line hint of its code appended to its message."""
     hint = IMPORT_HINTS.get(exc.code)
@@ -508,7 +517,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     except SitError as exc:
-        return _fail(str(exc))
+        hint = STORE_HINTS.get(exc.code)
+        return _fail(f"{exc} {hint(exc.data)}" if hint else str(exc))
     except BrokenPipeError:  # the reader (head, less) went away: stop quietly
         _quiet_stdout()
         return EXIT_USAGE
