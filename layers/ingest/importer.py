@@ -451,7 +451,7 @@ def _shape_reference(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[st
     attrs = _val.sanitise_values(attrs.rename(columns=mapping))
     out = gpd.GeoDataFrame(attrs, geometry=frame.geometry.to_numpy(), crs=WGS84)
     renamed = [f"{a}→{b}" for a, b in mapping.items() if a != b]
-    notes = ["campos renombrados: " + ", ".join(renamed[:10]) + (" …" if len(renamed) > 10 else "")] if renamed else []
+    notes = ["campos renombrados: " + ", ".join(renamed)] if renamed else []
     return out, {}, notes
 
 

@@ -78,6 +78,11 @@ from layers.text import fold, format_mb
 
 log = logging.getLogger(__name__)
 
+#: GDAL reading options of the importer: LIBKML keeps ExtendedData names as written
+#: (``Código``, not ``C__digo``); the importer folds them itself (``codigo``).
+READ_OPTIONS = {"LIBKML_LAUNDER_FIELD_NAMES": "NO"}
+pyogrio.set_gdal_config_options(READ_OPTIONS)
+
 #: Format code -> label for people.
 FORMAT_LABELS = {
     "geojson": "GeoJSON",
@@ -451,6 +456,8 @@ def _read_ogr(
     try:
         meta = _info(source, path, layer, encoding)
         frame = pyogrio.read_dataframe(target, layer=layer, encoding=encoding, on_invalid="fix")
+        if "geometry" in [str(f) for f in meta.get("fields", [])]:
+            frame = _with_geometry_field(frame, target, layer, encoding)
     except UnicodeError as exc:
         other = dbf.CP1252 if (encoding or "").replace("-", "").lower() in ("utf8", "") else dbf.UTF8
         raise InputFileError(
@@ -467,6 +474,25 @@ def _read_ogr(
         layer_name = layer or Path(display).stem
         raise InputFileError(f"La capa «{layer_name}» de «{display}» no tiene geometría.", code="no_geometry", file=display)
     return frame, meta
+
+
+def _with_geometry_field(frame: gpd.GeoDataFrame, target: str, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
+    """``frame`` with the attribute called ``geometry`` that pyogrio overwrote with the geometry, back as a column.
+
+    The attribute is renamed ``geometry_2`` (``_3``... if taken); the rename is
+    kept in ``frame.attrs["renamed"]`` for the report (see :func:`_unique_columns`).
+    """
+    attrs = pyogrio.read_dataframe(target, layer=layer, encoding=encoding, read_geometry=False)
+    if not isinstance(frame, gpd.GeoDataFrame) or "geometry" not in attrs.columns:
+        return frame
+    taken, k = set(map(str, attrs.columns)), 2
+    while f"geometry_{k}" in taken:
+        k += 1
+    name = f"geometry_{k}"
+    attrs = attrs.rename(columns={"geometry": name})
+    out = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(frame.geometry.to_numpy(), index=attrs.index), crs=frame.crs)
+    out.attrs["renamed"] = [f"geometry→{name}"]
+    return out
 
 
 def _declared(meta: dict) -> pyproj.CRS | None:
@@ -613,6 +639,10 @@ def _read_kml(source: _Source, layer: str | None, name: str) -> tuple[gpd.GeoDat
     boiler = [c for c in frame.columns if c in _KML_BOILERPLATE]
     empty = [c for c in frame.columns if c != "geometry" and frame[c].isna().all()]
     frame = frame.drop(columns=sorted(set(boiler) | set(empty)))
+    if empty:
+        info_empty = [c for c in empty if c not in boiler]
+    else:
+        info_empty = []
     if "id2" in frame.columns and "id" in frame.columns:
         # LIBKML names the placemark id "id" and renames a data field "id" to "id2".
         frame = frame.drop(columns="id").rename(columns={"id2": "id"})
@@ -620,6 +650,8 @@ def _read_kml(source: _Source, layer: str | None, name: str) -> tuple[gpd.GeoDat
     info = ReadInfo(label, chosen or ", ".join(names), pyproj.CRS(WGS84), "KML siempre usa WGS 84")
     if chosen is None and len(names) > 1:
         info.notes.append(f"{len(names)} carpetas leídas juntas (campo «carpeta»)")
+    if info_empty:
+        info.notes.append("campos vacíos en todos los elementos, descartados: " + ", ".join(info_empty))
     return frame, info
 
 
@@ -763,9 +795,45 @@ def read(
             else:
                 frame, info = _read_csv(source, encoding, name)
     _gdal_warnings(caught, info)
+    frame = _unique_columns(frame, info)
     if source.container == "zip" and info.format != "Shapefile":
         info.format = f"{info.format} (en zip)"
     return frame, info
+
+
+def _unique_columns(frame: gpd.GeoDataFrame, info: ReadInfo) -> gpd.GeoDataFrame:
+    """``frame`` with every attribute name distinct and none equal to the geometry column's.
+
+    A DBF may name two fields alike (tools that cut names to 10 characters) and a
+    GeoJSON may have a property called ``geometry``: GDAL keeps both, under one
+    name. The later ones get ``_2``, ``_3``...; the report lists them.
+    """
+    cols = [str(c) for c in frame.columns]
+    geometry = frame.geometry.name
+    gpos = len(cols) - 1 - cols[::-1].index(geometry)
+    earlier = list(frame.attrs.get("renamed", []))
+    if len(set(cols)) == len(cols):
+        if earlier:
+            info.notes.append("campos de nombre repetido, conservados con otro nombre: " + ", ".join(earlier))
+        return frame
+    used = {geometry}
+    names, renamed = [], []
+    for i, col in enumerate(cols):
+        if i == gpos:
+            names.append(col)
+            continue
+        name, k = col, 2
+        while name in used or (name != col and name in cols):
+            name, k = f"{col}_{k}", k + 1
+        used.add(name)
+        names.append(name)
+        if name != col:
+            renamed.append(f"{col}→{name}")
+    data = {names[i]: frame.iloc[:, i] for i in range(len(cols)) if i != gpos}
+    out = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(frame.iloc[:, gpos], index=frame.index), crs=frame.crs)
+    out = out.rename_geometry(geometry) if out.geometry.name != geometry else out
+    info.notes.append("campos de nombre repetido, conservados con otro nombre: " + ", ".join(earlier + renamed))
+    return out
 
 
 def _gdal_warnings(caught: list[warnings.WarningMessage], info: ReadInfo) -> None:
