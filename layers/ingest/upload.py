@@ -65,12 +65,6 @@ LABEL_PRECISION = "Precisión conocida (m)"
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
 
 
-#: The uploader widget lets through files up to this many times the limit, so that a file a
-#: little too large reaches :func:`check_upload` and gets its Spanish message; the browser
-#: still stops far larger ones before they are sent (with Streamlit's own message).
-UPLOADER_SLACK = 2
-
-
 def limit_mb() -> int:
     """Upload limit (:data:`layers.settings.UPLOAD_LIMIT_BYTES`) in whole megabytes, rounded up (at least 1)."""
     return max(1, -(-settings.UPLOAD_LIMIT_BYTES // (1024 * 1024)))
@@ -82,8 +76,13 @@ def limit_text() -> str:
 
 
 def uploader_limit_mb() -> int:
-    """Largest file, in megabytes, the uploader widget sends to the server (see :data:`UPLOADER_SLACK`)."""
-    return limit_mb() * UPLOADER_SLACK
+    """Largest file, in megabytes, the uploader widget sends to the server.
+
+    The same limit as Streamlit's own ``server.maxUploadSize``
+    (:func:`layers.settings.streamlit_upload_mb`): the server refuses anything larger before
+    it reaches memory, so the widget must not offer more than the server takes.
+    """
+    return settings.streamlit_upload_mb()
 
 
 def safe_file_name(name: object) -> str:

@@ -171,6 +171,8 @@ def start_streamlit(app_path: str | Path, env: dict[str, str] | None = None,
         "--server.fileWatcherType", "none",
         "--server.runOnSave", "false",
         "--browser.gatherUsageStats", "false",
+        # Streamlit's own upload limit is the product's, as `make run` passes it.
+        "--server.maxUploadSize", str(_upload_limit_mb(proc_env)),
     ]
     log_path = workdir / "streamlit.log"
     with log_path.open("wb") as log:
@@ -219,6 +221,22 @@ def streamlit_server(streamlit_servers):
 
     factory.get = get
     return factory
+
+
+def _upload_limit_mb(env: dict[str, str]) -> int:
+    """``server.maxUploadSize`` for a server started with ``env`` (see :func:`layers.settings.streamlit_upload_mb`)."""
+    from layers import settings
+
+    saved = os.environ.get("SIT_UPLOAD_LIMIT_MB")
+    try:
+        if "SIT_UPLOAD_LIMIT_MB" in env:
+            os.environ["SIT_UPLOAD_LIMIT_MB"] = env["SIT_UPLOAD_LIMIT_MB"]
+        return settings.streamlit_upload_mb()
+    finally:
+        if saved is None:
+            os.environ.pop("SIT_UPLOAD_LIMIT_MB", None)
+        else:
+            os.environ["SIT_UPLOAD_LIMIT_MB"] = saved
 
 
 # --------------------------------------------------------------------------- AppTest

@@ -228,11 +228,12 @@ def test_suggested_layer_names_are_valid(file_name, layer):
 
 
 def test_limits_for_the_widget(monkeypatch):
-    monkeypatch.setattr(settings, "UPLOAD_LIMIT_BYTES", 50 * 1024 * 1024)
+    monkeypatch.setenv("SIT_UPLOAD_LIMIT_MB", "50")
     assert upload.limit_mb() == 50 and upload.limit_text() == "50,0 MB"
-    assert upload.uploader_limit_mb() == 50 * upload.UPLOADER_SLACK
-    monkeypatch.setattr(settings, "UPLOAD_LIMIT_BYTES", 100_000)
-    assert upload.limit_mb() == 1
+    # The widget offers exactly what Streamlit's server.maxUploadSize accepts, no more.
+    assert upload.uploader_limit_mb() == settings.streamlit_upload_mb() == 50
+    monkeypatch.setenv("SIT_UPLOAD_LIMIT_MB", "0.1")
+    assert upload.limit_mb() == 1 and upload.uploader_limit_mb() == 1
 
 
 def test_remove_imported_and_shipped(fresh_store, tmp_path):
