@@ -56,6 +56,7 @@ navigation = st.navigation(
 st.sidebar.caption("SIT Vallenar · Sistema de información territorial de la comuna de Vallenar")
 _shared.page_setup(navigation.url_path)
 
+
 def _damaged_store_page(exc: StoreDamagedError) -> None:
     """What happened to the store and what to do, in Spanish; no detail is rendered as Markdown."""
     st.title("El almacén de capas está dañado")
@@ -96,6 +97,9 @@ _access.sidebar_status()  # who is signed in, or a link to sign in
 try:
     with _shared.app_navigation():  # pages check it (pages/_shared.py, run_inside_app)
         navigation.run()
+except StoreDamagedError as exc:  # damaged while the page ran (e.g. by another process)
+    log.error("store damaged: %s", exc)
+    _damaged_store_page(exc)
 except SitError as exc:
     log.exception("page failed with a domain error")
     st.error(_shared.md_escape(exc))
