@@ -239,6 +239,8 @@ IMPORT_HINTS = {
     "id_field_missing": lambda d: "Use --id-field.",
     "field_missing": lambda d: "Revise --name-field." if d.get("role") == "name_field" else "Revise --id-field.",
     "duplicate_ids": lambda d: "Sin --id-field los identificadores se derivan de los nombres.",
+    "datum_unknown": lambda d: "Indíquelo con --crs, p. ej. --crs EPSG:24879 si es PSAD56 / UTM 19S.",
+    "crs_conflict": lambda d: f"Quite --crs: vale el {d['declared']} del archivo.",
 }
 
 

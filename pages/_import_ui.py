@@ -70,6 +70,8 @@ FORM_HINTS = {
     "id_field_missing": lambda d: f"Complete «{upload.LABEL_ID_FIELD}».",
     "field_missing": lambda d: f"Revise «{upload.LABEL_NAME_FIELD if d.get('role') == 'name_field' else upload.LABEL_ID_FIELD}».",
     "duplicate_ids": lambda d: f"Con «{upload.LABEL_ID_FIELD}» vacío los identificadores se derivan de los nombres.",
+    "datum_unknown": lambda d: f"Indíquelo en «{upload.LABEL_CRS}», p. ej. EPSG:24879 si es PSAD56 / UTM 19S.",
+    "crs_conflict": lambda d: f"Deje «{upload.LABEL_CRS}» vacío: vale el {d['declared']} del archivo.",
 }
 
 

@@ -227,11 +227,23 @@ def read_any(
     frame, info = _read.read(Path(path), layer=gpkg_layer, encoding=encoding, source_name=source_name)
     if user_crs is not None:
         declared = info.declared_crs
+        if info.crs_binding and declared is not None and not declared.equals(user_crs, ignore_axis_order=True):
+            raise InputFileError(
+                f"El archivo declara {_read.label(declared)} ({info.crs_note}) y se indicó {_read.label(user_crs)}: "
+                "no se importa con un sistema que contradice el de los datos.",
+                code="crs_conflict", declared=_read.label(declared), given=_read.label(user_crs),
+            )
         if declared is not None and not declared.equals(user_crs, ignore_axis_order=True):
             info.crs_note = f"indicado al importar (el archivo declaraba {_read.label(declared)})"
         else:
             info.crs_note = "indicado al importar"
         frame = frame.set_crs(user_crs, allow_override=True)
+    elif info.unknown_datum is not None:
+        raise InputFileError(
+            f"El sistema de coordenadas de «{info.source_layer or source_name or Path(path).name}» usa el datum «{info.unknown_datum}», "
+            "que no se reconoce: sin saberlo los elementos quedarían cientos de metros corridos; hay que indicar el sistema de coordenadas.",
+            code="datum_unknown", datum=info.unknown_datum, suggested=[],
+        )
     elif info.declared_crs is not None and frame.crs is None:
         frame = frame.set_crs(info.declared_crs)
     return frame, info

@@ -73,7 +73,7 @@ from geo import dbf, zipsafe
 from geo.crs import WGS84, crs_label, parse_crs
 from layers import settings
 from layers._errors import InputFileError
-from layers.ingest import _guard
+from layers.ingest import _datum, _guard
 from layers.text import fold, format_mb
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,10 @@ _SPLIT = re.compile(r"(.+)_(puntos|lineas|poligonos|sin_geometria)")
 _WKT_NAMES = ("wkt", "geometry", "geometria", "geom", "the_geom")
 _LONLAT_NAMES = (("lon", "lat"), ("longitud", "latitud"), ("lng", "lat"), ("long", "lat"), ("longitude", "latitude"))
 _XY_NAMES = (("x", "y"), ("este", "norte"), ("easting", "northing"))
+#: A number with thousands dots that cannot be a decimal point: ``6.837.490,78``, ``327.860,09``, ``6.837.490``.
+_GROUPED = r"[+-]?\d{1,3}(?:\.\d{3})+,\d*|[+-]?\d{1,3}(?:\.\d{3}){2,}"
+#: EWKT's SRID prefix, as PostGIS ``ST_AsEWKT`` writes it: ``SRID=32719;POLYGON(...)``.
+_EWKT = re.compile(r"^\s*SRID\s*=\s*(\d{1,6})\s*;", re.IGNORECASE)
 
 
 @dataclass
@@ -134,6 +138,12 @@ class ReadInfo:
         Rows the reader itself dropped, by Spanish reason.
     notes : list of str
         Other remarks for the report, in Spanish.
+    crs_binding : bool
+        The CRS is written in the data itself (EWKT ``SRID=``): a different CRS
+        given at import is refused rather than taken.
+    unknown_datum : str or None
+        Name of a declared datum that PROJ does not know and that could not be
+        recognised: the file cannot be placed without a CRS given at import.
     """
 
     format: str
@@ -144,6 +154,8 @@ class ReadInfo:
     had_z: bool = False
     dropped: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    crs_binding: bool = False
+    unknown_datum: str | None = None
 
 
 @dataclass
@@ -662,6 +674,7 @@ def fold_name(name: object) -> str:
 
 def _decode_text(raw: bytes, encoding: str | None) -> tuple[str, str]:
     if encoding:
+        encoding = dbf.codec(encoding) or encoding  # ISO-8859-1 read as its superset Windows-1252
         try:
             return raw.decode(encoding), encoding
         except UnicodeDecodeError as exc:
@@ -669,12 +682,18 @@ def _decode_text(raw: bytes, encoding: str | None) -> tuple[str, str]:
     try:
         return raw.decode("utf-8-sig"), "UTF-8"
     except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode(dbf.CP1252), dbf.CP1252  # Excel's "ANSI" in Chile: curly quotes and dashes in 0x80-0x9F
+    except UnicodeDecodeError:
         return raw.decode("iso-8859-1"), "ISO-8859-1"
 
 
 def _numbers(values: pd.Series, decimal_comma: bool) -> np.ndarray:
     text = values.fillna("").astype(str).str.strip()
     if decimal_comma:
+        grouped = text.str.fullmatch(_GROUPED)
+        text = text.where(~grouped, text.str.replace(".", "", regex=False))
         text = text.str.replace(",", ".", regex=False)
     return pd.to_numeric(text.where(text != "", None), errors="coerce").to_numpy(dtype=float)
 
@@ -692,6 +711,18 @@ def _csv_table(source: _Source, encoding: str | None, name: str) -> tuple[pd.Dat
         raise InputFileError(f"«{name}» no es un CSV legible: {_one_line(exc)}.", code="unreadable_file", file=name) from exc
     table.columns = [str(c).strip() for c in table.columns]
     return table, sep, used
+
+
+def _ewkt_srid(values: pd.Series, column: str, name: str) -> tuple[pd.Series, int | None]:
+    """WKT without EWKT's ``SRID=n;`` prefix, and that SRID; a column of several SRIDs is refused."""
+    srids = values.str.extract(_EWKT, expand=False).dropna().astype(int).unique()
+    if len(srids) > 1:
+        shown = ", ".join(str(s) for s in sorted(srids)[:5])
+        raise InputFileError(
+            f"La columna «{column}» de «{name}» mezcla geometrías de varios SRID ({shown}); una capa tiene un solo sistema de coordenadas.",
+            code="mixed_srid", file=name, srids=[int(s) for s in srids],
+        )
+    return values.str.replace(_EWKT, "", regex=True), (int(srids[0]) if len(srids) else None)
 
 
 def _csv_wkt(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -720,10 +751,15 @@ def _read_csv(source: _Source, encoding: str | None, name: str) -> tuple[gpd.Geo
     pair = next(((folded[a], folded[b]) for a, b in _LONLAT_NAMES if a in folded and b in folded), None)
     xy = next(((folded[a], folded[b]) for a, b in _XY_NAMES if a in folded and b in folded), None)
     if wkt_col is not None:
-        geoms, unreadable = _csv_wkt(table[wkt_col])
+        wkt, srid = _ewkt_srid(table[wkt_col], wkt_col, name)
+        geoms, unreadable = _csv_wkt(wkt)
         reason, used_cols = "WKT ilegible", [wkt_col]
         info.crs_note = f"columna WKT «{wkt_col}»"
-        if pair is not None:
+        if srid is not None:
+            info.declared_crs = parse_user_crs(f"EPSG:{srid}")
+            info.crs_note = f"SRID={srid} del EWKT de la columna «{wkt_col}»"
+            info.crs_binding = True
+        elif pair is not None:
             # As SIT writes CSV: WKT plus lon/lat of a point on it, both in WGS 84 degrees.
             info.declared_crs = pyproj.CRS(WGS84)
             info.crs_note = f"columna WKT «{wkt_col}» con columnas «{pair[0]}»/«{pair[1]}» en grados WGS 84"
@@ -796,6 +832,7 @@ def read(
                 frame, info = _read_csv(source, encoding, name)
     _gdal_warnings(caught, info)
     frame = _unique_columns(frame, info)
+    frame = _known_datum(frame, info)
     if source.container == "zip" and info.format != "Shapefile":
         info.format = f"{info.format} (en zip)"
     return frame, info
@@ -834,6 +871,25 @@ def _unique_columns(frame: gpd.GeoDataFrame, info: ReadInfo) -> gpd.GeoDataFrame
     out = out.rename_geometry(geometry) if out.geometry.name != geometry else out
     info.notes.append("campos de nombre repetido, conservados con otro nombre: " + ", ".join(earlier + renamed))
     return out
+
+
+def _known_datum(frame: gpd.GeoDataFrame, info: ReadInfo) -> gpd.GeoDataFrame:
+    """Replace a declared datum PROJ does not know by the one its name says (:mod:`layers.ingest._datum`).
+
+    A datum that cannot be recognised is kept in :attr:`ReadInfo.unknown_datum`;
+    the import then needs a CRS given by the person.
+    """
+    crs = info.declared_crs
+    name = _datum.unknown_datum(crs) if crs is not None else None
+    if name is None:
+        return frame
+    found = _datum.recognise(crs)
+    if found is None:
+        info.unknown_datum = name
+        return frame
+    info.declared_crs = found[0]
+    info.crs_note = f"{info.crs_note}; su datum «{name}» no trae código EPSG ni TOWGS84 y se reconoció por su nombre como {found[1]}"
+    return frame.set_crs(found[0], allow_override=True)
 
 
 def _gdal_warnings(caught: list[warnings.WarningMessage], info: ReadInfo) -> None:
