@@ -21,6 +21,8 @@ from folium.template import Template
 
 from layers import links
 from views import symbology
+from layers.monitoring.fields import ESTADO_INICIAL
+from layers.text import format_number
 from views.escape import html_text, js_value
 from views.legend import Section, Swatch
 
@@ -42,8 +44,10 @@ class SitedInitiatives(MacroElement):
     """Sited initiatives drawn from one compact JSON document.
 
     Points become ``L.circleMarker`` added in bulk to a MarkerCluster; lines and
-    areas become an ``L.geoJSON`` layer added to a FeatureGroup. Tooltips show the
-    (escaped) name; popups are assembled when opened from the record and lookup
+    areas become an ``L.geoJSON`` layer added to a FeatureGroup. Marks take the colour
+    of their strategy, or of their monitoring status when the document says
+    ``"cb": "estado"``. Tooltips show the (escaped) name, and the status and physical
+    progress when known; popups are assembled when opened from the record and lookup
     tables, all of whose strings were escaped in Python.
     """
 
@@ -56,6 +60,11 @@ class SitedInitiatives(MacroElement):
                     return "<tr><th style='text-align:left;padding-right:6px;vertical-align:top'>" + label
                         + "</th><td>" + (value === "" || value === undefined || value === null ? "—" : value) + "</td></tr>";
                 }
+                function colour(r) { return d.cb === "estado" && r[8] >= 0 ? d.sc[r[8]] : d.c[r[3]]; }
+                function tip(r) {
+                    return r[8] < 0 ? r[0] : r[0] + "<br><span style='font-size:11px'>" + d.s[r[8]]
+                        + (r[9] ? " · avance físico " + r[9] : "") + "</span>";
+                }
                 function popup(k) {
                     var r = d.r[k];
                     return "<div class='sit-popup' style='font:12px/1.35 sans-serif'><b>" + r[0] + "</b><table>"
@@ -63,25 +72,26 @@ class SitedInitiatives(MacroElement):
                         + row("Plan", d.p[r[4]]) + row("Padre", r[5] < 0 ? "" : d.h[r[5]])
                         + row("Territorios", r[6].map(function (i) { return d.n[i]; }).join(", "))
                         + row("Fuente de la geometría", d.f[r[7]])
+                        + (r[8] < 0 ? "" : row("Estado", d.s[r[8]]) + row("Avance físico", r[9]))
                         + "</table></div>";
                 }
                 var markers = [];
                 for (var i = 0; i < d.pt.length; i++) {
                     var p = d.pt[i], r = d.r[p[2]];
-                    var m = L.circleMarker([p[0], p[1]], Object.assign({}, d.ps, {fillColor: d.c[r[3]]}));
-                    m.bindTooltip(r[0]);
+                    var m = L.circleMarker([p[0], p[1]], Object.assign({}, d.ps, {fillColor: colour(r)}));
+                    m.bindTooltip(tip(r));
                     m.bindPopup(popup.bind(null, p[2]), {maxWidth: 340});
                     markers.push(m);
                 }
                 {{ this.cluster.get_name() }}.addLayers(markers);
                 L.geoJSON(d.sh, {
                     style: function (f) {
-                        var c = d.c[d.r[f.properties.k][3]];
+                        var c = colour(d.r[f.properties.k]);
                         var base = f.geometry.type.indexOf("Polygon") >= 0 ? d.gs : d.ls;
                         return Object.assign({}, base, {color: c, fillColor: c});
                     },
                     onEachFeature: function (f, layer) {
-                        layer.bindTooltip(d.r[f.properties.k][0], {sticky: true});
+                        layer.bindTooltip(tip(d.r[f.properties.k]), {sticky: true});
                         layer.bindPopup(popup.bind(null, f.properties.k), {maxWidth: 340});
                     }
                 }).addTo({{ this.shapes.get_name() }});
@@ -108,6 +118,7 @@ def sited_payload(
     strategies: Mapping[str, str],
     plans: Mapping[str, str] | None = None,
     territory_names: Mapping[str, Sequence[str]] | None = None,
+    color_by: str = "estrategia",
 ) -> tuple[dict[str, object], dict[str, int]]:
     """The compact document :class:`SitedInitiatives` draws, and how many features of each kind.
 
@@ -123,12 +134,26 @@ def sited_payload(
     territory_names : mapping of str to sequence of str, optional
         Initiative id -> names of its territories (popup); defaults to the slugs
         of the ``territorios`` field. Names travel once, in a lookup table.
+    color_by : {"estrategia", "estado"}
+        What colours the marks (see :data:`views.symbology.COLOR_MODES`). Status colours
+        need an ``estado`` column; rows without one keep their strategy colour.
 
     Returns
     -------
     tuple of (dict, dict)
         The document (every string HTML-escaped) and ``{"point": n, "line": n, "polygon": n}``.
+        Each record ``r[k]`` is ``[nombre, id, tipo, estrategia, plan, padre, territorios,
+        fuente_geometria, estado, avance_fisico]`` (indices into the lookup tables; ``estado``
+        -1 when the frame has no ``estado`` column, ``avance_fisico`` a text such as
+        ``"45,5 %"`` or ``""``); ``s`` and ``sc`` are the statuses and their colours.
+
+    Raises
+    ------
+    ValueError
+        If ``color_by`` is not a key of :data:`views.symbology.COLOR_MODES`.
     """
+    if color_by not in symbology.COLOR_MODES:
+        raise ValueError(f"color_by must be one of {list(symbology.COLOR_MODES)}, not {color_by!r}")
     sited = initiatives[initiatives.geometry.notna() & ~initiatives.geometry.is_empty]
     strategy_ids = list(strategies)
     extra = [s for s in dict.fromkeys(sited["estrategia"].astype(str)) if s not in strategies]
@@ -151,6 +176,9 @@ def sited_payload(
         for p, n in zip(sited.get("padre", [None] * len(sited)), sited.get("padre_nombre", [None] * len(sited)))
     ]
     h_table, h_index = _lookup(p for p in padres if p)
+    s_refs, advance = _status_refs(sited)
+    s_keys = list(symbology.ESTADO_COLORS) + [v for v in dict.fromkeys(s_refs) if v and v not in symbology.ESTADO_COLORS]
+    s_index = {v: i for i, v in enumerate(s_keys)}
 
     names_table: dict[str, int] = {}
 
@@ -165,12 +193,13 @@ def sited_payload(
     points: list[list[object]] = []
     shapes: list[dict[str, object]] = []
     kinds = {"point": 0, "line": 0, "polygon": 0}
-    for k, (row, geom, padre) in enumerate(zip(sited.itertuples(index=False), sited.geometry.array, padres)):
+    rows = zip(sited.itertuples(index=False), sited.geometry.array, padres, s_refs, advance)
+    for k, (row, geom, padre, estado, avance) in enumerate(rows):
         terr = territory_refs(row)
         records.append([
             _esc(row.nombre), _esc(row.id), t_index[_esc(row.tipo)], e_index[str(row.estrategia)],
             p_index[plan_label(row.plan, getattr(row, "plan_nombre", row.plan))], h_index[padre] if padre else -1,
-            terr, f_index[_esc(getattr(row, "fuente_geometria", ""))],
+            terr, f_index[_esc(getattr(row, "fuente_geometria", ""))], s_index[estado] if estado else -1, avance,
         ])
         kind = symbology.geometry_kind(geom.geom_type)
         if kind == "point":
@@ -192,11 +221,21 @@ def sited_payload(
     payload = {
         "r": records, "pt": points, "sh": {"type": "FeatureCollection", "features": shapes},
         "t": t_table, "e": e_table, "p": p_table, "h": h_table, "f": f_table, "c": colors, "n": list(names_table),
+        "s": [_esc(v) for v in s_keys], "sc": [symbology.estado_color(v) for v in s_keys], "cb": color_by,
         "ps": {**symbology.GEOMETRY_STYLES["point"]},
         "ls": {**symbology.GEOMETRY_STYLES["line"]},
         "gs": {**symbology.GEOMETRY_STYLES["polygon"]},
     }
     return payload, kinds
+
+
+def _status_refs(sited: pd.DataFrame) -> tuple[list[str | None], list[str]]:
+    """Status of each row (``None`` without an ``estado`` column) and its physical progress as text."""
+    if "estado" not in sited.columns:
+        return [None] * len(sited), [""] * len(sited)
+    estados = [str(v) if isinstance(v, str) and v else ESTADO_INICIAL for v in sited["estado"]]
+    fisico = pd.to_numeric(sited.get("avance_fisico", pd.Series(None, index=sited.index, dtype=object)), errors="coerce")
+    return estados, ["" if pd.isna(v) else f"{format_number(float(v), 1)} %" for v in fisico]
 
 
 #: Swatch of each kind of geometry of the sited initiatives (colour filled in per row).
@@ -216,6 +255,7 @@ def legend_sections(
     kinds: Mapping[str, int],
     minimum: int = 1,
     zero: bool = True,
+    color_by: str = "estrategia",
 ) -> list[Section]:
     """What the plan map's legend lists: the choropleth classes, the strategies, the kinds drawn.
 
@@ -235,6 +275,9 @@ def legend_sections(
         Smallest positive count (lower bound of the first class).
     zero : bool
         Whether some territory has a count of zero (shows the zero row).
+    color_by : {"estrategia", "estado"}
+        What colours the sited initiatives: their strategy (the strategies drawn are
+        listed) or their monitoring status (the eight statuses are listed).
 
     Returns
     -------
@@ -254,6 +297,12 @@ def legend_sections(
         [(_kind_swatch(color, "point"), f"{sid} · {name}" if name else str(sid)) for sid, name, color in rows],
         note="La selección no tiene iniciativas ubicadas.",
     )
+    if color_by == "estado":
+        sited = Section(
+            "Iniciativas ubicadas, por estado",
+            [(_kind_swatch(color, "point"), estado.capitalize()) for estado, color in symbology.estado_legend()],
+            subtitle="según el registro de seguimiento",
+        )
     sections = [classes, sited]
     drawn = [k for k in ("point", "line", "polygon") if kinds.get(k)]
     if drawn:

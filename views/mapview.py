@@ -11,10 +11,12 @@ What the map shows
   initiatives sited in or linked by name to the territory count. The legend
   says which;
 - the territories named in the filter, with a thick outline;
-- the sited initiatives of the selection, coloured by strategy: points as
+- the sited initiatives of the selection, coloured by strategy or, on request,
+  by monitoring status (:data:`views.symbology.ESTADO_COLORS`): points as
   ``circleMarker`` inside a MarkerCluster, lines and areas as GeoJSON paths,
   each with its name as tooltip and a popup with id, tipo, estrategia, plan,
-  padre, territorios and fuente_geometria;
+  padre, territorios and fuente_geometria, plus estado and avance físico
+  when the monitoring values are given (:func:`with_status`);
 - the reference layers people imported (registry ``clase`` ``referencia``),
   one overlay each, in neutral grey (dark grey lines, hollow grey points, grey
   outlines without fill) so they never read as a strategy or a choropleth
@@ -52,6 +54,7 @@ from folium.plugins import MarkerCluster
 
 from geo.crs import UTM19S, WGS84
 from layers import links
+from layers.monitoring.fields import ESTADO_INICIAL
 from views import symbology, webassets
 from views._elements import (
     ReferenceOverlay,
@@ -69,7 +72,7 @@ __all__ = [
     "display_geometries", "territory_counts", "count_label", "count_legend_title", "selection_bounds",
     "sited_payload", "legend_sections", "Legend", "SitedInitiatives", "build_map", "selection_map", "map_html",
     "REFERENCE_COLOR", "REFERENCE_STYLES", "REFERENCE_LABEL_FIELDS", "REFERENCE_CLUSTER_MIN_POINTS",
-    "reference_labels", "reference_display", "reference_payload", "ReferenceOverlay", "add_reference_layers",
+    "reference_labels", "reference_display", "with_status", "reference_payload", "ReferenceOverlay", "add_reference_layers",
 ]
 
 log = logging.getLogger(__name__)
@@ -441,6 +444,7 @@ def build_map(
     relations: pd.DataFrame | None = None,
     fit: list[list[float]] | None = None,
     reference_layers: Mapping[str, gpd.GeoDataFrame] | Iterable[tuple[str, gpd.GeoDataFrame]] | None = None,
+    color_by: str = "estrategia",
 ) -> folium.Map:
     """Build the plan's map for a selection.
 
@@ -468,6 +472,10 @@ def build_map(
     reference_layers : mapping of str to GeoDataFrame, or iterable of (str, GeoDataFrame), optional
         Reference overlays (title -> :func:`reference_display` frame), drawn above the
         territories and below the initiatives; see :func:`add_reference_layers`.
+    color_by : {"estrategia", "estado"}
+        Colour the sited initiatives by strategy or by monitoring status (the
+        ``estado`` column of ``initiatives``); popups and tooltips show the status and
+        the physical progress whenever ``initiatives`` has an ``estado`` column.
 
     Returns
     -------
@@ -484,10 +492,10 @@ def build_map(
     n, breaks = _add_choropleth(m, territories, counts)
     _add_outlines(m, chosen, commune)
     references = add_reference_layers(m, reference_layers)
-    sited, kinds = _add_sited_initiatives(m, initiatives, strategies, relations, territories)
+    sited, kinds = _add_sited_initiatives(m, initiatives, strategies, relations, territories, color_by)
     sections = legend_sections(
         breaks, count_legend_title(specific_only), strategies, sited["estrategia"].astype(str), kinds,
-        minimum=int(n[n > 0].min()) if (n > 0).any() else 1, zero=bool((n == 0).any()),
+        minimum=int(n[n > 0].min()) if (n > 0).any() else 1, zero=bool((n == 0).any()), color_by=color_by,
     )
     m.add_child(Legend(sections + reference_legend_sections(references, REFERENCE_STYLES)))
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
@@ -560,6 +568,7 @@ def _add_sited_initiatives(
     strategies: Mapping[str, str],
     relations: pd.DataFrame | None,
     territories: gpd.GeoDataFrame,
+    color_by: str = "estrategia",
 ) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
     """Draw the sited initiatives: points clustered, lines and areas in a group, one JSON document.
 
@@ -570,7 +579,7 @@ def _add_sited_initiatives(
     """
     sited = initiatives[initiatives.geometry.notna() & ~initiatives.geometry.is_empty]
     names = _territory_names(relations, territories, list(sited["id"])) if relations is not None else None
-    payload, kinds = sited_payload(sited, strategies, territory_names=names)
+    payload, kinds = sited_payload(sited, strategies, territory_names=names, color_by=color_by)
     shapes = folium.FeatureGroup(name=LAYER_NAMES["shapes"], show=True).add_to(m)
     cluster = MarkerCluster(
         name=LAYER_NAMES["points"],
@@ -592,6 +601,8 @@ def selection_map(
     selected_territories: Sequence[str] = (),
     filtered: bool = True,
     reference_layers: Mapping[str, gpd.GeoDataFrame] | Iterable[tuple[str, gpd.GeoDataFrame]] | None = None,
+    monitoring: pd.DataFrame | None = None,
+    color_by: str = "estrategia",
 ) -> folium.Map:
     """The map of a selection, from the display layers of the whole plan.
 
@@ -614,6 +625,12 @@ def selection_map(
         Whether any filter is set; with none, the map opens on the whole commune.
     reference_layers : mapping or iterable of (str, GeoDataFrame), optional
         Reference overlays, see :func:`build_map`.
+    monitoring : pandas.DataFrame, optional
+        Monitoring values indexed by initiative id with ``estado`` and ``avance_fisico``
+        (:func:`layers.monitoring.matrix`); joined to the initiatives for the popups,
+        tooltips and status colours. Ids it lacks are ``sin iniciar``.
+    color_by : {"estrategia", "estado"}
+        What colours the sited initiatives, see :func:`build_map`.
 
     Returns
     -------
@@ -623,6 +640,8 @@ def selection_map(
     ids = list(dict.fromkeys(selected_ids))
     chosen_ids = set(ids)
     selected = initiatives[initiatives["id"].isin(chosen_ids)]
+    if monitoring is not None:
+        selected = with_status(selected, monitoring)
     counts = territory_counts(relations, ids, territories["slug"], specific_only=specific_only)
     fit = None
     if not filtered:
@@ -631,8 +650,32 @@ def selection_map(
         commune, territories, counts, selected,
         strategies=strategies, specific_only=specific_only,
         selected_territories=selected_territories, relations=relations, fit=fit,
-        reference_layers=reference_layers,
+        reference_layers=reference_layers, color_by=color_by,
     )
+
+
+def with_status(initiatives: gpd.GeoDataFrame, monitoring: pd.DataFrame) -> gpd.GeoDataFrame:
+    """``initiatives`` with the ``estado`` and ``avance_fisico`` of ``monitoring`` (by ``id``).
+
+    Parameters
+    ----------
+    initiatives : geopandas.GeoDataFrame
+        Initiatives with ``id`` (any CRS; geometry and order kept).
+    monitoring : pandas.DataFrame
+        Indexed by initiative id, with ``estado`` and ``avance_fisico`` (per cent).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy; ids missing from ``monitoring`` get ``estado`` ``"sin iniciar"`` and no progress.
+    """
+    values = monitoring.reindex(initiatives["id"].astype(str))
+    out = initiatives.copy()
+    estado = values["estado"].to_numpy(dtype=object) if "estado" in values else [None] * len(out)
+    out["estado"] = [v if isinstance(v, str) and v else ESTADO_INICIAL for v in estado]
+    fisico = values["avance_fisico"] if "avance_fisico" in values else pd.Series(np.nan, index=values.index)
+    out["avance_fisico"] = pd.to_numeric(fisico, errors="coerce").astype(float).to_numpy()
+    return out
 
 
 def map_html(m: folium.Map) -> str:

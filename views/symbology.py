@@ -239,3 +239,34 @@ def strategy_legend(strategies: Mapping[str, str], present: Iterable[str] | None
     """
     keep = set(present) if present is not None else None
     return [(sid, name, strategy_color(sid)) for sid, name in strategies.items() if keep is None or sid in keep]
+
+
+# --------------------------------------------------------------------------- monitoring status
+
+#: Status of an initiative (:data:`layers.monitoring.fields.ESTADOS`, in that order) -> colour.
+#: Okabe–Ito colours again (colour-blind safe), with a light grey for «sin iniciar» so
+#: untouched initiatives recede; black marks finished ones.
+ESTADO_COLORS: dict[str, str] = {
+    "sin iniciar": "#BDBDBD",
+    "en formulación": "#56B4E9",
+    "postulada": "#0072B2",
+    "financiada": "#009E73",
+    "en ejecución": "#E69F00",
+    "terminada": "#000000",
+    "suspendida": "#D55E00",
+    "descartada": "#CC79A7",
+}
+#: Colour of a status that is not one of :data:`ESTADO_COLORS`.
+UNKNOWN_ESTADO_COLOR = UNKNOWN_STRATEGY_COLOR
+#: How sited initiatives can be coloured: key -> label for people.
+COLOR_MODES: dict[str, str] = {"estrategia": "Estrategia", "estado": "Estado"}
+
+
+def estado_color(estado: object) -> str:
+    """Colour of a monitoring status (``"en ejecución"``); :data:`UNKNOWN_ESTADO_COLOR` otherwise."""
+    return ESTADO_COLORS.get(str(estado), UNKNOWN_ESTADO_COLOR)
+
+
+def estado_legend() -> list[tuple[str, str]]:
+    """(status, colour) rows of the status legend: the eight statuses in their life order."""
+    return list(ESTADO_COLORS.items())
