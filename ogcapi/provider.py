@@ -71,6 +71,19 @@ def _json_type(dtype: Any) -> str:
     return "string"
 
 
+def _equals(column: pd.Series, value: str) -> pd.Series:
+    """Rows whose ``column`` equals the query-string ``value`` (numbers and booleans compared as such)."""
+    kind = _json_type(column.dtype)
+    if kind == "boolean":
+        return column == (value.strip().lower() in ("true", "1", "sí", "si"))
+    if kind in ("integer", "number"):
+        try:
+            return column == float(value)
+        except ValueError as exc:
+            raise ProviderInvalidQueryError(user_msg=f"{column.name} takes a number") from exc
+    return column.astype(str) == value
+
+
 class StoreProvider(BaseProvider):
     """pygeoapi provider of one store layer (``data``: the layer name; ``id_field``: ``fid``)."""
 
@@ -95,7 +108,7 @@ class StoreProvider(BaseProvider):
         for name, value in properties or []:
             if name not in frame.columns:
                 raise ProviderInvalidQueryError(user_msg=f"unknown property {name}")
-            frame = frame[frame[name].astype(str) == str(value)]
+            frame = frame[_equals(frame[name], str(value))]
         return frame
 
     def _features(self, page: gpd.GeoDataFrame, select: list, skip_geometry: bool) -> list[dict]:

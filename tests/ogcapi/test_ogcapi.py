@@ -16,6 +16,7 @@ import sys
 import textwrap
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -138,6 +139,11 @@ def test_titles_filters_paging_and_read_only(served):
     projects = _get(f"{base}/collections/iniciativas/items?f=json&limit=1000&tipo=Proyecto")
     assert projects["numberMatched"] == projects["numberReturned"] > 0
     assert {f["properties"]["tipo"] for f in projects["features"]} == {"Proyecto"}
+    query = urllib.parse.urlencode({"f": "json", "avance_fisico": "40", "estado": "en ejecución"})
+    started = _get(f"{base}/collections/iniciativas/items?{query}")
+    assert [f["properties"]["id"] for f in started["features"]] == ["E1-P1-01"]
+    headers = _get(f"{base}/collections/iniciativas/items?f=json&limit=1000&encabezado=true")
+    assert headers["numberMatched"] > 0 and all(f["properties"]["encabezado"] for f in headers["features"])
     box = (-70.77, -28.59, -70.755, -28.575)
     near = _get(f"{base}/collections/hitos/items?f=json&bbox={','.join(map(str, box))}")
     assert [f["properties"]["nombre"] for f in near["features"]] == ["a"]
