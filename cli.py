@@ -70,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", "-f", default="geojson", help=f"formato: {', '.join(export.FORMATS)}")
     exp.add_argument(
         "-o", "--output", required=True, type=Path,
-        help="archivo de salida, o una carpeta existente: se escribe en ella CAPA.EXTENSIÓN (p. ej. iniciativas.geojson)",
+        help="archivo de salida, o una carpeta existente: se escribe en ella CAPA.EXTENSIÓN (p. ej. iniciativas.geojson); "
+        "en shp, un nombre .shp da el Shapefile con sus .shx .dbf .prj .cpg al lado, y .zip (o .shp.zip) el comprimido",
     )
     exp.add_argument("--territorio", help="slug del territorio (p. ej. domeyko)")
     exp.add_argument("--estrategia", help="número de estrategia (1 a 8)")

@@ -14,7 +14,9 @@ reads back.
     mixed geometry types and rows without geometry are kept as they are.
 ``shp``
     A ``.zip`` holding ``.shp``, ``.shx``, ``.dbf``, ``.prj`` and a ``.cpg``
-    that says ``UTF-8`` (layer option ``ENCODING=UTF-8``). The format imposes:
+    that says ``UTF-8`` (layer option ``ENCODING=UTF-8``); or, when the
+    destination ends in ``.shp``, those files themselves beside each other,
+    named after the destination (a layer of one geometry family). The format imposes:
 
     - field names of at most 10 characters, made by :func:`shapefile_field_names`
       (the pinned table :data:`SHAPEFILE_FIELDS` for the fields of the shipped
@@ -212,39 +214,75 @@ def shapefile_parts(gdf: gpd.GeoDataFrame, layer: str) -> list[tuple[str, gpd.Ge
     return parts
 
 
-def _shapefile(gdf: gpd.GeoDataFrame, dest: Path, layer: str) -> None:
+def _shapefile_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf`` in WGS 84 with Shapefile field names and values (see the module docstring)."""
     out = to_wgs84(gdf)
     mapping = shapefile_field_names([c for c in out.columns if c != out.geometry.name])
-    out = _attributes_for_dbf(out).rename(columns=mapping)
+    return _attributes_for_dbf(out).rename(columns=mapping)
+
+
+def _write_part(part: gpd.GeoDataFrame, target: Path, name: str) -> None:
+    """One Shapefile (``.shp``, ``.shx``, ``.dbf``, ``.prj``, ``.cpg``) of rows of one family at ``target``."""
+    geoms = np.asarray(part.geometry.array, dtype=object)
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    fams = _family_of(geoms[present]) if present.any() else np.array([], dtype=object)
+    family = fams[0] if len(fams) else None
+    if family is not None:
+        geoms = geoms.copy()
+        geoms[present] = [repair.keep_family(g, family) for g in geoms[present]]
+        geoms[~present] = None
+        part = part.set_geometry(gpd.GeoSeries(geoms, index=part.index, crs=part.crs))
+    pyogrio.write_dataframe(
+        part,
+        target,
+        driver="ESRI Shapefile",
+        layer=name,
+        geometry_type=_geometry_type(geoms[present], family),
+        promote_to_multi=family == "point" and (shapely.get_type_id(geoms[present]) == 4).any(),
+        layer_options={"ENCODING": "UTF-8"},
+    )
+
+
+def _shapefile(gdf: gpd.GeoDataFrame, dest: Path, layer: str) -> None:
+    out = _shapefile_ready(gdf)
     stem = _ascii(layer)
     with tempfile.TemporaryDirectory(prefix="sit_shp_") as tmp:
         written: list[Path] = []
         for name, part in shapefile_parts(out, stem):
-            geoms = np.asarray(part.geometry.array, dtype=object)
-            present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-            fams = _family_of(geoms[present]) if present.any() else np.array([], dtype=object)
-            family = fams[0] if len(fams) else None
-            if family is not None:
-                geoms = geoms.copy()
-                geoms[present] = [repair.keep_family(g, family) for g in geoms[present]]
-                geoms[~present] = None
-                part = part.set_geometry(gpd.GeoSeries(geoms, index=part.index, crs=part.crs))
-            target = Path(tmp) / f"{name}.shp"
-            pyogrio.write_dataframe(
-                part,
-                target,
-                driver="ESRI Shapefile",
-                layer=name,
-                geometry_type=_geometry_type(geoms[present], family),
-                promote_to_multi=family == "point" and (shapely.get_type_id(geoms[present]) == 4).any(),
-                layer_options={"ENCODING": "UTF-8"},
-            )
+            _write_part(part, Path(tmp) / f"{name}.shp", name)
             written += sorted(p for p in Path(tmp).iterdir() if p.stem == name)
         if dest.exists():
             dest.unlink()
         with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for path in written:
                 archive.write(path, path.name)
+
+
+#: Files of one Shapefile that :func:`_shapefile_files` writes beside each other.
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+def _shapefile_files(gdf: gpd.GeoDataFrame, dest: Path, layer: str) -> Path:
+    """A plain Shapefile at ``dest`` (``x.shp``) with its ``.shx``, ``.dbf``, ``.prj`` and ``.cpg`` beside it.
+
+    Written in a hidden folder beside ``dest``, then each file renamed into
+    place. A layer that mixes geometry families cannot be one Shapefile and is
+    refused (:class:`OutputFileError`, code ``"mixed_geometry"``).
+    """
+    out = _shapefile_ready(gdf)
+    parts = shapefile_parts(out, "capa")
+    if len(parts) > 1:
+        raise OutputFileError(
+            f"«{layer}» mezcla tipos de geometría y un Shapefile guarda uno solo: se exporta como .zip, con un Shapefile por tipo.",
+            code="mixed_geometry", path=str(dest), reason="mixed",
+        )
+    with tempfile.TemporaryDirectory(prefix=f".{dest.stem[:20]}.", dir=dest.parent) as tmp:
+        _write_part(parts[0][1], Path(tmp) / "capa.shp", "capa")
+        for ext in SHAPEFILE_PARTS:
+            written = Path(tmp) / f"capa{ext}"
+            if written.exists():
+                os.replace(written, dest.with_suffix(ext))
+    return dest
 
 
 def _gpkg(gdf: gpd.GeoDataFrame, dest: Path, layer: str) -> None:
@@ -373,7 +411,9 @@ def export_layer(gdf: gpd.GeoDataFrame, dest: str | os.PathLike, fmt: str = "geo
         Layer in any CRS (written in EPSG:4326), or a table without geometry
         (written only as :data:`TABLE_FORMATS`).
     dest : path-like
-        Output file (for ``shp``, the ``.zip``).
+        Output file. For ``shp``: a path ending in ``.shp`` gives a plain
+        Shapefile (``.shx``, ``.dbf``, ``.prj``, ``.cpg`` written beside it;
+        one geometry family only); any other (``.zip``, ``.shp.zip``) the zip.
     fmt : str
         One of :data:`FORMATS`.
     layer : str
@@ -403,6 +443,12 @@ def export_layer(gdf: gpd.GeoDataFrame, dest: str | os.PathLike, fmt: str = "geo
     writer = FORMATS[fmt][0]
     dest = Path(dest)
     _check_destination(dest)
+    if fmt == "shp" and dest.suffix.lower() == ".shp":
+        try:
+            return _shapefile_files(gdf, dest, layer)
+        except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            reason = _write_reason(exc, dest.parent)
+            raise OutputFileError(f"No se pudo escribir «{dest}»: {reason}.", path=str(dest), reason=reason) from exc
     # Written beside the destination, then renamed: a failed write (full disk, killed
     # process) never leaves a half file under the final name, nor removes the old one.
     partial = dest.with_name(f".{dest.stem}.{os.getpid()}.partial{dest.suffix}")

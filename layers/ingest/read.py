@@ -833,6 +833,7 @@ def read(
     _gdal_warnings(caught, info)
     frame = _unique_columns(frame, info)
     frame = _known_datum(frame, info)
+    frame = _without_c1(frame, info)
     if source.container == "zip" and info.format != "Shapefile":
         info.format = f"{info.format} (en zip)"
     return frame, info
@@ -871,6 +872,30 @@ def _unique_columns(frame: gpd.GeoDataFrame, info: ReadInfo) -> gpd.GeoDataFrame
     out = out.rename_geometry(geometry) if out.geometry.name != geometry else out
     info.notes.append("campos de nombre repetido, conservados con otro nombre: " + ", ".join(earlier + renamed))
     return out
+
+
+#: C1 control characters (U+0080-U+009F): what Windows-1252 punctuation becomes when read as ISO-8859-1.
+_C1 = "[\u0080-\u009f]"
+
+
+def _without_c1(frame: gpd.GeoDataFrame, info: ReadInfo) -> gpd.GeoDataFrame:
+    """Text values with C1 control characters replaced by U+FFFD (never stored; counted in the report).
+
+    The encoding rules keep them out of text read right; they remain only for
+    bytes no declared or detected encoding defines.
+    """
+    found = 0
+    for col in frame.columns:
+        if col == frame.geometry.name or not (frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col])):
+            continue
+        text = frame[col].map(lambda v: v if isinstance(v, str) else None)
+        hit = text.str.contains(_C1, regex=True, na=False)
+        if hit.any():
+            found += int(hit.sum())
+            frame[col] = frame[col].where(~hit, text.str.replace(_C1, "\ufffd", regex=True))
+    if found:
+        info.notes.append(f"{found} valores con caracteres de control C1 (bytes sin carácter en la codificación), reemplazados por «\ufffd»")
+    return frame
 
 
 def _known_datum(frame: gpd.GeoDataFrame, info: ReadInfo) -> gpd.GeoDataFrame:
