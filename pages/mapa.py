@@ -11,10 +11,10 @@ import functools
 import streamlit as st
 from streamlit_folium import st_folium
 
-from layers import catalogue, links, selection
+from layers import catalogue, links, monitoring, selection
 from layers.exchange import package
 from pages import _shared as shared
-from views import maplocale, mapview, webassets
+from views import maplocale, mapview, symbology, webassets
 
 shared.run_inside_app()
 
@@ -25,9 +25,13 @@ SITES_KEY = PREFIX + "ubicaciones"
 SPECIFIC_KEY = PREFIX + "especificas"
 #: ``?color=especificas`` in the link: territories coloured by sited or linked initiatives only.
 COLOR_PARAM, COLOR_SPECIFIC = "color", "especificas"
+#: ``?colorear=estado`` in the link: sited initiatives coloured by monitoring status, not strategy.
+COLOR_BY_PARAM, COLOR_BY_KEY = "colorear", PREFIX + "colorear"
 MAP_HEIGHT = 580
 #: Filter widgets keep their value across pages (the sector page reads the territory).
 PERSIST = "session"
+#: ``?vista=lat,lon,zoom``: the map's view (WGS 84 degrees, Leaflet zoom level), kept in the link.
+VIEW_PARAM, VIEW_KEY = "vista", PREFIX + "vista"
 #: The three figures of the selection, in words people use.
 FIGURE_LABELS = ("Iniciativas", "Con lugar en el mapa", "Sectores y localidades donde aplican")
 
@@ -35,6 +39,27 @@ FIGURE_LABELS = ("Iniciativas", "Con lugar en el mapa", "Sectores y localidades 
 def _gpkg_by_geometry(frame) -> bytes:
     """The selection as a GeoPackage with one layer per geometry type (built on click)."""
     return package.gpkg_bytes(package.geometry_parts(frame, "iniciativas"))
+
+
+def _parse_view(text: str | None) -> tuple[float, float, int] | None:
+    """``"lat,lon,zoom"`` of a link as numbers; ``None`` when absent or not a view of the map."""
+    try:
+        lat, lon, zoom = (v.strip() for v in str(text).split(","))
+        view = (round(float(lat), 5), round(float(lon), 5), int(zoom))
+    except (TypeError, ValueError):
+        return None
+    ok = -90 <= view[0] <= 90 and -180 <= view[1] <= 180 and 1 <= view[2] <= 20
+    return view if ok else None
+
+
+def _view_text(view: tuple[float, float, int]) -> str:
+    return f"{view[0]:.5f},{view[1]:.5f},{view[2]}"
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _status(version: int):
+    """Status and physical progress of every initiative (cached until the store changes)."""
+    return monitoring.matrix()[["estado", "avance_fisico"]]
 
 
 def _clear_filters() -> None:
@@ -109,6 +134,12 @@ slugs = list(territories["slug"])
 territory_label = dict(zip(territories["slug"], territories["nombre"]))
 st.session_state[KEYS["territorio"]] = [s for s in st.session_state[KEYS["territorio"]] if s in territory_label]
 shared.init_widget(SPECIFIC_KEY, st.query_params.get(COLOR_PARAM) == COLOR_SPECIFIC)
+if COLOR_BY_KEY not in st.session_state:
+    wanted_color = st.query_params.get(COLOR_BY_PARAM, "estrategia")
+    if wanted_color not in symbology.COLOR_MODES:
+        warnings.append(f"Se ignoró el color de las iniciativas: «{shared.echo(wanted_color)}» no es estrategia ni estado.")
+        wanted_color = "estrategia"
+    st.session_state[COLOR_BY_KEY] = wanted_color
 
 # Typing picks what contains the typed text (accents aside for names: «Eden» finds «Edén»),
 # and Enter picks one option, never «all matches».
@@ -147,13 +178,32 @@ with st.sidebar:
              "desactivado, el color cuenta también las iniciativas para toda la comuna, toda la ciudad o todo "
              "el campo.",
     )
+    color_by = st.radio(
+        "Colorear iniciativas por", list(symbology.COLOR_MODES), key=COLOR_BY_KEY, horizontal=True,
+        persist_state=PERSIST, format_func=symbology.COLOR_MODES.get,
+        help="Estado: el del registro de seguimiento del plan (página Seguimiento); sin registro, «sin iniciar».",
+    )
 
 state = {name: st.session_state[key] for name, key in KEYS.items()}
 state["q"] = str(state["q"] or "").strip()
+# The map's view: from the link when the page opens (the map then writes its moves into the
+# address itself, views.maplocale); a new selection opens on its own extent.
+raw_view = st.query_params.get(VIEW_PARAM)
+if VIEW_KEY not in st.session_state:
+    st.session_state[VIEW_KEY] = _parse_view(raw_view)
+    if raw_view and st.session_state[VIEW_KEY] is None:
+        warnings.append(f"Se ignoró la vista del mapa: «{shared.echo(raw_view)}» no es latitud,longitud,zoom.")
+selection_key = (territory_layer, sites, selection.state_key(state), bool(specific_only))
+if st.session_state.get(PREFIX + "vista_de") not in (None, selection_key):
+    st.session_state[VIEW_KEY] = raw_view = None
+st.session_state[PREFIX + "vista_de"] = selection_key
+current_view = _parse_view(raw_view)
 extra = {
     "capa": territory_layer if territory_layer != shared.DEFAULT_TERRITORY_LAYER else "",
     "ubicaciones": st.session_state[SITES_KEY] if site_names else "",
     COLOR_PARAM: COLOR_SPECIFIC if specific_only else "",
+    COLOR_BY_PARAM: color_by if color_by != "estrategia" else "",
+    VIEW_PARAM: _view_text(current_view) if current_view else "",
 }
 shared.write_query(selection.url_state(state), extra=extra)
 
@@ -183,7 +233,7 @@ if selected.empty:
 # --- map --------------------------------------------------------------------------------
 if webassets.assets_installed():
     version = shared.store_version()
-    map_key = (version, territory_layer, sites, selection.state_key(state), bool(specific_only))
+    map_key = (version, territory_layer, sites, selection.state_key(state), bool(specific_only), color_by)
 
     def _build():
         shown = shared.display_layer(territory_layer, ("slug", "nombre", "tipo"))
@@ -198,7 +248,9 @@ if webassets.assets_installed():
             selected_territories=state["territorio"],
             filtered=selection.is_filtered(state),
             reference_layers=shared.reference_layers(),
-        ), title="Mapa del plan: territorios de la comuna e iniciativas seleccionadas", territories=shown)
+            monitoring=_status(version), color_by=color_by,
+        ), title="Mapa del plan: territorios de la comuna e iniciativas seleccionadas", territories=shown,
+            view=st.session_state[VIEW_KEY], view_param=VIEW_PARAM)
 
     if shared.page_entered():  # a map object is drawn in one frame only (shared.page_entered)
         st.session_state.pop(PREFIX + "folium", None)
