@@ -199,6 +199,7 @@ def sector_summary(
     territories: gpd.GeoDataFrame,
     relations: pd.DataFrame,
     strategies: pd.DataFrame | None = None,
+    monitoring: pd.DataFrame | None = None,
 ) -> SectorSummary:
     """Gather what the plan does in one territory.
 
@@ -215,10 +216,14 @@ def sector_summary(
     strategies : pandas.DataFrame, optional
         Strategies table (``id``, ``numero``, ``nombre``) giving the strategy order;
         otherwise strategies sort by their id's number.
+    monitoring : pandas.DataFrame, optional
+        Monitoring values indexed by initiative id (``estado``, ``avance_fisico``), see
+        :func:`with_status`; by default the current values of the store's monitoring record.
 
     Returns
     -------
     SectorSummary
+        Its initiatives carry ``estado`` and ``avance_fisico`` (per cent, NaN when not recorded).
 
     Raises
     ------
@@ -235,6 +240,7 @@ def sector_summary(
     order = {i: n for n, i in enumerate(initiatives["id"])}
     inits = inits.assign(_o=inits["id"].map(order)).sort_values("_o").drop(columns="_o")
     inits["grupo"] = inits["relacion"].map(GRUPO_DE_RELACION)
+    inits = with_status(inits, monitoring)
     inits = gpd.GeoDataFrame(inits.reset_index(drop=True), geometry=initiatives.geometry.name, crs=initiatives.crs)
 
     tipo = str(territory["tipo"])
@@ -257,6 +263,37 @@ def sector_summary(
         by_strategy=by_strategy,
         counts=counts,
     )
+
+
+def with_status(initiatives: pd.DataFrame, monitoring: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``initiatives`` with their monitoring status and physical progress as two columns.
+
+    Parameters
+    ----------
+    initiatives : pandas.DataFrame or geopandas.GeoDataFrame
+        Initiatives with ``id`` (geometry, CRS and order are kept).
+    monitoring : pandas.DataFrame, optional
+        Indexed by initiative id with ``estado`` and ``avance_fisico``
+        (:func:`layers.monitoring.history.current_values`); by default the store's
+        current values are read.
+
+    Returns
+    -------
+    pandas.DataFrame or geopandas.GeoDataFrame
+        A copy with ``estado`` (text; ``"sin iniciar"`` where nothing is recorded) and
+        ``avance_fisico`` (float, per cent 0–100; NaN where not recorded).
+    """
+    from layers.monitoring import fields as monitoring_fields
+    from layers.monitoring import history
+
+    ids = initiatives["id"].astype(str)
+    values = (history.current_values(ids) if monitoring is None else monitoring).reindex(ids)
+    out = initiatives.copy()
+    estado = values["estado"].to_numpy(dtype=object) if "estado" in values else [None] * len(out)
+    out["estado"] = [v if isinstance(v, str) and v else monitoring_fields.ESTADO_INICIAL for v in estado]
+    fisico = values["avance_fisico"] if "avance_fisico" in values else pd.Series(np.nan, index=values.index)
+    out["avance_fisico"] = pd.to_numeric(fisico, errors="coerce").astype(float).to_numpy()
+    return out
 
 
 def _strategy_names(inits: pd.DataFrame, strategies: pd.DataFrame | None) -> dict[str, str]:

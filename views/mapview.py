@@ -53,8 +53,7 @@ import shapely
 from folium.plugins import MarkerCluster
 
 from geo.crs import UTM19S, WGS84
-from layers import links
-from layers.monitoring.fields import ESTADO_INICIAL
+from layers import links, sector
 from views import symbology, webassets
 from views._elements import (
     ReferenceOverlay,
@@ -655,27 +654,8 @@ def selection_map(
 
 
 def with_status(initiatives: gpd.GeoDataFrame, monitoring: pd.DataFrame) -> gpd.GeoDataFrame:
-    """``initiatives`` with the ``estado`` and ``avance_fisico`` of ``monitoring`` (by ``id``).
-
-    Parameters
-    ----------
-    initiatives : geopandas.GeoDataFrame
-        Initiatives with ``id`` (any CRS; geometry and order kept).
-    monitoring : pandas.DataFrame
-        Indexed by initiative id, with ``estado`` and ``avance_fisico`` (per cent).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        A copy; ids missing from ``monitoring`` get ``estado`` ``"sin iniciar"`` and no progress.
-    """
-    values = monitoring.reindex(initiatives["id"].astype(str))
-    out = initiatives.copy()
-    estado = values["estado"].to_numpy(dtype=object) if "estado" in values else [None] * len(out)
-    out["estado"] = [v if isinstance(v, str) and v else ESTADO_INICIAL for v in estado]
-    fisico = values["avance_fisico"] if "avance_fisico" in values else pd.Series(np.nan, index=values.index)
-    out["avance_fisico"] = pd.to_numeric(fisico, errors="coerce").astype(float).to_numpy()
-    return out
+    """``initiatives`` with the ``estado`` and ``avance_fisico`` of ``monitoring`` (:func:`layers.sector.with_status`)."""
+    return sector.with_status(initiatives, monitoring)
 
 
 def map_html(m: folium.Map) -> str:

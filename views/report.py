@@ -61,6 +61,13 @@ _MONTHS = (
 _text = _jinja.as_text
 
 
+#: Where the status and progress of the initiatives come from (sources of the sector report).
+FUENTE_SEGUIMIENTO = (
+    "Registro de seguimiento del plan que lleva la Municipalidad de Vallenar en el sistema (estado y avance "
+    "físico de cada iniciativa; sin registro, «sin iniciar»)."
+)
+
+
 def _num(value: float, decimals: int = 0) -> str:
     """A number written the Chilean way (``7.238,29``)."""
     return f"{value:,.{decimals}f}".replace(",", "_").replace(".", ",").replace("_", ".")
@@ -69,6 +76,25 @@ def _num(value: float, decimals: int = 0) -> str:
 def format_number(value: float, decimals: int = 0) -> str:
     """A number written the Chilean way (``7238.29`` -> ``"7.238,29"``)."""
     return _num(value, decimals)
+
+
+def status_text(estado: object, avance: object = None) -> str:
+    """``"en ejecución · avance físico 30,5 %"``: an initiative's monitoring status and progress.
+
+    Parameters
+    ----------
+    estado : str or None
+        Status of :data:`layers.monitoring.fields.ESTADOS`; empty or missing gives ``""``.
+    avance : float or None
+        Physical progress in per cent (0–100); left out when missing.
+    """
+    if not isinstance(estado, str) or not estado:
+        return ""
+    try:
+        value = float(avance)
+    except (TypeError, ValueError):
+        value = float("nan")
+    return estado if np.isnan(value) else f"{estado} · avance físico {_num(value, 1)} %"
 
 
 def spanish_date(day: _dt.date) -> str:
@@ -496,6 +522,7 @@ def _initiative_items(rows: pd.DataFrame, numbers: Mapping[str, int], colors: Ma
         items.append({
             "id": row["id"], "nombre": row["nombre"], "tipo": row.get("tipo"),
             "number": numbers.get(row["id"]), "color": color, "text_fill": text_color(color),
+            "estado": status_text(row.get("estado"), row.get("avance_fisico")),
         })
     return items
 
@@ -527,7 +554,7 @@ def _sources(summary: SectorSummary, commune_source: str) -> dict[str, object]:
     return {
         "territory": t.get("fuente"), "geometry": t.get("fuente_geometria"),
         "precision": _num(float(t.get("precision_m") or 0)), "commune": commune_source,
-        "plan": FUENTE_PLADECO, "links": FUENTE_VINCULOS, "sites": sites,
+        "plan": FUENTE_PLADECO, "links": FUENTE_VINCULOS, "sites": sites, "monitoring": FUENTE_SEGUIMIENTO,
     }
 
 
@@ -621,15 +648,19 @@ def sector_markdown(summary: SectorSummary, by: str = "relacion") -> list[str]:
     -------
     list of str
         Markdown blocks: a level-4 heading with the count, a level-5 heading per
-        subgroup and a bullet per initiative (name, type, id); texts escaped.
+        subgroup and a bullet per initiative (name, type, id, and its monitoring
+        status and physical progress when the summary carries them); texts escaped.
     """
     if by not in ("relacion", "estrategia"):
         raise ValueError(f"by must be 'relacion' or 'estrategia', not {by!r}")
 
     def items(frame: pd.DataFrame) -> str:
+        status = [status_text(e, a) for e, a in zip(frame.get("estado", [None] * len(frame)),
+                                                    frame.get("avance_fisico", [None] * len(frame)))]
         return "\n".join(
-            f"- {markdown_escape(r.nombre)} — {markdown_escape(r.tipo)} · {markdown_escape(r.id)}"
-            for r in frame.itertuples(index=False)
+            f"- {markdown_escape(r.nombre)} — {markdown_escape(r.tipo)}"
+            + (f" · *{markdown_escape(text)}*" if text else "") + f" · {markdown_escape(r.id)}"
+            for r, text in zip(frame.itertuples(index=False), status)
         )
 
     outer, inner = (summary.by_relation, summary.by_strategy) if by == "relacion" else (summary.by_strategy, summary.by_relation)
