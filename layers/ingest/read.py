@@ -467,9 +467,11 @@ def _read_ogr(
     target = _guard.gdal_source(source.kind, path) if path is not None else source.gdal
     try:
         meta = _info(source, path, layer, encoding)
-        frame = pyogrio.read_dataframe(target, layer=layer, encoding=encoding, on_invalid="fix")
-        if "geometry" in [str(f) for f in meta.get("fields", [])]:
-            frame = _with_geometry_field(frame, target, layer, encoding)
+        fields = [str(f) for f in meta.get("fields", [])]
+        if "geometry" in fields or len(set(fields)) < len(fields):
+            frame = _read_raw(target, layer, encoding, fields)
+        else:
+            frame = pyogrio.read_dataframe(target, layer=layer, encoding=encoding, on_invalid="fix")
     except UnicodeError as exc:
         other = dbf.CP1252 if (encoding or "").replace("-", "").lower() in ("utf8", "") else dbf.UTF8
         raise InputFileError(
@@ -488,23 +490,30 @@ def _read_ogr(
     return frame, meta
 
 
-def _with_geometry_field(frame: gpd.GeoDataFrame, target: str, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
-    """``frame`` with the attribute called ``geometry`` that pyogrio overwrote with the geometry, back as a column.
+def _read_raw(target: str, layer: str | None, encoding: str | None, fields: list[str]) -> gpd.GeoDataFrame:
+    """A layer whose field names repeat, or include ``geometry``, read field by field.
 
-    The attribute is renamed ``geometry_2`` (``_3``... if taken); the rename is
-    kept in ``frame.attrs["renamed"]`` for the report (see :func:`_unique_columns`).
+    ``pyogrio.read_dataframe`` builds its frame from a mapping of names, so a
+    repeated name keeps only the last field's values and an attribute called
+    ``geometry`` gives way to the geometry. Read raw, every field is kept: the
+    later ones of a name get ``_2``, ``_3``... and ``geometry`` becomes
+    ``geometry_2``; the renames go in ``frame.attrs["renamed"]`` for the report
+    (see :func:`_unique_columns`).
     """
-    attrs = pyogrio.read_dataframe(target, layer=layer, encoding=encoding, read_geometry=False)
-    if not isinstance(frame, gpd.GeoDataFrame) or "geometry" not in attrs.columns:
-        return frame
-    taken, k = set(map(str, attrs.columns)), 2
-    while f"geometry_{k}" in taken:
-        k += 1
-    name = f"geometry_{k}"
-    attrs = attrs.rename(columns={"geometry": name})
-    out = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(frame.geometry.to_numpy(), index=attrs.index), crs=frame.crs)
-    out.attrs["renamed"] = [f"geometry→{name}"]
-    return out
+    meta, _fids, wkb, values = pyogrio.raw.read(target, layer=layer, encoding=encoding)
+    used, names, renamed = {"geometry"}, [], []
+    for name in fields:
+        new, k = name, 2
+        while new in used:
+            new, k = f"{name}_{k}", k + 1
+        used.add(new)
+        names.append(new)
+        if new != name:
+            renamed.append(f"{name}→{new}")
+    geoms = shapely.from_wkb(wkb, on_invalid="fix") if wkb is not None else None
+    frame = gpd.GeoDataFrame(dict(zip(names, values)), geometry=geoms, crs=meta.get("crs"))
+    frame.attrs["renamed"] = renamed
+    return frame
 
 
 def _declared(meta: dict) -> pyproj.CRS | None:
