@@ -255,6 +255,9 @@ def test_app_pages_run_on_postgis(pg, page):
     at = app_test(page, query={"territorio": "domeyko"} if page.endswith("sector.py") else None).run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
+    if page.endswith("capas.py"):  # the layer exists only in this database: the app read PostGIS
+        shown = [str(d.value.to_dict()) for d in at.dataframe] + [str(e.value) for e in (*at.markdown, *at.selectbox)]
+        assert any("Puntos de prueba" in text or "puntos_x" in text for text in shown)
 
 
 def test_upsert_batches_and_a_repeated_key_takes_the_last_row(pg):
