@@ -175,17 +175,27 @@ def dispose(url: str) -> None:
 # --- fixtures ---------------------------------------------------------------------------------
 
 
+#: The session's server and whether its template is built, shared by the conftest files that import
+#: these fixtures (each import is its own fixture definition to pytest), with a count of users.
+_shared: dict[str, object] = {"server": None, "users": 0, "template": False}
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[Server]:
     """The throw-away server of the session (skips when PostgreSQL or PostGIS is missing)."""
     reason = missing_reason()
     if reason:
         pytest.skip(reason)
-    server = Server()
+    if _shared["server"] is None:
+        _shared["server"] = Server()
+    _shared["users"] = int(_shared["users"]) + 1
     try:
-        yield server
+        yield _shared["server"]
     finally:
-        server.stop()
+        _shared["users"] = int(_shared["users"]) - 1
+        if not _shared["users"]:
+            _shared["server"].stop()
+            _shared.update(server=None, template=False)
 
 
 @pytest.fixture(scope="session")
@@ -193,12 +203,14 @@ def pg_template(pg_server: Server, data_dir: Path) -> str:
     """Name of a database holding the store built from ``data/`` (copied by ``fresh_store``)."""
     from layers import store
 
-    pg_server.admin(f'CREATE DATABASE "{TEMPLATE}"')
-    url = pg_server.url(TEMPLATE)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SIT_DATABASE_URL", url)
-        store.ensure_store()
-        dispose(url)
+    if not _shared["template"]:
+        pg_server.admin(f'CREATE DATABASE "{TEMPLATE}"')
+        url = pg_server.url(TEMPLATE)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SIT_DATABASE_URL", url)
+            store.ensure_store()
+            dispose(url)
+        _shared["template"] = True
     return TEMPLATE
 
 
