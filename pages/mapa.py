@@ -237,7 +237,7 @@ if webassets.assets_installed():
 
     def _build():
         shown = shared.display_layer(territory_layer, ("slug", "nombre", "tipo"))
-        return maplocale.prepare(mapview.selection_map(
+        return maplocale.open_on(maplocale.prepare(mapview.selection_map(
             shared.display_layer("comuna", ("nombre",)),
             shared.display_layer(territory_layer, ("slug", "nombre", "tipo")),
             shared.display_initiatives(sites),
@@ -250,7 +250,7 @@ if webassets.assets_installed():
             reference_layers=shared.reference_layers(),
             monitoring=_status(version), color_by=color_by,
         ), title="Mapa del plan: territorios de la comuna e iniciativas seleccionadas", territories=shown,
-            view=st.session_state[VIEW_KEY], view_param=VIEW_PARAM)
+            view_param=VIEW_PARAM), st.session_state[VIEW_KEY])  # the link's view, until the selection changes
 
     if shared.page_entered():  # a map object is drawn in one frame only (shared.page_entered)
         st.session_state.pop(PREFIX + "folium", None)

@@ -13,6 +13,9 @@
   wider than the frame;
 - territory names are written on the map where they fit at the current zoom
   (:func:`label_payload`), as text nodes, so a hostile name is shown as text;
+- the map writes each view the person moves to into the page's address
+  (``history.replaceState`` of the same-origin parent page; the page opens a link's view
+  with :func:`open_on`);
 - the frame that streamlit-folium draws the map in gets an accessible name
   (``title``), and the territories and markers leave the tab order: a keyboard user
   reaches territories through the page's list, not through dozens of map shapes.
@@ -107,6 +110,21 @@ class SpanishControls(MacroElement):
                         el.setAttribute("tabindex", "-1");
                     });
                 }
+                var param = {{ this.view_param }}, touched = false;
+
+                if (param) {  // the page's address follows the person's moves (same-origin frame)
+                    ["pointerdown", "wheel", "keydown", "touchstart"].forEach(function (ev) {
+                        box.addEventListener(ev, function () { touched = true; }, {passive: true});
+                    });
+                    map.on("moveend", function () {
+                        if (!touched) { return; }
+                        try {
+                            var top = window.parent, url = new URL(top.location.href), c = map.getCenter();
+                            url.searchParams.set(param, c.lat.toFixed(5) + "," + c.lng.toFixed(5) + "," + map.getZoom());
+                            top.history.replaceState(top.history.state, "", url.toString());
+                        } catch (e) { /* another origin: the address stays */ }
+                    });
+                }
                 map.on("zoomend", relabel);
                 map.on("layeradd", untab);
                 map.whenReady(function () { relabel(); untab(); });
@@ -115,12 +133,13 @@ class SpanishControls(MacroElement):
         """
     )
 
-    def __init__(self, title: str, labels: list):
+    def __init__(self, title: str, labels: list, view_param: str | None = None):
         super().__init__()
         self._name = "SpanishControls"
         self.css = js_value(MAP_CSS)
         self.title = js_value(str(title))
         self.labels = js_value(labels)
+        self.view_param = js_value(view_param or None)
 
 
 def label_payload(territories: gpd.GeoDataFrame, name_field: str = "nombre") -> list[list]:
@@ -153,7 +172,25 @@ def label_payload(territories: gpd.GeoDataFrame, name_field: str = "nombre") -> 
     return rows
 
 
-def prepare(m, *, title: str, territories: gpd.GeoDataFrame | None = None):
+def open_on(m, view: tuple[float, float, int] | None):
+    """Make a folium map open on ``view`` = ``(lat, lon, zoom)`` instead of fitting its extent.
+
+    The map's :class:`folium.map.FitBounds` elements are removed and its starting
+    ``location`` and ``zoom`` set (WGS 84 degrees, Leaflet zoom level). ``None``
+    leaves the map as it is. Returns the map.
+    """
+    from folium.map import FitBounds
+
+    if view:
+        for name, child in list(m._children.items()):
+            if isinstance(child, FitBounds):
+                del m._children[name]
+        m.location = [float(view[0]), float(view[1])]
+        m.options["zoom"] = int(view[2])
+    return m
+
+
+def prepare(m, *, title: str, territories: gpd.GeoDataFrame | None = None, view_param: str | None = None):
     """Finish a folium map for people (see the module's description). Idempotent.
 
     Parameters
@@ -165,6 +202,9 @@ def prepare(m, *, title: str, territories: gpd.GeoDataFrame | None = None):
         Accessible name of the map's frame, in Spanish (``"Mapa de Domeyko y sus vecinos"``).
     territories : geopandas.GeoDataFrame, optional
         Territories whose names are written on the map (WGS 84, ``nombre`` column).
+    view_param : str, optional
+        Query parameter of the page's address that the map rewrites after each move the
+        person makes (``lat,lon,zoom``, 5 decimals), so the address always holds the view.
 
     Returns
     -------
@@ -173,5 +213,5 @@ def prepare(m, *, title: str, territories: gpd.GeoDataFrame | None = None):
     """
     labels = label_payload(territories) if territories is not None and len(territories) else []
     m.add_child(MapDefaults(), name=_DEFAULTS_KEY, index=0)
-    m.add_child(SpanishControls(title, labels), name="sit_spanish_controls")
+    m.add_child(SpanishControls(title, labels, view_param), name="sit_spanish_controls")
     return m

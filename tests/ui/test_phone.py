@@ -288,6 +288,7 @@ def multiselect_input(probe, label: str):
 def test_filters_do_what_is_typed(app, browser_page, shipped, size):  # noqa: F811
     probe = browser_page
     go(probe, f"{app}/mapa", size)
+    map_frame(probe)  # interact once the map is drawn (a frame redrawn mid-load aborts its requests)
     open_sidebar(probe)
     # Strategy: typing a word and Enter chooses one strategy, never «all matches».
     box, field = multiselect_input(probe, "Estrategia")
@@ -298,6 +299,7 @@ def test_filters_do_what_is_typed(app, browser_page, shipped, size):  # noqa: F8
     probe.page.keyboard.press("Enter")
     probe.page.wait_for_url(re.compile(r"estrategia="), timeout=30_000)
     wait_idle(probe)
+    map_frame(probe)
     chips = box.locator("[data-tag]")
     assert chips.count() == 1
     wanted = shipped["strategies"].loc[shipped["strategies"]["nombre"].str.contains("Salud"), "id"].iloc[0]
@@ -319,6 +321,8 @@ def test_filters_do_what_is_typed(app, browser_page, shipped, size):  # noqa: F8
     option.first.wait_for(timeout=10_000)
     probe.page.keyboard.press("Enter")
     probe.page.wait_for_url(re.compile(rf"territorio={re.escape(slug)}"), timeout=30_000)
+    wait_idle(probe)
+    map_frame(probe)
     assert_clean(probe)
 
 
@@ -347,4 +351,29 @@ def test_filters_follow_across_pages_and_view_options_are_in_the_link(app, brows
     box, _field = multiselect_input(probe, "Estrategia")
     assert box.locator("[data-tag]").count() == 1
     map_frame(probe)
+    assert_clean(probe)
+
+
+_MAP_VIEW_JS = """() => { const m = Object.values(window).find(v => v instanceof L.Map);
+                        const c = m.getCenter(); return [c.lat, c.lng, m.getZoom()]; }"""
+
+
+@SIZES
+def test_map_view_is_in_the_link(app, browser_page, size):  # noqa: F811
+    probe = browser_page
+    go(probe, f"{app}/mapa?vista=-28.57500,-70.76000,15", size)
+    frame = map_frame(probe)
+    frame.wait_for_function("() => { const m = Object.values(window).find(v => v instanceof L.Map);"
+                            " return m && m.getZoom() === 15; }", timeout=20_000)
+    lat, lon, zoom = frame.evaluate(_MAP_VIEW_JS)
+    assert abs(lat + 28.575) < 1e-3 and abs(lon + 70.76) < 1e-3 and zoom == 15
+    # Zooming in with the map's own button writes the new view into the address.
+    frame.get_by_title("Acercar").click()
+    probe.page.wait_for_url(re.compile(r"vista=-28\.57\d*(,|%2C)-70\.76\d*(,|%2C)16"), timeout=30_000)
+    wait_idle(probe)
+    # That address, opened anew, shows the same view.
+    go(probe, probe.page.url, size)
+    frame = map_frame(probe)
+    frame.wait_for_function("() => { const m = Object.values(window).find(v => v instanceof L.Map);"
+                            " return m && m.getZoom() === 16; }", timeout=20_000)
     assert_clean(probe)
