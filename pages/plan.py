@@ -5,7 +5,9 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from layers import links, planview
+from layers import links, monitoring, planview
+from layers.monitoring import progress
+from layers.text import format_number
 from pages import _shared as shared
 from views.escape import markdown_code
 
@@ -33,6 +35,24 @@ def _item_line(item: dict, indent: str = "") -> list[str]:
     for child in item["hijos"]:
         lines.extend(_item_line(child, indent + "    "))
     return lines
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _progress(version: int) -> tuple:
+    """Progress per strategy and per plan, and the delayed count, from the monitoring record (cached)."""
+    joined = monitoring.joined()
+    return (progress.progress(joined, "estrategia"), progress.progress(joined, "plan"),
+            int(progress.delayed(joined).sum()), int((progress.traffic_light(joined) == "amarillo").sum()))
+
+
+def _percent(value: float) -> str:
+    return "—" if value != value else f"{format_number(value, 1)} %"
+
+
+def _progress_text(row) -> str:
+    """``avance 12,3 % por conteo (18,0 % ponderado por monto)``: the amount-weighted figure only where it differs."""
+    text = f"avance {_percent(row['avance_conteo'])} por conteo"
+    return text + (f" ({_percent(row['avance_monto'])} ponderado por monto)" if row["difieren"] else "")
 
 
 def _stacked_bars(data, *, y: str, y_title: str, color: str, color_title: str, domain: list[str],
@@ -65,6 +85,8 @@ plans = shared.layer("planes")
 initiatives = shared.layer("iniciativas")
 names = shared.strategy_names()
 tree = planview.plan_tree(strategies, objectives, plans, initiatives)
+by_strategy, by_plan, delayed, due_soon = _progress(shared.store_version())
+plan_progress = by_plan.set_index("clave")
 
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Estrategias", len(tree))
@@ -83,6 +105,7 @@ for strategy in tree:
             st.markdown(
                 f"**{shared.md_escape(plan['id'])} · {shared.md_escape(plan['nombre'])}** — "
                 f"*{_count(plan['n'], plan['ubicadas'])}*"
+                + (f" · *{_progress_text(plan_progress.loc[plan['id']])}*" if plan["id"] in plan_progress.index else "")
             )
             lines = [line for item in plan["items"] for line in _item_line(item)]
             st.markdown("\n".join(lines) if lines else "*Sin iniciativas.*")
@@ -97,6 +120,36 @@ st.altair_chart(
     ),
     width="stretch",
 )
+
+st.subheader("Avance por estrategia")
+st.caption(
+    "Según el registro de seguimiento del plan. **Por conteo**: promedio simple del avance físico de las "
+    "iniciativas (sin avance registrado cuenta 0 %, o 100 % si está terminada). **Ponderado por monto**: "
+    "promedio pesado por el monto aprobado (o el estimado) de las iniciativas que tienen monto. Las descartadas "
+    "no cuentan. Se muestran ambas; «Difieren» marca las estrategias donde se separan en "
+    f"{format_number(progress.DIFFERENCE_PP)} punto o más."
+)
+st.dataframe(
+    {
+        "Estrategia": [f"{k} · {n}" for k, n in zip(by_strategy["clave"], by_strategy["nombre"])],
+        "Iniciativas": by_strategy["n"],
+        "Avance por conteo (%)": by_strategy["avance_conteo"].round(1),
+        "Avance ponderado por monto (%)": by_strategy["avance_monto"].round(1),
+        "Con monto": by_strategy["n_con_monto"].astype(str) + " de " + by_strategy["n_activas"].astype(str),
+        "Difieren": by_strategy["difieren"].map({True: "sí", False: ""}),
+        "Atrasadas": by_strategy["atrasadas"],
+    },
+    hide_index=True, width="stretch",
+    column_config={
+        "Avance por conteo (%)": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.1f %%"),
+        "Avance ponderado por monto (%)": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.1f %%"),
+    },
+)
+lights = st.container(horizontal=True, gap="large")
+lights.metric("Atrasadas (semáforo rojo)", delayed, help=progress.SEMAFORO["rojo"], width="content")
+lights.metric("Por vencer (semáforo amarillo)", due_soon, help=progress.SEMAFORO["amarillo"], width="content")
+st.page_link("pages/seguimiento.py", label="Ver el detalle en Seguimiento: por plan y programa, semáforo de las "
+             "atrasadas y la ficha de cada iniciativa", icon=":material/monitoring:")
 
 st.subheader("Iniciativas por territorio")
 st.caption(

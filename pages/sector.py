@@ -12,6 +12,7 @@ from streamlit_folium import st_folium
 
 from layers import sector
 from layers._errors import SitError, UnknownTerritoryError
+from layers.monitoring.fields import ESTADOS
 from layers.query import check_territories
 from pages import _shared as shared
 from views import maplocale, report, sectorview, webassets
@@ -131,6 +132,14 @@ figures = st.container(horizontal=True, gap="medium")  # wraps on a phone instea
 figures.metric("Iniciativas en total", counts["total"], width="content")
 for key in sector.GRUPOS:
     figures.metric(shared.md_escape(sector.group_label(key, summary.tipo)), counts[key], width="content")
+by_status = summary.initiatives["estado"].value_counts()
+st.caption(
+    "Estado según el registro de seguimiento: "
+    + " · ".join(f"{int(by_status[e])} {shared.md_escape(e)}" for e in ESTADOS if e in by_status.index)
+    + ". Cada iniciativa de la lista dice su estado y su avance físico."
+)
+st.page_link("pages/seguimiento.py", label="Ver el seguimiento del plan: avance, atrasos y semáforo",
+             icon=":material/monitoring:")
 
 by = "relacion" if st.session_state.get(GROUPING_KEY, GROUPINGS[0]) == GROUPINGS[0] else "estrategia"
 blocks = report.sector_markdown(summary, by=by)

@@ -110,3 +110,86 @@ def test_popup_script_shows_status_and_progress(record):
     html = mapview.map_html(at.session_state["mapa_folium"][1])
     assert 'row("Estado", d.s[r[8]])' in html and 'row("Avance físico", r[9])' in html
     assert "avance físico" in html  # the tooltip line
+
+
+# --------------------------------------------------------------------------- sector page and report
+
+
+def page_text(at) -> str:
+    parts = [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.value for e in at.subheader]
+    return "\n".join(str(p) for p in parts).replace("\\", "")
+
+
+def test_sector_page_shows_status_and_progress(record):
+    at = app_test("pages/sector.py", {"territorio": "la-turbina"}).run()
+    no_failure(at)
+    text = page_text(at)
+    assert "Construcción Complejo Deportivo La Turbina — Proyecto · *en ejecución · avance físico 30,5 %* · E1-P1-08" \
+        in text
+    assert re.search(r"Estado según el registro de seguimiento: \d+ sin iniciar · 1 en ejecución\.", text)
+    assert any(p.proto.page == "pages/seguimiento.py" or "seguimiento" in p.proto.page for p in at.get("page_link"))
+
+
+def test_sector_report_shows_status_and_progress(record):
+    at = app_test("pages/sector.py", {"territorio": "centro"}).run()
+    no_failure(at)
+    from pages import _shared as shared
+
+    html = shared.sector_files("centro")["html"]
+    item = re.search(r"<li>[^\n]*?Habilitación Paseos Peatonales centro de la ciudad.*?</li>", html, flags=re.S).group(0)
+    assert "terminada · avance físico 100,0 %" in item and item.endswith("E1-P1-03</span></li>")
+    assert "<dt>Estado y avance</dt>" in html
+    # Initiatives with no record read «sin iniciar».
+    assert html.count("sin iniciar</span>") >= 1
+
+
+def test_sector_downloads_carry_status(record):
+    from pages import _shared as shared
+
+    at = app_test("pages/sector.py", {"territorio": "vista-alegre"}).run()
+    no_failure(at)
+    csv = shared.sector_files("vista-alegre")["csv"]
+    text = csv.decode("utf-8-sig") if isinstance(csv, bytes) else csv
+    header = text.splitlines()[0]
+    assert "estado" in header and "avance_fisico" in header
+    assert "postulada" in text
+
+
+# --------------------------------------------------------------------------- plan page
+
+
+def test_plan_page_shows_progress_per_strategy(record):
+    at = app_test("pages/plan.py").run()
+    no_failure(at)
+    table = next(d.value for d in at.dataframe if "Avance por conteo (%)" in d.value.columns)
+    e1 = table[table["Estrategia"].str.startswith("E1 · ")].iloc[0]
+    # E1 has 88 active initiatives: by count (30,5 + 100) / 88; by amount the two approved amounts weigh.
+    assert e1["Avance por conteo (%)"] == pytest.approx(round(130.5 / 88, 1))
+    assert e1["Avance ponderado por monto (%)"] == pytest.approx(round((30.5 * 1200 + 100 * 85) / 1285, 1))
+    assert e1["Difieren"] == "sí" and e1["Atrasadas"] == 1
+    e3 = table[table["Estrategia"].str.startswith("E3 · ")].iloc[0]
+    assert e3["Avance por conteo (%)"] == 0 and pd.isna(e3["Avance ponderado por monto (%)"])
+    m = {x.label: x.value for x in at.metric}
+    assert m["Atrasadas (semáforo rojo)"] == "1"
+    assert any("seguimiento" in p.proto.page for p in at.get("page_link"))
+    text = page_text(at)
+    assert "**Por conteo**" in text and "**Ponderado por monto**" in text
+    # The plan of the two recorded initiatives (E1-P1) shows both figures in the tree.
+    from layers import monitoring
+    from layers.monitoring import progress
+    from layers.text import format_number
+
+    p1 = progress.progress(monitoring.joined(), "plan").set_index("clave").loc["E1-P1"]
+    assert p1["difieren"]
+    assert (f"avance {format_number(p1['avance_conteo'], 1)} % por conteo "
+            f"({format_number(p1['avance_monto'], 1)} % ponderado por monto)") in text
+    # A plan with no record: 0 % and one figure only.
+    assert re.search(r"\*\*E1-P2 · [^*\n]+\*\* — \*\d+ iniciativas, \d+ ubicadas\* · \*avance 0,0 % por conteo\*\n", text)
+
+
+def test_plan_page_without_records_is_all_zero(fresh_store):
+    at = app_test("pages/plan.py").run()
+    no_failure(at)
+    table = next(d.value for d in at.dataframe if "Avance por conteo (%)" in d.value.columns)
+    assert (table["Avance por conteo (%)"] == 0).all() and table["Avance ponderado por monto (%)"].isna().all()
+    assert (table["Atrasadas"] == 0).all()
