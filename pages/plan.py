@@ -69,7 +69,11 @@ def _stacked_bars(data, *, y: str, y_title: str, color: str, color_title: str, d
     }
     if order:
         encoding["order"] = alt.Order(f"{order}:Q")
-    return alt.Chart(data).mark_bar().encode(**encoding).properties(height=alt.Step(step))
+    # What a screen reader says of each bar: its words, not the table's field names.
+    encoding["description"] = alt.Description("descripcion:N")
+    spoken = f"datum['{y}'] + ': ' + datum.n + ' iniciativas, ' + datum['{color}']"
+    return (alt.Chart(data).transform_calculate(descripcion=spoken).mark_bar().encode(**encoding)
+            .properties(height=alt.Step(step), description=f"Iniciativas por {y_title.lower()}"))
 
 
 st.title("Plan de desarrollo comunal")

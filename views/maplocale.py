@@ -11,6 +11,7 @@
   public default set with ``L.Tooltip.mergeOptions``) and wrap their text within the
   frame; popups pan the map so they are whole (``autoPan`` with padding) and are never
   wider than the frame;
+- when the optional OpenStreetMap tiles cannot load (no internet), a notice says so;
 - territory names are written on the map where they fit at the current zoom
   (:func:`label_payload`), as text nodes, so a hostile name is shown as text;
 - the map writes each view the person moves to into the page's address
@@ -43,6 +44,8 @@ MAP_CSS = """
 .sit-label { background: rgba(255,255,255,0.78); border: 0; box-shadow: none; padding: 0 3px;
   color: #1a1a1a; font: 600 11px/1.2 sans-serif; white-space: nowrap; max-width: none; }
 .sit-label::before { display: none; }
+.sit-offline-notice { background: #fff8e1; color: #3d2e00; border: 1px solid #b38600; border-radius: 4px;
+  padding: 4px 8px; max-width: min(320px, 70vw); font: 12px/1.35 sans-serif; }
 """
 
 
@@ -125,6 +128,26 @@ class SpanishControls(MacroElement):
                         } catch (e) { /* another origin: the address stays */ }
                     });
                 }
+                // Base tiles that cannot load (no internet) say so instead of showing nothing.
+                var notice = null;
+                function tilesFailed() {
+                    if (notice) { return; }
+                    notice = L.control({position: "bottomleft"});
+                    notice.onAdd = function () {
+                        var div = L.DomUtil.create("div", "sit-offline-notice");
+                        div.setAttribute("role", "status");
+                        div.textContent = "Sin conexión a internet: el mapa base de OpenStreetMap no se puede mostrar. "
+                            + "Las capas del sistema sí se ven.";
+                        return div;
+                    };
+                    notice.addTo(map);
+                }
+                map.on("layeradd", function (e) {
+                    if (e.layer instanceof L.TileLayer) { e.layer.on("tileerror", tilesFailed); }
+                });
+                map.on("layerremove", function (e) {
+                    if (e.layer instanceof L.TileLayer && notice) { notice.remove(); notice = null; }
+                });
                 map.on("zoomend", relabel);
                 map.on("layeradd", untab);
                 map.whenReady(function () { relabel(); untab(); });

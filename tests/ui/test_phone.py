@@ -377,3 +377,22 @@ def test_map_view_is_in_the_link(app, browser_page, size):  # noqa: F811
     frame.wait_for_function("() => { const m = Object.values(window).find(v => v instanceof L.Map);"
                             " return m && m.getZoom() === 16; }", timeout=20_000)
     assert_clean(probe)
+
+
+@SIZES
+def test_base_map_without_internet_says_so(app, browser_page, size):  # noqa: F811
+    probe = browser_page
+    go(probe, f"{app}/mapa", size)
+    frame = map_frame(probe)
+    frame.locator(".leaflet-control-layers").first.hover()  # the layer list opens under the pointer
+    frame.locator(".leaflet-control-layers-expanded").first.wait_for(timeout=10_000)
+    frame.locator(".leaflet-control-layers-overlays label").filter(has_text="OpenStreetMap").locator("input").check()
+    notice = frame.locator(".sit-offline-notice")
+    notice.wait_for(timeout=20_000)
+    assert "Sin conexión a internet" in notice.inner_text()
+    # The only requests that left the machine were the tiles, and they were stopped.
+    assert probe.blocked and all("openstreetmap" in url for url in probe.blocked), probe.blocked
+    probe.blocked.clear()
+    probe.console_errors[:] = [e for e in probe.console_errors if "openstreetmap" not in e]
+    probe.http_errors[:] = [e for e in probe.http_errors if "openstreetmap" not in e]
+    assert_clean(probe)
