@@ -188,3 +188,14 @@ def test_administrator_changes_a_role_and_deactivates_but_not_herself(people):
     log = accounts.account_log(2)
     assert log[["nombre", "accion", "autor"]].values.tolist() == [["beto", "desactivar", "admin"],
                                                                   ["vecina", "rol", "admin"]]
+
+
+def test_a_save_after_the_account_was_deactivated_writes_nothing(people):
+    at = open_page(login("ana"), "pages/editar.py", {"iniciativa": IDENT})
+    accounts.deactivate("ana")  # between drawing the form and pressing «Guardar»
+    at.text_input(key=f"editar_{IDENT}_avance_fisico").input("50")
+    at.text_input(key="editar_motivo").input("Informe")
+    at.button(key=SAVE).click().run()
+    assert not at.exception
+    assert at.title[0].value == "Acceso restringido"
+    assert history.history(IDENT).empty
