@@ -13,7 +13,7 @@ from views.escape import markdown_code
 
 shared.run_inside_app()
 
-SITED = ":material/location_on: ubicada en el mapa"
+SITED = ":material/location_on: con lugar en el mapa"
 #: Widest bar label, in pixels: long names end in «…» (the tooltip has them whole), so that
 #: the bars keep most of a 390 px phone screen.
 LABEL_LIMIT = 150
@@ -21,7 +21,7 @@ LABEL_LIMIT = 150
 
 def _count(n: int, sited: int) -> str:
     word = "iniciativa" if n == 1 else "iniciativas"
-    return f"{n} {word}, {sited} {'ubicada' if sited == 1 else 'ubicadas'}"
+    return f"{n} {word}, {sited} con lugar en el mapa"
 
 
 def _item_line(item: dict, indent: str = "") -> list[str]:
@@ -80,7 +80,8 @@ st.title("Plan de desarrollo comunal")
 st.caption(
     "Las estrategias del PLADECO de Vallenar con sus objetivos específicos, planes y las iniciativas de cada plan. "
     "Los programas encabezados agrupan las filas que dependen de ellos. "
-    "Una iniciativa está «ubicada» cuando tiene una geometría referencial en el mapa."
+    "Una iniciativa tiene lugar en el mapa cuando el plan nombra dónde se hace y el sistema le dibujó una "
+    "geometría referencial; las demás valen para toda la comuna, la ciudad, el campo o territorios con nombre."
 )
 
 strategies = shared.layer("estrategias")
@@ -96,7 +97,7 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("Estrategias", len(tree))
 c2.metric("Planes", sum(len(s["planes"]) for s in tree))
 c3.metric("Iniciativas", len(initiatives))
-c4.metric("Ubicadas en el mapa", sum(s["ubicadas"] for s in tree))
+c4.metric("Con lugar en el mapa", sum(s["ubicadas"] for s in tree))
 
 st.subheader("Estrategias, planes e iniciativas")
 for strategy in tree:

@@ -234,7 +234,7 @@ def test_plan_page_tree_and_charts(data_dir, shipped):
     inits = shipped["initiatives"]
     figures = metrics(at)
     assert figures["Iniciativas"] == len(inits)
-    assert figures["Ubicadas en el mapa"] == int(inits.geometry.notna().sum())
+    assert figures["Con lugar en el mapa"] == int(inits.geometry.notna().sum())
     text = "\n".join(m.value for m in at.markdown)
     for iid in inits["id"]:
         assert f"`{iid}`" in text  # every initiative is listed once in the tree
@@ -319,3 +319,54 @@ def test_imported_territory_layer_can_be_chosen(tmp_path, monkeypatch, data_dir)
     no_failure(at)
     assert at.multiselect(key="mapa_territorio").value == []
     assert "capa" not in at.query_params
+
+
+# --------------------------------------------------------------------------- first page
+
+
+def test_first_page_explains_with_the_configured_text(data_dir, shipped, monkeypatch, tmp_path):
+    from pages import _shared
+
+    text = tmp_path / "presentacion.toml"
+    text.write_text('periodo = "2021-2026"\ncontacto = "SECPLAN, oficina 12 *no es Markdown*"\n', encoding="utf-8")
+    monkeypatch.setattr(_shared, "PRESENTATION_FILE", text)
+    at = run_app(page=None)
+    no_failure(at)
+    assert at.title[0].value.startswith("El plan de desarrollo de Vallenar")
+    shown = rendered("\n".join(m.value for m in at.markdown))
+    assert "Período del plan: **2021-2026**" in shown
+    assert f"**{len(shipped['initiatives'])} iniciativas**" in shown
+    assert "SECPLAN, oficina 12 *no es Markdown*" in shown  # shown literally
+    assert at.selectbox(key="inicio_territorio").value is None
+
+
+def test_first_page_without_its_text_file_still_explains(data_dir, monkeypatch, tmp_path):
+    from pages import _shared
+
+    monkeypatch.setattr(_shared, "PRESENTATION_FILE", tmp_path / "no-existe.toml")
+    at = run_app(page=None)
+    no_failure(at)
+    shown = rendered("\n".join(m.value for m in at.markdown))
+    assert "no dice sus años de vigencia" in shown
+
+
+def test_a_root_link_with_filters_opens_the_map(data_dir, shipped):
+    slug = shipped["territories"]["slug"].iloc[-1]
+    at = run_app({"territorio": slug}, page=None)
+    no_failure(at)
+    assert at.title[0].value == "Mapa del plan"
+    assert at.multiselect(key="mapa_territorio").value == [slug]
+
+
+def test_plan_charts_keep_their_bars_on_a_phone(data_dir):
+    import json
+
+    at = run_app(page="pages/plan.py")
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2
+    for chart in charts:
+        spec = json.loads(chart.proto.spec)
+        enc = spec.get("encoding") or spec["layer"][0]["encoding"]
+        assert enc["y"]["axis"]["labelLimit"] <= 150
+        assert enc["color"]["legend"]["orient"] == "bottom"
+        assert enc["description"]["field"] == "descripcion"
