@@ -308,3 +308,56 @@ def test_hints_name_the_options(fresh_store, tmp_path):
         assert proc.returncode == 2 and len(lines) == 1, (code, proc.stderr)
         assert lines[0].endswith(" " + CLI_HINTS[code]), (code, lines[0])
     assert store_hash() == before
+
+
+def test_export_shp_names_a_shapefile_or_a_zip_and_a_folder_takes_the_layer_name(fresh_store, tmp_path):
+    proc = run("export", "territorios", "--format", "shp", "-o", tmp_path / "territorios.shp")
+    assert proc.returncode == 0, proc.stderr
+    assert len(pyogrio.read_dataframe(tmp_path / "territorios.shp")) == len(store.read_layer("territorios"))
+    assert all((tmp_path / f"territorios.{e}").is_file() for e in ("shx", "dbf", "prj", "cpg"))
+    proc = run("export", "territorios", "--format", "shp", "-o", tmp_path / "t.shp.zip")
+    assert proc.returncode == 0 and zipfile.is_zipfile(tmp_path / "t.shp.zip")
+    folder = tmp_path / "salidas"
+    folder.mkdir()
+    proc = run("export", "territorios", "--format", "shp", "-o", folder)
+    assert proc.returncode == 0 and zipfile.is_zipfile(folder / "territorios.zip"), proc.stderr
+    proc = run("export", "iniciativas", "--format", "shp", "-o", tmp_path / "i.shp")
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in proc.stderr
+
+
+def test_shapefiles_of_one_name_are_listed_and_chosen_by_folder(fresh_store, tmp_path):
+    from tests.layers.ingest.test_cases import _two_of_one_name
+
+    archive = _two_of_one_name(tmp_path)
+    proc = run("inspect", archive)
+    assert proc.returncode == 0 and [l.split("\t")[0] for l in proc.stdout.splitlines()] == [
+        "2015/Unidades Vecinales", "2023/Unidades Vecinales", "2023/sedes_sociales"]
+    before = store_hash()
+    proc = run("import", archive, "--as", "referencia", "--layer", "uv")
+    assert proc.returncode == 2 and "«2023/Unidades Vecinales»" in proc.stderr and proc.stderr.strip().endswith("--gpkg-layer.")
+    assert store_hash() == before
+    proc = run("import", archive, "--as", "referencia", "--layer", "uv", "--gpkg-layer", "2023/Unidades Vecinales")
+    assert proc.returncode == 0, proc.stderr
+    assert len(store.read_layer("uv")) == 2
+
+
+def test_new_refusals_are_one_line_with_their_hint(fresh_store, tmp_path):
+    from tests.layers.ingest.test_cases import PSAD_MAPINFO, _ewkt_csv, shapefile, squares, zipped
+
+    prj = PSAD_MAPINFO.replace("PSAD 56 Chile", "Datum Municipal").replace("PSAD 56", "Local")
+    shapefile(tmp_path / "p", "sectores", squares("EPSG:24879", 2), cpg="UTF-8", prj=prj)
+    cases = {
+        "datum_unknown": ([zipped(tmp_path / "p", tmp_path / "p.zip")], "Indíquelo con --crs, p. ej. --crs EPSG:24879 si es PSAD56 / UTM 19S."),
+        "crs_conflict": ([_ewkt_csv(tmp_path, 32719), "--crs", "EPSG:4326"], "Quite --crs: vale el EPSG:32719 del archivo."),
+    }
+    cut = tmp_path / "roto.gpkg"
+    cut.write_bytes(b"SQLite format 3\x00" + bytes(52) + b"GPKG" + bytes(3000))
+    before = store_hash()
+    for code, (args, hint) in cases.items():
+        proc = run("import", *args, "--as", "referencia", "--layer", "nuevo")
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and lines[0].endswith(" " + hint), (code, proc.stderr)
+    proc = run("inspect", cut)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and proc.stdout == ""
+    assert store_hash() == before

@@ -287,3 +287,30 @@ def test_a_missing_folder_is_one_spanish_line(tmp_path, fmt):
         export.export_layer(_point_layer(), tmp_path / "no_existe" / "f.x", fmt, "f")
     assert info.value.code == "cannot_write"
     assert str(info.value) == f"No se pudo escribir «{tmp_path / 'no_existe' / 'f.x'}»: la ruta no existe o la carpeta no admite archivos nuevos."
+
+
+def test_a_shp_destination_is_a_shapefile_that_opens_by_that_name(data_dir, tmp_path):
+    frame = store.read_layer("territorios")
+    dest = export.export_layer(frame, tmp_path / "Territorios 2026.shp", "shp", "territorios")
+    assert dest == tmp_path / "Territorios 2026.shp"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"Territorios 2026.{e}" for e in ("cpg", "dbf", "prj", "shp", "shx")]
+    assert dest.with_suffix(".cpg").read_text().strip() == "UTF-8"
+    back = pyogrio.read_dataframe(dest)
+    assert len(back) == len(frame) and "Hacienda Compañía" in set(back["nombre"])
+    assert pyogrio.read_info(dest)["crs"] == "EPSG:4326"
+    # written again over itself: replaced, nothing else left beside it
+    export.export_layer(frame.head(3), dest, "shp", "territorios")
+    assert len(pyogrio.read_dataframe(dest)) == 3 and len(list(tmp_path.iterdir())) == 5
+
+
+@pytest.mark.parametrize("name", ["t.zip", "t.shp.zip", "t.ZIP"])
+def test_zip_destinations_give_the_zip(data_dir, tmp_path, name):
+    dest = export.export_layer(store.read_layer("territorios"), tmp_path / name, "shp", "territorios")
+    assert zipfile.is_zipfile(dest) and [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_a_mixed_layer_to_a_shp_destination_is_refused(data_dir, tmp_path):
+    with pytest.raises(export.OutputFileError) as info:
+        export.export_layer(store.read_layer("iniciativas"), tmp_path / "i.shp", "shp", "iniciativas")
+    assert info.value.code == "mixed_geometry" and ".zip" in str(info.value) and "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
