@@ -577,7 +577,12 @@ PAGE_CSS = """
 #: The page's language for browsers, screen readers and translators. Streamlit (1.67) has
 #: no option for it and writes ``<html lang="en">``; ``st.html`` may run JavaScript
 #: (``unsafe_allow_javascript``, a public option), and this fixed script only sets it.
-LANG_SCRIPT = "<script>document.documentElement.setAttribute('lang', 'es-CL');</script>"
+#: Streamlit's skip link has no option for its text either; the same script gives it its Spanish words.
+LANG_SCRIPT = (
+    "<script>document.documentElement.setAttribute('lang', 'es-CL');"
+    "document.querySelectorAll('[data-testid=stSkipToContent]').forEach("
+    "function (a) { a.textContent = 'Saltar al contenido principal'; });</script>"
+)
 
 
 #: Session keys of the page shown by this run and by the run before it (:func:`page_entered`).

@@ -111,6 +111,7 @@ def test_sector_page_leads_with_the_sector(app, browser_page, shipped, artifacts
     top = heading.bounding_box()["y"]
     own = probe.page.locator('[data-testid="stMain"] h4').first.bounding_box()["y"]
     iframe = frame.frame_element().bounding_box()
+    assert name in frame.locator(".sit-label").all_inner_texts(), "the territory's name is written on its map"
     if is_phone(size):
         assert sidebar_width(probe) == 0, "on a phone the menu starts closed"
         assert top < size["height"], "the territory's name is on the first screen"
@@ -149,6 +150,8 @@ def test_first_page_explains(app, browser_page, shipped, artifacts_dir, size):  
     for jargon in ("ubicadas", "vinculadas", "alcanzados"):
         assert jargon not in text.lower(), jargon
     assert probe.page.evaluate("() => document.documentElement.lang") == "es-CL"
+    skip = probe.page.locator('[data-testid="stSkipToContent"]')
+    assert skip.all_text_contents() == ["Saltar al contenido principal"]
     if is_phone(size):
         assert sidebar_width(probe) == 0
         screenshot(probe, artifacts_dir / "phone_inicio.png")
