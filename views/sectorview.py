@@ -19,6 +19,7 @@ import shapely
 from geo.crs import WGS84
 from layers.sector import SectorSummary
 from views import symbology, webassets
+from views.report import status_text
 from views.escape import html_text
 from views.legend import Legend, Section, Swatch
 
@@ -166,6 +167,9 @@ def sector_map(
 def _add_initiative(group: folium.FeatureGroup, row) -> None:
     """Draw one sited initiative: points as circles, lines and areas as paths."""
     tip = f"<b>{html_text(row.nombre)}</b><br>{html_text(row.estrategia)} · {html_text(row.tipo)}"
+    status = status_text(getattr(row, "estado", None), getattr(row, "avance_fisico", None))
+    if status:  # the monitoring status and physical progress (layers.sector.with_status)
+        tip += f"<br>{html_text(status)}"
     points, others = [], []
     for part in shapely.get_parts(row.geometry):
         (points if part.geom_type == "Point" else others).append(part)

@@ -137,3 +137,13 @@ def test_report_shows_status_and_escapes_names(shipped):
                      flags=re.S).group(0)
     assert "en ejecución · avance físico 30,5 %</span>" in item and item.endswith('<span class="id">E1-P1-08</span></li>')
     assert "<dt>Estado y avance</dt>" in html
+
+
+def test_sector_map_tooltip_shows_status(shipped):
+    from views import sectorview
+
+    m = sectorview.sector_map(_summary(shipped, EVIL), shipped["commune"], shipped["territories"])
+    html = mapview.map_html(m)
+    # folium writes the tooltip as JSON with \\uXXXX escapes.
+    assert "\\u003cbr\\u003een ejecuci\\u00f3n \\u00b7 avance f\\u00edsico 30,5 %" in html
+    assert "<script>alert" not in html
