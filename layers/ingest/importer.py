@@ -462,7 +462,7 @@ def _shape_reference(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[st
     mapping = _val.sanitise_fields(attrs.columns)
     attrs = _val.sanitise_values(attrs.rename(columns=mapping))
     out = gpd.GeoDataFrame(attrs, geometry=frame.geometry.to_numpy(), crs=WGS84)
-    renamed = [f"{a}→{b}" for a, b in mapping.items() if a != b]
+    renamed = [f"{a if str(a).strip() else '(sin nombre)'}→{b}" for a, b in mapping.items() if a != b]
     notes = ["campos renombrados: " + ", ".join(renamed)] if renamed else []
     return out, {}, notes
 
