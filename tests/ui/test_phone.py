@@ -399,3 +399,32 @@ def test_base_map_without_internet_says_so(app, browser_page, size):  # noqa: F8
     probe.console_errors[:] = [e for e in probe.console_errors if "openstreetmap" not in e]
     probe.http_errors[:] = [e for e in probe.http_errors if "openstreetmap" not in e]
     assert_clean(probe)
+
+
+@SIZES
+def test_popups_open_whole_inside_the_map(app, browser_page, shipped, size):  # noqa: F811
+    probe = browser_page
+    go(probe, f"{app}/mapa", size)
+    frame = map_frame(probe)
+    # A sited initiative placed at the very right edge of the map, then opened (as a tap does).
+    opened = frame.evaluate("""() => new Promise((done) => {
+        const m = Object.values(window).find(v => v instanceof L.Map);
+        let marker = null, cluster = null;
+        m.eachLayer(l => { if (!cluster && L.MarkerClusterGroup && l instanceof L.MarkerClusterGroup) cluster = l; });
+        if (cluster) marker = cluster.getLayers().find(l => l.getPopup && l.getPopup()) || null;
+        if (!marker) { done(null); return; }
+        cluster.zoomToShowLayer(marker, () => {
+          const size = m.getSize(), at = m.latLngToContainerPoint(marker.getLatLng());
+          m.panBy([at.x - (size.x - 4), at.y - size.y / 2], {animate: false});
+          marker.openPopup();
+          setTimeout(() => {
+            const box = m.getContainer().getBoundingClientRect();
+            const pop = document.querySelector('.leaflet-popup').getBoundingClientRect();
+            done({box: [box.left, box.top, box.right, box.bottom], pop: [pop.left, pop.top, pop.right, pop.bottom]});
+          }, 1200);
+        });
+    })""")
+    assert opened, "no sited initiative with a popup on the map"
+    (bl, bt, br, bb), (pl, pt, pr, pb) = opened["box"], opened["pop"]
+    assert bl - 1 <= pl and pr <= br + 1 and bt - 1 <= pt and pb <= bb + 1, opened
+    assert_clean(probe)
