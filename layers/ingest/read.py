@@ -619,13 +619,14 @@ def _shapefile_encoding(siblings: dict[str, Path], encoding: str | None, display
     (code ``"bad_encoding"``) suggesting the one :func:`geo.dbf.detect` finds.
     """
     if encoding is not None:
-        encoding = dbf.codec(encoding) or encoding  # ISO-8859-1 read as its superset Windows-1252
         values = dbf.non_ascii_text(siblings[".dbf"])
-        if dbf.fits(values, encoding):
-            return encoding, [f"codificación indicada al importar: {encoding}"]
+        # ISO-8859-1 is read as its superset Windows-1252, unless bytes Windows-1252 leaves undefined are there
+        for candidate in dict.fromkeys([dbf.codec(encoding) or encoding, encoding]):
+            if dbf.fits(values, candidate):
+                return candidate, [f"codificación indicada al importar: {candidate}"]
         works = dbf.detect(values) or dbf.UTF8
         raise InputFileError(
-            f"El texto de «{display}» no se puede leer como {encoding}; sí se puede como {works}.",
+            f"El texto de «{display}» no se puede leer como {dbf.codec(encoding) or encoding}; sí se puede como {works}.",
             code="bad_encoding", file=display, encoding=encoding, suggested=works,
         )
     cpg = siblings[".cpg"].read_bytes()[:64].decode("ascii", "replace") if ".cpg" in siblings else None
@@ -683,11 +684,17 @@ def fold_name(name: object) -> str:
 
 def _decode_text(raw: bytes, encoding: str | None) -> tuple[str, str]:
     if encoding:
-        encoding = dbf.codec(encoding) or encoding  # ISO-8859-1 read as its superset Windows-1252
+        wider = dbf.codec(encoding) or encoding  # ISO-8859-1 read as its superset Windows-1252
+        with contextlib.suppress(UnicodeDecodeError):
+            return raw.decode(wider), wider
         try:
             return raw.decode(encoding), encoding
         except UnicodeDecodeError as exc:
-            raise InputFileError(f"El texto no se puede leer como {encoding} (byte {exc.start}).") from exc
+            works = _decode_text(raw, None)[1]
+            raise InputFileError(
+                f"El texto no se puede leer como {encoding} (byte {exc.start}); sí se puede como {works}.",
+                code="bad_encoding", encoding=encoding, suggested=works,
+            ) from exc
     try:
         return raw.decode("utf-8-sig"), "UTF-8"
     except UnicodeDecodeError:

@@ -331,7 +331,7 @@ def test_shapefiles_of_one_name_are_listed_and_chosen_by_folder(fresh_store, tmp
 
     archive = _two_of_one_name(tmp_path)
     proc = run("inspect", archive)
-    assert proc.returncode == 0 and [l.split("\t")[0] for l in proc.stdout.splitlines()] == [
+    assert proc.returncode == 0 and [line.split("\t")[0] for line in proc.stdout.splitlines()] == [
         "2015/Unidades Vecinales", "2023/Unidades Vecinales", "2023/sedes_sociales"]
     before = store_hash()
     proc = run("import", archive, "--as", "referencia", "--layer", "uv")
