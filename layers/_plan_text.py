@@ -16,9 +16,9 @@ accents), so that the repairs can be reviewed in one place.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from layers._errors import DataValidationError
+from layers.text import fold as text_fold
 
 #: Initiative types, in the order the plan uses them.
 TIPOS: tuple[str, ...] = ("Programa", "Proyecto", "Estudio", "Plan")
@@ -87,9 +87,7 @@ def fold(text: str) -> str:
     str
         The folded text.
     """
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(plain.upper().split())
+    return " ".join(text_fold(text).upper().split())
 
 
 def title_case(text: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import unicodedata
 from collections.abc import Iterable
 
 import geopandas as gpd
@@ -11,6 +10,7 @@ import pandas as pd
 
 from layers import catalogue, links
 from layers._errors import InvalidFilterError, UnknownTerritoryError
+from layers.text import fold as text_fold
 
 #: Filters of :func:`filter_initiatives`, in display order: its keyword arguments, the
 #: app's URL parameters (``?estrategia=1&territorio=domeyko&q=agua``) and, but ``q``,
@@ -27,9 +27,11 @@ def _as_list(value: object) -> list:
 
 
 def fold(text: object) -> str:
-    """Lower case without accents, for accent-insensitive search (``"Agua"`` ~ ``"agüa"``)."""
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    """Lower case without accents, for accent-insensitive search (``"Agua"`` ~ ``"agüa"``).
+
+    :func:`layers.text.fold` with ``lower=True``; the one rule of accent folding.
+    """
+    return text_fold(text, lower=True)
 
 
 def check_territories(slugs: Iterable[str], territories: gpd.GeoDataFrame) -> list[str]:

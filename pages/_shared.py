@@ -548,11 +548,11 @@ def searchable_name(name: object) -> str:
     «Eden» would not find «Edén». The accented words are repeated without accents in
     parentheses; names without accents are returned unchanged.
     """
-    import unicodedata
+    from layers.text import fold
 
     text = str(name)
     words = [w.strip(".,;:()«»\"'") for w in text.split()]
-    plain = ["".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c)) for w in words]
+    plain = [fold(w) for w in words]
     changed = list(dict.fromkeys(p for p, w in zip(plain, words) if p != w))
     return f"{text} ({' '.join(changed)})" if changed else text
 
