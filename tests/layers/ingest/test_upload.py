@@ -254,3 +254,13 @@ def test_uploads_with_odd_names_are_read_as_the_file_they_are(fresh_store, tmp_p
     assert upload.peek_upload(name, data).n == 3
     report = upload.import_upload(name, data, as_="referencia", layer="rara")
     assert report.n_stored == 3 and report.source_file == name
+
+
+def test_an_upload_of_shapefiles_of_one_name_lists_and_takes_them_by_folder(fresh_store, tmp_path):
+    from tests.layers.ingest.test_cases import _two_of_one_name
+
+    data = _two_of_one_name(tmp_path).read_bytes()
+    names = [row["capa"] for row in upload.inspect_upload("secplan capas.zip", data)]
+    assert names == ["2015/Unidades Vecinales", "2023/Unidades Vecinales", "2023/sedes_sociales"]
+    report = upload.import_upload("secplan capas.zip", data, as_="referencia", layer="uv_2015", gpkg_layer=names[0])
+    assert report.n_stored == 1 and len(store.read_layer("uv_2015")) == 1
