@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from layers.store import tables
 from layers.store.base import EDITABLE, Store, StoreError
 
@@ -79,6 +81,11 @@ def _describe(store: Store, name: str) -> tuple[dict[str, str], tuple[str, ...]]
         return tables.table_columns(conn, name), tables.table_key(conn, name)
 
 
+def _metadata(row: dict) -> dict:
+    """A registry row as metadata to write: missing values (NaN in pandas' text columns) as None."""
+    return {key: None if not isinstance(value, str) and pd.isna(value) else value for key, value in row.items()}
+
+
 def _count(store: Store, name: str, editable: bool) -> int:
     frame = store.read_table(name) if editable else store.read_layer(name, read_geometry=False)
     return len(frame)
@@ -121,7 +128,7 @@ def copy_store(source: Store, target: Store, replace: bool = False) -> CopyRepor
                                  code="target_not_empty", target=target.location)
             target.write_layers({}, drop=list(existing["nombre"]))
         layers = registry[registry["origen"] != EDITABLE]
-        put = {row["nombre"]: (source.read_layer(row["nombre"]), row) for row in layers.to_dict("records")}
+        put = {row["nombre"]: (source.read_layer(row["nombre"]), _metadata(row)) for row in layers.to_dict("records")}
         state = {k: v for k, v in source.state().items() if k in _STATE_KEYS}
         target.write_layers(put, state=state)
         editable = list(registry.loc[registry["origen"] == EDITABLE, "nombre"])

@@ -149,8 +149,12 @@ def test_copy_to_postgis_and_back_keeps_layers_tables_and_history(pg_server, fre
     original, returned = GeoPackageStore(fresh_store), GeoPackageStore(back)
     try:
         middle = PostGISStore(target)
+        kept = ["nombre", "titulo", "descripcion", "clase", "origen", "fuente", "archivo", "crs_origen", "n", "geometria"]
+        layers_only = original.list_layers().query("origen != 'editable'")[[*kept, "fecha"]].reset_index(drop=True)
         for other in (middle, returned):
             assert list(other.list_layers()["nombre"]) == list(original.list_layers()["nombre"])
+            copied = other.list_layers().query("origen != 'editable'")[[*kept, "fecha"]].reset_index(drop=True)
+            pd.testing.assert_frame_equal(copied, layers_only)  # metadata and dates travel with the layers
             for name in ("seguimiento", "seguimiento_historial"):
                 pd.testing.assert_frame_equal(other.read_table(name), original.read_table(name))
                 assert store_copy._describe(other, name) == store_copy._describe(original, name)
