@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from layers import store
 
 __all__ = ["PROVIDER", "build_config", "collections"]
@@ -24,7 +26,8 @@ def collections() -> list[dict[str, Any]]:
     """Registry rows of the layers served (geometry layers: shipped and imported), in registry order."""
     registry = store.list_layers()
     served = registry[(registry["geometria"] != "tabla") & (registry["origen"] != store.EDITABLE)]
-    return served.to_dict("records")
+    return [{k: None if not isinstance(v, str) and pd.isna(v) else v for k, v in row.items()}  # NaN: missing
+            for row in served.to_dict("records")]
 
 
 def _resource(row: dict[str, Any]) -> dict[str, Any]:

@@ -132,6 +132,7 @@ def test_titles_filters_paging_and_read_only(served):
     listed = {c["id"]: c for c in _get(f"{base}/collections?f=json")["collections"]}
     assert listed["iniciativas"]["title"] == "Iniciativas del PLADECO"
     assert listed["territorios"]["description"].startswith("Sectores urbanos de Vallenar")
+    assert all("nan" not in c["description"].split() for c in listed.values()), [c["description"] for c in listed.values()]
     page = _get(f"{base}/collections/iniciativas/items?f=json&limit=5&offset=5")
     assert page["numberMatched"] == 194 and page["numberReturned"] == 5
     assert [f["id"] for f in page["features"]] == [6, 7, 8, 9, 10]
