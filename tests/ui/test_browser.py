@@ -378,3 +378,48 @@ def test_shared_link_on_a_fresh_server_uses_the_app_navigation(streamlit_server,
     assert probe.page.get_by_text("Page not found").count() == 0
     assert probe.page.locator('[data-testid="stException"]').count() == 0
     assert_clean(probe)
+
+
+# --------------------------------------------------------------------------- the printed report
+
+
+def _report_pages(browser, summary, shipped) -> tuple[str, list[list[str]]]:
+    """The sector report printed to A4 by chromium: its HTML and the lines of each page."""
+    import datetime as dt
+    import io
+
+    import pypdf
+
+    from layers import store
+    from views import report
+
+    html = report.sector_report_html(summary, store.read_layer("comuna"), generated=dt.date(2026, 11, 30),
+                                     territories=shipped["territories"])
+    page = browser.new_page()
+    try:
+        page.set_content(html)
+        pdf = page.pdf(format="A4", print_background=True)
+    finally:
+        page.close()
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    return html, [[line.strip() for line in p.extract_text().splitlines() if line.strip()] for p in reader.pages]
+
+
+def test_printed_report_starts_with_map_and_figures_and_keeps_headings_with_lists(browser, shipped):
+    from html import unescape
+
+    order = sector.territory_order(shipped["territories"])
+    for slug in (order[0], order[-1]):
+        summary = sector.sector_summary(slug, shipped["initiatives"], shipped["territories"], shipped["relations"])
+        html, pages = _report_pages(browser, summary, shipped)
+        first = "\n".join(pages[0])
+        assert summary.nombre in first
+        assert "Mapa" in pages[0], "the map is on page one"
+        assert "Límite comunal (DPA 2023)" in first, "the map's legend is on page one"
+        assert str(summary.counts["total"]) in first
+        headings = {unescape(re.sub(r"<[^>]+>", "", h)).strip()
+                    for h in re.findall(r"<h[2-4][^>]*>(.*?)</h[2-4]>", html, flags=re.S)}
+        for number, lines in enumerate(pages[:-1], start=1):
+            tail = lines[-1]
+            assert not any(h.startswith(tail) or tail.startswith(h) for h in headings if len(h) > 3), (
+                f"{slug}: page {number} ends with the heading «{tail}»")
