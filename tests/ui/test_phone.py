@@ -236,7 +236,7 @@ def test_tooltips_stay_inside_the_map(app, browser_page, size):  # noqa: F811
 
 
 @SIZES
-@pytest.mark.parametrize("path", ["/", "/mapa", "/sector", "/plan"])
+@pytest.mark.parametrize("path", ["/", "/mapa", "/sector", "/plan", "/seguimiento", "/capas"])
 def test_dark_mode_is_readable(app, browser_page, size, path):  # noqa: F811
     probe = browser_page
     go(probe, app + path, size, scheme="dark")
