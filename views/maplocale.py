@@ -7,6 +7,9 @@
   the layer switch says «Capas» (Leaflet 1.9.4 writes ``title="Layers"`` with no
   option: the attribute of that one link is rewritten); a metric scale bar
   (``L.control.scale({imperial: false})``);
+- on a narrow map (a phone) the legend takes at most a third of the map's height and scrolls;
+- groups of nearby initiatives (MarkerCluster) are drawn as translucent grey rings that
+  let the city show through, not as opaque green, yellow or orange bubbles;
 - tooltips open towards the inside of the map (``direction: "auto"``, Leaflet's
   public default set with ``L.Tooltip.mergeOptions``) and wrap their text within the
   frame; popups pan the map so they are whole (``autoPan`` with padding) and are never
@@ -44,6 +47,13 @@ MAP_CSS = """
 .sit-label { background: rgba(255,255,255,0.78); border: 0; box-shadow: none; padding: 0 3px;
   color: #1a1a1a; font: 600 11px/1.2 sans-serif; white-space: nowrap; max-width: none; }
 .sit-label::before { display: none; }
+.marker-cluster-small, .marker-cluster-medium, .marker-cluster-large { background-color: rgba(40,40,40,.18); }
+.marker-cluster-small div, .marker-cluster-medium div, .marker-cluster-large div {
+  background-color: rgba(40,40,40,.72); color: #fff; font-weight: 600; }
+@media (max-width: 520px) {
+  .sit-legend { max-height: 34vh !important; max-width: 66vw !important; overflow-y: auto !important;
+    font-size: 11px !important; }
+}
 .sit-offline-notice { background: #fff8e1; color: #3d2e00; border: 1px solid #b38600; border-radius: 4px;
   padding: 4px 8px; max-width: min(320px, 70vw); font: 12px/1.35 sans-serif; }
 """
