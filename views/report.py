@@ -27,6 +27,7 @@ import shapely
 
 from geo.crs import UTM19S, WGS84
 from layers.sector import EXPLICACION, GRUPOS, SectorSummary, group_label
+from layers.text import format_number
 from views import _jinja
 from views.symbology import UNKNOWN_STRATEGY_COLOR, strategy_color
 
@@ -68,16 +69,6 @@ FUENTE_SEGUIMIENTO = (
 )
 
 
-def _num(value: float, decimals: int = 0) -> str:
-    """A number written the Chilean way (``7.238,29``)."""
-    return f"{value:,.{decimals}f}".replace(",", "_").replace(".", ",").replace("_", ".")
-
-
-def format_number(value: float, decimals: int = 0) -> str:
-    """A number written the Chilean way (``7238.29`` -> ``"7.238,29"``)."""
-    return _num(value, decimals)
-
-
 def status_text(estado: object, avance: object = None) -> str:
     """``"en ejecución · avance físico 30,5 %"``: an initiative's monitoring status and progress.
 
@@ -94,7 +85,7 @@ def status_text(estado: object, avance: object = None) -> str:
         value = float(avance)
     except (TypeError, ValueError):
         value = float("nan")
-    return estado if np.isnan(value) else f"{estado} · avance físico {_num(value, 1)} %"
+    return estado if np.isnan(value) else f"{estado} · avance físico {format_number(value, 1)} %"
 
 
 def spanish_date(day: _dt.date) -> str:
@@ -184,7 +175,7 @@ def _nice_length(target_m: float) -> float:
 
 
 def _length_label(metres: float) -> str:
-    return f"{_num(metres / 1000, 0 if metres % 1000 == 0 else 1)} km" if metres >= 1000 else f"{_num(metres)} m"
+    return f"{format_number(metres / 1000, 0 if metres % 1000 == 0 else 1)} km" if metres >= 1000 else f"{format_number(metres)} m"
 
 
 def _metric(geoms: gpd.GeoSeries) -> np.ndarray:
@@ -548,12 +539,12 @@ def _sources(summary: SectorSummary, commune_source: str) -> dict[str, object]:
     t = summary.territory
     sites = [
         (r["nombre"], r.get("fuente_geometria"),
-         _num(float(r["precision_m"])) if pd.notna(r.get("precision_m")) else None)
+         format_number(float(r["precision_m"])) if pd.notna(r.get("precision_m")) else None)
         for _, r in summary.sited.iterrows()
     ]
     return {
         "territory": t.get("fuente"), "geometry": t.get("fuente_geometria"),
-        "precision": _num(float(t.get("precision_m") or 0)), "commune": commune_source,
+        "precision": format_number(float(t.get("precision_m") or 0)), "commune": commune_source,
         "plan": FUENTE_PLADECO, "links": FUENTE_VINCULOS, "sites": sites, "monitoring": FUENTE_SEGUIMIENTO,
     }
 
@@ -562,7 +553,7 @@ def _meta_line(summary: SectorSummary) -> str:
     """``"Sector urbano · 1,23 km²"``: the territory's type and, when known, its area."""
     t = summary.territory
     area = t.get("area_km2")
-    area_text = f" · {_num(float(area), 2)} km²" if area is not None and pd.notna(area) else ""
+    area_text = f" · {format_number(float(area), 2)} km²" if area is not None and pd.notna(area) else ""
     return f"{str(t.get('tipo', '')).capitalize()}{area_text}"
 
 

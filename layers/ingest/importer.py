@@ -70,6 +70,7 @@ from layers._errors import DataValidationError, InputFileError, UnknownLayerErro
 from layers.ingest import read as _read
 from layers.ingest import validate as _val
 from layers.store import seed as shipped
+from layers.text import format_number
 
 log = logging.getLogger(__name__)
 
@@ -624,8 +625,10 @@ def import_file(
     return report
 
 
-def _num(value: float, decimals: int = 6) -> str:
-    return f"{value:.{decimals}f}".replace(".", ",")
+def extent_text(bbox: tuple[float, float, float, float]) -> str:
+    """``"longitud -70,8 a -70,7; latitud -28,6 a -28,5"`` (degrees, 6 decimals, Chilean decimal comma)."""
+    x0, y0, x1, y1 = (format_number(v, 6) for v in bbox)
+    return f"longitud {x0} a {x1}; latitud {y0} a {y1}"
 
 
 def format_report(report: ImportReport) -> str:
@@ -645,8 +648,7 @@ def format_report(report: ImportReport) -> str:
     if r.duplicates:
         lines.append(f"Repetidos: {', '.join(r.duplicates[:20])}" + (" …" if len(r.duplicates) > 20 else ""))
     lines.append("Geometrías: " + ", ".join(f"{t} {n}" for t, n in r.geometry_types.items()))
-    x0, y0, x1, y1 = r.bbox_wgs84
-    lines.append(f"Extensión (WGS 84): longitud {_num(x0)} a {_num(x1)}; latitud {_num(y0)} a {_num(y1)}.")
+    lines.append(f"Extensión (WGS 84): {extent_text(r.bbox_wgs84)}.")
     if r.outside_share:
         lines.append(f"Fuera de la comuna: {round(r.outside_share * 100)} % de los elementos.")
     lines += [f"Aviso: {w}" for w in r.warnings]

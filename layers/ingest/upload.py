@@ -270,7 +270,6 @@ def report_rows(report: importer.ImportReport) -> pd.DataFrame:
     outside the commune, unknown ids and repeated names.
     """
     r = report
-    x0, y0, x1, y1 = r.bbox_wgs84
     n_dropped = sum(r.dropped.values())
     rows: list[tuple[str, str]] = [
         ("Capa", f"{r.layer} ({KIND_LABELS.get(r.kind, r.kind).split(' (')[0].lower()}, clase {r.clase})"),
@@ -285,7 +284,7 @@ def report_rows(report: importer.ImportReport) -> pd.DataFrame:
     rows += [
         ("Guardados", str(r.n_stored)),
         ("Geometrías", ", ".join(f"{t} {n}" for t, n in r.geometry_types.items())),
-        ("Extensión (WGS 84)", f"longitud {importer._num(x0)} a {importer._num(x1)}; latitud {importer._num(y0)} a {importer._num(y1)}"),
+        ("Extensión (WGS 84)", importer.extent_text(r.bbox_wgs84)),
     ]
     if r.outside_share:
         rows.append(("Fuera de la comuna", f"{round(r.outside_share * 100)} % de los elementos"))
