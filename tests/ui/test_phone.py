@@ -196,8 +196,11 @@ def test_map_speaks_spanish_and_names_the_territories(app, browser_page, shipped
     assert len(found["tabs"]) <= 6, found["tabs"]
     title = frame.frame_element().get_attribute("title")
     assert title.startswith("Mapa del plan"), title
+    legend, whole = frame.evaluate("() => [document.querySelector('.sit-legend').getBoundingClientRect().height,"
+                                   " document.querySelector('.leaflet-container').getBoundingClientRect().height]")
     if is_phone(size):
         assert sidebar_width(probe) == 0
+        assert legend <= 0.36 * whole, (legend, whole)  # the legend leaves the map visible
         screenshot(probe, artifacts_dir / "phone_mapa.png")
     no_sideways_scroll(probe, size)
     assert_clean(probe)
