@@ -661,10 +661,7 @@ def _read_kml(source: _Source, layer: str | None, name: str) -> tuple[gpd.GeoDat
     boiler = [c for c in frame.columns if c in _KML_BOILERPLATE]
     empty = [c for c in frame.columns if c != "geometry" and frame[c].isna().all()]
     frame = frame.drop(columns=sorted(set(boiler) | set(empty)))
-    if empty:
-        info_empty = [c for c in empty if c not in boiler]
-    else:
-        info_empty = []
+    info_empty = [c for c in empty if c not in boiler]
     if "id2" in frame.columns and "id" in frame.columns:
         # LIBKML names the placemark id "id" and renames a data field "id" to "id2".
         frame = frame.drop(columns="id").rename(columns={"id2": "id"})
