@@ -16,6 +16,7 @@ accents), so that the repairs can be reviewed in one place.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from layers._errors import DataValidationError
 from layers.text import fold as text_fold
@@ -187,120 +188,152 @@ def parse_plan_text(text: str) -> dict[str, list[dict[str, object]]]:
         objectives numbered out of sequence, an unknown tabbed row, half-bold rows,
         a strategy, plan or list that is empty or does not match the strategy list.
     """
-    listed: list[tuple[int, str, int]] = []  # (numero, name as written, line)
-    strategies: list[dict[str, object]] = []
-    objectives: list[dict[str, object]] = []
-    plans: list[dict[str, object]] = []
-    initiatives: list[dict[str, object]] = []
-    mode = None  # "lista" | "objetivos" | None
-    strategy: dict[str, object] | None = None
-    plan: dict[str, object] | None = None
-    header: str | None = None
-    plan_rows = 0
-
+    state = _State()
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip("\r")
         stripped = line.strip()
+        if _heading(state, lineno, line, stripped) or _row(state, lineno, line, stripped):
+            continue
+        _list_item(state, lineno, stripped)
+    _check_complete(state)
+    return {"estrategias": state.strategies, "objetivos": state.objectives,
+            "planes": state.plans, "iniciativas": state.initiatives}
 
-        if _STRATEGY_LIST_HEADING.match(line):
-            if strategies:
-                raise _error(lineno, "la lista de estrategias aparece después de la primera estrategia.")
-            mode = "lista"
-            continue
-        match = _STRATEGY_HEADING.match(line)
-        if match:
-            if plan is not None and plan_rows == 0:
-                raise _error(lineno, f"el plan {plan['id']} no tiene iniciativas.")
-            number = len(strategies) + 1
-            strategy = {"id": f"E{number}", "numero": number, "nombre": None,
-                        "nombre_original": match.group(1), "linea": lineno}
-            strategies.append(strategy)
-            plan, header, plan_rows, mode = None, None, 0, None
-            continue
-        if _OBJECTIVES_HEADING.match(line):
-            if strategy is None or plan is not None:
-                raise _error(lineno, "objetivos específicos fuera del encabezado de una estrategia.")
-            mode = "objetivos"
-            continue
-        match = _PLAN_HEADING.match(line)
-        if match:
-            if strategy is None:
-                raise _error(lineno, "plan antes de la primera estrategia.")
-            if plan is not None and plan_rows == 0:
-                raise _error(lineno, f"el plan {plan['id']} no tiene iniciativas.")
-            number = int(match.group(2))
-            expected = sum(1 for p in plans if p["estrategia"] == strategy["id"]) + 1
-            if number != expected:
-                raise _error(lineno, f"se esperaba el PLAN {expected} de la estrategia {strategy['id']} "
-                                     f"y se encontró el PLAN {number}.")
-            plan = {"id": f"{strategy['id']}-P{number}", "estrategia": strategy["id"], "numero": number,
-                    "nombre": _plan_name(match.group(3)), "nombre_original": match.group(1), "linea": lineno}
-            plans.append(plan)
-            header, plan_rows, mode = None, 0, None
-            continue
-        if _PLAN_LIKE_HEADING.match(line):
-            raise _error(lineno, f"encabezado de plan sin número: «{stripped}».")
-        if _HEADING.match(line):
-            mode = None
-            continue
 
-        match = _ROW.match(line)
-        if match:
-            open_tipo, tipo, close_tipo, open_name, name, close_name = match.groups()
-            bold = [bool(x) for x in (open_tipo, close_tipo, open_name, close_name)]
-            if any(bold) and not all(bold):
-                raise _error(lineno, "fila con negrita incompleta.")
-            if plan is None:
-                raise _error(lineno, "fila de iniciativa antes del primer plan de una estrategia.")
-            encabezado = all(bold)
-            if encabezado and tipo != "Programa":
-                raise _error(lineno, f"fila en negrita de tipo «{tipo}»; solo los programas encabezan filas.")
-            if not name.strip():
-                raise _error(lineno, "fila de iniciativa sin nombre.")
-            plan_rows += 1
-            row_id = f"{plan['id']}-{plan_rows:02d}"
-            initiatives.append({
-                "id": row_id, "estrategia": strategy["id"], "plan": plan["id"], "orden": plan_rows,
-                "tipo": tipo, "nombre": repair_name(name), "nombre_original": name,
-                "padre": None if encabezado else header, "encabezado": encabezado, "linea": lineno,
-            })
-            if encabezado:
-                header = row_id
-            mode = None
-            continue
-        if "\t" in line and strategies:
+@dataclass
+class _State:
+    """What :func:`parse_plan_text` has read so far, and where in the text it is."""
+
+    listed: list[tuple[int, str, int]] = field(default_factory=list)  # (numero, name as written, line)
+    strategies: list[dict[str, object]] = field(default_factory=list)
+    objectives: list[dict[str, object]] = field(default_factory=list)
+    plans: list[dict[str, object]] = field(default_factory=list)
+    initiatives: list[dict[str, object]] = field(default_factory=list)
+    mode: str | None = None  # "lista" | "objetivos" | None
+    strategy: dict[str, object] | None = None
+    plan: dict[str, object] | None = None
+    header: str | None = None  # id of the bold programme heading the next rows
+    plan_rows: int = 0
+
+    def close_plan(self, lineno: int) -> None:
+        """Refuse a plan left without rows when the next heading starts."""
+        if self.plan is not None and self.plan_rows == 0:
+            raise _error(lineno, f"el plan {self.plan['id']} no tiene iniciativas.")
+
+
+def _heading(state: _State, lineno: int, line: str, stripped: str) -> bool:
+    """Step 1: a markdown heading (strategy list, strategy, objectives, plan, other); True if it was one."""
+    if _STRATEGY_LIST_HEADING.match(line):
+        if state.strategies:
+            raise _error(lineno, "la lista de estrategias aparece después de la primera estrategia.")
+        state.mode = "lista"
+        return True
+    match = _STRATEGY_HEADING.match(line)
+    if match:
+        state.close_plan(lineno)
+        number = len(state.strategies) + 1
+        state.strategy = {"id": f"E{number}", "numero": number, "nombre": None,
+                          "nombre_original": match.group(1), "linea": lineno}
+        state.strategies.append(state.strategy)
+        state.plan, state.header, state.plan_rows, state.mode = None, None, 0, None
+        return True
+    if _OBJECTIVES_HEADING.match(line):
+        if state.strategy is None or state.plan is not None:
+            raise _error(lineno, "objetivos específicos fuera del encabezado de una estrategia.")
+        state.mode = "objetivos"
+        return True
+    match = _PLAN_HEADING.match(line)
+    if match:
+        _plan_heading(state, lineno, match)
+        return True
+    if _PLAN_LIKE_HEADING.match(line):
+        raise _error(lineno, f"encabezado de plan sin número: «{stripped}».")
+    if _HEADING.match(line):
+        state.mode = None
+        return True
+    return False
+
+
+def _plan_heading(state: _State, lineno: int, match: re.Match[str]) -> None:
+    """A ``PLAN N ...`` heading: numbered in sequence within its strategy."""
+    strategy = state.strategy
+    if strategy is None:
+        raise _error(lineno, "plan antes de la primera estrategia.")
+    state.close_plan(lineno)
+    number = int(match.group(2))
+    expected = sum(1 for p in state.plans if p["estrategia"] == strategy["id"]) + 1
+    if number != expected:
+        raise _error(lineno, f"se esperaba el PLAN {expected} de la estrategia {strategy['id']} "
+                             f"y se encontró el PLAN {number}.")
+    state.plan = {"id": f"{strategy['id']}-P{number}", "estrategia": strategy["id"], "numero": number,
+                  "nombre": _plan_name(match.group(3)), "nombre_original": match.group(1), "linea": lineno}
+    state.plans.append(state.plan)
+    state.header, state.plan_rows, state.mode = None, 0, None
+
+
+def _row(state: _State, lineno: int, line: str, stripped: str) -> bool:
+    """Step 2: a tabbed initiative row (``Tipo<TAB>Nombre``, bold for programme headers); True if it was one."""
+    match = _ROW.match(line)
+    if not match:
+        if "\t" in line and state.strategies:
             raise _error(lineno, f"fila con tabulador que no es una iniciativa: «{stripped[:60]}».")
+        return False
+    open_tipo, tipo, close_tipo, open_name, name, close_name = match.groups()
+    bold = [bool(x) for x in (open_tipo, close_tipo, open_name, close_name)]
+    if any(bold) and not all(bold):
+        raise _error(lineno, "fila con negrita incompleta.")
+    plan = state.plan
+    if plan is None or state.strategy is None:
+        raise _error(lineno, "fila de iniciativa antes del primer plan de una estrategia.")
+    encabezado = all(bold)
+    if encabezado and tipo != "Programa":
+        raise _error(lineno, f"fila en negrita de tipo «{tipo}»; solo los programas encabezan filas.")
+    if not name.strip():
+        raise _error(lineno, "fila de iniciativa sin nombre.")
+    state.plan_rows += 1
+    row_id = f"{plan['id']}-{state.plan_rows:02d}"
+    state.initiatives.append({
+        "id": row_id, "estrategia": state.strategy["id"], "plan": plan["id"], "orden": state.plan_rows,
+        "tipo": tipo, "nombre": repair_name(name), "nombre_original": name,
+        "padre": None if encabezado else state.header, "encabezado": encabezado, "linea": lineno,
+    })
+    if encabezado:
+        state.header = row_id
+    state.mode = None
+    return True
 
-        if not stripped:
-            continue
-        if mode == "lista":
-            match = _STRATEGY_LIST_ITEM.match(stripped)
-            if match:
-                listed.append((int(match.group(1)), match.group(2), lineno))
-                continue
-        elif mode == "objetivos":
-            match = _OBJECTIVE_ITEM.match(stripped)
-            if match:
-                number = int(match.group(1))
-                own = [o for o in objectives if o["estrategia"] == strategy["id"]]
-                if number != len(own) + 1:
-                    raise _error(lineno, f"objetivo {number} fuera de secuencia en la estrategia {strategy['id']}.")
-                objective = _apply(OBJECTIVE_REPAIRS, match.group(2))
-                objectives.append({"estrategia": strategy["id"], "numero": number,
-                                   "objetivo": objective, "linea": lineno})
-                continue
-            mode = None  # narrative after the list
-        # narrative: ignored
 
-    if plan is not None and plan_rows == 0:
-        raise _error(plan["linea"], f"el plan {plan['id']} no tiene iniciativas.")
-    _attach_strategy_names(strategies, listed)
-    for strat in strategies:
-        if not any(o["estrategia"] == strat["id"] for o in objectives):
+def _list_item(state: _State, lineno: int, stripped: str) -> None:
+    """Step 3: an item of the strategy list or of a strategy's objectives; anything else is narrative."""
+    if not stripped:
+        return
+    if state.mode == "lista":
+        match = _STRATEGY_LIST_ITEM.match(stripped)
+        if match:
+            state.listed.append((int(match.group(1)), match.group(2), lineno))
+    elif state.mode == "objetivos" and state.strategy is not None:
+        match = _OBJECTIVE_ITEM.match(stripped)
+        if not match:
+            state.mode = None  # narrative after the list
+            return
+        number = int(match.group(1))
+        own = [o for o in state.objectives if o["estrategia"] == state.strategy["id"]]
+        if number != len(own) + 1:
+            raise _error(lineno, f"objetivo {number} fuera de secuencia en la estrategia {state.strategy['id']}.")
+        state.objectives.append({"estrategia": state.strategy["id"], "numero": number,
+                                 "objetivo": _apply(OBJECTIVE_REPAIRS, match.group(2)), "linea": lineno})
+
+
+def _check_complete(state: _State) -> None:
+    """Step 4: every strategy named by the list, with objectives and plans; the last plan not empty."""
+    if state.plan is not None and state.plan_rows == 0:
+        raise _error(state.plan["linea"], f"el plan {state.plan['id']} no tiene iniciativas.")
+    _attach_strategy_names(state.strategies, state.listed)
+    for strat in state.strategies:
+        if not any(o["estrategia"] == strat["id"] for o in state.objectives):
             raise _error(strat["linea"], f"la estrategia {strat['id']} no tiene objetivos específicos.")
-        if not any(p["estrategia"] == strat["id"] for p in plans):
+        if not any(p["estrategia"] == strat["id"] for p in state.plans):
             raise _error(strat["linea"], f"la estrategia {strat['id']} no tiene planes.")
-    return {"estrategias": strategies, "objetivos": objectives, "planes": plans, "iniciativas": initiatives}
 
 
 def _attach_strategy_names(strategies: list[dict[str, object]], listed: list[tuple[int, str, int]]) -> None:
