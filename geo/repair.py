@@ -19,13 +19,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
-#: Shapely type id -> family.
-_FAMILY_BY_TYPE_ID = {
+#: Shapely type id (:func:`shapely.get_type_id`) -> family; the one table of geometry families.
+FAMILY_BY_TYPE_ID: dict[int, str] = {
     0: "point", 4: "point",
     1: "line", 2: "line", 5: "line",
     3: "polygon", 6: "polygon",
     7: "collection",
 }
+#: Geometry type name (``"MultiPolygon"``, as :attr:`shapely.Geometry.geom_type` and GDAL write it) -> family.
+FAMILY_BY_TYPE_NAME: dict[str, str] = dict(zip(
+    ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+     "GeometryCollection"),
+    (FAMILY_BY_TYPE_ID[i] for i in range(8)),
+    strict=True,
+))
 #: Families in order of dimension (the dominant family wins ties by this order, highest first).
 FAMILIES = ("polygon", "line", "point")
 
@@ -79,7 +86,7 @@ def families(geoms: Sequence | np.ndarray) -> np.ndarray:
     """
     arr = np.asarray(geoms, dtype=object)
     ids = shapely.get_type_id(arr)
-    return np.array([_FAMILY_BY_TYPE_ID.get(int(i)) for i in ids], dtype=object)
+    return np.array([FAMILY_BY_TYPE_ID.get(int(i)) for i in ids], dtype=object)
 
 
 def dominant_family(geoms: Sequence | np.ndarray) -> str | None:

@@ -29,6 +29,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from geo import repair
+
 #: Strategy id -> Okabe–Ito colour (hex).
 STRATEGY_COLORS: dict[str, str] = {
     "E1": "#E69F00",  # orange
@@ -74,9 +76,7 @@ GEOMETRY_STYLES: dict[str, dict[str, object]] = {
 }
 #: Geometry type -> kind of :data:`GEOMETRY_STYLES`.
 GEOMETRY_KINDS: dict[str, str] = {
-    "Point": "point", "MultiPoint": "point",
-    "LineString": "line", "MultiLineString": "line", "LinearRing": "line",
-    "Polygon": "polygon", "MultiPolygon": "polygon",
+    name: family for name, family in repair.FAMILY_BY_TYPE_NAME.items() if family in GEOMETRY_STYLES
 }
 #: Kind -> label for people (legend).
 GEOMETRY_LABELS: dict[str, str] = {"point": "Punto", "line": "Línea", "polygon": "Área"}
