@@ -65,7 +65,7 @@ import shapely
 
 from geo import repair
 from geo.crs import CHILEAN_CRS, WGS84
-from layers import commune, links, store, territory_layers
+from layers import commune, initiatives, store, territory_layers
 from layers._errors import DataValidationError, InputFileError, UnknownLayerError
 from layers.ingest import read as _read
 from layers.ingest import validate as _val
@@ -659,62 +659,46 @@ def format_report(report: ImportReport) -> str:
 
 
 def site_layers() -> list[str]:
-    """Names of the imported layers of initiative sites (``clase`` ``ubicaciones``)."""
-    reg = store.list_layers()
-    return sorted(reg.loc[reg["clase"] == KINDS["iniciativas"], "nombre"])
+    """Names of the imported layers of initiative sites, newest first (:func:`layers.initiatives.site_layers`)."""
+    return initiatives.site_layers(store.list_layers())
 
 
 def merge_sites(
-    initiatives: gpd.GeoDataFrame,
+    catalogue: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame | str,
     territories: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Initiatives with the geometries of an imported site layer laid over them.
 
-    The catalogue is not modified: a new frame is returned. For each initiative
-    the site layer holds, its geometry is replaced (or added, when it had none)
-    and ``fuente_geometria`` / ``precision_m`` come from the site layer, so the
-    file the geometry came from stays visible.
+    The one rule is :func:`layers.initiatives.overlay_sites`; this accepts the name of a
+    site layer of the store as well as a frame.
 
     Parameters
     ----------
-    initiatives : geopandas.GeoDataFrame
+    catalogue : geopandas.GeoDataFrame
         The initiatives layer (EPSG:4326).
     sites : geopandas.GeoDataFrame or str
-        A site layer (``id``, ``fuente_geometria``, ``precision_m``, geometry) or
-        the name of one in the store.
+        A site layer (``id``, ``fuente_geometria``, ``precision_m``, geometry) or the
+        name of one in the store.
     territories : geopandas.GeoDataFrame, optional
-        The shipped territory layer; when given, the ``territorios`` field of the
-        changed initiatives is derived again from their new geometry.
+        The shipped territory layer, to derive ``territorios`` of the moved initiatives again.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Same rows, columns and order as ``initiatives``.
+        Same rows, columns and order as ``catalogue``.
+
+    Raises
+    ------
+    UnknownLayerError
+        Code ``unknown_sites`` when ``sites`` names no site layer of the store.
     """
     if isinstance(sites, str):
-        if sites not in site_layers():
-            raise UnknownLayerError(f"Capa de ubicaciones desconocida: «{sites}». Capas de ubicaciones: {', '.join(site_layers()) or 'ninguna'}.")
+        known = site_layers()
+        if sites not in known:
+            raise UnknownLayerError(
+                f"Capa de ubicaciones desconocida: «{sites}». Capas de ubicaciones: {', '.join(known) or 'ninguna'}.",
+                code="unknown_sites", layer=sites, known=known,
+            )
         sites = store.read_layer(sites)
-    sites = sites.to_crs(WGS84) if sites.crs is not None else sites.set_crs(WGS84)
-    by_id = sites.drop_duplicates("id", keep="last").set_index("id")
-    out = initiatives.copy()
-    hit = out["id"].isin(by_id.index).to_numpy()
-    if not hit.any():
-        return out
-    ids = out.loc[hit, "id"]
-    geoms = np.asarray(out.geometry.array, dtype=object).copy()
-    geoms[hit] = by_id.geometry.reindex(ids).to_numpy()
-    out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=WGS84))
-    out.loc[hit, "fuente_geometria"] = by_id["fuente_geometria"].reindex(ids).to_numpy()
-    if "precision_m" in out.columns and "precision_m" in by_id.columns:
-        precision = pd.array(out["precision_m"], dtype="Int64")
-        precision[hit] = pd.array(by_id["precision_m"].reindex(ids).to_numpy(), dtype="Int64")
-        out["precision_m"] = precision
-    if territories is not None and "territorios" in out.columns:
-        pairs = links.relate(out[hit], territories)
-        explicit = pairs[pairs["relacion"].isin(["ubicada", "vinculada"])]
-        order = {slug: i for i, slug in enumerate(territories["slug"])}
-        joined = explicit.assign(_o=explicit["slug"].map(order)).sort_values("_o").groupby("id")["slug"].agg(links.SEP.join)
-        out.loc[hit, "territorios"] = out.loc[hit, "id"].map(joined).fillna("").to_numpy()
-    return out
+    return initiatives.overlay_sites(catalogue, sites, territories)
