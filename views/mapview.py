@@ -83,7 +83,7 @@ DISPLAY_DECIMALS = 5
 #: Smallest extent (degrees) the map is fitted to, so one point does not zoom in to the street.
 MIN_FIT_SPAN_DEG = 0.01
 #: Relations that tie an initiative to one territory in particular.
-SPECIFIC_RELATIONS = ("ubicada", "vinculada")
+SPECIFIC_RELATIONS = links.SPECIFIC_RELATIONS
 #: Plural labels of the relations, for the territory tooltip.
 RELATION_PLURALS = {
     "ubicada": ("ubicada", "ubicadas"),
