@@ -302,13 +302,11 @@ def _check_target(name: str, kind: str, replace: bool) -> bool:
             f"«{name}» es una tabla del catálogo del sistema; elija otro nombre para la capa.", code="reserved_layer_name", layer=name
         )
     reg = store.list_layers()
+    store.refuse_taken(name, reg, replace)
     row = reg[reg["nombre"] == name]
     if row.empty:
         return False
     info = row.iloc[0]
-    if not replace:
-        what = "incluida en el sistema" if info["origen"] == store.SHIPPED else "ya importada"
-        raise store.StoreError(f"La capa «{name}» existe ({what}).", code="layer_exists", layer=name, origin=str(info["origen"]))
     if info["origen"] == store.SHIPPED and info["clase"] != KINDS[kind]:
         raise InputFileError(
             f"La capa «{name}» viene con el sistema (clase {info['clase']}) y no puede reemplazarse por una capa de {kind}; elija otro nombre.",

@@ -52,7 +52,8 @@ from layers.store.tables import TableError
 __all__ = [
     "EDITABLE", "IMPORTED", "REGISTRY", "REGISTRY_COLUMNS", "SHIPPED", "STATE", "STORE_SCHEMA", "Store",
     "StoreDamagedError", "StoreError", "TableError", "Transaction", "backend", "define_table", "ensure_store",
-    "layer_info", "list_layers", "read_layer", "read_table", "remove_layer", "repair_store", "save_layer", "store_version",
+    "layer_info", "list_layers", "read_layer", "read_table", "refuse_taken", "remove_layer", "repair_store", "save_layer",
+    "store_version",
     "transaction", "version",
 ]
 
@@ -182,7 +183,25 @@ def read_layer(
     return backend().read_layer(name, columns=columns, bbox=bbox, **kwargs)
 
 
-def _refuse_taken(name: str, registry: pd.DataFrame, replace: bool) -> None:
+def refuse_taken(name: str, registry: pd.DataFrame, replace: bool) -> None:
+    """Refuse to write ``name`` when it is taken: the one «name taken» rule of the store.
+
+    Parameters
+    ----------
+    name : str
+        Layer name about to be written.
+    registry : pandas.DataFrame
+        The store's registry (:func:`list_layers`).
+    replace : bool
+        Whether the person asked to replace an existing layer.
+
+    Raises
+    ------
+    StoreError
+        Code ``editable_table`` when ``name`` is an editable table (never replaced by a
+        layer); ``layer_exists`` (with ``layer`` and ``origin``) when it is taken and
+        ``replace`` is false.
+    """
     existing = registry[registry["nombre"] == name]
     if existing.empty:
         return
@@ -191,7 +210,7 @@ def _refuse_taken(name: str, registry: pd.DataFrame, replace: bool) -> None:
         raise StoreError(f"«{name}» es una tabla editable del sistema; elija otro nombre.", code="editable_table", layer=name)
     if not replace:
         kind = "incluida en el sistema" if origin == SHIPPED else "ya importada"
-        raise StoreError(f"La capa «{name}» ya existe ({kind}).", code="layer_exists", layer=name, origin=origin)
+        raise StoreError(f"La capa «{name}» existe ({kind}).", code="layer_exists", layer=name, origin=origin)
 
 
 def save_layer(name: str, frame: pd.DataFrame, meta: Mapping[str, object], replace: bool = False) -> None:
@@ -218,7 +237,7 @@ def save_layer(name: str, frame: pd.DataFrame, meta: Mapping[str, object], repla
     ensure_store()
     store = backend()
     with store.exclusive():
-        _refuse_taken(name, store.list_layers(), replace)
+        refuse_taken(name, store.list_layers(), replace)
         store.write_layers({name: (frame, dict(meta, origen=IMPORTED))})
 
 
