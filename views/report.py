@@ -358,6 +358,7 @@ def sector_map_svg(
     canvas = _Canvas(own, width)
     ids = list(dict.fromkeys(summary.initiatives["estrategia"].dropna()))
     rows = _initiative_rows(summary, dict(colors or strategy_colors(ids)))
+    inset, north, scale = _inset(canvas.view, own, commune), _north_arrow(width), _scale_bar(canvas.view)
     return _jinja.render(
         "sector_map.svg",
         width=width,
@@ -365,13 +366,32 @@ def sector_map_svg(
         title=f"Mapa de {_text(summary.nombre)}",
         description=_map_description(summary),
         paths=_base_paths(canvas, summary, own, commune, territories),
-        labels=_neighbour_labels(canvas, summary.neighbours),
+        labels=_clear_of(_neighbour_labels(canvas, summary.neighbours), _overlay_boxes(inset, north, scale)),
         shapes=_initiative_shapes(canvas, rows),
         marks=_initiative_marks(canvas.view, rows),
-        north=_north_arrow(width),
-        scale=_scale_bar(canvas.view),
-        inset=_inset(canvas.view, own, commune),
+        north=north,
+        scale=scale,
+        inset=inset,
     )
+
+
+def _overlay_boxes(inset: dict | None, north: dict, scale: dict) -> list[tuple[float, float, float, float]]:
+    """Pixel boxes (x0, y0, x1, y1) of what is drawn over the map: locator inset, north arrow, scale bar."""
+    boxes = [(north["x"] - 4, north["y"] - 6, north["x"] + 26, north["y"] + 48),
+             (scale["x"] - 8, scale["y"] - 18, scale["x"] + scale["length_px"] + 32, scale["y"] + 14)]
+    if inset:
+        boxes.append((inset["x"], inset["y"], inset["x"] + inset["size"], inset["y"] + inset["size"]))
+    return boxes
+
+
+def _clear_of(labels: list[dict[str, object]], boxes: Sequence[tuple[float, float, float, float]]) -> list[dict]:
+    """The labels whose text (11 px, centred on x, baseline y) does not fall under any of ``boxes``."""
+    def hidden(label: dict) -> bool:
+        half = 3.3 * len(str(label["text"])) + 4
+        x, y = float(label["x"]), float(label["y"])
+        return any(x + half > x0 and x - half < x1 and y + 4 > y0 and y - 11 < y1 for x0, y0, x1, y1 in boxes)
+
+    return [label for label in labels if not hidden(label)]
 
 
 def _label_point(view: _View, geom: shapely.Geometry, text: str) -> tuple[float | None, float | None]:
