@@ -19,7 +19,7 @@ Environment variable            Type       Default          Unit     Meaning
 ``SIT_PLANNER_PASSPHRASE_HASH`` text       (none)           --       ``scrypt$...`` line of the planner passphrase; read
                                                                      by :func:`layers.auth.configured_hash`. Without it
                                                                      the app offers no import.
-``SIT_DATABASE_URL``            text       (none)           --       Database of the store (PostGIS, a later version);
+``SIT_DATABASE_URL``            text       (none)           --       Database of the store (``postgresql://...``: PostGIS);
                                                                      unset: the GeoPackage under ``SIT_DATA_DIR``
                                                                      (:func:`database_url`).
 ``SIT_UNIDADES_RESPONSABLES``   path       shipped CSV      --       CSV of the municipal units that may be responsible
@@ -33,8 +33,9 @@ Environment variable            Type       Default          Unit     Meaning
 
 Used only by the tests and benchmarks: ``SIT_CHROMIUM`` (path of the browser,
 default ``/usr/bin/chromium``), ``SIT_FUZZ_EXAMPLES`` (examples per fuzzing
-property, default 70), ``SIT_FRESH_SERVER`` (any value: a test server of its own)
-and ``SIT_BENCH_DATABASE_URL`` (an empty PostGIS database for ``bench/bench_store.py``).
+property, default 70), ``SIT_FRESH_SERVER`` (any value: a test server of its own),
+``SIT_BENCH_DATABASE_URL`` (an empty PostGIS database for ``bench/bench_store.py``)
+and ``SIT_CASES_DIR`` (folder of the real-world input cases, default ``../shared/cases``).
 
 Fixed values, not settings: :data:`PROJECT_DIR`, :data:`SHIPPED_DATA_DIR`,
 :data:`PLAN_TEXT_PATH`, :data:`STORE_FILENAME`, :data:`COORD_DECIMALS`,
