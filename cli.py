@@ -122,6 +122,10 @@ def _parser() -> argparse.ArgumentParser:
     cta = inf_sub.add_parser("cuenta-publica", help="informe de cuenta pública del plan (HTML, y CSV al lado)")
     cta.add_argument("--anio", type=int, default=None, help="año informado (por omisión, el actual)")
     cta.add_argument("-o", "--output", required=True, type=Path, help="archivo .html; el CSV se escribe al lado")
+    cta.add_argument(
+        "--al-cierre", dest="al_cierre", action="store_true",
+        help="para un año ya cerrado, los valores registrados hasta el 31 de diciembre (por omisión, el registro actual)",
+    )
     alm = sub.add_parser("almacen", help="operaciones sobre el almacén de capas (GeoPackage o PostGIS)")
     alm_sub = alm.add_subparsers(dest="accion", required=True, parser_class=_Parser)
     cop = alm_sub.add_parser("copiar", help="copia todas las capas, tablas e historial a otro almacén y compara conteos")
@@ -376,7 +380,7 @@ def cmd_informe(args: argparse.Namespace) -> int:
         raise SitError(f"Año fuera de rango: {year}.")
     if args.output.suffix.lower() not in (".html", ".htm") or not args.output.parent.is_dir():
         raise SitError(f"La salida debe ser un archivo .html en una carpeta existente: {args.output}")
-    figures = monitoring.account_figures(year)
+    figures = monitoring.account_figures(year, at_year_end=args.al_cierre)
     args.output.write_text(public_account.render(figures), encoding="utf-8")
     table = args.output.with_suffix(".csv")
     table.write_bytes(report.tables_csv(figures))

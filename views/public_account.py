@@ -43,7 +43,7 @@ def pesos(value: object) -> str:
 
 def _date_text(iso: str) -> str:
     if not iso:
-        return "sin registros de seguimiento"
+        return ""
     day = _dt.date.fromisoformat(iso[:10])
     return f"{day.day} de {_MONTHS[day.month - 1]} de {day.year}"
 
@@ -119,6 +119,6 @@ def render(figures: dict[str, object], generated: _dt.datetime | None = None) ->
         total_estimado=pesos(totals["monto_estimado_clp"]),
         estrategias=_progress_rows(figures["estrategias"]), planes=plans_by_strategy,
         fuentes=funding, fuentes_estrategia=funding_by_strategy, terminadas=_listing(figures["terminadas"]), atrasadas=_listing(figures["atrasadas"]),
-        territorios=territories, fuentes_datos=figures.get("fuentes_datos", []),
+        territorios=territories, fuentes_datos=figures.get("fuentes_datos", []), al_cierre=bool(figures.get("al_cierre")),
         diferencia_pp=format_number(P.DIFFERENCE_PP, 0), pesos=pesos,
     )

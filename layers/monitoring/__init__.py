@@ -105,28 +105,53 @@ def with_monitoring(layer: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def account_figures(year: int, today: _dt.date | None = None) -> dict[str, object]:
-    """Figures of the public-account report from the store (shipped territories, their relations).
+def account_figures(year: int, today: _dt.date | None = None, at_year_end: bool = False) -> dict[str, object]:
+    """Figures of the public-account report from the store.
 
-    For a year already over, the monitoring values are those recorded at the end of
-    31 December (America/Santiago), rebuilt from the history
-    (:func:`layers.monitoring.history.values_at`); for the current year, the current ones.
+    Parameters
+    ----------
+    year : int
+        Year reported.
+    today : datetime.date, optional
+        Today's date (default the system's), for the reference date of delays.
+    at_year_end : bool, default False
+        By default the monitoring record as it stands now is reported (the public account
+        of a year is written in the following months, from what was recorded then; finished
+        in the year means ``fecha_termino_real`` in the year). With ``True`` and a year
+        already over, the values are those recorded by the end of 31 December
+        (America/Santiago), rebuilt from the history (:func:`history.values_at`).
+
+    Returns
+    -------
+    dict
+        See :func:`layers.monitoring.report.public_account`; plus ``fuentes_datos`` and
+        ``al_cierre`` (bool, whether the year-end snapshot was used).
+
+    Notes
+    -----
+    Territories and relations follow the one relation rule
+    (:func:`layers.territory_layers.relations`) with the default sites
+    (:func:`layers.initiatives.default_sites`), as the map and the command line do, so the
+    report works when the shipped territory layer was replaced by an import.
     """
     from zoneinfo import ZoneInfo
 
-    from layers import links
+    from layers import initiatives as initiatives_mod
+    from layers import territory_layers
 
-    layer = store.read_layer("iniciativas")
-    territories = store.read_layer("territorios")
+    registry = store.list_layers()
+    layer = initiatives_mod.with_sites(initiatives_mod.default_sites(registry), registry)
+    territories, relations = territory_layers.relations(layer, territory_layers.SHIPPED_NAME, registry)
     inits = pd.DataFrame(layer.drop(columns=layer.geometry.name))
-    if year < (today or _dt.date.today()).year:
+    snapshot = at_year_end and year < (today or _dt.date.today()).year
+    if snapshot:
         end = _dt.datetime(year, 12, 31, 23, 59, 59, tzinfo=ZoneInfo(history.TIMEZONE))
         values = history.values_at(inits["id"], end)
     else:
         values = history.current_values(inits["id"])
-    figures = report.public_account(progress.join(inits, values), links.relate(layer, territories), territories,
-                                    year, today)
+    figures = report.public_account(progress.join(inits, values), relations, territories, year, today)
     figures["fuentes_datos"] = _sources()
+    figures["al_cierre"] = snapshot
     return figures
 
 

@@ -200,3 +200,14 @@ def test_default_sites_are_the_same_in_the_app_and_the_command_line(fresh_store,
     proc = cli(data_dir, "export", "iniciativas", "--ubicaciones", "no_existe", "-o", tmp_path / "x.geojson")
     assert proc.returncode == 2 and "Capa de ubicaciones desconocida: «no_existe»" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_public_account_report_works_after_territories_were_replaced(replaced, tmp_path):
+    """The public-account report follows the same relation rule as the map and the command line."""
+    data_dir, units = replaced
+    out = tmp_path / "cuenta.html"
+    proc = cli(data_dir, "informe", "cuenta-publica", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    html = out.read_text(encoding="utf-8")
+    assert "Domeyko (rural)" in html  # the imported unit that holds Domeyko's links is a territory of the report
+    assert out.with_suffix(".csv").exists()

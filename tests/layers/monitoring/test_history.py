@@ -167,16 +167,34 @@ def test_values_at_a_past_moment_undo_later_changes(fresh_store):
     assert (H.values_at(IDS, dt.datetime(2020, 1, 1, tzinfo=dt.UTC))["estado"] == "sin iniciar").all()
 
 
-def test_public_account_of_a_closed_year_uses_the_record_at_its_end(fresh_store):
-    from layers import monitoring
-
+def _record_across_new_year():
     H.apply_changes(updates({"E1-P1-08": {"estado": "terminada", "fecha_termino_real": "2025-11-01",
                                           "monto_ejecutado_clp": 500}}), "Ana", now=dt.datetime(2025, 11, 2, tzinfo=dt.UTC))
     H.apply_changes(updates({"E1-P1-03": {"estado": "terminada", "fecha_termino_real": "2026-01-05",
                                           "monto_ejecutado_clp": 700},
                              "E1-P1-08": {"estado": "terminada", "fecha_termino_real": "2025-11-01",
                                           "monto_ejecutado_clp": 550}}), "Luis", now=dt.datetime(2026, 1, 6, tzinfo=dt.UTC))
-    closed = monitoring.account_figures(2025, today=dt.date(2026, 6, 30))
+
+
+def test_public_account_of_a_closed_year_reports_what_was_recorded_later(fresh_store):
+    """The account of 2025 is written in 2026, from what was recorded then (the default)."""
+    from layers import monitoring
+
+    _record_across_new_year()
+    H.apply_changes(updates({"E1-P1-01": {"estado": "terminada", "fecha_termino_real": "2025-12-20"}}), "Ana",
+                    now=dt.datetime(2026, 3, 10, tzinfo=dt.UTC))  # loaded in March for the past year
+    report = monitoring.account_figures(2025, today=dt.date(2026, 6, 30))
+    assert sorted(report["terminadas"]["id"]) == ["E1-P1-01", "E1-P1-08"]  # finished in 2025, recorded in 2026
+    assert report["totales"]["monto_ejecutado_clp"] == 1250 and not report["al_cierre"]
+    assert report["fecha_datos"].startswith("2026-03-")
+
+
+def test_public_account_at_year_end_uses_the_record_at_its_end(fresh_store):
+    from layers import monitoring
+
+    _record_across_new_year()
+    closed = monitoring.account_figures(2025, today=dt.date(2026, 6, 30), at_year_end=True)
+    assert closed["al_cierre"]
     assert closed["totales"]["terminada"] == 1 and closed["totales"]["monto_ejecutado_clp"] == 500
     assert closed["terminadas"]["id"].tolist() == ["E1-P1-08"] and closed["fecha_referencia"] == "2025-12-31"
     assert closed["fecha_datos"].startswith("2025-11-01T")  # 2025-11-02 00:00 UTC is still Nov 1 in Chile
