@@ -18,7 +18,6 @@ Kinds
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,8 +156,7 @@ def units_path() -> Path:
 
     Read when called, so a deployment or a test can point it elsewhere.
     """
-    default = settings.SHIPPED_DATA_DIR / "seguimiento" / "unidades.csv"
-    return Path(os.environ.get("SIT_UNIDADES_RESPONSABLES", str(default))).expanduser()
+    return settings.responsible_units_path()
 
 
 def units(path: Path | None = None) -> tuple[str, ...]:

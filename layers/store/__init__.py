@@ -72,7 +72,7 @@ def backend() -> Store:
     StoreError
         Code ``bad_database_url`` when ``SIT_DATABASE_URL`` is not a PostgreSQL URL.
     """
-    url = os.environ.get("SIT_DATABASE_URL", "").strip()
+    url = settings.database_url()
     if url:
         if url not in _backends:
             from layers.store.postgis import PostGISStore
