@@ -22,7 +22,6 @@ raises :class:`StoreDamagedError` (code ``"store_damaged"``).
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
