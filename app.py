@@ -70,15 +70,15 @@ def _damaged_store_page(exc: StoreDamagedError) -> None:
     st.markdown(
         "Eso guarda una copia del archivo dañado, reconstruye las capas incluidas en el sistema y recupera "
         "las capas importadas y las tablas de seguimiento que aún se puedan leer, e informa qué se perdió. "
-        "También puede reemplazar el archivo por una copia de respaldo. Archivo afectado y detalle técnico:"
+        "También puede reemplazar el archivo por una copia de respaldo. El archivo afectado y el detalle técnico "
+        "quedaron en el registro del servidor (no se muestran a los visitantes)."
     )
-    st.code(f"{exc.data.get('path', '')}\n{exc.data.get('detail', '')}", language=None)
 
 
 try:
     _shared.store_version()
 except StoreDamagedError as exc:
-    log.error("store damaged: %s", exc)
+    log.error("store damaged: %s (%s)", exc, exc.data.get("path", ""))
     _damaged_store_page(exc)
     st.stop()
 except (SitError, OSError) as exc:
