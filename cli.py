@@ -215,6 +215,8 @@ def _select(args: argparse.Namespace):
 def cmd_export(args: argparse.Namespace) -> int:
     fmt = export.check_format(args.format)
     output = args.output
+    if str(output) == "-":
+        raise SitError("La exportación se escribe en un archivo, no en la salida estándar: indique uno con -o (p. ej. -o capa.geojson).")
     if output.is_dir():  # a folder: the file is named after the layer
         output = output / f"{args.layer}{export.FORMATS[fmt][1]}"
     if not output.parent.is_dir():

@@ -183,6 +183,13 @@ def test_export_over_a_pipe_or_into_a_missing_folder_is_refused(tmp_path, data_d
     assert line == f"Error: La carpeta de salida no existe: {tmp_path / 'no'}"
 
 
+def test_export_to_standard_output_is_refused_and_writes_no_file_named_dash(tmp_path, data_dir):
+    proc = subprocess.run([*CLI, "export", "comuna", "-o", "-"], capture_output=True, text=True,
+                          env=dict(os.environ, SIT_DATA_DIR=str(data_dir)), cwd=tmp_path)
+    assert proc.returncode == 2 and "no en la salida estándar" in proc.stderr
+    assert not (tmp_path / "-").exists()
+
+
 @pytest.mark.parametrize("layer, rows", [("estrategias", 8), ("objetivos", 42), ("planes", 29)])
 def test_tables_export_as_csv_and_gpkg_and_are_refused_in_feature_formats(tmp_path, data_dir, layer, rows):
     for fmt, ext in (("csv", "csv"), ("gpkg", "gpkg")):
