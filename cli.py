@@ -223,7 +223,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise SitError(f"La carpeta de salida no existe: {output.parent}")
     selection = _select(args)
     path = export.export_layer(selection, output, fmt, layer=args.layer)
-    print(f"{len(selection)} elementos de «{args.layer}» escritos en {path}", file=sys.stderr)
+    n = len(selection)
+    print(f"{n} {'elemento' if n == 1 else 'elementos'} de «{args.layer}» escritos en {path}", file=sys.stderr)
     return 0
 
 

@@ -186,7 +186,8 @@ def format_report(report: RepairReport) -> str:
         lines.append(f"Capas incluidas reconstruidas desde data/: {', '.join(report.shipped)}.")
     for name, kind, n, expected in report.recovered:
         count = f"{n} de {expected}" if expected is not None and expected != n else str(n)
-        lines.append(f"Recuperada: {kind} «{name}» ({count} filas o elementos).")
+        unit = ("fila" if n == 1 else "filas") if kind == "tabla editable" else ("elemento" if n == 1 else "elementos")
+        lines.append(f"Recuperada: {kind} «{name}» ({count} {unit}).")
     for name, kind, reason in report.lost:
         lines.append(f"Perdida: {kind} «{name}» (no se pudo leer: {reason}).")
     if report.inventory_lost:

@@ -42,7 +42,7 @@ def test_build_reparar_recovers_and_reports_in_spanish(fresh_store):
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "El almacén estaba dañado" in out and "El archivo dañado se guardó en" in out
-    assert f"Recuperada: tabla editable «{EDITABLE}» ({N_ROWS} filas o elementos)." in out
+    assert f"Recuperada: tabla editable «{EDITABLE}» ({N_ROWS} filas)." in out
     assert f"«{IMPORTED}»" in out
     assert "Archivos temporales de escrituras interrumpidas eliminados: 1." in out
     assert proc.stderr == "", "no GDAL or log noise"
