@@ -260,8 +260,7 @@ def alcance_label(value: str) -> str:
 def relation_scope_note() -> str:
     """One line explaining what 'concerns a territory' means, for captions."""
     return (
-        "Una iniciativa concierne a un territorio si está ubicada en él, si el plan la vincula "
-        "por nombre, o si su alcance lo cubre (comunal; urbano para sectores urbanos; rural para "
-        "territorios rurales)."
+        "Una iniciativa concierne a un territorio si tiene un lugar en él, si el plan lo nombra, "
+        "o si vale para toda la comuna, para todos los sectores urbanos o para todos los territorios rurales."
     )
 

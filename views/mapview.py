@@ -321,10 +321,11 @@ def territory_counts(
 def count_label(specific_only: bool) -> str:
     """What the choropleth counts, in one sentence (caption under the map)."""
     if specific_only:
-        return "Color de los territorios: iniciativas de la selección ubicadas en el territorio o vinculadas a él por nombre"
+        return ("Color de los territorios: cuántas iniciativas de la selección tienen un lugar en cada territorio "
+                "o el plan le asigna por nombre")
     return (
-        "Color de los territorios: iniciativas de la selección que conciernen al territorio, "
-        "incluidas las de alcance comunal, urbano o rural"
+        "Color de los territorios: cuántas iniciativas de la selección conciernen a cada territorio, "
+        "incluidas las de toda la comuna, toda la ciudad o todo el campo"
     )
 
 
