@@ -198,13 +198,9 @@ def test_bbox_read_of_replaced_layer_uses_its_new_index(fresh_store):
     assert list(store.read_layer("capa_x", bbox=(-70.1, -28.1, -69.9, -27.9))["nombre"]) == ["lejos"]
 
 
-def test_readers_never_see_half_a_write(fresh_store, backend, request):
+def test_readers_never_see_half_a_write(fresh_store):
     """A writer process replaces a layer and updates an editable table over and over while this one reads."""
     import time
-
-    if backend == "postgis":  # found by this test; see the PostGIS backend's replace of a layer
-        request.applymarker(pytest.mark.xfail(reason="PostGIS: a read during a concurrent layer replace fails "
-                                              "(could not open relation with OID ...)", strict=False))
 
     store.define_table("pareja", {"id": "TEXT", "v": "INTEGER"}, key=["id"])
     script = textwrap.dedent(
