@@ -11,7 +11,6 @@ Examples
     python cli.py import obras.geojson --as iniciativas --layer obras_secplan --id-field codigo
     python cli.py import caminos.gpkg --as referencia --layer caminos --gpkg-layer red_vial
     python cli.py remove caminos
-    python cli.py passphrase-hash    # line for SIT_PLANNER_PASSPHRASE_HASH (import in the app)
     python cli.py almacen copiar --a postgresql://sit@localhost/sit   # copy the store (and back: --a FILE.gpkg)
     python cli.py ogcapi --port 5000   # OGC API - Features for QGIS at http://127.0.0.1:5000
     echo "una clave larga" | python cli.py usuarios crear ana.perez --rol planificador   # accounts (docs/cuentas.md)
@@ -102,10 +101,6 @@ def _parser() -> argparse.ArgumentParser:
     ins = sub.add_parser("inspect", help="lista las capas de un archivo (GeoPackage, KML, zip)")
     ins.add_argument("path", type=Path, help="archivo a revisar")
 
-    sub.add_parser(
-        "passphrase-hash",
-        help="lee la clave de planificador (entrada estándar) y escribe la línea para SIT_PLANNER_PASSPHRASE_HASH",
-    )
 
     seg = sub.add_parser("seguimiento", help="seguimiento del plan: historial, importar y exportar la matriz")
     seg_sub = seg.add_subparsers(dest="accion", required=True, parser_class=_Parser)
@@ -311,30 +306,20 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_passphrase_hash(args: argparse.Namespace) -> int:
-    """Print the hash line of the planner passphrase read from stdin (asked twice on a terminal)."""
-    import getpass
-
-    from layers import auth
-
-    if sys.stdin.isatty():
-        passphrase = getpass.getpass("Clave de planificador: ")
-        if getpass.getpass("Repita la clave: ") != passphrase:
-            raise SitError("Las claves no coinciden; no se generó nada.")
-    else:
-        passphrase = sys.stdin.readline().rstrip("\r\n")
-    print(auth.hash_passphrase(passphrase))  # auth.PassphraseError is a SitError: one line, status 2
-    return 0
-
-
 def _print_history(ident: str) -> int:
+    import pandas as pd
+
     from layers import monitoring
     from layers.monitoring import history
 
     inits = monitoring.initiatives().set_index("id")
     if ident not in inits.index:
         raise SitError(f"No existe la iniciativa «{ident}».")
-    entries = history.history(ident)
+    from layers.access import placing
+
+    both = pd.concat([history.history(ident), placing.history(ident)], ignore_index=True)  # monitoring and sites
+    order = pd.to_datetime(both["fecha_hora"], utc=True, format="ISO8601")
+    entries = both.assign(_t=order.to_numpy()).sort_values("_t", kind="stable")
     print(f"{ident} · {inits.at[ident, 'nombre']}: {len(entries)} cambios registrados")
     for row in entries.itertuples(index=False):
         reason = f" (motivo: {row.motivo})" if row.motivo else ""
@@ -463,7 +448,6 @@ def cmd_ogcapi(args: argparse.Namespace) -> int:
 COMMANDS = {
     "build": cmd_build, "layers": cmd_layers, "export": cmd_export,
     "import": cmd_import, "remove": cmd_remove, "inspect": cmd_inspect,
-    "passphrase-hash": cmd_passphrase_hash,
     "seguimiento": cmd_seguimiento, "informe": cmd_informe,
     "almacen": cmd_almacen, "ogcapi": cmd_ogcapi, "usuarios": cmd_usuarios,
 }

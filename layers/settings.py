@@ -16,9 +16,6 @@ Environment variable            Type       Default          Unit     Meaning
                                                                      run`` passes it).
 ``SIT_UNZIP_LIMIT_MB``          number > 0 ``500``          MB (MiB) Largest total size a zip may expand to
                                                                      (:func:`unzip_limit_bytes`).
-``SIT_PLANNER_PASSPHRASE_HASH`` text       (none)           --       ``scrypt$...`` line of the planner passphrase; read
-                                                                     by :func:`layers.auth.configured_hash`. Without it
-                                                                     the app offers no import.
 ``SIT_DATABASE_URL``            text       (none)           --       Database of the store (``postgresql://...``: PostGIS);
                                                                      unset: the GeoPackage under ``SIT_DATA_DIR``
                                                                      (:func:`database_url`).

@@ -1,10 +1,11 @@
 """Import and removal of layers on the page ``capas``, for planners only.
 
-Drawn by ``pages/capas.py`` (:func:`render`) below the catalogue. Until the system
-has user accounts, the import is open only after the planner passphrase is given,
-and only when a hash of it is configured (``SIT_PLANNER_PASSPHRASE_HASH`` or the
-secret ``planner_passphrase_hash``; see :mod:`layers.auth`). With no hash
-configured nothing of this is drawn: no passphrase box, no uploader.
+Drawn by ``pages/capas.py`` (:func:`render`) below the catalogue, for a tab signed in
+with an account whose role may import (``planificador``, ``administrador``; see
+:mod:`layers.access`). Anyone else sees one line and a link to sign in: no uploader
+is drawn, so no file can be sent. The role is checked again on the server right
+before an import or a removal (:func:`_checked`), with the tab's current session
+(an expired session or a deactivated account is refused there).
 
 The work is done by :mod:`layers.ingest.upload` (bytes -> :func:`layers.ingest.importer.import_file`)
 and :mod:`layers.store`; this module only draws the form and the results. After an
@@ -15,26 +16,22 @@ catalogue table above shows the change at once.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import math
-import os
-import time
 
 import streamlit as st
 
 from geo.crs import CHILEAN_CRS
-from layers import auth, settings
-from layers.ingest import upload
+from layers import settings
 from layers._errors import SitError
+from layers.access import roles, sessions
+from layers.access.roles import AccessDenied
+from layers.ingest import upload
+from pages import _access as access
 from pages import _shared as shared
 
 log = logging.getLogger(__name__)
 
 # Session-state keys.
-K_PASS = "import_clave"  # the passphrase box (emptied after each attempt)
-K_AUTH = "import_planificador"  # fingerprint of the hash the session was authorised with
-K_LOGIN_MSG = "import_clave_mensaje"
 K_GEN = "import_generacion"  # bumped after an import or a removal: fresh uploader and checkbox
 K_FILE_ID = "import_archivo_id"
 K_RESULT = "import_resultado"  # last report (ImportReport)
@@ -43,7 +40,6 @@ K_CACHE = "import_inspeccion"
 K_IMPORT_REQUEST = "import_pedido"  # set by the button's callback, handled (once) by the script
 K_REMOVE_REQUEST = "import_eliminar_pedido"
 
-WRONG_PASSPHRASE = "Clave de planificador incorrecta."
 UNEXPECTED = (
     "No se pudo importar «{name}» por un error inesperado del sistema. "
     "El detalle quedó en el registro del servidor; avise al equipo del SIT."
@@ -82,90 +78,18 @@ def phrase(exc: SitError) -> str:
     return f"{exc} {text}" if text else str(exc)
 
 
-# --------------------------------------------------------------------------- configuration and access
+# --------------------------------------------------------------------------- access
 
 
-def _secrets() -> dict[str, object] | None:
-    """Streamlit's secrets as a plain dict with the one key we read (None without a secrets file)."""
+def _checked(action: str) -> bool:
+    """Check on the server, right before acting, that this tab may ``action``; say why not otherwise."""
     try:
-        if not st.secrets.load_if_toml_exists():
-            return None
-        return {auth.SECRETS_KEY: st.secrets.get(auth.SECRETS_KEY)}
-    except (FileNotFoundError, KeyError, OSError, ValueError):
-        return None
-
-
-_warned: set[str] = set()
-
-
-def configured_hash() -> str | None:
-    """The usable planner hash line, or None (then the app offers no import)."""
-    value = auth.configured_hash(os.environ, _secrets())
-    if value is None:
-        return None
-    if not auth.is_valid_hash(value):
-        fingerprint = _fingerprint(value)
-        if fingerprint not in _warned:  # once per process, not on every rerun
-            _warned.add(fingerprint)
-            log.warning(
-                "%s / %s is set but malformed; the import stays closed (make one with `python cli.py passphrase-hash`)",
-                auth.ENV_VAR, auth.SECRETS_KEY,
-            )
-        return None
-    return value
-
-
-def _fingerprint(configured: str) -> str:
-    return hashlib.sha256(configured.encode("utf-8")).hexdigest()[:16]
-
-
-def _authorised(configured: str) -> bool:
-    return st.session_state.get(K_AUTH) == _fingerprint(configured)
-
-
-def _check_passphrase(configured: str) -> None:
-    """Callback of the passphrase box: check it, then empty the box (the passphrase is never kept)."""
-    typed = st.session_state.get(K_PASS) or ""
-    st.session_state[K_PASS] = ""
-    if not typed:
-        return
-    client = st.context.ip_address  # None for a local connection; failures are counted per client
-    wait = auth.locked_seconds(client)
-    if wait > 0:
-        minutes = max(1, math.ceil(wait / 60))
-        st.session_state[K_LOGIN_MSG] = (
-            f"Demasiados intentos fallidos con la clave de planificador. Intente de nuevo en {minutes} min."
-        )
-        return
-    if auth.verify_passphrase(typed, configured):
-        st.session_state[K_AUTH] = _fingerprint(configured)
-        st.session_state.pop(K_LOGIN_MSG, None)
-        auth.register_success(client)
-        log.info("planner session opened")
-        return
-    delay = auth.register_failure(client)
-    log.warning("wrong planner passphrase from %s (waiting %.1f s)", auth.client_key(client), delay)
-    time.sleep(delay)
-    st.session_state[K_LOGIN_MSG] = WRONG_PASSPHRASE
-
-
-def _logout() -> None:
-    for key in (K_AUTH, K_RESULT, K_REMOVED, K_CACHE, K_CACHE + "_campos", K_FILE_ID, K_IMPORT_REQUEST, K_REMOVE_REQUEST):
-        st.session_state.pop(key, None)
-
-
-def _login(configured: str) -> None:
-    st.caption(
-        "La importación y eliminación de capas es para planificadores de la municipalidad (SECPLAN, DOM). "
-        "Ingrese la clave de planificador y presione Enter."
-    )
-    st.text_input(
-        "Clave de planificador", type="password", key=K_PASS,
-        on_change=_check_passphrase, args=(configured,), autocomplete="current-password",
-    )
-    message = st.session_state.get(K_LOGIN_MSG)
-    if message:
-        st.error(message)
+        access.sign_in(sessions.require_role(access.current(), action))
+    except AccessDenied as exc:
+        log.warning("refused %s to role %s (%s)", action, exc.data.get("role"), exc.code)
+        st.error(str(exc))
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- import form
@@ -319,6 +243,8 @@ def _import_form() -> None:
 
 
 def _run_import(uploaded, source_layer: str | None, encoding: str | None) -> None:
+    if not _checked(roles.IMPORT_LAYERS):
+        return
     state = st.session_state
     precision = state.get("import_precision")
     try:
@@ -376,6 +302,8 @@ def _remove_form() -> None:
         on_click=_request, args=(K_REMOVE_REQUEST, chosen),
     )
     if st.session_state.pop(K_REMOVE_REQUEST, None) == chosen and confirmed:
+        if not _checked(roles.REMOVE_LAYERS):
+            return
         try:
             message = upload.remove_imported(chosen)
         except SitError as exc:
@@ -395,15 +323,15 @@ def _remove_form() -> None:
 
 
 def render() -> None:
-    """Draw the planners' section of ``capas`` (nothing at all when no passphrase hash is configured)."""
-    configured = configured_hash()
-    if configured is None:
-        return
+    """Draw the planners' section of ``capas``: the forms for a role that may import, a sign-in link otherwise."""
     st.divider()
     st.subheader("Importar y eliminar capas (planificadores)")
-    if not _authorised(configured):
-        _login(configured)
+    session = access.current()
+    if not roles.allowed(sessions.role_of(session), roles.IMPORT_LAYERS):
+        st.caption("La importación y eliminación de capas es para planificadores de la municipalidad (SECPLAN, DOM), "
+                   "con su cuenta.")
+        if session is None:
+            st.page_link(access.LOGIN_PAGE, label="Ingresar con una cuenta")
         return
-    st.button("Salir del modo planificador", on_click=_logout, key="import_salir")
     _import_form()
     _remove_form()

@@ -277,11 +277,11 @@ def test_keyboard_interrupt_is_one_line(data_dir):
 
     env = dict(os.environ, SIT_DATA_DIR=str(data_dir))
     proc = subprocess.Popen(
-        [*CLI, "passphrase-hash"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [*CLI, "usuarios", "crear", "ana", "--rol", "planificador"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=env, cwd=settings.PROJECT_DIR, text=True,
     )
     deadline = time.monotonic() + 60
-    while "pipe" not in Path(f"/proc/{proc.pid}/wchan").read_text():  # waiting for the passphrase on stdin
+    while "pipe" not in Path(f"/proc/{proc.pid}/wchan").read_text():  # waiting for the password on stdin
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)

@@ -85,3 +85,18 @@ def test_history_names_the_account_that_edited_in_the_app(fresh_store):
     proc = run("seguimiento", "historial", "E1-P1-08", data_dir=fresh_store.parent)
     assert proc.returncode == 0, proc.stderr
     assert "  ana  avance_fisico: «» → «40» (motivo: Visita a obra)" in proc.stdout
+
+
+def test_history_lists_placements_beside_monitoring(fresh_store):
+    from layers.access import editing, placing, sessions
+
+    accounts.create("ana", "planificador", PASSWORD)
+    session = sessions.open_session(accounts.get("ana"))
+    editing.save_monitoring(session, "E1-P1-01", {"estado": "en formulación"}, "Inicio", 0)
+    placing.place(session, "E1-P1-01", {"type": "Point", "coordinates": [-70.7575, -28.5765]}, 8, "Terreno")
+    proc = run("seguimiento", "historial", "E1-P1-01", data_dir=fresh_store.parent)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].endswith(": 2 cambios registrados")
+    assert "  ana  estado: «sin iniciar» → «en formulación» (motivo: Inicio)" in lines[1]
+    assert "  ana  ubicacion: «» → «punto · dibujada por ana el " in lines[2] and lines[2].endswith("(motivo: Terreno)")

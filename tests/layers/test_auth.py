@@ -1,21 +1,10 @@
-"""The planner passphrase: scrypt hash lines, checking, configuration, throttling and ``cli.py passphrase-hash``."""
+"""Throttling of failed logins (``layers/auth.py``): per client and per account, never global."""
 
 from __future__ import annotations
 
-import base64
-import logging
-import os
-import subprocess
-import sys
-
 import pytest
 
-from layers import auth, settings
-from layers._errors import SitError
-
-#: Cheap scrypt parameters for tests (the default costs about 50 ms per hash).
-FAST = {"n": 2**4, "r": 1, "p": 1}
-PASSPHRASE = "Vallenar río Huasco 2025"
+from layers import auth
 
 
 @pytest.fixture(autouse=True)
@@ -23,118 +12,6 @@ def _no_failures():
     auth.reset_failures()
     yield
     auth.reset_failures()
-
-
-def test_round_trip_with_default_parameters():
-    line = auth.hash_passphrase(PASSPHRASE)
-    prefix, n, r, p, salt, key = line.split("$")
-    assert (prefix, n, r, p) == ("scrypt", str(2**14), "8", "1")
-    assert len(base64.b64decode(salt)) == auth.SALT_BYTES and len(base64.b64decode(key)) == auth.KEY_BYTES
-    assert PASSPHRASE not in line
-    assert auth.verify_passphrase(PASSPHRASE, line)
-
-
-@pytest.mark.parametrize("typed", ["vallenar río huasco 2025", "Vallenar río Huasco 2025 ", "Vallenar rio Huasco 2025", "", "x"])
-def test_wrong_passphrase(typed):
-    line = auth.hash_passphrase(PASSPHRASE, **FAST)
-    assert not auth.verify_passphrase(typed, line)
-
-
-def test_different_salts_same_passphrase():
-    first, second = auth.hash_passphrase(PASSPHRASE, **FAST), auth.hash_passphrase(PASSPHRASE, **FAST)
-    assert first != second
-    assert first.split("$")[4] != second.split("$")[4]
-    assert auth.verify_passphrase(PASSPHRASE, first) and auth.verify_passphrase(PASSPHRASE, second)
-
-
-def test_the_parameters_of_the_line_are_used():
-    line = auth.hash_passphrase(PASSPHRASE, n=2**5, r=2, p=2)
-    assert line.split("$")[1:4] == ["32", "2", "2"]
-    assert auth.verify_passphrase(PASSPHRASE, line)
-    # The same salt and key with other parameters no longer match.
-    parts = line.split("$")
-    parts[1] = "16"
-    assert not auth.verify_passphrase(PASSPHRASE, "$".join(parts))
-
-
-def test_non_ascii_passphrase():
-    line = auth.hash_passphrase("ñandú café 🌵 Domeyko", **FAST)
-    assert auth.verify_passphrase("ñandú café 🌵 Domeyko", line)
-    assert not auth.verify_passphrase("nandu cafe 🌵 Domeyko", line)
-
-
-def _malformed() -> list[str]:
-    good = auth.hash_passphrase(PASSPHRASE, **FAST)
-    _, n, r, p, salt, key = good.split("$")
-    return [
-        "",
-        "   ",
-        "no es un hash",
-        PASSPHRASE,
-        good.replace("scrypt$", "bcrypt$", 1),
-        "$".join(["scrypt", n, r, p, salt]),  # missing key
-        "$".join(["scrypt", n, r, p, salt, key, "extra"]),
-        "$".join(["scrypt", "x", r, p, salt, key]),
-        "$".join(["scrypt", "15", r, p, salt, key]),  # n not a power of two
-        "$".join(["scrypt", "1", r, p, salt, key]),
-        "$".join(["scrypt", str(2**30), r, p, salt, key]),  # would need gigabytes
-        "$".join(["scrypt", str(2**20), "32", p, salt, key]),  # 4 GB
-        "$".join(["scrypt", n, "0", p, salt, key]),
-        "$".join(["scrypt", n, r, "-1", salt, key]),
-        "$".join(["scrypt", n, r, p, "***", key]),  # not base64
-        "$".join(["scrypt", n, r, p, salt, key[:-3] + "!!="]),
-        "$".join(["scrypt", n, r, p, "YWJj", key]),  # salt of 3 bytes
-        "$".join(["scrypt", n, r, p, salt, "YWJj"]),  # key of 3 bytes
-    ]
-
-
-def test_malformed_hash_is_false_and_logged_never_raised(caplog):
-    for line in _malformed():
-        caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="layers.auth"):
-            assert auth.verify_passphrase(PASSPHRASE, line) is False, line
-        assert not auth.is_valid_hash(line), line
-        if line.strip():
-            assert any("malformed" in r.getMessage() for r in caplog.records), line
-            assert all(PASSPHRASE not in r.getMessage() for r in caplog.records)
-    assert auth.verify_passphrase(PASSPHRASE, None) is False
-
-
-def test_valid_line_with_surrounding_spaces():
-    line = auth.hash_passphrase(PASSPHRASE, **FAST)
-    assert auth.is_valid_hash(f"  {line}\n")
-    assert auth.verify_passphrase(PASSPHRASE, f"  {line}\n")
-
-
-def test_short_passphrase_and_bad_parameters_are_refused():
-    with pytest.raises(auth.PassphraseError, match="al menos 8 caracteres") as info:
-        auth.hash_passphrase("corta")
-    assert isinstance(info.value, SitError)
-    with pytest.raises(ValueError):
-        auth.hash_passphrase(PASSPHRASE, n=1000)
-
-
-def test_configured_hash_from_environment_and_secrets():
-    line = auth.hash_passphrase(PASSPHRASE, **FAST)
-    other = auth.hash_passphrase("otra clave larga", **FAST)
-    assert auth.configured_hash({}) is None
-    assert auth.configured_hash({auth.ENV_VAR: ""}) is None
-    assert auth.configured_hash({auth.ENV_VAR: "  \n"}) is None
-    assert auth.configured_hash({auth.ENV_VAR: f" {line}\n"}) == line
-    assert auth.configured_hash({}, {auth.SECRETS_KEY: line}) == line
-    assert auth.configured_hash({}, {auth.SECRETS_KEY: ""}) is None
-    assert auth.configured_hash({}, {auth.SECRETS_KEY: 12345}) is None
-    assert auth.configured_hash({}, {}) is None
-    # The environment wins over the secrets.
-    assert auth.configured_hash({auth.ENV_VAR: line}, {auth.SECRETS_KEY: other}) == line
-
-
-def test_configured_hash_reads_os_environ_at_call_time(monkeypatch):
-    line = auth.hash_passphrase(PASSPHRASE, **FAST)
-    monkeypatch.delenv(auth.ENV_VAR, raising=False)
-    assert auth.configured_hash() is None
-    monkeypatch.setenv(auth.ENV_VAR, line)
-    assert auth.configured_hash() == line
 
 
 A, B = "203.0.113.7", "198.51.100.20"
@@ -230,41 +107,3 @@ def test_memory_of_clients_is_bounded(monkeypatch):
     for i in range(500):
         auth.register_failure(f"10.0.{i // 250}.{i % 250}", now=1.0)
     assert len(auth._clients) == 50
-
-
-# --------------------------------------------------------------------------- cli.py passphrase-hash
-
-
-def _cli(stdin: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(settings.PROJECT_DIR / "cli.py"), "passphrase-hash"],
-        input=stdin, capture_output=True, text=True, cwd=settings.PROJECT_DIR,
-        env={**os.environ, "SIT_DATA_DIR": os.environ.get("SIT_DATA_DIR", str(settings.PROJECT_DIR / "var"))},
-        timeout=60,
-    )
-
-
-def test_cli_passphrase_hash_reads_stdin_and_prints_one_line():
-    proc = _cli(PASSPHRASE + "\n")
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
-    assert len(lines) == 1 and proc.stdout.endswith("\n")
-    assert auth.is_valid_hash(lines[0])
-    assert auth.verify_passphrase(PASSPHRASE, lines[0])
-    assert not auth.verify_passphrase(PASSPHRASE + " ", lines[0])  # only the line ending is dropped
-    assert PASSPHRASE not in proc.stdout + proc.stderr
-
-
-def test_cli_passphrase_hash_windows_line_ending_and_no_newline():
-    for stdin in (PASSPHRASE + "\r\n", PASSPHRASE):
-        proc = _cli(stdin)
-        assert proc.returncode == 0, proc.stderr
-        assert auth.verify_passphrase(PASSPHRASE, proc.stdout.strip())
-
-
-@pytest.mark.parametrize("stdin", ["", "\n", "corta\n"])
-def test_cli_passphrase_hash_refuses_short_passphrases(stdin):
-    proc = _cli(stdin)
-    assert proc.returncode == 2
-    assert proc.stdout == ""
-    assert proc.stderr.strip() == "Error: La clave debe tener al menos 8 caracteres."

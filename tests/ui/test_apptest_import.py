@@ -4,9 +4,8 @@ Each test runs the real entry point (``app.py``) on a private copy of the sessio
 store (``fresh_store``) and opens ``capas``. Files are uploaded with AppTest's
 ``file_uploader.set_value`` and imported with the button, as a planner would.
 
-- No hash configured (or a malformed one): nothing of the import is drawn.
-- Hash configured: a passphrase box; a wrong passphrase is an error and opens nothing.
-- Right passphrase: uploader, options, report, the new layer in the catalogue at once,
+- A public visitor or a junta de vecinos: no uploader, a line and a link to sign in.
+- A signed-in planner: uploader, options, report, the new layer in the catalogue at once,
   every bad input of the issue as a visible one-line message with the store unchanged,
   and the removal of imported layers.
 """
@@ -20,7 +19,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from layers import auth, settings, store
+from layers import settings, store
+from layers.access import accounts, roles, sessions
 from layers.ingest import importer, upload
 from tests.layers.ingest._import_fixtures import (
     city_units,
@@ -39,35 +39,22 @@ from tests.layers.ingest.test_upload import (
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 TIMEOUT = 60
-PASSPHRASE = "clave de planificador de prueba"
-
-
-@pytest.fixture(scope="module")
-def planner_hash() -> str:
-    """A hash line with cheap scrypt parameters (the check takes microseconds)."""
-    return auth.hash_passphrase(PASSPHRASE, n=2**4, r=1, p=1)
+PASSWORD = "clave de planificador de prueba"
+PLANNER = "planificadora"
 
 
 @pytest.fixture
-def no_secrets(monkeypatch):
-    """Ignore any ``secrets.toml`` of the machine: only what the test configures counts."""
-    from pages import _import_ui
-
-    monkeypatch.setattr(_import_ui, "_secrets", lambda: None)
-
-
-@pytest.fixture
-def configured(monkeypatch, planner_hash, no_secrets):
-    """The planner hash in the environment; no waiting after a failure; no failures counted."""
-    monkeypatch.setenv(auth.ENV_VAR, planner_hash)
-    monkeypatch.setattr(auth, "DELAY_PER_FAILURE_S", 0.0)
-    auth.reset_failures()
-    yield planner_hash
-    auth.reset_failures()
+def configured(fresh_store):
+    """A planner account in the private store (the import needs a signed-in planner)."""
+    accounts.create(PLANNER, roles.PLANIFICADOR, PASSWORD)
+    return PLANNER
 
 
-def capas() -> AppTest:
+def capas(account: str | None = None) -> AppTest:
+    """The page Capas, for a public visitor or signed in as ``account``."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    if account:
+        at.session_state["sit_sesion"] = sessions.open_session(accounts.get(account))
     at.run()
     at.switch_page("pages/capas.py").run()
     return at
@@ -84,13 +71,8 @@ def catalogue(at: AppTest) -> list[str]:
     return list(at.dataframe[0].value["nombre"])
 
 
-def login(at: AppTest, passphrase: str = PASSPHRASE) -> AppTest:
-    at.text_input(key="import_clave").set_value(passphrase).run()
-    return at
-
-
 def planner() -> AppTest:
-    at = login(capas())
+    at = capas(PLANNER)
     no_failure(at)
     assert len(at.file_uploader) == 1
     return at
@@ -133,50 +115,26 @@ def report(at: AppTest) -> dict[str, str]:
 # --------------------------------------------------------------------------- access
 
 
-def test_no_hash_configured_offers_no_import(fresh_store, monkeypatch, no_secrets):
-    monkeypatch.delenv(auth.ENV_VAR, raising=False)
+def test_a_public_visitor_gets_no_uploader(fresh_store):
     at = capas()
     no_failure(at)
-    assert len(at.file_uploader) == 0
-    assert len(at.text_input) == 0  # no passphrase box either
-    assert not [s for s in at.subheader if "planificador" in s.value.lower()]
-    assert not at.button
+    assert len(at.file_uploader) == 0 and len(at.text_input) == 0 and not at.button
+    assert any("es para planificadores" in c.value for c in at.caption)
     assert catalogue(at) == list(store.list_layers()["nombre"])  # the page itself works
 
 
-def test_malformed_hash_offers_no_import_and_logs(fresh_store, monkeypatch, no_secrets, caplog):
-    monkeypatch.setenv(auth.ENV_VAR, "scrypt$16384$8$1$no-es-base64$x")
-    with caplog.at_level(logging.WARNING):
-        at = capas()
+def test_a_junta_gets_no_uploader(fresh_store):
+    accounts.create("vecina", roles.JUNTA, PASSWORD)
+    at = capas("vecina")
     no_failure(at)
-    assert len(at.file_uploader) == 0 and len(at.text_input) == 0
-    assert any("malformed" in r.getMessage() for r in caplog.records)
+    assert len(at.file_uploader) == 0 and not at.button
 
 
-def test_wrong_passphrase_is_refused(fresh_store, configured):
-    at = capas()
-    no_failure(at)
-    box = at.text_input(key="import_clave")
-    assert box.proto.type == box.proto.PASSWORD
-    assert len(at.file_uploader) == 0
-    login(at, "no es la clave")
-    assert not at.exception
-    assert [e.value for e in at.error] == ["Clave de planificador incorrecta."]
-    assert len(at.file_uploader) == 0 and not at.radio
-    assert at.text_input(key="import_clave").value == ""  # the typed passphrase is not kept
-    assert auth.register_failure() == 2 * auth.DELAY_PER_FAILURE_S  # the failure was counted
-
-
-def test_right_passphrase_opens_the_import(fresh_store, configured):
-    at = capas()
-    login(at, "no es la clave")
-    login(at)
-    no_failure(at)
-    assert len(at.file_uploader) == 1
+def test_a_planner_gets_the_import(fresh_store, configured):
+    at = planner()
     uploader = at.file_uploader[0]
     assert uploader.allowed_type == [f".{t}" for t in upload.ACCEPTED_TYPES]
     assert uploader.proto.max_upload_size_mb == upload.uploader_limit_mb()
-    assert "import_clave" not in [t.key for t in at.text_input]
     assert at.radio(key="import_como").options == list(upload.KIND_LABELS.values())
     assert at.radio(key="import_como").value == "referencia"
     assert [t.label for t in at.text_input] == [
@@ -186,42 +144,25 @@ def test_right_passphrase_opens_the_import(fresh_store, configured):
     assert replace_box(at).value is False
     assert at.button(key="import_boton").disabled  # nothing uploaded yet
     assert "No hay capas importadas." in [c.value for c in at.caption]
-    # The session stays open across pages, and closes with the button.
+    # The session stays open across pages, and a deactivated account loses the import at once.
     at.switch_page("pages/plan.py").run()
     at.switch_page("pages/capas.py").run()
     assert len(at.file_uploader) == 1
-    at.button(key="import_salir").click().run()
-    no_failure(at)
-    assert len(at.file_uploader) == 0 and at.text_input(key="import_clave")
-
-
-def test_session_closes_when_the_configured_hash_changes(fresh_store, configured, monkeypatch):
-    at = planner()
-    monkeypatch.setenv(auth.ENV_VAR, auth.hash_passphrase("otra clave distinta", n=2**4, r=1))
+    accounts.deactivate(configured)
     at.run()
-    assert len(at.file_uploader) == 0 and at.text_input(key="import_clave")
-
-
-def test_hash_from_streamlit_secrets(fresh_store, monkeypatch, planner_hash):
-    monkeypatch.delenv(auth.ENV_VAR, raising=False)
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    at.secrets[auth.SECRETS_KEY] = planner_hash
-    at.run()
-    at.switch_page("pages/capas.py").run()
-    no_failure(at)
-    login(at)
-    no_failure(at)
-    assert len(at.file_uploader) == 1
-
-
-def test_many_failures_lock_even_the_right_passphrase(fresh_store, configured, monkeypatch):
-    monkeypatch.setattr(auth, "MAX_FAILURES", 2)
-    at = capas()
-    for _ in range(3):
-        login(at, "intento equivocado")
-    login(at)
     assert len(at.file_uploader) == 0
-    assert len(at.error) == 1 and at.error[0].value.startswith("Demasiados intentos fallidos")
+
+
+def test_an_expired_session_imports_nothing(fresh_store, configured, tmp_path, monkeypatch):
+    at = upload_file(planner(), "puntos.geojson", good_geojson(tmp_path))
+    before = store_hash()
+    monkeypatch.setenv("SIT_SESSION_IDLE_MIN", "0.001")  # 0.06 s
+    import time
+
+    time.sleep(0.2)
+    at.button(key="import_boton").click().run()
+    assert not at.exception
+    assert len(at.file_uploader) == 0 and store_hash() == before
 
 
 # --------------------------------------------------------------------------- import

@@ -10,6 +10,7 @@ or failed local request (see ``tests/ui/test_browser.py``).
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -17,7 +18,8 @@ from pathlib import Path
 import pyogrio
 import pytest
 
-from layers import auth, settings
+from layers import settings
+from layers.access import accounts, roles
 from tests.layers.ingest._import_fixtures import points_layer, write
 from tests.layers.ingest.test_disguise import _vrt as disguise_vrt
 from tests.layers.ingest.test_disguise import recording_server
@@ -27,7 +29,7 @@ pytestmark = pytest.mark.browser
 
 PROJECT = Path(__file__).resolve().parents[2]
 APP = PROJECT / "app.py"
-PASSPHRASE = "clave de planificador del navegador"
+PASSWORD = "clave de planificador del navegador"
 UPLOAD_LIMIT_MB = "0.2"
 
 
@@ -36,6 +38,12 @@ def server_dir(tmp_path_factory, data_dir) -> Path:
     """A private SIT_DATA_DIR for the server, holding a copy of the session store."""
     path = tmp_path_factory.mktemp("sit_data_import")
     shutil.copyfile(data_dir / settings.STORE_FILENAME, path / settings.STORE_FILENAME)
+    previous = os.environ.get("SIT_DATA_DIR", "")
+    os.environ["SIT_DATA_DIR"] = str(path)
+    try:
+        accounts.create("planificadora", roles.PLANIFICADOR, PASSWORD)
+    finally:
+        os.environ["SIT_DATA_DIR"] = previous
     return path
 
 
@@ -45,7 +53,6 @@ def app(streamlit_server, server_dir, browser):
         pytest.skip("app.py is not there yet")
     env = {
         "SIT_DATA_DIR": str(server_dir),
-        auth.ENV_VAR: auth.hash_passphrase(PASSPHRASE, n=2**10, r=8, p=1),
         "SIT_UPLOAD_LIMIT_MB": UPLOAD_LIMIT_MB,
     }
     server = streamlit_server.get(APP, env=env)
@@ -68,12 +75,18 @@ def wait_script(page, timeout_ms: int = 60_000) -> None:
 
 
 def log_in(probe) -> None:
+    """From Capas: sign in as the planner through the app's own links, and come back to Capas."""
     page = probe.page
     assert page.locator('[data-testid="stFileUploader"]').count() == 0
-    box = page.get_by_label("Clave de planificador")
+    page.locator('[data-testid="stMain"]').get_by_role("link", name="Ingresar con una cuenta").click()
+    page.get_by_label("Nombre de cuenta").fill("planificadora")
+    box = page.get_by_label("Clave", exact=True)
     assert box.get_attribute("type") == "password"
-    box.fill(PASSPHRASE)
-    box.press("Enter")
+    box.fill(PASSWORD)
+    page.get_by_role("button", name="Ingresar").click()
+    page.wait_for_selector('text=/Sesión abierta como/', timeout=60_000)
+    wait_script(page)
+    page.locator('[data-testid="stSidebar"]').get_by_role("link", name="Capas").click()
     page.wait_for_selector('[data-testid="stFileUploader"]', timeout=60_000)
     wait_script(page)
 
@@ -166,7 +179,7 @@ def test_bad_files_show_the_message_and_change_nothing(app, browser_page, server
     assert probe.page.locator('[data-testid="stAlertContentError"]').count() == 1
 
     assert store_file.read_bytes() == before
-    assert not (set(registry(server_dir)["origen"]) - {"incluida"})
+    assert "importada" not in set(registry(server_dir)["origen"])  # the accounts are editable tables
     assert_clean(probe)
 
 

@@ -13,7 +13,7 @@ from tests.ui.conftest import app_test
 
 PASSWORD = "una clave bastante larga"
 IDENT = "E1-P1-08"
-EDIT_PAGES = ("pages/editar.py", "pages/auditoria.py")
+EDIT_PAGES = ("pages/editar.py", "pages/auditoria.py", "pages/ubicar.py")
 LOGIN_SUBMIT = "FormSubmitter:ingresar_form-Ingresar"
 SAVE = f"FormSubmitter:editar_form_{IDENT}-Guardar"
 
@@ -170,6 +170,14 @@ def test_a_deactivated_account_is_shut_out_at_its_next_page(people):
     accounts.deactivate("ana")
     at.run()
     assert at.title[0].value == "Acceso restringido" and "ya no está activa" in text_of(at)
+
+
+def test_planner_opens_the_drawing_page_and_junta_does_not(people):
+    at = open_page(login("ana"), "pages/ubicar.py", {"iniciativa": "E1-P1-08"})
+    assert at.title[0].value == "Ubicar iniciativas" and not at.error
+    assert "Ubicación actual: Point" in text_of(at)
+    at = open_page(login("vecina"), "pages/ubicar.py", {"iniciativa": "E1-P1-08"})
+    assert at.title[0].value == "Acceso restringido" and not at.selectbox
 
 
 def test_administrator_changes_a_role_and_deactivates_but_not_herself(people):
