@@ -76,6 +76,23 @@ PACKAGES: tuple[dict, ...] = (
         },
     },
     {
+        # Drawing tools of the page «Ubicar iniciativas» (folium.plugins.Draw names leaflet.draw 1.0.2
+        # on a CDN; 1.0.4 is the same API with fixes). MIT licence (package.json; no licence file ships).
+        "name": "leaflet-draw",
+        "version": "1.0.4",
+        "integrity": "sha512-rsQ6saQO5ST5Aj6XRFylr5zvarWgzWnrg46zQ1MEOEIHsppdC/8hnN8qMoFvACsPvTioAuysya/TVtog15tyAQ==",
+        "dir": "leaflet-draw",
+        "files": {
+            "dist/leaflet.draw.js": "leaflet.draw.js",
+            "dist/leaflet.draw.css": "leaflet.draw.css",
+            # Toolbar icons referenced by leaflet.draw.css.
+            "dist/images/spritesheet.png": "images/spritesheet.png",
+            "dist/images/spritesheet-2x.png": "images/spritesheet-2x.png",
+            "dist/images/spritesheet.svg": "images/spritesheet.svg",
+            "package.json": "package.json",
+        },
+    },
+    {
         # folium's Popup parses its HTML with jQuery (``$(`...`)[0]``), so popups
         # need it; nothing else of folium's default CDN list is used by the app.
         "name": "jquery",

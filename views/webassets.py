@@ -49,6 +49,7 @@ JS_ASSETS: dict[str, str] = {
     "leaflet": "leaflet/leaflet.js",
     "jquery": "jquery/jquery.min.js",
     "markerclusterjs": "leaflet.markercluster/leaflet.markercluster.js",
+    "leaflet_draw_js": "leaflet-draw/leaflet.draw.js",
 }
 
 #: folium link name -> file below ``static/vendor/`` (stylesheets).
@@ -56,6 +57,7 @@ CSS_ASSETS: dict[str, str] = {
     "leaflet_css": "leaflet/leaflet.css",
     "markerclustercss": "leaflet.markercluster/MarkerCluster.css",
     "markerclusterdefaultcss": "leaflet.markercluster/MarkerCluster.Default.css",
+    "leaflet_draw_css": "leaflet-draw/leaflet.draw.css",
 }
 
 #: Other files that must be present (referenced from the stylesheets above).
@@ -65,6 +67,9 @@ IMAGE_ASSETS: tuple[str, ...] = (
     "leaflet/images/marker-icon.png",
     "leaflet/images/marker-icon-2x.png",
     "leaflet/images/marker-shadow.png",
+    "leaflet-draw/images/spritesheet.png",
+    "leaflet-draw/images/spritesheet-2x.png",
+    "leaflet-draw/images/spritesheet.svg",
 )
 
 #: folium's default links that the app's maps do not need; they are removed.
@@ -269,10 +274,10 @@ def _folium_map_class() -> type:
 
 
 def vendored_plugins() -> tuple[type, ...]:
-    """The folium plugin classes whose assets are vendored: ``folium.plugins.MarkerCluster``."""
-    from folium.plugins import MarkerCluster
+    """The folium plugin classes whose assets are vendored: ``MarkerCluster`` and ``Draw`` (Leaflet.draw)."""
+    from folium.plugins import Draw, MarkerCluster
 
-    return (MarkerCluster,)
+    return (MarkerCluster, Draw)
 
 
 #: Key of the element that :func:`localize_map` puts first among the map's children.

@@ -121,3 +121,35 @@ def test_browser_login_throttling_is_felt(app, browser_page):
         sign_in(browser_page, app, "admin", "adivinanza equivocada")
         assert "Nombre de cuenta o clave incorrectos." in main_text(browser_page)
     assert time.monotonic() - start >= 3.0
+
+
+def test_browser_planner_draws_a_point_for_an_initiative(app, browser_page, accounts_dir):
+    """Leaflet.draw served by the app: a marker dropped on the map becomes the initiative's site."""
+    sign_in(browser_page, app, "ana")
+    page = browser_page.page
+    page.locator('[data-testid="stSidebar"]').get_by_role("link", name="Ubicar iniciativas").click()
+    page.wait_for_selector('text="Ubicar iniciativas"', timeout=60_000)
+    wait_idle(browser_page)
+    frame = browser_page.wait_for_map(selector=".leaflet-draw-draw-marker")
+    assert frame.evaluate("() => !!(window.L && L.Control && L.Control.Draw)")
+    frame.locator(".leaflet-draw-draw-marker").click()
+    box = frame.locator(".leaflet-container").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector('text=/Dibujo: Point/', timeout=60_000)
+    wait_idle(browser_page)
+    page.get_by_label("Motivo del cambio").fill("Terreno visto en terreno")
+    page.get_by_role("button", name="Guardar ubicación").click()
+    page.wait_for_selector('text="Ubicación guardada."', timeout=60_000)
+    os.environ["SIT_DATA_DIR"], previous = str(accounts_dir), os.environ.get("SIT_DATA_DIR", "")
+    try:
+        from layers.access import placing
+
+        entry = placing.history().iloc[-1]
+        site = placing.placements().iloc[-1]
+    finally:
+        os.environ["SIT_DATA_DIR"] = previous
+    assert (entry["autor"], entry["motivo"]) == ("ana", "Terreno visto en terreno")
+    assert entry["valor_nuevo"].startswith("punto · dibujada por ana el ")
+    assert site.geometry.geom_type == "Point" and site["precision_m"] >= 1
+    assert any("leaflet-draw/leaflet.draw.js" in u for u in browser_page.local_requests)
+    assert not browser_page.blocked and not browser_page.page_errors
