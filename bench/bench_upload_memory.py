@@ -4,7 +4,7 @@ Starts ``streamlit run app.py`` on a free loopback port (a private copy of the d
 directory), opens a session as an anonymous visitor would (GET the page for the
 XSRF cookie, open the websocket, ask for a run, read the session id), then PUTs
 ``--files`` files of ``--mb`` megabytes to ``/_stcore/upload_file/<session>/<id>``
-without ever giving the planner passphrase. The resident memory (RSS, from
+without ever signing in. The resident memory (RSS, from
 ``/proc/<pid>/status``) of the streamlit process is read before, right after and
 ``--settle`` seconds after the uploads.
 

@@ -1,7 +1,7 @@
 """Streamlit's own upload endpoint refuses files above the product's limit, for anonymous visitors too.
 
 A real ``streamlit run app.py`` (``.streamlit/config.toml`` applies, as with ``make
-run``), an anonymous visitor who never gives the planner passphrase: XSRF cookie,
+run``), an anonymous visitor who never signs in: XSRF cookie,
 websocket session, then PUTs to ``/_stcore/upload_file/<session>/<id>``, with the
 helpers of ``bench/bench_upload_memory.py``. The server's resident memory is read from
 ``/proc``. Only loopback traffic.
