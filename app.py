@@ -12,8 +12,8 @@ import logging
 import streamlit as st
 
 from layers._errors import SitError
-from layers.store import StoreDamagedError
 from layers.access import roles as _roles
+from layers.store import StoreDamagedError
 from pages import _access, _shared
 from views import webassets
 
