@@ -191,15 +191,15 @@ def _select(args: argparse.Namespace):
             name = args.capa_territorios or territory_layers.SHIPPED_NAME
             territories, relations = territory_layers.relations(frame, name, registry=registry)
             if given.get("territorio"):
-                query.check_territories([given["territorio"]], territories)
+                given["territorio"] = query.check_territories([given["territorio"]], territories)[0]
         from layers import monitoring
 
         return monitoring.with_monitoring(query.filter_initiatives(frame, relations, **given))
     frame = store.read_layer(args.layer)
     if info["clase"] == "territorios" and set(given) <= {"territorio"}:
         if "territorio" in given:
-            query.check_territories([given["territorio"]], frame)
-            frame = frame[frame["slug"] == given["territorio"]]
+            slug = query.check_territories([given["territorio"]], frame)[0]
+            frame = frame[frame["slug"] == slug]
         return frame
     if given:
         names = ", ".join(f"--{k}" for k in given)

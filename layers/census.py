@@ -29,6 +29,7 @@ the census zones.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -61,8 +62,8 @@ POPULATION_PATH: Path = CENSUS_DIR / "poblacion_zonas.csv"
 PLACES_PATH: Path = settings.SHIPPED_DATA_DIR / "lugares" / "lugares.csv"
 #: Old urban sector slug -> census zone slug, written by ``scripts/build_territories.py``.
 ALIASES_PATH: Path = territories.SOURCE_DIR / "alias_sectores.csv"
-#: Territory layer built on the census zones.
-CENSUS_TERRITORIES_PATH: Path = territories.SOURCE_DIR / "territorios_censo.geojson"
+#: Territory layer built on the census zones: the shipped territory layer.
+CENSUS_TERRITORIES_PATH: Path = territories.TERRITORIES_PATH
 
 #: Commune code (CUT) of Vallenar, the first 5 digits of every geocodigo.
 COMMUNE_CODE = "03301"
@@ -485,10 +486,19 @@ def alias_table(places: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, names: pd.Dat
 
 
 def load_aliases(path: str | os.PathLike | None = None) -> pd.DataFrame:
-    """The shipped alias table (:data:`ALIASES_PATH`), columns as :func:`alias_table`."""
+    """The shipped alias table (:data:`ALIASES_PATH`), columns as :func:`alias_table`.
+
+    Read once per file version (path, size and modification time); a copy is returned.
+    """
     path = Path(path) if path is not None else ALIASES_PATH
     if not path.is_file():
         raise DataValidationError(f"No se encontró la tabla de alias de sectores: {path}.", code="missing_file", path=str(path))
+    stat = path.stat()
+    return _read_aliases(str(path), stat.st_size, stat.st_mtime_ns).copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _read_aliases(path: str, size: int, mtime_ns: int) -> pd.DataFrame:
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     table["distancia_m"] = table["distancia_m"].astype("int64")
     return table
@@ -680,6 +690,31 @@ def alias_entry(slug: str, known: set[str] | pd.Series, aliases: pd.DataFrame | 
     return rows.iloc[0].to_dict() if len(rows) else None
 
 
+def alias_note(entry: dict[str, object]) -> str:
+    """One Spanish sentence saying where the place of an alias lies, for the page that opens it.
+
+    Parameters
+    ----------
+    entry : dict
+        A row of :func:`alias_entry`.
+
+    Returns
+    -------
+    str
+        For instance «Población Hermanos Carrera» (dirección anterior «hermanos-carrera») no
+        cae en ninguna zona censal: su punto referencial queda a 1.765 m de esta, la más cercana.
+    """
+    from layers.text import format_number  # local import: text is a leaf module
+
+    head = f"«{entry['nombre_alias']}» (dirección anterior «{entry['alias']}»)"
+    if entry["relacion"] == "dentro":
+        return f"{head} está en esta zona censal."
+    return (
+        f"{head} no cae en ninguna zona censal: su punto referencial queda a "
+        f"{format_number(float(entry['distancia_m']))} m de esta, la más cercana."
+    )
+
+
 def per_thousand(counts: np.ndarray | pd.Series, population: np.ndarray | pd.Series) -> np.ndarray:
     """Initiatives per 1,000 inhabitants.
 
@@ -708,6 +743,7 @@ def zone_equity(
     territories: pd.DataFrame,
     relations: pd.DataFrame,
     selected_ids: pd.Series | list[str] | None = None,
+    amounts: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Urban zones side by side: population and the initiatives specific to each.
 
@@ -719,19 +755,27 @@ def zone_equity(
         :func:`layers.links.relate` of the initiatives with ``territories``.
     selected_ids : sequence of str, optional
         Initiatives to count (all related ones by default).
+    amounts : pandas.Series, optional
+        Amount of each initiative in pesos (CLP), indexed by id (the monitoring's approved
+        amount, else its estimate); missing where none is recorded.
 
     Returns
     -------
     pandas.DataFrame
         One row per urban territory with a population, in layer order: ``slug``,
         ``nombre``, ``geocodigo``, ``poblacion`` (persons, Censo 2017), ``ubicadas``,
-        ``vinculadas``, ``especificas`` (sited in it or linked to it by name) and
-        ``por_mil`` (specific initiatives per 1,000 inhabitants). Empty when the layer
-        carries no population (an imported layer, for instance).
+        ``vinculadas``, ``especificas`` (sited in it or linked to it by name),
+        ``por_mil`` (specific initiatives per 1,000 inhabitants) and
+        ``inversion_ubicada_clp`` (sum of ``amounts`` of the initiatives sited in the zone;
+        <NA> when none of them has an amount). Empty when the layer carries no population
+        (an imported layer, for instance).
     """
     from layers import links  # local import: links imports territories, as census does
 
-    columns = ["slug", "nombre", "geocodigo", "poblacion", "ubicadas", "vinculadas", "especificas", "por_mil"]
+    columns = [
+        "slug", "nombre", "geocodigo", "poblacion", "ubicadas", "vinculadas", "especificas", "por_mil",
+        "inversion_ubicada_clp",
+    ]
     if "poblacion" not in territories.columns:
         return pd.DataFrame(columns=columns)
     urban = territories[(territories["tipo"] == "sector urbano") & territories["poblacion"].notna()]
@@ -751,4 +795,10 @@ def zone_equity(
     # One initiative may be both sited and linked in a zone only once (relate keeps the most specific).
     out["especificas"] = out["ubicadas"] + out["vinculadas"]
     out["por_mil"] = per_thousand(out["especificas"], out["poblacion"]).round(3)
+    invested = pd.Series(pd.NA, index=out["slug"], dtype="Int64")
+    if amounts is not None:
+        sited = rel[rel["relacion"] == "ubicada"].assign(monto=lambda r: pd.to_numeric(r["id"].map(amounts), errors="coerce"))
+        sums = sited.dropna(subset=["monto"]).groupby("slug")["monto"].sum().round().astype("int64")
+        invested.loc[invested.index.intersection(sums.index)] = sums.reindex(invested.index).dropna().astype("int64")
+    out["inversion_ubicada_clp"] = pd.array(invested.tolist(), dtype="Int64")
     return out[columns]

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import geopandas as gpd
 import pandas as pd
 
-from layers import catalogue, links
+from layers import catalogue, census, links
 from layers._errors import InvalidFilterError, UnknownTerritoryError
 from layers.text import fold as text_fold
 
@@ -35,17 +35,34 @@ def fold(text: object) -> str:
 
 
 def check_territories(slugs: Iterable[str], territories: gpd.GeoDataFrame) -> list[str]:
-    """Return ``slugs`` if all exist in ``territories``; :class:`UnknownTerritoryError` otherwise."""
+    """The territory slug each of ``slugs`` names in ``territories``.
+
+    A slug of the layer names itself. A former slug (an urban sector of the referential
+    layer the census zones replaced, or a named place) names the census zone of
+    :func:`layers.census.resolve_slug` when that zone is in the layer; with an imported
+    layer the old slugs name nothing.
+
+    Returns
+    -------
+    list of str
+        Slugs of ``territories``, in the order given.
+
+    Raises
+    ------
+    UnknownTerritoryError
+        For the first slug that names no territory (``data``: ``slug``, ``suggestion``).
+    """
     known = list(territories["slug"])
     out = []
     for slug in slugs:
-        if slug not in known:
+        try:
+            out.append(census.resolve_slug(str(slug), known))
+        except UnknownTerritoryError:
             close = difflib.get_close_matches(str(slug), known, n=1)
             hint = f" ¿Quiso decir «{close[0]}»?" if close else ""
             raise UnknownTerritoryError(
                 f"Territorio desconocido: «{slug}».{hint}", slug=str(slug), suggestion=close[0] if close else None
-            )
-        out.append(slug)
+            ) from None
     return out
 
 
@@ -84,9 +101,9 @@ def filter_initiatives(
         Output of :func:`layers.links.relate` for the active territory layer;
         required when filtering by territory.
     territorio : str or iterable of str, optional
-        Territory slugs: keeps initiatives sited in or crossing them, linked to
-        them, or whose scope covers them (comunal; urbano for urban sectors;
-        rural for rural territories).
+        Territory slugs (or former slugs, see :func:`check_territories`): keeps
+        initiatives sited in or crossing them, linked to them, or whose scope covers
+        them (comunal; urbano for urban sectors; rural for rural territories).
     estrategia, plan, tipo, alcance : scalar or iterable, optional
         Strategy (``1`` or ``"E1"``), plan (``"E1-P3"``), type (``"Proyecto"``)
         and scope values; unknown values raise :class:`InvalidFilterError`.
@@ -117,10 +134,8 @@ def filter_initiatives(
     if slugs:
         if relations is None:
             raise ValueError("filtering by territory needs the relations table")
-        if territories is not None:
-            check_territories(slugs, territories)
-        else:
-            check_territories(slugs, pd.DataFrame({"slug": relations["slug"].unique()}))
+        layer = territories if territories is not None else pd.DataFrame({"slug": relations["slug"].unique()})
+        slugs = check_territories(slugs, layer)
         ids = relations.loc[relations["slug"].isin(slugs), "id"]
         mask &= initiatives["id"].isin(ids)
     words = fold(q or "").split()

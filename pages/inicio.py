@@ -74,8 +74,10 @@ cols[2].page_link("pages/plan.py", label="El plan completo", icon=":material/lis
 st.subheader("Qué muestra el mapa")
 n_urban = int((territories["tipo"].astype(str).str.contains("urbano")).sum())
 st.markdown(
-    f"La comuna dividida en **{len(territories)} territorios**: {n_urban} sectores de la ciudad, las localidades "
-    "rurales y el resto rural. Cada territorio se colorea según cuántas iniciativas del plan le conciernen. "
+    f"La comuna dividida en **{len(territories)} territorios**: {n_urban} sectores de la ciudad (las zonas del "
+    "Censo 2017), las localidades rurales y el resto rural. Cada territorio se colorea según cuántas iniciativas "
+    "propias tiene: las que tienen lugar en él o que el plan le asigna por nombre. Las manzanas del censo "
+    "dibujan las calles bajo el mapa. "
     f"**{n_sited} iniciativas** tienen un lugar conocido y se dibujan como puntos, líneas o áreas; las demás "
     "valen para toda la comuna, para toda la ciudad, para todo el campo o para territorios que el plan nombra, "
     "y se cuentan en esos territorios sin inventarles un lugar."
@@ -97,9 +99,10 @@ for name, what in (("iniciativas", "Iniciativas"), (shared.DEFAULT_TERRITORY_LAY
     lines.append(line)
 st.markdown("\n".join(lines))
 st.caption(
-    "Los territorios y los lugares de las iniciativas son **referenciales**: los dibujó este proyecto a partir del "
-    "texto del plan y de fuentes públicas, no son límites oficiales. Sirven para orientarse, no para deslindar "
-    "propiedades. La municipalidad puede reemplazarlos por capas oficiales."
+    "Los sectores de la ciudad son las zonas censales del INE (Censo 2017), en una versión simplificada con "
+    "bordes a unos 25 m. Las localidades rurales y los lugares de las iniciativas son **referenciales**: los "
+    "dibujó este proyecto a partir del texto del plan y de fuentes públicas, no son límites oficiales. Sirven "
+    "para orientarse, no para deslindar propiedades. La municipalidad puede reemplazarlos por capas oficiales."
 )
 
 st.subheader("Contacto")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
-from layers import sector
+from layers import census, sector
 from layers._errors import SitError, UnknownTerritoryError
 from layers.monitoring.fields import ESTADOS
 from layers.query import check_territories
@@ -76,11 +76,12 @@ kinds = dict(zip(territories["slug"], territories["tipo"]))
 # A link from the map may carry several territories (``a,b``): the first one is shown.
 requested = (st.query_params.get("territorio") or "").split(",")[0].strip()
 unknown_message = None
+resolved = None  # the territory the address names (a former slug names its census zone)
 if requested:
     try:
-        check_territories([requested], territories)
-        if st.session_state.get(PICKER_KEY) != requested:
-            st.session_state[PICKER_KEY] = requested
+        resolved = check_territories([requested], territories)[0]
+        if st.session_state.get(PICKER_KEY) != resolved:
+            st.session_state[PICKER_KEY] = resolved
     except UnknownTerritoryError as exc:
         hint = exc.data.get("suggestion")
         unknown_message = f"Territorio desconocido: «{shared.echo(requested)}»." + (f" ¿Quiso decir «{hint}»?" if hint else "")
@@ -103,7 +104,7 @@ slug = st.selectbox(
 )
 if unknown_message:
     shared.warn_ignored([f"{unknown_message} Se muestra «{names[slug]}»; elija su territorio en la lista."])
-elif st.query_params.get("territorio") != slug:
+elif resolved != slug:
     st.query_params["territorio"] = slug  # the address always points to what is shown
 
 # Initiative sites: the most recently imported site layer unless ``?ubicaciones=`` says otherwise.
@@ -122,6 +123,9 @@ except SitError as exc:
 
 t = summary.territory
 st.header(shared.md_escape(summary.nombre), anchor="territorio")
+alias = census.alias_entry(requested, territories["slug"]) if resolved == slug and requested else None
+if alias:
+    st.info(shared.md_escape(census.alias_note(alias)), icon=":material/signpost:")
 st.caption(
     f"{shared.md_escape(str(t['tipo']).capitalize())} · {report.format_number(float(t['area_km2']), 2)} km² · "
     f"borde referencial con precisión de ±{report.format_number(float(t['precision_m']))} m"
@@ -164,7 +168,7 @@ with map_column:
     if webassets.assets_installed():
         nearby = territories[territories["slug"].isin([slug, *summary.neighbours["slug"]])]
         m = webassets.localize_map(maplocale.prepare(
-            sectorview.sector_map(summary, commune, territories),
+            sectorview.sector_map(summary, commune, territories, city=shared.city_blocks()),
             title=f"Mapa de {summary.nombre} y sus territorios vecinos", territories=nearby,
         ))
         st_folium(m, key=f"mapa_sector_{layer_name}_{slug}", height=MAP_HEIGHT, use_container_width=True,

@@ -1,19 +1,18 @@
-"""Regenerate the territory layers under ``data/territorios/``.
+"""Regenerate the shipped territory layer ``data/territorios/territorios.geojson``.
 
-Two layers can be built:
-
-- the referential layer ``territorios.geojson`` (default): urban sectors drawn from the
-  seeds and the hand-drawn urban area, with :func:`layers.territories.build_territories`;
-- with ``--censo``, the layer whose urban territories are the 2017 census zones
-  (``territorios_censo.geojson``, :func:`layers.census.build_census_territories`), and
-  beside it the alias table of the old urban sector slugs (``alias_sectores.csv``).
-
-Both are validated against the official commune boundary and written as RFC 7946
-GeoJSON (6 decimals).
+The layer's urban territories are the 2017 census zones (:func:`layers.census.build_census_territories`):
+it reads ``data/censo/``, ``data/lugares/lugares.csv`` and, for the rural localities,
+``data/territorios/semillas.csv`` and ``area_urbana_referencial.csv``; beside it, it writes
+the alias table of the old urban sector slugs (``alias_sectores.csv``). With
+``--referencial`` it draws instead the former referential layer (urban sectors as
+Voronoi cells of the seeds, :func:`layers.territories.build_territories`) to the file
+``--salida`` names. Both are validated against the official commune boundary and
+written as RFC 7946 GeoJSON (6 decimals).
 
 Usage (from the repository root)::
 
-    .venv/bin/python scripts/build_territories.py [--censo] [--salida RUTA] [--comprobar]
+    .venv/bin/python scripts/build_territories.py [--comprobar]
+    .venv/bin/python scripts/build_territories.py --referencial --salida RUTA
 """
 
 from __future__ import annotations
@@ -47,16 +46,21 @@ def _aliases():
 
 def main(argv: list[str] | None = None) -> int:
     """Build, validate and write the layer; return the exit status."""
-    parser = argparse.ArgumentParser(description="Regenera una capa de territorios.")
-    parser.add_argument("--censo", action="store_true", help="capa con las zonas censales urbanas (INE 2017)")
+    parser = argparse.ArgumentParser(description="Regenera la capa de territorios (zonas censales urbanas del INE 2017).")
+    parser.add_argument(
+        "--referencial", action="store_true",
+        help="dibuja la capa referencial anterior (sectores urbanos de Voronoi); exige --salida",
+    )
     parser.add_argument("--salida", type=Path, default=None, help="archivo GeoJSON de salida")
     parser.add_argument(
         "--comprobar", action="store_true",
         help="no escribe: sólo compara lo generado con el archivo existente",
     )
     args = parser.parse_args(argv)
-    default = census.CENSUS_TERRITORIES_PATH if args.censo else territories.TERRITORIES_PATH
-    out_path = args.salida or default
+    if args.referencial and args.salida is None:
+        parser.error("--referencial necesita --salida: la capa publicada es la de las zonas censales")
+    args.censo = not args.referencial
+    out_path = args.salida or territories.TERRITORIES_PATH
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         commune = commune_geometry()

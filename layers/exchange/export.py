@@ -402,6 +402,27 @@ def check_format(fmt: str) -> str:
     return name
 
 
+#: Fields that hold counts of persons (Censo 2017): written as integers, empty where unknown.
+COUNT_FIELDS = ("poblacion", "poblacion_0_5", "poblacion_6_14", "poblacion_15_64", "poblacion_65_mas")
+
+
+def whole_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its :data:`COUNT_FIELDS` as nullable integers.
+
+    A store reads an integer field that has empty values back as float64 (``3481.0``);
+    counts of persons are written as integers. A column with a fractional value is left
+    as it is.
+    """
+    out = frame
+    for name in COUNT_FIELDS:
+        if name in frame.columns and frame[name].dtype.kind == "f":
+            values = frame[name]
+            if np.allclose(values.dropna(), values.dropna().round()):
+                out = out.copy() if out is frame else out
+                out[name] = values.round().astype("Int64")
+    return out
+
+
 def export_layer(gdf: gpd.GeoDataFrame, dest: str | os.PathLike, fmt: str = "geojson", layer: str = "capa") -> Path:
     """Write ``gdf`` to ``dest`` in format ``fmt`` (overwriting it).
 
@@ -453,7 +474,7 @@ def export_layer(gdf: gpd.GeoDataFrame, dest: str | os.PathLike, fmt: str = "geo
     # process) never leaves a half file under the final name, nor removes the old one.
     partial = dest.with_name(f".{dest.stem}.{os.getpid()}.partial{dest.suffix}")
     try:
-        writer(gdf, partial, layer)
+        writer(whole_counts(gdf), partial, layer)
         os.replace(partial, dest)
     except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         reason = _write_reason(exc, dest.parent)

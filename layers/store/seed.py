@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from layers import catalogue, commune, initiatives, links, settings, territories
+from layers import catalogue, census, commune, initiatives, links, settings, territories
 from layers.store.base import EDITABLE, IMPORTED, SHIPPED, Store, iter_names, now
 
 log = logging.getLogger(__name__)
@@ -25,18 +25,22 @@ log = logging.getLogger(__name__)
 STORE_SCHEMA = "3"
 
 #: Names of the shipped layers and tables.
-LAYERS = ("comuna", "territorios", "iniciativas")
+LAYERS = ("comuna", "territorios", "iniciativas", "manzanas", "lugares")
 TABLES = ("estrategias", "objetivos", "planes")
 
 REFERENCIAL = (
     "Capa referencial dibujada por el proyecto; ver data/README.md. "
     "Se reemplaza por una oficial importándola."
 )
+#: Provenance of the shipped territory layer: census zones in the city, referential localities elsewhere.
+TERRITORIOS_FUENTE = (
+    "Zonas urbanas: " + census.FUENTE_CENSO + " Localidades rurales y resto rural: " + REFERENCIAL
+)
 
 
 #: Modules whose code decides what the shipped layers hold: a change to any of them
 #: rebuilds the store just like a change to ``data/`` does.
-BUILDERS = (catalogue, commune, initiatives, links, territories)
+BUILDERS = (catalogue, census, commune, initiatives, links, territories)
 
 
 #: Fingerprints already computed in this process, by the size and time of every input file.
@@ -129,6 +133,8 @@ def build_layers() -> dict[str, tuple[pd.DataFrame, dict[str, object]]]:
     territories.validate_territories(terr, geom)
     inits = initiatives.load_shipped(terr, geom)
     strategies = catalogue.load_strategies()
+    blocks = census.load_blocks()
+    places = census.load_places()
     built: dict[str, tuple[pd.DataFrame, dict[str, object]]] = {
         "comuna": (com, {
             "titulo": "Límite comunal de Vallenar",
@@ -140,10 +146,13 @@ def build_layers() -> dict[str, tuple[pd.DataFrame, dict[str, object]]]:
             "precision_m": None,
         }),
         "territorios": (terr, {
-            "titulo": "Territorios (referencial)",
-            "descripcion": "Sectores urbanos de Vallenar, localidades rurales y resto rural; cubren la comuna sin vacíos ni traslapes.",
+            "titulo": "Territorios (zonas censales y localidades rurales)",
+            "descripcion": (
+                "Las 13 zonas censales urbanas de Vallenar (INE, Censo 2017) con su código (geocodigo) y población, "
+                "16 localidades rurales referenciales y el resto rural; cubren la comuna sin vacíos ni traslapes."
+            ),
             "clase": "territorios",
-            "fuente": REFERENCIAL,
+            "fuente": TERRITORIOS_FUENTE,
             "archivo": "data/territorios/territorios.geojson",
             "crs_origen": "EPSG:4326",
             "precision_m": f"{int(terr['precision_m'].min())}–{int(terr['precision_m'].max())}",
@@ -156,6 +165,30 @@ def build_layers() -> dict[str, tuple[pd.DataFrame, dict[str, object]]]:
             "archivo": "data/catalogo/iniciativas.csv; data/vinculos/",
             "crs_origen": "EPSG:4326",
             "precision_m": f"{int(inits['precision_m'].min())}–{int(inits['precision_m'].max())}",
+        }),
+        "manzanas": (blocks, {
+            "titulo": "Manzanas censales (INE, Censo 2017)",
+            "descripcion": (
+                "Las 801 manzanas urbanas de la ciudad de Vallenar con su código manzent y su zona censal (geocodigo); "
+                "dibujan la trama de calles bajo los mapas."
+            ),
+            "clase": "contexto",
+            "fuente": census.FUENTE_CENSO,
+            "archivo": "data/censo/manzanas.geojson",
+            "crs_origen": "EPSG:4326",
+            "precision_m": str(census.PRECISION_M),
+        }),
+        "lugares": (places, {
+            "titulo": "Lugares con nombre",
+            "descripcion": (
+                "Barrios, hitos y referencias descriptivas que el proyecto conoce, con su fuente y precisión; "
+                "nombran las zonas censales. Los lugares sin posición conocida van sin geometría."
+            ),
+            "clase": "contexto",
+            "fuente": "Proyecto SIT Vallenar: plan (PLADECO), conocimiento público y semillas referenciales; ver data/README.md",
+            "archivo": "data/lugares/lugares.csv",
+            "crs_origen": "EPSG:4326",
+            "precision_m": f"{int(places['precision_m'].min())}–{int(places['precision_m'].max())}",
         }),
         "estrategias": (strategies, {
             "titulo": "Estrategias del PLADECO", "clase": "tabla",

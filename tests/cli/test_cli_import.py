@@ -106,12 +106,18 @@ def test_import_sites_and_export_with_them(fresh_store, tmp_path):
 
 
 def test_export_every_format_from_the_cli(fresh_store, tmp_path):
+    n = len(store.read_layer("territorios"))
+    assert n == 30  # 13 census zones, 16 rural localities, the rural remainder
     for fmt, ext in (("geojson", "geojson"), ("gpkg", "gpkg"), ("shp", "zip"), ("csv", "csv"), ("kml", "kml")):
         out = tmp_path / f"t.{ext}"
         proc = run("export", "territorios", "--format", fmt, "-o", out)
         assert proc.returncode == 0, proc.stderr
         path = f"/vsizip/{out}/territorios.shp" if fmt == "shp" else out
-        assert len(pyogrio.read_dataframe(path)) == 31
+        back = pyogrio.read_dataframe(path)
+        assert len(back) == n
+        if fmt in ("geojson", "gpkg", "shp"):  # counts of persons stay integers (KML and CSV are text)
+            assert back["poblacion"].dropna().astype("int64").sum() == 42_610
+            assert pyogrio.read_info(path)["dtypes"][list(pyogrio.read_info(path)["fields"]).index("poblacion")].startswith("int")
 
 
 def test_inspect_and_remove(fresh_store, tmp_path):

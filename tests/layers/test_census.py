@@ -1,5 +1,5 @@
 """The census layers, named places, zone names, old-slug aliases and the census-based territories
-(layers/census.py, data/censo/, data/lugares/, data/territorios/territorios_censo.geojson)."""
+(layers/census.py, data/censo/, data/lugares/, data/territorios/)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
 
@@ -301,8 +302,72 @@ def test_build_script_checks_the_census_layer(tmp_path):
     out = tmp_path / "t.geojson"
     shutil.copy(census.CENSUS_TERRITORIES_PATH, out)
     run = subprocess.run(
-        [sys.executable, "scripts/build_territories.py", "--censo", "--comprobar", "--salida", str(out)],
+        [sys.executable, "scripts/build_territories.py", "--comprobar", "--salida", str(out)],
         cwd=root, capture_output=True, text=True, timeout=120,
     )
     assert run.returncode == 0, run.stderr
     assert "coincide" in run.stdout
+
+
+def test_build_script_draws_the_former_referential_layer_only_on_request(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        [sys.executable, "scripts/build_territories.py", "--referencial"], cwd=root, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 2 and "--salida" in run.stderr
+    out = tmp_path / "referencial.geojson"
+    run = subprocess.run(
+        [sys.executable, "scripts/build_territories.py", "--referencial", "--salida", str(out)],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    old = territories.load_territories(out)
+    assert set(census.OLD_URBAN_SLUGS) <= set(old["slug"]) and "geocodigo" not in old.columns
+
+
+# --------------------------------------------------------------------------- population-based measures
+
+
+def test_zone_equity_counts_specific_initiatives_per_thousand(layer):
+    from layers import initiatives, links
+
+    inits = initiatives.load_shipped(layer, commune.commune_geometry())
+    rel = links.relate(inits, layer)
+    equity = census.zone_equity(layer, rel)
+    assert len(equity) == 13 and int(equity["poblacion"].sum()) == 42_610
+    specific = rel[rel["relacion"].isin(links.SPECIFIC_RELATIONS)].groupby("slug").size()
+    assert (equity["especificas"].to_numpy() == specific.reindex(equity["slug"]).fillna(0).to_numpy()).all()
+    assert np.allclose(equity["por_mil"], 1000 * equity["especificas"] / equity["poblacion"], atol=1e-3)
+    assert equity["inversion_ubicada_clp"].isna().all()
+    amounts = pd.Series({"E1-P1-03": 1_000_000, "E6-P1-06": 2_500_000})
+    invested = census.zone_equity(layer, rel, amounts=amounts).set_index("slug")["inversion_ubicada_clp"]
+    assert invested["centro"] == 3_500_000 and pd.isna(invested["vista-alegre"])
+    imported = layer.drop(columns=list(census.POPULATION_FIELDS))
+    assert census.zone_equity(imported, rel).empty
+
+
+def test_per_thousand_leaves_territories_without_population_empty():
+    rate = census.per_thousand([2, 3, 0], pd.array([4000, pd.NA, 0], dtype="Int64"))
+    assert rate[0] == pytest.approx(0.5) and np.isnan(rate[1]) and np.isnan(rate[2])
+
+
+def test_alias_note_says_where_the_place_lies(layer):
+    entry = census.alias_entry("hermanos-carrera", layer["slug"])
+    note = census.alias_note(entry)
+    assert "Población Hermanos Carrera" in note and "1.765 m" in note and "hermanos-carrera" in note
+    assert census.alias_entry("centro", layer["slug"]) is None  # a territory itself
+    assert census.alias_entry("hermanos-carrera", ["uv-1"]) is None  # another layer
+
+
+def test_exports_carry_population_as_integers(layer, tmp_path):
+    from layers.exchange import export
+
+    for fmt, ext in (("geojson", "geojson"), ("gpkg", "gpkg")):
+        path = export.export_layer(layer.assign(poblacion=layer["poblacion"].astype(float)), tmp_path / f"t.{ext}", fmt, "territorios")
+        back = gpd.read_file(path)
+        assert int(back["poblacion"].sum()) == 42_610
+        info = pyogrio.read_info(path)
+        assert str(info["dtypes"][list(info["fields"]).index("poblacion")]).startswith("int")

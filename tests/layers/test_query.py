@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from layers import links, query, store
+from layers import census, links, query, store
 from layers._errors import InvalidFilterError, UnknownTerritoryError
 
 
@@ -35,6 +35,22 @@ def test_several_territories_union(layer):
     cen = set(query.filter_initiatives(inits, rel, territorio="centro")["id"])
     both = set(query.filter_initiatives(inits, rel, territorio=["domeyko", "centro"], territories=terr)["id"])
     assert both == dom | cen
+
+
+@pytest.mark.parametrize("old", census.OLD_URBAN_SLUGS)
+def test_every_former_urban_slug_filters_as_its_census_zone(layer, old):
+    inits, terr, rel = layer
+    zone = census.resolve_slug(old, terr["slug"])
+    assert query.check_territories([old], terr) == [zone]
+    got = set(query.filter_initiatives(inits, rel, territorio=old, territories=terr)["id"])
+    assert got == set(query.filter_initiatives(inits, rel, territorio=zone, territories=terr)["id"])
+
+
+def test_former_slugs_name_nothing_in_another_layer(layer):
+    _, terr, _ = layer
+    other = terr.assign(slug=[f"uv-{i}" for i in range(len(terr))])
+    with pytest.raises(UnknownTerritoryError, match="hermanos-carrera"):
+        query.check_territories(["hermanos-carrera"], other)
 
 
 def test_text_search_ignores_case_and_accents(layer):

@@ -1,4 +1,5 @@
-"""The shipped referential territories (layers/territories.py, data/territorios/)."""
+"""The shipped territories (layers/territories.py, data/territorios/): census zones in the city,
+referential rural localities and the rural remainder; and the referential builder of the localities."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from shapely import affinity
 from shapely.geometry import Point, Polygon
 
 from geo import partition
-from layers import commune, territories
+from layers import census, commune, territories
 from layers._errors import DataValidationError
 
 UTM = "EPSG:32719"
-URBAN_SLUGS = ("centro", "baquedano", "hermanos-carrera", "rafael-torreblanca", "vista-alegre", "villa-el-eden", "barrio-estacion")
+#: Urban territories named by the places of the plan and of local usage that lie in a census zone.
+URBAN_SLUGS = ("centro", "quinta-valle", "vista-alegre", "villa-el-eden", "barrio-estacion")
 RURAL_SLUGS = ("domeyko", "cachiyuyo", "incahuasi", "camarones", "longomilla", "el-donkey", "hacienda-compania")
 
 
@@ -47,14 +49,15 @@ def layer(terr) -> gpd.GeoDataFrame:
 
 
 def _urban_area_m():
-    return gpd.GeoSeries([territories.read_urban_area()], crs="EPSG:4326").to_crs(UTM).iloc[0]
+    """The city as the 2017 census drew it: the union of the urban census zones (EPSG:32719)."""
+    return shapely.union_all(census.load_zones().to_crs(UTM).geometry.array)
 
 
 # --------------------------------------------------------------------------- contents
 
 
 def test_fields_types_and_crs(terr):
-    assert list(terr.columns) == [*territories.FIELDS, "geometry"]
+    assert list(terr.columns) == [*territories.FIELDS, *territories.EXTRA_FIELDS, "geometry"]
     assert terr.crs == "EPSG:4326"
     assert terr["precision_m"].dtype == "int64"
     assert terr["area_km2"].dtype == "float64"
@@ -71,8 +74,11 @@ def test_shipped_layer_passes_validation(terr, commune_geom):
 
 def test_urban_sectors_named_in_plan_and_usage(terr):
     urban = terr[terr["tipo"] == "sector urbano"]
-    assert len(urban) >= 12
+    assert len(urban) == 13
     assert set(URBAN_SLUGS) <= set(urban["slug"])
+    # The other names of the plan resolve to a zone (data/territorios/alias_sectores.csv).
+    for old in census.OLD_URBAN_SLUGS:
+        assert census.resolve_slug(old, terr["slug"]) in set(urban["slug"]), old
 
 
 def test_rural_localities_named_in_press(terr):
@@ -125,6 +131,16 @@ def test_urban_sectors_tile_the_urban_area(terr, metric):
     assert sectors.area.sum() == pytest.approx(urban_area.area, rel=1e-5)
 
 
+def test_referential_builder_still_tiles_the_commune(commune_geom):
+    # The rural localities of the shipped layer come from it (layers.census.build_census_territories).
+    built = territories.build_territories(commune_geom=commune_geom)
+    territories.validate_territories(built, commune_geom)
+    urban = built[built["tipo"] == "sector urbano"].to_crs(UTM)
+    referential = gpd.GeoSeries([territories.read_urban_area()], crs="EPSG:4326").to_crs(UTM).iloc[0]
+    assert urban.area.sum() == pytest.approx(referential.area, rel=1e-5)
+    assert set(census.OLD_URBAN_SLUGS) == set(urban["slug"])
+
+
 def test_rural_localities_do_not_enter_the_city(terr, metric):
     urban_area = _urban_area_m()
     rural = metric[(terr["tipo"] != "sector urbano").to_numpy()]
@@ -151,10 +167,17 @@ def test_precision_and_sources_are_given(terr):
 
 def test_known_places_fall_in_their_territory(terr):
     plaza = Point(-70.759, -28.576)
-    assert terr.loc[terr.covers(plaza), "slug"].tolist() == ["centro"]
+    assert terr.loc[terr.covers(plaza), "slug"].tolist() == ["plaza-de-armas"]
     seeds = territories.read_seeds()
-    for slug, seed in zip(seeds["slug"], seeds.geometry):
+    rural = seeds[seeds["tipo"] == "localidad rural"]
+    for slug, seed in zip(rural["slug"], rural.geometry):
         assert terr.loc[terr["slug"] == slug].geometry.iloc[0].covers(seed), slug
+    places = census.load_places()
+    inside = census.locate_places(places, census.load_zones())
+    for slug in inside.loc[inside["dentro"], "slug"]:
+        point = places.loc[places["slug"] == slug].geometry.iloc[0]
+        zone = census.resolve_slug(slug, terr["slug"])
+        assert terr.loc[terr["slug"] == zone].geometry.iloc[0].covers(point), slug
 
 
 def test_is_rural_and_is_urban():
@@ -171,7 +194,7 @@ def test_shipped_file_is_small_rfc7946():
 
 
 def test_regenerating_gives_the_shipped_geometries(terr, commune_geom):
-    built = territories.build_territories(commune_geom=commune_geom)
+    built = census.build_census_territories(commune_geom=commune_geom)
     assert built["slug"].tolist() == terr["slug"].tolist()
     for col in ("nombre", "tipo", "fuente", "fuente_geometria", "precision_m"):
         assert built[col].tolist() == terr[col].tolist(), col
@@ -216,11 +239,11 @@ def test_validation_catches_territory_outside_commune(layer, commune_geom):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda g: g.assign(slug=g["slug"].where(g["slug"] != "baquedano", "centro")), "repetidos: centro"),
+        (lambda g: g.assign(slug=g["slug"].where(g["slug"] != "vista-alegre", "centro")), "repetidos: centro"),
         (lambda g: g.assign(tipo=g["tipo"].replace("localidad rural", "aldea")), "tipo no válido"),
         (lambda g: g.drop(columns="fuente_geometria"), "faltan los campos: fuente_geometria"),
         (lambda g: g.assign(slug=g["slug"].replace("centro", "Centro Histórico")), "no válidos"),
-        (lambda g: g.assign(precision_m=g["precision_m"].replace(300, 0)), "precision_m"),
+        (lambda g: g.assign(precision_m=g["precision_m"].replace(census.PRECISION_M, 0)), "precision_m"),
         (lambda g: g.assign(fuente=g["fuente"].where(g["slug"] != "domeyko", " ")), "sin nombre o sin fuente: domeyko"),
     ],
 )

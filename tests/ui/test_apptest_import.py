@@ -245,10 +245,10 @@ def test_geopackage_with_several_layers_offers_a_choice(fresh_store, configured,
         "plazas (Point, 3 elementos)", "manzanas (Polygon, 3 elementos)",
     ]
     choice.set_value("manzanas").run()
-    import_with(at, nombre="manzanas")
+    import_with(at, nombre="cuadras")  # «manzanas» is the name of the shipped census blocks
     no_failure(at)
     assert "capa «manzanas»" in report(at)["Archivo"]
-    assert set(store.read_layer("manzanas").geom_type) == {"Polygon"}
+    assert set(store.read_layer("cuadras").geom_type) == {"Polygon"}
 
 
 def test_replace_then_remove(fresh_store, configured, tmp_path):

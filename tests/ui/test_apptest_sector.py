@@ -51,14 +51,14 @@ def test_default_view_shows_a_territory_and_writes_it_to_the_url():
     slug = at.selectbox(key=PICKER).value
     assert slug == "centro"
     assert url_territory(at) == "centro"
-    assert at.header[0].value.replace("\\", "") == "Centro (casco central)"
+    assert at.header[0].value.replace("\\", "") == "Centro"
     m = metrics(at)
-    assert m["Ubicadas en el territorio"] == "3"
+    assert m["Ubicadas en el territorio"] == "2"
     assert int(m["Iniciativas en total"]) == sum(
         int(m[k]) for k in ("Ubicadas en el territorio", "Vinculadas al territorio", "Programas urbanos", "Alcance comunal")
     )
     text = page_text(at)
-    assert "#### Ubicadas en el territorio (3)" in text
+    assert "#### Ubicadas en el territorio (2)" in text
     assert PASEOS in text and "Reconversión Macromanzana" in text
     # Both downloads are offered, named after the territory.
     labels = [b.label for b in at.get("download_button")]
@@ -88,12 +88,26 @@ def test_link_to_domeyko_lists_rural_water_and_not_the_centre():
 
 def test_changing_the_picker_writes_the_url_back():
     at = open_page("domeyko")
-    at.selectbox(key=PICKER).set_value("hermanos-carrera").run()
+    at.selectbox(key=PICKER).set_value("vista-alegre").run()
     assert not at.exception
-    assert url_territory(at) == "hermanos-carrera"
+    assert url_territory(at) == "vista-alegre"
     text = page_text(at)
-    assert "Centro Comunitario Familiar" in text
+    assert "Jardín Infantil Vista Alegre" in text
     assert AGUA not in text
+
+
+@pytest.mark.parametrize(("old", "zone", "name", "note"), [
+    ("hermanos-carrera", "norte-4-2", "Norte del centro · zona censal 4-2", "queda a 1.765 m de esta, la más cercana"),
+    ("la-turbina", "oriente-3-4", "Oriente del centro · zona censal 3-4", "queda a 1.253 m de esta, la más cercana"),
+])
+def test_a_former_sector_slug_opens_its_census_zone_and_names_the_place(old, zone, name, note):
+    at = open_page(old)
+    assert not at.exception and not at.warning and not at.error
+    assert at.selectbox(key=PICKER).value == zone
+    assert url_territory(at) == old  # the shared link keeps working as it was given
+    assert at.header[0].value.replace("\\", "") == name
+    info = " ".join(str(i.value) for i in at.info).replace("\\", "")
+    assert f"(dirección anterior «{old}»)" in info and note in info
 
 
 def test_unknown_territory_warns_and_the_picker_still_works():

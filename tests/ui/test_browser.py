@@ -228,9 +228,9 @@ def test_sector_page_by_link(app, browser_page, shipped, artifacts_dir):
     assert counts["tiles"] == 0
 
     # Choosing another territory rewrites the address.
-    selectbox_choose(probe.page, "Territorio", "Población Hermanos Carrera")
-    probe.page.wait_for_url(re.compile(r"territorio=hermanos-carrera"), timeout=30_000)
-    probe.page.get_by_text("Centro Comunitario Familiar").first.wait_for(timeout=30_000)
+    selectbox_choose(probe.page, "Territorio", "Vista Alegre")
+    probe.page.wait_for_url(re.compile(r"territorio=vista-alegre"), timeout=30_000)
+    probe.page.get_by_text("Jardín Infantil Vista Alegre").first.wait_for(timeout=30_000)
     wait_idle(probe)
     assert "agua potable rural" not in main_text(probe)
     probe.settle()

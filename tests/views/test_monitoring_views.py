@@ -113,7 +113,8 @@ def _summary(shipped, name: str = "Construcción Complejo Deportivo La Turbina")
     inits = shipped["initiatives"].copy()
     inits.loc[inits["id"] == "E1-P1-08", "nombre"] = name
     values = pd.DataFrame({"estado": ["en ejecución"], "avance_fisico": [30.5]}, index=pd.Index(["E1-P1-08"]))
-    return sector.sector_summary("la-turbina", inits, shipped["territories"], shipped["relations"],
+    # The complex's referential point lies outside the census city: it is sited in the rural remainder.
+    return sector.sector_summary("resto-rural", inits, shipped["territories"], shipped["relations"],
                                  shipped["strategies"], monitoring=values)
 
 

@@ -71,7 +71,7 @@ def test_names_from_data_are_escaped(shipped):
     inits.loc[inits["id"] == "E1-P1-03", "fuente_geometria"] = EVIL
     terr = shipped["territories"].copy()
     terr.loc[terr["slug"] == "centro", "nombre"] = EVIL
-    terr.loc[terr["slug"] == "baquedano", "nombre"] = EVIL  # a neighbour: labelled on the map
+    terr.loc[terr["slug"] == "plaza-de-armas", "nombre"] = EVIL  # a neighbour: labelled on the map
     terr.loc[terr["slug"] == "centro", "fuente"] = EVIL
     _, html = build(shipped, "centro", inits, terr)
     assert "<script" not in html.lower()
@@ -99,7 +99,7 @@ def test_report_references_nothing_outside(shipped):
             assert not (value or "").strip().lower().startswith(("http", "//", "javascript:")), (name, value)
 
 
-@pytest.mark.parametrize("slug", ["centro", "domeyko", "hermanos-carrera", "resto-rural"])
+@pytest.mark.parametrize("slug", ["centro", "domeyko", "norte-4-2", "resto-rural"])
 def test_map_is_an_inline_svg_drawn_from_the_geometries(shipped, slug):
     summary, html = build(shipped, slug)
     svgs = re.findall(r"<svg\b.*?</svg>", html, flags=re.S)

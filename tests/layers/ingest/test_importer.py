@@ -125,8 +125,8 @@ def test_geopackage_with_several_layers_needs_a_choice(fresh_store, tmp_path):
 def test_kml_and_kmz(fresh_store, tmp_path):
     kml = tmp_path / "lugares.kml"
     write(points_layer(), kml, driver="KML", dataset_options={"NameField": "nombre"})
-    report = importer.import_file(kml, as_="referencia", layer="lugares")
-    stored = store.read_layer("lugares")
+    report = importer.import_file(kml, as_="referencia", layer="sitios")
+    stored = store.read_layer("sitios")
     assert report.n_stored == 3 and report.crs_origin.startswith("EPSG:4326")
     assert list(stored["name"]) == NAMES
     assert "altitudemode" not in stored.columns  # LIBKML styling fields left out
@@ -433,7 +433,8 @@ def test_initiative_sites_are_matched_and_the_catalogue_untouched(fresh_store, t
     merged = importer.merge_sites(catalogue_before, "obras", territory_layers.shipped_territories())
     row = merged.set_index("id").loc["E1-P1-08"]
     assert row.geometry.equals(turbina) and "obras.geojson" in row["fuente_geometria"]
-    assert row["territorios"] == "la-turbina"
+    shipped = territory_layers.shipped_territories()
+    assert row["territorios"] == ";".join(shipped.loc[shipped.covers(turbina), "slug"])
     untouched = merged.set_index("id").loc["E3-P4-03"]
     assert untouched["fuente_geometria"] == catalogue_before.set_index("id").loc["E3-P4-03", "fuente_geometria"]
     assert len(merged) == len(catalogue_before) and list(merged.columns) == list(catalogue_before.columns)

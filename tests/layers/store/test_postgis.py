@@ -102,7 +102,7 @@ def test_every_geometry_column_has_a_spatial_index(pg):
     try:
         with engine.connect() as conn:
             geo = conn.execute(sa.text("SELECT f_table_name, f_geometry_column, srid FROM geometry_columns")).all()
-            assert {t for t, _c, _s in geo} == {"comuna", "territorios", "iniciativas", "puntos_x"}
+            assert {t for t, _c, _s in geo} == {"comuna", "territorios", "iniciativas", "manzanas", "lugares", "puntos_x"}
             assert {s for _t, _c, s in geo} == {4326}
             inspector = sa.inspect(conn)
             for table, column, _srid in geo:
