@@ -11,7 +11,9 @@ Two datasets, each drawn two ways in the same run:
 ``optimizado`` is what the app does (:mod:`views.mapview`): display geometries
 simplified in metres and rounded (prepared once per store version, timed apart),
 a choropleth GeoJSON with only the drawn properties, points in a MarkerCluster and
-the sited initiatives in one compact JSON document. ``ingenuo`` is a plain folium
+the sited initiatives in one compact JSON document; ``optimizado + manzanas`` adds the 801
+census blocks drawn under the map (:mod:`views.citycontext`), which shows what they cost in
+HTML. ``ingenuo`` is a plain folium
 map of the raw layers: ``folium.GeoJson`` of the full, unsimplified territories
 with every attribute, and every initiative as its own ``CircleMarker`` (tooltip and
 popup) at its representative point, no clustering, no rounding. Both go through
@@ -49,8 +51,8 @@ import shapely  # noqa: E402
 
 from geo.crs import UTM19S, WGS84  # noqa: E402
 from layers import catalogue, links, query  # noqa: E402
-from views import mapview  # noqa: E402
-from views import webassets  # noqa: E402
+from views import citycontext, mapview, webassets  # noqa: E402
+from views.escape import js_value  # noqa: E402
 
 N_TERRITORIES = 7_000
 N_INITIATIVES = 20_000
@@ -85,6 +87,7 @@ def shipped_data() -> dict:
         "territories": store.read_layer("territorios"),
         "initiatives": store.read_layer("iniciativas"),
         "strategies": dict(zip(strategies["id"], strategies["nombre"])),
+        "blocks": store.read_layer("manzanas"),
     }
 
 
@@ -251,6 +254,20 @@ def measure(label: str, data: dict, filters: dict[str, dict]) -> list[dict]:
             "html_mb": len(page.encode("utf-8")) / 1e6,
         })
         print(f"[{label}] optimizado, {name}: listo", flush=True)
+        if name == "todo" and data.get("blocks") is not None:
+            city, t_city = timed(citycontext.blocks_payload, data["blocks"])
+            print(f"[{label}] manzanas censales: {len(data['blocks']):,} en {len(js_value(city)) / 1e3:.1f} kB "
+                  f"de JSON ({t_city:.2f} s, una vez por versión del almacén)", flush=True)
+            m, t_build = timed(
+                mapview.selection_map, disp_c, disp_t, disp_i, chosen["id"], relations,
+                strategies=data["strategies"], filtered=False, city=city,
+            )
+            page, t_render = timed(lambda: m.get_root().render())
+            rows.append({
+                "datos": label, "mapa": "optimizado + manzanas", "selección": f"{name} ({len(chosen):,})",
+                "filtro_ms": t_filter * 1000, "construir_s": t_build, "render_s": t_render,
+                "html_mb": len(page.encode("utf-8")) / 1e6,
+            })
         if name == "todo":
             m, t_build = timed(naive_map, commune, territories, chosen)
             page, t_render = timed(lambda: m.get_root().render())

@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from layers import store
+from layers._errors import UnknownLayerError
 
 #: Filter keys kept in the URL query parameters, in display order.
 FILTER_KEYS = ("estrategia", "plan", "tipo", "alcance", "territorio", "q")
@@ -291,7 +292,7 @@ def _sector_files(slug: str, territory_layer: str, version: int, day: str, sites
         motivo=[package.motive(r, summary.nombre) for r in summary.initiatives["relacion"]])
     html = report.sector_report_html(
         summary, _read_layer("comuna", version), generated=dt.date.fromisoformat(day),
-        territories=_read_layer(territory_layer, version),
+        territories=_read_layer(territory_layer, version), blocks=_blocks_or_none(version),
     )
     return {
         "gpkg": package.gpkg_bytes(parts),
@@ -376,6 +377,32 @@ def _display_layer(name: str, version: int, columns: tuple[str, ...] | None, tol
     from views import mapview
 
     return mapview.display_geometries(_read_layer(name, version), columns=columns, tolerance_m=tolerance_m)
+
+
+def _blocks_or_none(version: int) -> gpd.GeoDataFrame | None:
+    """The census blocks of the store (``manzanas``), or None when it has none."""
+    try:
+        return _read_layer("manzanas", version)
+    except UnknownLayerError:
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def _city_blocks(version: int) -> dict:
+    from views import citycontext
+
+    return citycontext.blocks_payload(_read_layer("manzanas", version))
+
+
+def city_blocks() -> dict | None:
+    """The census blocks as the maps draw them (:func:`views.citycontext.blocks_payload`), cached per store version.
+
+    ``None`` when the store has no ``manzanas`` layer.
+    """
+    try:
+        return _city_blocks(store_version())
+    except UnknownLayerError:
+        return None
 
 
 def display_layer(name: str, columns: tuple[str, ...] | None = None, tolerance_m: float | None = None) -> gpd.GeoDataFrame:

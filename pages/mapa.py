@@ -22,9 +22,13 @@ PREFIX = "mapa_"
 KEYS = {k: PREFIX + k for k in selection.FILTER_KEYS}
 LAYER_KEY = PREFIX + "capa"
 SITES_KEY = PREFIX + "ubicaciones"
-SPECIFIC_KEY = PREFIX + "especificas"
-#: ``?color=especificas`` in the link: territories coloured by sited or linked initiatives only.
-COLOR_PARAM, COLOR_SPECIFIC = "color", "especificas"
+ALL_KEY = PREFIX + "todas"
+RATE_KEY = PREFIX + "por_mil"
+#: ``?color=todas`` in the link: the colour adds the commune-, city- and countryside-wide initiatives
+#: to those of each territory (by default only its own: sited in it or linked to it by name).
+COLOR_PARAM, COLOR_ALL = "color", "todas"
+#: ``?tasa=mil``: initiatives per 1,000 inhabitants (census population of the urban zones).
+RATE_PARAM, RATE_PER_THOUSAND = "tasa", "mil"
 #: ``?colorear=estado`` in the link: sited initiatives coloured by monitoring status, not strategy.
 COLOR_BY_PARAM, COLOR_BY_KEY = "colorear", PREFIX + "colorear"
 MAP_HEIGHT = 580
@@ -133,7 +137,9 @@ st.session_state[KEYS["plan"]] = [p for p in st.session_state[KEYS["plan"]] if p
 slugs = list(territories["slug"])
 territory_label = dict(zip(territories["slug"], territories["nombre"]))
 st.session_state[KEYS["territorio"]] = [s for s in st.session_state[KEYS["territorio"]] if s in territory_label]
-shared.init_widget(SPECIFIC_KEY, st.query_params.get(COLOR_PARAM) == COLOR_SPECIFIC)
+shared.init_widget(ALL_KEY, st.query_params.get(COLOR_PARAM) == COLOR_ALL)
+has_population = "poblacion" in territories.columns
+shared.init_widget(RATE_KEY, has_population and st.query_params.get(RATE_PARAM) == RATE_PER_THOUSAND)
 if COLOR_BY_KEY not in st.session_state:
     wanted_color = st.query_params.get(COLOR_BY_PARAM, "estrategia")
     if wanted_color not in symbology.COLOR_MODES:
@@ -171,13 +177,20 @@ with st.sidebar:
                   max_chars=selection.MAX_QUERY_CHARS, persist_state=PERSIST)
     st.button("Limpiar filtros", on_click=_clear_filters, icon=":material/filter_alt_off:")
     st.divider()
-    specific_only = st.toggle(
-        "Colorear los territorios solo por las iniciativas propias de cada uno",
-        key=SPECIFIC_KEY, persist_state=PERSIST,
-        help="Propias: las que tienen lugar en el territorio o que el plan le asigna por nombre. Si está "
-             "desactivado, el color cuenta también las iniciativas para toda la comuna, toda la ciudad o todo "
-             "el campo.",
+    specific_only = not st.toggle(
+        "Sumar al color las iniciativas de toda la comuna, la ciudad o el campo",
+        key=ALL_KEY, persist_state=PERSIST,
+        help="Por omisión el color cuenta solo las iniciativas propias de cada territorio: las que tienen "
+             "lugar en él o que el plan le asigna por nombre. Activado, suma las que valen para toda la comuna, "
+             "toda la ciudad o todo el campo (las mismas en todos los territorios de cada tipo).",
     )
+    per_thousand = st.toggle(
+        "Por cada 1.000 habitantes",
+        key=RATE_KEY, persist_state=PERSIST, disabled=not has_population,
+        help="Divide por la población del Censo 2017 de cada zona urbana (INE). Las localidades rurales y el "
+             "resto rural no tienen población censal por territorio y van en gris."
+             if has_population else "La capa de territorios elegida no trae población.",
+    ) and has_population
     color_by = st.radio(
         "Colorear iniciativas por", list(symbology.COLOR_MODES), key=COLOR_BY_KEY, horizontal=True,
         persist_state=PERSIST, format_func=symbology.COLOR_MODES.get,
@@ -193,7 +206,7 @@ if VIEW_KEY not in st.session_state:
     st.session_state[VIEW_KEY] = _parse_view(raw_view)
     if raw_view and st.session_state[VIEW_KEY] is None:
         warnings.append(f"Se ignoró la vista del mapa: «{shared.echo(raw_view)}» no es latitud,longitud,zoom.")
-selection_key = (territory_layer, sites, selection.state_key(state), bool(specific_only))
+selection_key = (territory_layer, sites, selection.state_key(state), bool(specific_only), bool(per_thousand))
 if st.session_state.get(PREFIX + "vista_de") not in (None, selection_key):
     st.session_state[VIEW_KEY] = raw_view = None
 st.session_state[PREFIX + "vista_de"] = selection_key
@@ -201,7 +214,8 @@ current_view = _parse_view(raw_view)
 extra = {
     "capa": territory_layer if territory_layer != shared.DEFAULT_TERRITORY_LAYER else "",
     "ubicaciones": st.session_state[SITES_KEY] if site_names else "",
-    COLOR_PARAM: COLOR_SPECIFIC if specific_only else "",
+    COLOR_PARAM: "" if specific_only else COLOR_ALL,
+    RATE_PARAM: RATE_PER_THOUSAND if per_thousand else "",
     COLOR_BY_PARAM: color_by if color_by != "estrategia" else "",
     VIEW_PARAM: _view_text(current_view) if current_view else "",
 }
@@ -233,18 +247,21 @@ if selected.empty:
 # --- map --------------------------------------------------------------------------------
 if webassets.assets_installed():
     version = shared.store_version()
-    map_key = (version, territory_layer, sites, selection.state_key(state), bool(specific_only), color_by)
+    map_key = (version, territory_layer, sites, selection.state_key(state), bool(specific_only), bool(per_thousand), color_by)
 
     def _build():
-        shown = shared.display_layer(territory_layer, ("slug", "nombre", "tipo"))
+        columns = ("slug", "nombre", "tipo", *(("poblacion",) if has_population else ()))
+        shown = shared.display_layer(territory_layer, columns)
         return maplocale.open_on(maplocale.prepare(mapview.selection_map(
             shared.display_layer("comuna", ("nombre",)),
-            shared.display_layer(territory_layer, ("slug", "nombre", "tipo")),
+            shown,
             shared.display_initiatives(sites),
             selected["id"],
             relations,
             strategies=strategies,
             specific_only=bool(specific_only),
+            per_thousand=bool(per_thousand),
+            city=shared.city_blocks(),
             selected_territories=state["territorio"],
             filtered=selection.is_filtered(state),
             reference_layers=shared.reference_layers(),
@@ -256,7 +273,7 @@ if webassets.assets_installed():
         st.session_state.pop(PREFIX + "folium", None)
     folium_map = shared.session_cached(PREFIX + "folium", map_key, _build)
     st_folium(folium_map, key=PREFIX + "map", height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
-    st.caption(mapview.count_label(bool(specific_only)) + ". " + selection.relation_scope_note())
+    st.caption(mapview.count_label(bool(specific_only), bool(per_thousand)) + ". " + selection.relation_scope_note())
 if sites:
     st.caption(
         f"Ubicaciones de las iniciativas: capa importada «{shared.md_escape(shared.sites_label(sites))}»; "

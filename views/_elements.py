@@ -253,9 +253,11 @@ def legend_sections(
     strategies: Mapping[str, str],
     present: Iterable[str],
     kinds: Mapping[str, int],
-    minimum: int = 1,
+    minimum: float = 1,
     zero: bool = True,
     color_by: str = "estrategia",
+    decimals: int = 0,
+    no_data: bool = False,
 ) -> list[Section]:
     """What the plan map's legend lists: the choropleth classes, the strategies, the kinds drawn.
 
@@ -278,6 +280,10 @@ def legend_sections(
     color_by : {"estrategia", "estado"}
         What colours the sited initiatives: their strategy (the strategies drawn are
         listed) or their monitoring status (the eight statuses are listed).
+    decimals : int
+        0 when the choropleth shows counts; the decimals of its rates otherwise.
+    no_data : bool
+        Whether some territory has no value (a rate without census population): adds its grey row.
 
     Returns
     -------
@@ -286,7 +292,8 @@ def legend_sections(
     """
     classes = Section(
         title[0],
-        [(_kind_swatch(color, "polygon"), label) for label, color in symbology.choropleth_legend(breaks, minimum, zero)],
+        [(_kind_swatch(color, "polygon"), label) for label, color in symbology.choropleth_legend(breaks, minimum, zero, decimals)]
+        + ([(_kind_swatch(symbology.NO_DATA_COLOR, "polygon"), "sin población censal")] if no_data else []),
         subtitle=title[1],
     )
     present = list(dict.fromkeys(present))

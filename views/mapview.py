@@ -53,8 +53,8 @@ import shapely
 from folium.plugins import MarkerCluster
 
 from geo.crs import UTM19S, WGS84
-from layers import links, sector
-from views import symbology, webassets
+from layers import census, links, sector
+from views import citycontext, symbology, webassets
 from views._elements import (
     ReferenceOverlay,
     SitedInitiatives,
@@ -82,6 +82,8 @@ DISPLAY_TOLERANCE_M = 15.0
 DISPLAY_DECIMALS = 5
 #: Smallest extent (degrees) the map is fitted to, so one point does not zoom in to the street.
 MIN_FIT_SPAN_DEG = 0.01
+#: Decimals of the rates (initiatives per 1,000 inhabitants) in legends and tooltips.
+RATE_DECIMALS = 2
 #: Relations that tie an initiative to one territory in particular.
 SPECIFIC_RELATIONS = links.SPECIFIC_RELATIONS
 #: Plural labels of the relations, for the territory tooltip.
@@ -318,22 +320,60 @@ def territory_counts(
     return table
 
 
-def count_label(specific_only: bool) -> str:
+def count_label(specific_only: bool, per_thousand: bool = False) -> str:
     """What the choropleth counts, in one sentence (caption under the map)."""
     if specific_only:
-        return ("Color de los territorios: cuántas iniciativas de la selección tienen un lugar en cada territorio "
+        text = ("Color de los territorios: cuántas iniciativas de la selección tienen un lugar en cada territorio "
                 "o el plan le asigna por nombre")
-    return (
-        "Color de los territorios: cuántas iniciativas de la selección conciernen a cada territorio, "
-        "incluidas las de toda la comuna, toda la ciudad o todo el campo"
-    )
+    else:
+        text = (
+            "Color de los territorios: cuántas iniciativas de la selección conciernen a cada territorio, "
+            "incluidas las de toda la comuna, toda la ciudad o todo el campo"
+        )
+    if per_thousand:
+        text += (
+            ", por cada 1.000 habitantes (población del Censo 2017 de cada zona urbana; "
+            "los territorios sin población censal van en gris)"
+        )
+    return text
 
 
-def count_legend_title(specific_only: bool) -> tuple[str, str]:
+def count_legend_title(specific_only: bool, per_thousand: bool = False) -> tuple[str, str]:
     """Legend title and subtitle of the choropleth for a counting mode."""
+    title = "Iniciativas por 1.000 habitantes" if per_thousand else "Iniciativas por territorio"
     if specific_only:
-        return "Iniciativas por territorio", "de la selección, solo ubicadas o vinculadas"
-    return "Iniciativas por territorio", "de la selección, incluye alcance comunal, urbano o rural"
+        return title, "de la selección, solo ubicadas o vinculadas"
+    return title, "de la selección, incluye alcance comunal, urbano o rural"
+
+
+def territory_values(
+    counts: pd.DataFrame, territories: pd.DataFrame, per_thousand: bool = False
+) -> tuple[np.ndarray, list[float], int]:
+    """The value each territory is coloured by, the class breaks and the decimals of the labels.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        :func:`territory_counts` (index slug, column ``n``).
+    territories : pandas.DataFrame
+        Active territory layer (``slug``; ``poblacion`` in persons, Censo 2017, when it has one).
+    per_thousand : bool
+        Initiatives per 1,000 inhabitants (:func:`layers.census.per_thousand`); NaN where
+        the territory has no census population, or for a layer without ``poblacion``.
+
+    Returns
+    -------
+    tuple of (numpy.ndarray, list, int)
+        Values in layer order (float), breaks (:func:`views.symbology.class_breaks` for
+        counts, :func:`views.symbology.rate_breaks` for rates) and label decimals (0 for counts).
+    """
+    n = counts["n"].reindex(territories["slug"]).fillna(0).astype("int64").to_numpy()
+    if per_thousand:
+        population = territories["poblacion"].to_numpy() if "poblacion" in territories.columns else np.full(len(n), np.nan)
+        rate = census.per_thousand(n, population)
+        return rate, symbology.rate_breaks(rate, decimals=RATE_DECIMALS), RATE_DECIMALS
+    values = n.astype(float)
+    return values, symbology.class_breaks(values), 0
 
 
 def _breakdowns(counts: pd.DataFrame) -> list[str]:
@@ -445,6 +485,8 @@ def build_map(
     fit: list[list[float]] | None = None,
     reference_layers: Mapping[str, gpd.GeoDataFrame] | Iterable[tuple[str, gpd.GeoDataFrame]] | None = None,
     color_by: str = "estrategia",
+    per_thousand: bool = False,
+    city: Mapping[str, object] | None = None,
 ) -> folium.Map:
     """Build the plan's map for a selection.
 
@@ -476,6 +518,14 @@ def build_map(
         Colour the sited initiatives by strategy or by monitoring status (the
         ``estado`` column of ``initiatives``); popups and tooltips show the status and
         the physical progress whenever ``initiatives`` has an ``estado`` column.
+    per_thousand : bool
+        Colour by initiatives per 1,000 inhabitants where ``territories`` has a
+        ``poblacion`` (see :func:`territory_values`); territories without it are grey.
+    city : mapping, optional
+        :func:`views.citycontext.blocks_payload` of the census blocks: drawn light and
+        thin above the territory fills and below everything else
+        (:func:`views.citycontext.add_city_context`); the territory names are written by
+        :func:`views.maplocale.prepare`.
 
     Returns
     -------
@@ -489,13 +539,18 @@ def build_map(
         fit = selection_bounds(initiatives, chosen, commune)
     centre = [round((fit[0][0] + fit[1][0]) / 2, DISPLAY_DECIMALS), round((fit[0][1] + fit[1][1]) / 2, DISPLAY_DECIMALS)]
     m = webassets.offline_map(location=centre, zoom_start=11, show_osm=False, control_scale=True)
-    n, breaks = _add_choropleth(m, territories, counts)
+    pane = citycontext.territory_pane(m) if city is not None else None
+    n, breaks, decimals = _add_choropleth(m, territories, counts, per_thousand, pane)
+    if city is not None:  # zone names are written by views.maplocale.prepare, where they fit
+        citycontext.add_city_context(m, city, [])
     _add_outlines(m, chosen, commune)
     references = add_reference_layers(m, reference_layers)
     sited, kinds = _add_sited_initiatives(m, initiatives, strategies, relations, territories, color_by)
+    positive = n[np.isfinite(n) & (n > 0)]
     sections = legend_sections(
-        breaks, count_legend_title(specific_only), strategies, sited["estrategia"].astype(str), kinds,
-        minimum=int(n[n > 0].min()) if (n > 0).any() else 1, zero=bool((n == 0).any()), color_by=color_by,
+        breaks, count_legend_title(specific_only, per_thousand), strategies, sited["estrategia"].astype(str), kinds,
+        minimum=(float(positive.min()) if decimals else int(positive.min())) if positive.size else 1,
+        zero=bool((n == 0).any()), color_by=color_by, decimals=decimals, no_data=bool(np.isnan(n).any()),
     )
     m.add_child(Legend(sections + reference_legend_sections(references, REFERENCE_STYLES)))
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
@@ -509,39 +564,48 @@ def build_map(
     return m
 
 
-def _add_choropleth(m: folium.Map, territories: gpd.GeoDataFrame, counts: pd.DataFrame) -> tuple[np.ndarray, list[int]]:
-    """Draw the territories filled by their count class, with a tooltip of the counts by relation.
+def _add_choropleth(
+    m: folium.Map, territories: gpd.GeoDataFrame, counts: pd.DataFrame, per_thousand: bool = False, pane: str | None = None
+) -> tuple[np.ndarray, list[float], int]:
+    """Draw the territories filled by their class, with a tooltip of the counts by relation.
 
     Returns
     -------
-    tuple of (numpy.ndarray, list of int)
-        The count drawn for each territory (layer order) and the class breaks.
+    tuple of (numpy.ndarray, list, int)
+        The value drawn for each territory (layer order; NaN where a rate has no
+        population), the class breaks and the decimals of their labels.
     """
+    values, breaks, decimals = territory_values(counts, territories, per_thousand)
     n = counts["n"].reindex(territories["slug"]).fillna(0).astype("int64").to_numpy()
-    breaks = symbology.class_breaks(n)
-    palette = [symbology.ZERO_COLOR, *symbology.class_colors(len(breaks))]
+    palette = [symbology.ZERO_COLOR, *symbology.class_colors(len(breaks)), symbology.NO_DATA_COLOR]
+    classes = symbology.classify(np.nan_to_num(values, nan=0.0), breaks)
+    classes = np.where(np.isnan(values), len(palette) - 1, classes)
+    fields, aliases = ["nombre", "tipo", "n", "detalle"], ["Territorio", "Tipo", "Iniciativas", "Detalle"]
     terr = pd.DataFrame({
         "nombre": [_esc(v) for v in territories["nombre"]],
         "tipo": [_esc(v) for v in territories["tipo"]],
         "n": n.tolist(),
         "detalle": [_esc(t) for t in _breakdowns(counts.reindex(territories["slug"]))],
-        "k": symbology.classify(n, breaks).tolist(),
+        "k": classes.tolist(),
     })
+    if per_thousand:
+        terr["tasa"] = [
+            "sin población censal" if np.isnan(v) else f"{v:.{RATE_DECIMALS}f}".replace(".", ",") for v in values
+        ]
+        fields.insert(3, "tasa")
+        aliases.insert(3, "Por 1.000 hab.")
     terr_gdf = gpd.GeoDataFrame(terr, geometry=territories.geometry.to_numpy(), crs=WGS84)
     base = symbology.TERRITORY_STYLE
     folium.GeoJson(
-        _feature_collection(terr_gdf, ["nombre", "tipo", "n", "detalle", "k"]),
+        _feature_collection(terr_gdf, [*fields, "k"]),
         name=LAYER_NAMES["territories"],
         style_function=lambda f, base=base, palette=palette: {**base, "fillColor": palette[f["properties"]["k"]]},
         highlight_function=lambda f: {"weight": 2.5, "color": "#111111"},
-        tooltip=folium.GeoJsonTooltip(
-            fields=["nombre", "tipo", "n", "detalle"],
-            aliases=["Territorio", "Tipo", "Iniciativas", "Detalle"],
-            sticky=True,
-        ),
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
         smooth_factor=1.0,
+        **({"pane": pane} if pane else {}),
     ).add_to(m)
-    return n, breaks
+    return values, breaks, decimals
 
 
 def _add_outlines(m: folium.Map, chosen: gpd.GeoDataFrame, commune: gpd.GeoDataFrame) -> None:
@@ -603,6 +667,8 @@ def selection_map(
     reference_layers: Mapping[str, gpd.GeoDataFrame] | Iterable[tuple[str, gpd.GeoDataFrame]] | None = None,
     monitoring: pd.DataFrame | None = None,
     color_by: str = "estrategia",
+    per_thousand: bool = False,
+    city: Mapping[str, object] | None = None,
 ) -> folium.Map:
     """The map of a selection, from the display layers of the whole plan.
 
@@ -631,6 +697,10 @@ def selection_map(
         tooltips and status colours. Ids it lacks are ``sin iniciar``.
     color_by : {"estrategia", "estado"}
         What colours the sited initiatives, see :func:`build_map`.
+    per_thousand : bool
+        Colour by initiatives per 1,000 inhabitants, see :func:`build_map`.
+    city : mapping, optional
+        Census blocks payload drawn under the map, see :func:`build_map`.
 
     Returns
     -------
@@ -650,7 +720,7 @@ def selection_map(
         commune, territories, counts, selected,
         strategies=strategies, specific_only=specific_only,
         selected_territories=selected_territories, relations=relations, fit=fit,
-        reference_layers=reference_layers, color_by=color_by,
+        reference_layers=reference_layers, color_by=color_by, per_thousand=per_thousand, city=city,
     )
 
 

@@ -247,8 +247,9 @@ def _base_paths(
     own: shapely.Geometry,
     commune: shapely.Geometry,
     territories: gpd.GeoDataFrame | None,
+    blocks: gpd.GeoDataFrame | None = None,
 ) -> list[_Path]:
-    """Commune fill, other territories in view, neighbours, the territory, the commune outline (bottom to top)."""
+    """Commune fill, other territories in view, neighbours, the territory, census blocks, the commune outline (bottom to top)."""
     paths = [_Path("comuna-relleno", canvas.path(commune))]
     neighbours = summary.neighbours
     if territories is not None:
@@ -263,6 +264,11 @@ def _base_paths(
             for geom, name in zip(_metric(neighbours.geometry), neighbours["nombre"])
         ]
     paths.append(_Path("territorio", canvas.path(own), _text(summary.nombre)))
+    if blocks is not None and len(blocks):
+        metric = _metric(blocks.geometry)
+        in_view = metric[shapely.intersects(metric, shapely.box(*canvas.frame))]
+        if len(in_view):  # one light, thin path: the street grid of the 2017 census
+            paths.append(_Path("manzanas", canvas.path(shapely.boundary(shapely.MultiPolygon(list(in_view))))))
     paths.append(_Path("comuna-borde", canvas.path(shapely.boundary(commune))))
     return paths
 
@@ -324,6 +330,7 @@ def sector_map_svg(
     colors: Mapping[str, str] | None = None,
     width: int = MAP_WIDTH,
     territories: gpd.GeoDataFrame | None = None,
+    blocks: gpd.GeoDataFrame | None = None,
 ) -> str:
     """Static map of a territory as an inline SVG element.
 
@@ -345,6 +352,9 @@ def sector_map_svg(
     territories : geopandas.GeoDataFrame, optional
         The whole territory layer: the territories in view that are neither this
         one nor its neighbours are drawn faintly, for context.
+    blocks : geopandas.GeoDataFrame, optional
+        Census blocks (``manzanas``, EPSG:4326): those in view are outlined light and
+        thin above the territory fills, so the street grid shows on paper.
 
     Returns
     -------
@@ -365,7 +375,7 @@ def sector_map_svg(
         height=canvas.view.height,
         title=f"Mapa de {_text(summary.nombre)}",
         description=_map_description(summary),
-        paths=_base_paths(canvas, summary, own, commune, territories),
+        paths=_base_paths(canvas, summary, own, commune, territories, blocks),
         labels=_clear_of(_neighbour_labels(canvas, summary.neighbours), _overlay_boxes(inset, north, scale)),
         shapes=_initiative_shapes(canvas, rows),
         marks=_initiative_marks(canvas.view, rows),
@@ -585,6 +595,7 @@ def sector_report_html(
     colors: Mapping[str, str] | None = None,
     commune_name: str = "Vallenar",
     territories: gpd.GeoDataFrame | None = None,
+    blocks: gpd.GeoDataFrame | None = None,
 ) -> str:
     """A self-contained, printable HTML report of one territory.
 
@@ -606,6 +617,8 @@ def sector_report_html(
         Name of the commune in the titles.
     territories : geopandas.GeoDataFrame, optional
         The whole territory layer, to draw the other territories in view faintly.
+    blocks : geopandas.GeoDataFrame, optional
+        Census blocks (EPSG:4326) drawn light and thin on the map (:func:`sector_map_svg`).
 
     Returns
     -------
@@ -616,7 +629,7 @@ def sector_report_html(
     commune_geom, commune_source = _commune_parts(commune)
     day = generated or _dt.date.today()
     colors = dict(colors or strategy_colors([g.key for g in summary.by_strategy]))
-    map_svg = sector_map_svg(summary, commune_geom, colors, territories=territories)
+    map_svg = sector_map_svg(summary, commune_geom, colors, territories=territories, blocks=blocks)
     return _jinja.render(
         "sector_report.html",
         css=_jinja.stylesheet("report.css"),

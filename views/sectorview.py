@@ -18,10 +18,10 @@ import shapely
 
 from geo.crs import WGS84
 from layers.sector import SectorSummary
-from views import symbology, webassets
-from views.report import status_text
+from views import citycontext, symbology, webassets
 from views.escape import html_text
 from views.legend import Legend, Section, Swatch
+from views.report import status_text
 
 #: Fill and outline of the territory of the page.
 TERRITORY_STYLE: dict[str, object] = {
@@ -89,6 +89,7 @@ def sector_map(
     summary: SectorSummary,
     commune: gpd.GeoDataFrame | shapely.Geometry,
     territories: gpd.GeoDataFrame | None = None,
+    city: dict | None = None,
 ) -> folium.Map:
     """Folium map of one territory with its neighbours and its sited initiatives.
 
@@ -101,6 +102,9 @@ def sector_map(
     territories : geopandas.GeoDataFrame, optional
         The whole territory layer (EPSG:4326): the territories that are neither this
         one nor its neighbours are outlined for context.
+    city : dict, optional
+        :func:`views.citycontext.blocks_payload` of the census blocks: drawn light and
+        thin above the territory fills and below the rest.
 
     Returns
     -------
@@ -114,6 +118,8 @@ def sector_map(
     own = summary.territory.geometry
     minx, miny, maxx, maxy = own.bounds
     m = webassets.offline_map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=13)
+    # The census blocks go above the fills of the territory and its neighbours, below the rest.
+    pane = {"pane": citycontext.territory_pane(m)} if city is not None else {}
 
     folium.GeoJson(
         _geojson(shapely.boundary(commune_geom)),
@@ -141,6 +147,7 @@ def sector_map(
                 style_function=lambda _: dict(NEIGHBOUR_STYLE),
                 highlight_function=lambda _: {"weight": 2.5, "fillOpacity": 0.6},
                 tooltip=_tooltip(),
+                **pane,
             ).add_to(group)
 
     folium.GeoJson(
@@ -148,7 +155,10 @@ def sector_map(
         name=html_text(summary.nombre),  # the layer control shows names as HTML
         style_function=lambda _: dict(TERRITORY_STYLE),
         tooltip=_tooltip(),
+        **pane,
     ).add_to(m)
+    if city is not None:  # territory names are written by views.maplocale.prepare, where they fit
+        citycontext.add_city_context(m, city, [])
 
     sited = summary.sited
     if len(sited):

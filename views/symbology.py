@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import jenkspy
 import numpy as np
 
 from geo import repair
@@ -58,8 +59,12 @@ SEQUENTIAL: tuple[str, ...] = (
 )
 #: Fill of territories that no selected initiative concerns.
 ZERO_COLOR = "#FFFFFF"
+#: Fill of territories without a value (a rate where the census gives no population).
+NO_DATA_COLOR = "#D9D9D9"
 #: Largest number of classes for positive counts.
 MAX_CLASSES = 5
+#: Goodness of variance fit that natural classes must reach (:func:`class_breaks`).
+GOOD_FIT = 0.9
 
 #: Commune boundary: a dark outline, no fill.
 COMMUNE_STYLE: dict[str, object] = {"color": "#222222", "weight": 2.5, "fill": False, "opacity": 0.9}
@@ -122,8 +127,31 @@ def point_style(strategy: object) -> dict[str, object]:
 # --------------------------------------------------------------------------- choropleth
 
 
+def _natural_breaks(values: np.ndarray, max_classes: int, min_fit: float = GOOD_FIT) -> list[float]:
+    """Upper bounds of Fisher-Jenks natural classes (:mod:`jenkspy`), as few as fit the values.
+
+    The number of classes is the smallest (2 to ``max_classes``) whose goodness of
+    variance fit reaches ``min_fit``; ``max_classes`` when none does.
+    """
+    total = float(((values - values.mean()) ** 2).sum())
+    n_max = min(max_classes, int(np.unique(values).size))
+    chosen: list[float] = [float(values.max())]
+    for k in range(2, n_max + 1):
+        bounds = jenkspy.jenks_breaks(values.tolist(), n_classes=k)[1:]
+        classes = np.searchsorted(np.asarray(bounds), values, side="left")
+        within = sum(float(((values[classes == c] - values[classes == c].mean()) ** 2).sum()) for c in range(k) if (classes == c).any())
+        chosen = [float(b) for b in bounds]
+        if total == 0 or 1 - within / total >= min_fit:
+            break
+    return chosen
+
+
 def class_breaks(values: Iterable[float], max_classes: int = MAX_CLASSES) -> list[int]:
     """Upper bounds (inclusive) of the classes of positive counts.
+
+    Up to ``max_classes`` distinct counts get one class each. More are grouped in
+    natural classes (Fisher-Jenks, :func:`_natural_breaks`): breaks fall in the gaps of
+    the real distribution, and there are only as many classes as it needs.
 
     Parameters
     ----------
@@ -146,11 +174,34 @@ def class_breaks(values: Iterable[float], max_classes: int = MAX_CLASSES) -> lis
     distinct = np.unique(np.ceil(positive)).astype(int)
     if distinct.size <= max_classes:
         return distinct.tolist()
-    quantiles = np.quantile(positive, np.linspace(0, 1, max_classes + 1)[1:], method="higher")
-    breaks = sorted({int(np.ceil(q)) for q in quantiles})
+    breaks = sorted({int(np.ceil(b)) for b in _natural_breaks(np.ceil(positive), max_classes)})
     if breaks[-1] != int(distinct[-1]):
         breaks.append(int(distinct[-1]))
     return breaks
+
+
+def rate_breaks(values: Iterable[float], max_classes: int = MAX_CLASSES, decimals: int = 2) -> list[float]:
+    """Upper bounds (inclusive) of the classes of positive rates (initiatives per 1,000 inhabitants).
+
+    Natural classes (Fisher-Jenks) of the positive values, rounded up to ``decimals``;
+    NaN (no population) and zeros are left out.
+
+    Returns
+    -------
+    list of float
+        Strictly increasing; the last one is at least the largest rate. Empty when no
+        rate is positive.
+    """
+    arr = np.asarray(list(values), dtype=float)
+    positive = np.sort(arr[np.isfinite(arr) & (arr > 0)])
+    if positive.size == 0:
+        return []
+    scale = 10.0 ** decimals
+    if np.unique(positive).size <= 2:
+        bounds = np.unique(positive).tolist()
+    else:
+        bounds = _natural_breaks(positive, max_classes)
+    return sorted({float(np.ceil(b * scale - 1e-9) / scale) for b in bounds})
 
 
 def classify(values: Iterable[float], breaks: list[int]) -> np.ndarray:
@@ -185,16 +236,29 @@ def class_colors(n_classes: int) -> list[str]:
     return [SEQUENTIAL[i] for i in positions]
 
 
-def class_labels(breaks: list[int], minimum: int = 1) -> list[str]:
-    """Labels of the positive classes (``"3"``, ``"4–10"``).
+def _decimal(value: float, decimals: int) -> str:
+    return f"{value:.{decimals}f}".replace(".", ",")
+
+
+def class_labels(breaks: list[float], minimum: float = 1, decimals: int = 0) -> list[str]:
+    """Labels of the positive classes (``"3"``, ``"4–10"``; rates ``"0,21–0,38"``).
 
     Parameters
     ----------
-    breaks : list of int
-        As returned by :func:`class_breaks`.
-    minimum : int
-        Smallest positive count (lower bound of the first class).
+    breaks : list of int or float
+        As returned by :func:`class_breaks` (counts) or :func:`rate_breaks` (rates).
+    minimum : int or float
+        Smallest positive value (lower bound of the first class).
+    decimals : int
+        0 for counts; the decimals of :func:`rate_breaks` for rates, whose classes
+        are labelled from the smallest value (first class) or the previous bound.
     """
+    if decimals:
+        lows = [float(minimum), *breaks[:-1]]
+        return [
+            _decimal(high, decimals) if low >= high else f"{_decimal(low, decimals)}–{_decimal(high, decimals)}"
+            for low, high in zip(lows, breaks)
+        ]
     labels = []
     low = max(1, int(minimum))
     for high in breaks:
@@ -203,14 +267,15 @@ def class_labels(breaks: list[int], minimum: int = 1) -> list[str]:
     return labels
 
 
-def choropleth_legend(breaks: list[int], minimum: int = 1, zero: bool = True) -> list[tuple[str, str]]:
+def choropleth_legend(breaks: list[float], minimum: float = 1, zero: bool = True, decimals: int = 0) -> list[tuple[str, str]]:
     """(label, colour) rows of the choropleth legend, zero first.
 
-    ``minimum`` is the smallest positive count (see :func:`class_labels`);
-    ``zero`` says whether a territory has a count of zero (its row is shown).
+    ``minimum`` is the smallest positive value (see :func:`class_labels`);
+    ``zero`` says whether a territory has a value of zero (its row is shown);
+    ``decimals`` is 0 for counts, more for rates.
     """
     rows = [("0", ZERO_COLOR)] if zero or not breaks else []
-    rows.extend(zip(class_labels(breaks, minimum), class_colors(len(breaks))))
+    rows.extend(zip(class_labels(breaks, minimum, decimals), class_colors(len(breaks))))
     return rows
 
 

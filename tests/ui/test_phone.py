@@ -336,7 +336,7 @@ def test_filters_do_what_is_typed(app, browser_page, shipped, size):  # noqa: F8
 def test_filters_follow_across_pages_and_view_options_are_in_the_link(app, browser_page, shipped, size):  # noqa: F811
     probe = browser_page
     slug, name = specific_territory(shipped)
-    go(probe, f"{app}/mapa?estrategia=1&territorio={slug}&color=especificas", size)
+    go(probe, f"{app}/mapa?estrategia=1&territorio={slug}&color=todas", size)
     map_frame(probe)  # leave each page once its map is drawn (an unloaded frame aborts its requests)
     open_sidebar(probe)
     toggle = probe.page.locator('[data-testid="stCheckbox"]').filter(has_text="Colorear los territorios").locator("input")
@@ -352,7 +352,7 @@ def test_filters_follow_across_pages_and_view_options_are_in_the_link(app, brows
     probe.page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Mapa del plan").click()
     probe.page.wait_for_url(re.compile(r"/mapa\?.*estrategia=1"), timeout=30_000)
     wait_idle(probe)
-    assert f"territorio={slug}" in probe.page.url and "color=especificas" in probe.page.url
+    assert f"territorio={slug}" in probe.page.url and "color=todas" in probe.page.url
     open_sidebar(probe)
     box, _field = multiselect_input(probe, "Estrategia")
     assert box.locator("[data-tag]").count() == 1

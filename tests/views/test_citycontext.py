@@ -71,3 +71,44 @@ def test_map_draws_blocks_in_their_pane_and_labels_as_text(layer, blocks):
     assert "createTextNode" in html
     assert citycontext.LAYER_NAME in html
     assert html.count("L.polygon(") == 1
+
+
+# --------------------------------------------------------------------------- the maps that draw them
+
+
+def _plan_map(shipped, blocks, **kwargs):
+    from views import mapview
+
+    terr = shipped["territories"]
+    display = mapview.display_geometries(terr, ["slug", "nombre", "tipo", "poblacion"])
+    strategies = dict(zip(shipped["strategies"]["id"], shipped["strategies"]["nombre"]))
+    return mapview.map_html(mapview.selection_map(
+        mapview.display_geometries(shipped["commune"], ["nombre"]), display,
+        mapview.display_geometries(shipped["initiatives"], tolerance_m=5), shipped["initiatives"]["id"],
+        shipped["relations"], strategies=strategies, filtered=False, **kwargs,
+    ))
+
+
+def test_plan_map_draws_blocks_under_everything_and_stays_small(shipped, blocks):
+    city = citycontext.blocks_payload(blocks)
+    without = _plan_map(shipped, blocks, specific_only=True)
+    with_blocks = _plan_map(shipped, blocks, specific_only=True, city=city)
+    added = len(with_blocks) - len(without)
+    assert 0 < added < 50_000  # measured: about 43 kB for 801 blocks
+    assert f'"pane": "{citycontext.TERRITORY_PANE}"' in with_blocks  # the fills lie under the blocks
+    assert citycontext.BLOCKS_PANE in with_blocks and citycontext.LAYER_NAME in with_blocks
+
+
+def test_sector_map_and_report_draw_the_blocks(shipped, blocks):
+    from layers import sector
+    from views import report, sectorview
+
+    summary = sector.sector_summary("centro", shipped["initiatives"], shipped["territories"], shipped["relations"])
+    m = sectorview.sector_map(summary, shipped["commune"], shipped["territories"], city=citycontext.blocks_payload(blocks))
+    assert citycontext.LAYER_NAME in m.get_root().render()
+    svg = report.sector_map_svg(summary, shipped["commune"].geometry.iloc[0], territories=shipped["territories"], blocks=blocks)
+    assert svg.count('class="manzanas"') == 1
+    plain = report.sector_map_svg(summary, shipped["commune"].geometry.iloc[0], territories=shipped["territories"])
+    assert 'class="manzanas"' not in plain
+    far = sector.sector_summary("domeyko", shipped["initiatives"], shipped["territories"], shipped["relations"])
+    assert 'class="manzanas"' not in report.sector_map_svg(far, shipped["commune"].geometry.iloc[0], blocks=blocks)

@@ -187,7 +187,7 @@ def test_map_draws_every_territory_and_sited_initiative(shipped, display):
     collections = geojson_payloads(html_text)
     territories = collections[0]["features"]
     assert len(territories) == len(shipped["territories"])
-    assert {f["properties"]["nombre"] for f in territories} >= {"Domeyko", "Centro (casco central)"}
+    assert {f["properties"]["nombre"] for f in territories} >= {"Domeyko", "Centro", "Barrio Estación"}
     assert len(collections) == 2  # territories and the commune outline (no territory selected)
     doc = sited_payload(html_text)
     sited = shipped["initiatives"][shipped["initiatives"].geometry.notna()]
@@ -388,3 +388,36 @@ def test_large_reference_point_layers_are_clustered(shipped, display):
     assert overlays[0].points is clusters[0] and overlays[1].points is groups["Pequeña"]
     html_text = m.get_root().render()
     assert html_text.count("L.markerClusterGroup") == 1
+
+
+# --------------------------------------------------------------------------- what the colour says
+
+
+def test_choropleth_counts_specific_initiatives_and_rates_per_thousand(shipped):
+    terr, rel, inits = shipped["territories"], shipped["relations"], shipped["initiatives"]
+    specific = mapview.territory_counts(rel, inits["id"], terr["slug"], specific_only=True)
+    everything = mapview.territory_counts(rel, inits["id"], terr["slug"])
+    values, breaks, decimals = mapview.territory_values(specific, terr)
+    assert decimals == 0 and values.max() <= 10  # a few per territory, not the 148 commune-wide ones
+    wide, wide_breaks, _ = mapview.territory_values(everything, terr)
+    assert wide.min() >= 148
+    # Natural classes of the real distribution: a break between rural and urban territories.
+    assert len(wide_breaks) < len(np.unique(wide))
+    rates, rate_breaks, rate_decimals = mapview.territory_values(specific, terr, per_thousand=True)
+    urban = (terr["tipo"] == "sector urbano").to_numpy()
+    assert np.isnan(rates[~urban]).all() and np.isfinite(rates[urban]).all()
+    expected = 1000 * specific["n"].reindex(terr["slug"]).to_numpy()[urban] / terr["poblacion"].to_numpy(dtype=float)[urban]
+    assert np.allclose(rates[urban], expected)
+    assert rate_decimals == mapview.RATE_DECIMALS and rate_breaks[-1] >= np.nanmax(rates)
+    assert "1.000 habitantes" in mapview.count_label(True, True)
+    assert mapview.count_legend_title(True, True)[0] == "Iniciativas por 1.000 habitantes"
+
+
+def test_rate_classes_and_labels():
+    breaks = symbology.rate_breaks([0.0, float("nan"), 0.2013, 0.321, 0.377, 0.544, 1.149])
+    assert breaks == sorted(set(breaks)) and breaks[-1] >= 1.149 and len(breaks) <= symbology.MAX_CLASSES
+    labels = symbology.class_labels(breaks, minimum=0.2013, decimals=2)
+    assert labels[0].startswith("0,20") and all("," in label for label in labels)
+    rows = symbology.choropleth_legend(breaks, minimum=0.2, zero=True, decimals=2)
+    assert rows[0] == ("0", symbology.ZERO_COLOR) and len(rows) == len(breaks) + 1
+    assert symbology.rate_breaks([float("nan"), 0.0]) == []
