@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
-from layers import links, monitoring, planview
+from layers import census, links, monitoring, planview
+from layers._errors import SitError
 from layers.monitoring import progress
 from layers.text import format_number
 from pages import _shared as shared
@@ -172,3 +174,65 @@ st.altair_chart(
     ),
     width="stretch",
 )
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _amounts(version: int) -> pd.Series:
+    """Amount of each initiative in pesos: the approved one, else the estimate (monitoring)."""
+    values = monitoring.matrix()
+    approved = pd.to_numeric(values.get("monto_aprobado_clp"), errors="coerce")
+    estimated = pd.to_numeric(values.get("monto_estimado_clp"), errors="coerce")
+    return approved.fillna(estimated).dropna()
+
+
+st.subheader("Equidad entre las zonas urbanas")
+summary = census.population_summary(census.load_population())
+st.caption(
+    "Las zonas censales de la ciudad (INE, Censo 2017): su población, las iniciativas propias de cada una "
+    "(ubicadas en ella o vinculadas a ella por nombre) y cuántas son por cada 1.000 habitantes. Las iniciativas "
+    "para toda la comuna o toda la ciudad valen igual para todas y no se cuentan aquí. "
+    f"Población de las zonas urbanas: {format_number(summary['urbana'])} personas; de la comuna según la tabla "
+    f"del censo: {format_number(summary['total_tabla'])} (el INE publica unas {format_number(summary['total_ine_publicado'])}); "
+    f"población rural del censo: {format_number(summary['comuna_menos_urbana'])}, que el censo no reparte por "
+    "localidad del proyecto."
+)
+try:
+    amounts = _amounts(shared.store_version())
+except SitError:
+    amounts = None
+equity = census.zone_equity(territories, shared.relations(shared.DEFAULT_TERRITORY_LAYER), amounts=amounts)
+if equity.empty:
+    st.info("La capa de territorios no trae población censal.")
+else:
+    has_amounts = bool(equity["inversion_ubicada_clp"].notna().any())
+    shown = equity.sort_values(["por_mil", "poblacion"], ascending=[False, False])
+    columns = ["nombre", "geocodigo", "poblacion", "ubicadas", "vinculadas", "especificas", "por_mil"]
+    st.dataframe(
+        shown[columns + (["inversion_ubicada_clp"] if has_amounts else [])],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "nombre": st.column_config.TextColumn("Zona", width="medium"),
+            "geocodigo": st.column_config.TextColumn("Código INE", width="small"),
+            "poblacion": st.column_config.NumberColumn("Población (2017)", format="localized"),
+            "ubicadas": st.column_config.NumberColumn("Ubicadas"),
+            "vinculadas": st.column_config.NumberColumn("Vinculadas"),
+            "especificas": st.column_config.NumberColumn("Propias"),
+            "por_mil": st.column_config.NumberColumn("Por 1.000 hab.", format="%.2f"),
+            "inversion_ubicada_clp": st.column_config.NumberColumn("Inversión ubicada (CLP)", format="localized"),
+        },
+    )
+    if not has_amounts:
+        st.caption("La inversión ubicada en cada zona aparecerá cuando el seguimiento registre montos.")
+    spoken = "datum.nombre + ': ' + format(datum.por_mil, '.2f') + ' iniciativas propias por 1.000 habitantes'"
+    chart = alt.Chart(shown).transform_calculate(descripcion=spoken).mark_bar(color="#4C3D88").encode(
+        x=alt.X("por_mil:Q", title="Iniciativas propias por 1.000 habitantes"),
+        y=alt.Y("nombre:N", title=None, sort=list(shown["nombre"]), axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+        tooltip=[
+            alt.Tooltip("nombre:N", title="Zona"), alt.Tooltip("poblacion:Q", title="Población (2017)", format=",d"),
+            alt.Tooltip("especificas:Q", title="Iniciativas propias"),
+            alt.Tooltip("por_mil:Q", title="Por 1.000 hab.", format=".2f"),
+        ],
+        description=alt.Description("descripcion:N"),
+    ).properties(height=alt.Step(20), description="Iniciativas propias por 1.000 habitantes en cada zona urbana")
+    st.altair_chart(chart, width="stretch")

@@ -214,12 +214,35 @@ def test_map_is_rebuilt_only_when_the_filter_changes(data_dir):
     first = at.session_state["mapa_folium"][1]
     at.run()
     assert at.session_state["mapa_folium"][1] is first
-    at.toggle(key="mapa_especificas").set_value(True).run()
+    at.toggle(key="mapa_todas").set_value(True).run()
     no_failure(at)
     second = at.session_state["mapa_folium"][1]
     assert second is not first
     at.multiselect(key="mapa_estrategia").set_value(["E6"]).run()
     assert at.session_state["mapa_folium"][1] is not second
+
+
+def test_a_former_sector_slug_filters_the_map_by_its_census_zone(data_dir, shipped):
+    at = run_app({"territorio": "hermanos-carrera"})
+    no_failure(at)
+    assert not at.warning, [w.value for w in at.warning]
+    assert at.multiselect(key="mapa_territorio").value == ["norte-4-2"]
+    want = expected(shipped, territorio="norte-4-2")
+    assert set(table(at)["id"]) == set(want["id"])
+
+
+def test_colour_choice_lives_in_the_link(data_dir):
+    at = run_app()
+    no_failure(at)
+    assert at.toggle(key="mapa_todas").value is False  # by default each territory's own initiatives
+    assert at.toggle(key="mapa_por_mil").value is False
+    assert "color" not in at.query_params and "tasa" not in at.query_params
+    at = run_app({"color": "todas", "tasa": "mil"})
+    no_failure(at)
+    assert at.toggle(key="mapa_todas").value is True and at.toggle(key="mapa_por_mil").value is True
+    assert at.query_params["color"] == ["todas"] or at.query_params["color"] == "todas"
+    captions = " ".join(c.value for c in at.caption)
+    assert "1.000 habitantes" in captions and "toda la comuna" in captions
 
 
 # --------------------------------------------------------------------------- plan page
@@ -241,7 +264,14 @@ def test_plan_page_tree_and_charts(data_dir, shipped):
     # A programme lists its children nested below it.
     child = inits[inits["padre"].notna()].iloc[0]
     assert f"    - `{child['id']}`" in text
-    assert len(at.get("vega_lite_chart")) == 2  # strategies and territories charts
+    assert len(at.get("vega_lite_chart")) == 3  # strategies, territories and urban zones charts
+    # Equity of the urban zones: population and specific initiatives per 1,000 inhabitants.
+    equity = at.dataframe[-1].value
+    assert len(equity) == 13 and int(equity["poblacion"].sum()) == 42_610
+    assert (equity["por_mil"] - 1000 * equity["especificas"] / equity["poblacion"]).abs().max() < 0.001
+    assert list(equity["por_mil"]) == sorted(equity["por_mil"], reverse=True)
+    captions = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "42.610" in captions and "48.759" in captions and "51.900" in captions
 
 
 # --------------------------------------------------------------------------- layers page
@@ -363,10 +393,11 @@ def test_plan_charts_keep_their_bars_on_a_phone(data_dir):
 
     at = run_app(page="pages/plan.py")
     charts = at.get("vega_lite_chart")
-    assert len(charts) == 2
+    assert len(charts) == 3
     for chart in charts:
         spec = json.loads(chart.proto.spec)
         enc = spec.get("encoding") or spec["layer"][0]["encoding"]
         assert enc["y"]["axis"]["labelLimit"] <= 150
-        assert enc["color"]["legend"]["orient"] == "bottom"
+        if "color" in enc:  # the urban zones chart has one colour and no legend
+            assert enc["color"]["legend"]["orient"] == "bottom"
         assert enc["description"]["field"] == "descripcion"
