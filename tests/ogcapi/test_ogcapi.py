@@ -27,7 +27,7 @@ import pytest
 import shapely
 from shapely.geometry import Point
 
-from layers import settings
+from layers import settings, store
 
 CLI = [sys.executable, str(settings.PROJECT_DIR / "cli.py")]
 #: Reads every collection with GDAL's OAPIF driver and writes each as GeoJSON into argv[2].
@@ -111,7 +111,11 @@ def test_gdal_reads_every_collection_like_the_export(served, tmp_path):
     done = subprocess.run([sys.executable, "-c", READER, base, str(out)], env=loopback, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     names = json.loads((out / "capas.json").read_text())
-    assert names == ["comuna", "territorios", "iniciativas", "hitos"]
+    registry = store.list_layers()
+    layers = registry[(registry["geometria"] != "tabla") & (registry["origen"] != store.EDITABLE)]
+    assert names == list(layers["nombre"]), "a collection per layer with geometry, in registry order"
+    assert {"comuna", "territorios", "iniciativas", "hitos"} <= set(names)
+    assert not {"estrategias", "seguimiento", "seguimiento_historial"} & set(names)
     for name in names:
         exported = _export(name, tmp_path / f"{name}.geojson", env)
         read = pyogrio.read_dataframe(out / f"{name}.geojson")
@@ -130,8 +134,10 @@ def test_gdal_reads_every_collection_like_the_export(served, tmp_path):
 def test_titles_filters_paging_and_read_only(served):
     base, _env = served
     listed = {c["id"]: c for c in _get(f"{base}/collections?f=json")["collections"]}
-    assert listed["iniciativas"]["title"] == "Iniciativas del PLADECO"
-    assert listed["territorios"]["description"].startswith("Sectores urbanos de Vallenar")
+    for name in ("iniciativas", "territorios", "hitos"):  # titles and descriptions come from the registry
+        info = store.layer_info(name)
+        assert listed[name]["title"] == info["titulo"]
+        assert listed[name]["description"].startswith(info["descripcion"])
     assert all("nan" not in c["description"].split() for c in listed.values()), [c["description"] for c in listed.values()]
     page = _get(f"{base}/collections/iniciativas/items?f=json&limit=5&offset=5")
     assert page["numberMatched"] == 194 and page["numberReturned"] == 5
