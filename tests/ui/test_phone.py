@@ -339,7 +339,7 @@ def test_filters_follow_across_pages_and_view_options_are_in_the_link(app, brows
     go(probe, f"{app}/mapa?estrategia=1&territorio={slug}&color=todas", size)
     map_frame(probe)  # leave each page once its map is drawn (an unloaded frame aborts its requests)
     open_sidebar(probe)
-    toggle = probe.page.locator('[data-testid="stCheckbox"]').filter(has_text="Colorear los territorios").locator("input")
+    toggle = probe.page.locator('[data-testid="stCheckbox"]').filter(has_text="Sumar al color").locator("input")
     assert toggle.is_checked()
     # To the sector page through the menu: the map's territory is shown there.
     probe.page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Mi sector").click()
