@@ -240,13 +240,15 @@ def test_sector_page_by_link(app, browser_page, shipped, artifacts_dir):
 
 def test_sector_map_draws_neighbours_and_sited_initiatives(app, browser_page, shipped):
     probe = browser_page
-    open_page(probe, app + "/sector?territorio=centro")
+    sited = shipped["relations"].loc[shipped["relations"]["relacion"] == "ubicada", "slug"]
+    slug = sited.value_counts().index[0]  # the territory with most sited initiatives, from the store
+    open_page(probe, app + f"/sector?territorio={slug}")
     frame = probe.wait_for_map()
-    summary = sector.sector_summary("centro", shipped["initiatives"], shipped["territories"], shipped["relations"])
+    summary = sector.sector_summary(slug, shipped["initiatives"], shipped["territories"], shipped["relations"])
     points, shapes = point_parts(summary.sited)
     expected = 1 + len(summary.neighbours) + shapes + points
     counts = stable_counts(probe, frame, minimum=expected)
-    assert (points, shapes) == (1, 2)
+    assert points + shapes >= 1
     assert counts["paths"] == expected
     assert frame.locator(".sit-sector-legend").count() == 1
     assert_clean(probe)
