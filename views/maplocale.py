@@ -205,21 +205,39 @@ def label_payload(territories: gpd.GeoDataFrame, name_field: str = "nombre") -> 
     return rows
 
 
-def open_on(m, view: tuple[float, float, int] | None):
-    """Make a folium map open on ``view`` = ``(lat, lon, zoom)`` instead of fitting its extent.
+class OpenOn(MacroElement):
+    """Script that sets the map's view after it was fitted to its extent.
 
-    The map's :class:`folium.map.FitBounds` elements are removed and its starting
-    ``location`` and ``zoom`` set (WGS 84 degrees, Leaflet zoom level). ``None``
-    leaves the map as it is. Returns the map.
+    Added last, it runs after folium's :class:`folium.map.FitBounds` scripts, so the map
+    opens on the view of the link. ``lat``/``lon`` in WGS 84 degrees, ``zoom`` a Leaflet
+    zoom level; numbers only, never text from data.
     """
-    from folium.map import FitBounds
 
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.setView([{{ this.lat }}, {{ this.lon }}], {{ this.zoom }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, lat: float, lon: float, zoom: int) -> None:
+        super().__init__()
+        self._name = "OpenOn"
+        self.lat, self.lon, self.zoom = float(lat), float(lon), int(zoom)
+
+
+def open_on(m, view: tuple[float, float, int] | None):
+    """Make a folium map open on ``view`` = ``(lat, lon, zoom)`` instead of its fitted extent.
+
+    The map's starting ``location`` and ``zoom`` are set and an :class:`OpenOn` script is
+    added after every other element, so it wins over the map's fit to its extent (WGS 84
+    degrees, Leaflet zoom level). ``None`` leaves the map as it is. Returns the map.
+    """
     if view:
-        for name, child in list(m._children.items()):
-            if isinstance(child, FitBounds):
-                del m._children[name]
         m.location = [float(view[0]), float(view[1])]
         m.options["zoom"] = int(view[2])
+        OpenOn(*view).add_to(m)
     return m
 
 
