@@ -7,6 +7,7 @@ downloads them as GeoJSON or as a printable report.
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -126,10 +127,14 @@ st.header(shared.md_escape(summary.nombre), anchor="territorio")
 alias = census.alias_entry(requested, territories["slug"]) if resolved == slug and requested else None
 if alias:
     st.info(shared.md_escape(census.alias_note(alias)), icon=":material/signpost:")
-st.caption(
-    f"{shared.md_escape(str(t['tipo']).capitalize())} · {report.format_number(float(t['area_km2']), 2)} km² · "
-    f"borde referencial con precisión de ±{report.format_number(float(t['precision_m']))} m"
-)
+_precision = pd.to_numeric(pd.Series([t.get("precision_m")]), errors="coerce").iloc[0]
+_area = pd.to_numeric(pd.Series([t.get("area_km2")]), errors="coerce").iloc[0]
+st.caption(" · ".join(part for part in (
+    shared.md_escape(str(t["tipo"]).capitalize()),
+    f"{report.format_number(float(_area), 2)} km²" if pd.notna(_area) else "",
+    f"precisión del borde ±{report.format_number(float(_precision))} m" if pd.notna(_precision)
+    else "precisión del borde no declarada por la capa",
+) if part))
 
 counts = summary.counts
 figures = st.container(horizontal=True, gap="medium")  # wraps on a phone instead of stacking five rows
@@ -234,7 +239,7 @@ downloads.download_button(
 
 st.caption(
     f"Fuente del territorio: {shared.md_escape(t['fuente'])} "
-    f"Geometría: {shared.md_escape(t['fuente_geometria'])}. "
+    f"Geometría: {shared.md_escape(str(t['fuente_geometria']).rstrip('.'))}. "
     "Iniciativas: PLADECO de Vallenar; límite comunal: DPA 2023 (IDE Chile)."
     + (f" Ubicaciones de las iniciativas: capa importada «{shared.md_escape(shared.sites_label(sites))}»." if sites else "")
 )

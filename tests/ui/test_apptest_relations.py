@@ -142,6 +142,8 @@ def test_sector_page_works_after_territories_were_replaced(replaced, tmp_path):
     no_failure(at)
     assert at.header[0].value.replace("\\", "") == "Domeyko (rural)"  # the territory shown (markdown-escaped)
     assert at.query_params["territorio"] == "uv-r1"
+    captions = " ".join(c.value for c in at.caption)
+    assert "precisión del borde no declarada" in captions and "nan" not in captions  # the import gave no precision
     listed = sector_ids(at)
     expected = cli_ids(data_dir, tmp_path / "uv-r1.geojson", "--territorio", "uv-r1")
     assert listed == expected, "the sector page lists what the command line exports"
