@@ -20,9 +20,9 @@ from folium.plugins import MarkerCluster
 from folium.template import Template
 
 from layers import links
-from views import symbology
 from layers.monitoring.fields import ESTADO_INICIAL
 from layers.text import format_number
+from views import symbology
 from views.escape import html_text, js_value
 from views.legend import Section, Swatch
 

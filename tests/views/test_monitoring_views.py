@@ -23,7 +23,7 @@ EVIL = "<script>alert('x')</script> & \"q\""
 def test_status_palette_covers_every_status_in_order_and_is_distinct():
     assert list(symbology.ESTADO_COLORS) == list(F.ESTADOS)
     colors = list(symbology.ESTADO_COLORS.values())
-    assert len(set(c.upper() for c in colors)) == len(colors) == 8
+    assert len({c.upper() for c in colors}) == len(colors) == 8
     assert all(re.fullmatch(r"#[0-9A-F]{6}", c) for c in colors)
     assert symbology.estado_color("en ejecución") == "#E69F00"
     assert symbology.estado_color("inventado") == symbology.UNKNOWN_ESTADO_COLOR
