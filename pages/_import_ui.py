@@ -153,14 +153,15 @@ def _show_report() -> None:
     report = st.session_state.get(K_RESULT)
     if report is None:
         return
-    st.success(upload.headline(report))
-    # A static table: a handful of rows, readable as text (and by screen readers).
-    st.table(upload.report_rows(report), hide_index=True, hide_header=True, border="horizontal")
+    st.success(shared.md_escape(upload.headline(report)))
+    # A static table: a handful of rows, readable as text (and by screen readers); cells are Markdown.
+    st.table(upload.report_rows(report).map(shared.md_escape), hide_index=True, hide_header=True, border="horizontal")
     for warning in report.warnings:
-        st.caption(f"Aviso: {warning}")
+        st.caption(f"Aviso: {shared.md_escape(warning)}")
 
 
 def _import_form() -> None:
+    """The import form: the file, how to import it, what the file holds, and the button."""
     st.markdown("#### Importar una capa")
     st.caption(
         "GeoJSON, Shapefile comprimido (.zip con .shp, .shx, .dbf y .prj), GeoPackage, KML/KMZ o CSV "
@@ -169,20 +170,36 @@ def _import_form() -> None:
     )
     _show_report()
     gen = _generation()
+    uploaded, data = _uploaded_file(gen)
+    source_layer = _source_layer(uploaded, data) if data else None
+    about = st.container()
+    kind, encoding = _options(gen)
+    if data:
+        _describe(about, uploaded, data, encoding, source_layer)
+    st.button(
+        "Importar", type="primary", disabled=uploaded is None, key="import_boton",
+        on_click=_request, args=(K_IMPORT_REQUEST, True),
+    )
+    if st.session_state.pop(K_IMPORT_REQUEST, False) and uploaded is not None:
+        _run_import(uploaded, source_layer, encoding)
+
+
+def _uploaded_file(gen: int):
+    """Step 1: the uploader; a new file proposes its layer name. Returns the file and its bytes (none if too big)."""
     uploaded = st.file_uploader(
         "Archivo", type=list(upload.ACCEPTED_TYPES), key=f"import_archivo_{gen}",
         max_upload_size=upload.uploader_limit_mb(),
     )
     if uploaded is not None and st.session_state.get(K_FILE_ID) != uploaded.file_id:
-        # A new file: propose a layer name from its file name.
         st.session_state[K_FILE_ID] = uploaded.file_id
         st.session_state["import_nombre"] = upload.suggest_layer_name(uploaded.name)
-
     too_big = uploaded is not None and uploaded.size > settings.UPLOAD_LIMIT_BYTES
     data = b"" if uploaded is None or too_big else uploaded.getvalue()
-    source_layer = _source_layer(uploaded, data) if data else None
-    about = st.container()
+    return uploaded, data
 
+
+def _options(gen: int) -> tuple[str, str | None]:
+    """Step 2: how to import (kind, name, fields, CRS, encoding, precision, replace). Returns kind and encoding."""
     kind = st.radio(
         "Importar como", list(upload.KIND_LABELS), format_func=upload.KIND_LABELS.get,
         key="import_como",
@@ -218,28 +235,22 @@ def _import_form() -> None:
         upload.LABEL_REPLACE, key=f"import_reemplazar_{gen}",
         help="Reemplaza una capa importada del mismo nombre, o una incluida del mismo tipo.",
     )
-    encoding = upload.ENCODINGS[encoding_label]
-
     if kind == "territorios":
         st.caption("Territorios: polígonos; indique el campo de nombre. Quedan disponibles como capa de territorios en el mapa y en Mi sector.")
     elif kind == "iniciativas":
         st.caption("Ubicaciones: cada elemento se asocia a la iniciativa del catálogo cuyo id trae; el catálogo no se modifica.")
+    return kind, upload.ENCODINGS[encoding_label]
 
-    if data:
-        peek = _peek(uploaded.file_id, uploaded.name, data, encoding, source_layer)
-        if isinstance(peek, str):
-            about.warning(f"Revise el archivo antes de importar: {peek}")
-        else:
-            crs = f"SRC declarado {peek.crs}" if peek.crs else "no declara su SRC (indíquelo abajo)"
-            fields = ", ".join(peek.fields) if peek.fields else "ninguno"
-            about.caption(f"«{uploaded.name}»: {peek.format}, {peek.n} elementos, {crs}. Campos: {fields}.")
 
-    st.button(
-        "Importar", type="primary", disabled=uploaded is None, key="import_boton",
-        on_click=_request, args=(K_IMPORT_REQUEST, True),
-    )
-    if st.session_state.pop(K_IMPORT_REQUEST, False) and uploaded is not None:
-        _run_import(uploaded, source_layer, encoding)
+def _describe(about, uploaded, data: bytes, encoding: str | None, source_layer: str | None) -> None:
+    """Step 3: what the chosen file holds (format, features, CRS, fields), or why it cannot be read."""
+    peek = _peek(uploaded.file_id, uploaded.name, data, encoding, source_layer)
+    if isinstance(peek, str):
+        about.warning(f"Revise el archivo antes de importar: {shared.md_escape(peek)}")
+        return
+    crs = f"SRC declarado {peek.crs}" if peek.crs else "no declara su SRC (indíquelo abajo)"
+    fields = ", ".join(peek.fields) if peek.fields else "ninguno"
+    about.caption(shared.md_escape(f"«{uploaded.name}»: {peek.format}, {peek.n} elementos, {crs}. Campos: {fields}."))
 
 
 def _run_import(uploaded, source_layer: str | None, encoding: str | None) -> None:
@@ -264,11 +275,11 @@ def _run_import(uploaded, source_layer: str | None, encoding: str | None) -> Non
                 precision_m=None if precision is None else int(precision),
             )
     except SitError as exc:
-        st.error(phrase(exc))
+        st.error(shared.md_escape(phrase(exc)))
         return
     except Exception:  # never a traceback in the UI
         log.exception("import of %s from the app failed", uploaded.name)
-        st.error(UNEXPECTED.format(name=upload.safe_file_name(uploaded.name)))
+        st.error(shared.md_escape(UNEXPECTED.format(name=upload.safe_file_name(uploaded.name))))
         return
     state[K_RESULT] = report
     state[K_GEN] = _generation() + 1  # a fresh, empty uploader
@@ -284,7 +295,7 @@ def _remove_form() -> None:
     st.markdown("#### Eliminar una capa importada")
     removed = st.session_state.get(K_REMOVED)
     if removed:
-        st.success(removed)
+        st.success(shared.md_escape(removed))
     names = upload.imported_layers(shared.registry())
     if not names:
         st.caption("No hay capas importadas.")
@@ -295,7 +306,7 @@ def _remove_form() -> None:
         format_func=lambda n: f"{shared.layer_title(n)} ({n})",
     )
     confirmed = st.checkbox(
-        f"Confirmo que quiero eliminar la capa «{chosen}» del sistema", key=f"import_eliminar_confirma_{gen}",
+        f"Confirmo que quiero eliminar la capa «{shared.md_escape(chosen)}» del sistema", key=f"import_eliminar_confirma_{gen}",
     )
     st.button(
         "Eliminar capa", disabled=not confirmed, key="import_eliminar_boton",
@@ -307,11 +318,11 @@ def _remove_form() -> None:
         try:
             message = upload.remove_imported(chosen)
         except SitError as exc:
-            st.error(str(exc))
+            st.error(shared.md_escape(exc))
             return
         except Exception:  # never a traceback in the UI
             log.exception("removal of %s from the app failed", chosen)
-            st.error(f"No se pudo eliminar «{chosen}» por un error inesperado; el detalle quedó en el registro del servidor.")
+            st.error(shared.md_escape(f"No se pudo eliminar «{chosen}» por un error inesperado; el detalle quedó en el registro del servidor."))
             return
         log.info("layer %s removed from the app", chosen)
         st.session_state[K_REMOVED] = message

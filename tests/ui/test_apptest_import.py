@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,7 @@ def capas(account: str | None = None) -> AppTest:
 
 def no_failure(at: AppTest) -> None:
     assert not at.exception, [e.message for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [text(e) for e in at.error]
     assert at.title[0].value == "Capas"
 
 
@@ -104,10 +105,20 @@ def replace_box(at: AppTest):
     return box
 
 
+def _unescape(value: object) -> str:
+    """Text as the page shows it: the Markdown escapes the page adds to data text removed."""
+    return re.sub(r"\\(.)", r"\1", str(value))
+
+
+def text(element) -> str:
+    """The text of an element as a person reads it (data text is Markdown-escaped by the page)."""
+    return _unescape(element.value)
+
+
 def report(at: AppTest) -> dict[str, str]:
     """The report table of the last import (``Dato`` -> ``Valor``)."""
     assert len(at.table) == 1
-    table = at.table[0].value
+    table = at.table[0].value.map(_unescape)
     assert list(table.columns) == ["Dato", "Valor"]
     return dict(table.itertuples(index=False))
 
@@ -119,7 +130,7 @@ def test_a_public_visitor_gets_no_uploader(fresh_store):
     at = capas()
     no_failure(at)
     assert len(at.file_uploader) == 0 and len(at.text_input) == 0 and not at.button
-    assert any("es para planificadores" in c.value for c in at.caption)
+    assert any("es para planificadores" in text(c) for c in at.caption)
     assert catalogue(at) == list(store.list_layers()["nombre"])  # the page itself works
 
 
@@ -143,7 +154,7 @@ def test_a_planner_gets_the_import(fresh_store, configured):
     assert at.selectbox(key="import_codificacion").options == list(upload.ENCODINGS)
     assert replace_box(at).value is False
     assert at.button(key="import_boton").disabled  # nothing uploaded yet
-    assert "No hay capas importadas." in [c.value for c in at.caption]
+    assert "No hay capas importadas." in [text(c) for c in at.caption]
     # The session stays open across pages, and a deactivated account loses the import at once.
     at.switch_page("pages/plan.py").run()
     at.switch_page("pages/capas.py").run()
@@ -174,13 +185,13 @@ def test_import_geojson_as_reference_shows_report_and_the_layer_at_once(fresh_st
     upload_file(at, "Puntos de Vallenar.geojson", data)
     no_failure(at)
     assert at.text_input(key="import_nombre").value == "puntos_de_vallenar"  # proposed from the file name
-    about = [c.value for c in at.caption if c.value.startswith("«Puntos de Vallenar.geojson»")]
+    about = [text(c) for c in at.caption if text(c).startswith("«Puntos de Vallenar.geojson»")]
     assert about == ["«Puntos de Vallenar.geojson»: GeoJSON, 3 elementos, SRC declarado EPSG:32719. Campos: nombre, codigo."]
     assert not at.button(key="import_boton").disabled
 
     import_with(at)
     no_failure(at)
-    assert [s.value for s in at.success] == [
+    assert [text(s) for s in at.success] == [
         "Capa «puntos_de_vallenar» importada: 3 de 3 elementos guardados en WGS 84 (EPSG:4326)."
     ]
     rows = report(at)
@@ -219,12 +230,12 @@ def test_file_without_crs_needs_the_crs_field(fresh_store, configured, tmp_path)
     archive = zipped_shapefile(points_layer("EPSG:29189"), tmp_path, "sad69", prj=False).read_bytes()
     at = planner()
     upload_file(at, "sad69.zip", archive)
-    assert "no declara su SRC" in " ".join(c.value for c in at.caption)
+    assert "no declara su SRC" in " ".join(text(c) for c in at.caption)
     before = store_hash()
     import_with(at)
     assert not at.exception and len(at.error) == 1
-    assert at.error[0].value.endswith(f"Indíquelo con «{upload.LABEL_CRS}», p. ej. EPSG:32719.")
-    assert "no declara su sistema de coordenadas" in at.error[0].value and "--crs" not in at.error[0].value
+    assert text(at.error[0]).endswith(f"Indíquelo con «{upload.LABEL_CRS}», p. ej. EPSG:32719.")
+    assert "no declara su sistema de coordenadas" in text(at.error[0]) and "--crs" not in text(at.error[0])
     assert store_hash() == before
     import_with(at, src="EPSG:29189")
     no_failure(at)
@@ -260,13 +271,13 @@ def test_replace_then_remove(fresh_store, configured, tmp_path):
     upload_file(at, "puntos.geojson", write(points_layer().iloc[:2], tmp_path / "dos.geojson").read_bytes())
     before = store_hash()
     import_with(at, nombre="puntos")
-    assert [e.value for e in at.error] == [
+    assert [text(e) for e in at.error] == [
         "La capa «puntos» existe (ya importada). Marque «Reemplazar si existe» para reemplazarla."
     ]
     assert store_hash() == before and not at.success
     import_with(at, nombre="puntos", reemplazar=True)
     no_failure(at)
-    assert at.success[0].value.startswith("Capa «puntos» reemplazada: 2 de 2")
+    assert text(at.success[0]).startswith("Capa «puntos» reemplazada: 2 de 2")
     assert len(store.read_layer("puntos")) == 2
     assert replace_box(at).value is False  # not carried over to the next import
 
@@ -278,10 +289,10 @@ def test_replace_then_remove(fresh_store, configured, tmp_path):
     assert not at.button(key="import_eliminar_boton").disabled
     at.button(key="import_eliminar_boton").click().run()
     no_failure(at)
-    assert [s.value for s in at.success] == ["Capa importada «puntos» eliminada."]
+    assert [text(s) for s in at.success] == ["Capa importada «puntos» eliminada."]
     assert "puntos" not in catalogue(at)
     assert "puntos" not in set(store.list_layers()["nombre"])
-    assert "No hay capas importadas." in [c.value for c in at.caption]
+    assert "No hay capas importadas." in [text(c) for c in at.caption]
 
 
 def test_removing_a_replaced_shipped_layer_brings_it_back(fresh_store, configured, tmp_path):
@@ -294,7 +305,7 @@ def test_removing_a_replaced_shipped_layer_brings_it_back(fresh_store, configure
     at.checkbox(key="import_eliminar_confirma_1").check().run()
     at.button(key="import_eliminar_boton").click().run()
     no_failure(at)
-    assert "vuelve a estar la capa «territorios» incluida en el sistema" in at.success[0].value
+    assert "vuelve a estar la capa «territorios» incluida en el sistema" in text(at.success[0])
     info = store.layer_info("territorios")
     assert info["origen"] == store.SHIPPED and int(info["n"]) == shipped_n
 
@@ -316,7 +327,7 @@ def test_every_bad_input_is_a_visible_message_and_the_store_is_unchanged(fresh_s
                 "campo_nombre": options.get("name_field", ""), "src": options.get("crs", "")}
         import_with(at, **form)
         assert not at.exception, (case, [e.message for e in at.exception])
-        errors = [e.value for e in at.error]
+        errors = [text(e) for e in at.error]
         assert len(errors) == 1, (case, errors)
         assert fragment in errors[0], (case, errors[0])
         assert "\n" not in errors[0] and " --" not in errors[0], (case, errors[0])
@@ -338,11 +349,11 @@ def test_unexpected_error_is_a_spanish_message_with_the_traceback_in_the_log(fre
     with caplog.at_level(logging.ERROR):
         import_with(at)
     assert not at.exception
-    assert [e.value for e in at.error] == [
+    assert [text(e) for e in at.error] == [
         "No se pudo importar «bien.geojson» por un error inesperado del sistema. "
         "El detalle quedó en el registro del servidor; avise al equipo del SIT."
     ]
-    assert "fallo interno simulado" not in at.error[0].value
+    assert "fallo interno simulado" not in text(at.error[0])
     assert any(r.exc_info and "fallo interno simulado" in str(r.exc_info[1]) for r in caplog.records)
     assert store_hash() == before
 
@@ -351,7 +362,7 @@ def test_peek_warns_about_an_unreadable_file_before_importing(fresh_store, confi
     at = planner()
     upload_file(at, "roto.geojson", b'{"type": "FeatureCollection", "features": [')
     assert not at.exception and not at.error
-    assert len(at.warning) == 1 and "«roto.geojson» no es JSON válido" in at.warning[0].value
+    assert len(at.warning) == 1 and "«roto.geojson» no es JSON válido" in text(at.warning[0])
 
 
 def test_uploaded_data_is_not_kept_on_disk(fresh_store, configured, tmp_path, monkeypatch):
@@ -396,3 +407,29 @@ def test_form_hints_name_the_form_fields(fresh_store, tmp_path):
         text = _import_ui.phrase(info.value)
         assert text == f"{info.value} {expected[code]}", code
         assert "--" not in text, code
+
+
+def test_hostile_file_and_field_names_are_literal_in_the_form(fresh_store, configured, tmp_path):
+    """File and field names reach the form as text: no Markdown image, link or emphasis is drawn."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    hostile = "![x](http://127.0.0.1:9/x.png)"
+    frame = gpd.GeoDataFrame(
+        {"[Llame aquí](javascript:alert(1))": ["a"], "**negrita**": ["b"]},
+        geometry=[Point(-70.76, -28.58)], crs="EPSG:4326",
+    )
+    path = tmp_path / "capa.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    at = planner()
+    upload_file(at, f"{hostile}.geojson", path.read_bytes())
+    no_failure(at)
+    about = [c.value for c in at.caption if "GeoJSON" in c.value and "Campos" in c.value]
+    assert len(about) == 1
+    raw = about[0]
+    # Every Markdown control character of the data text is escaped in what Streamlit renders ...
+    for fragment in ("![x]", "[Llame aquí]", "**negrita**"):
+        assert fragment not in raw, raw
+    # ... and the person reads the names exactly as they are.
+    assert hostile in text(at.caption[[c.value for c in at.caption].index(raw)])
+    assert "[Llame aquí](javascript:alert(1))" in _unescape(raw) and "**negrita**" in _unescape(raw)
