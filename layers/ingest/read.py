@@ -206,14 +206,33 @@ def check_size(path: Path) -> int:
         raise InputFileError(f"No se encuentra el archivo «{path.name}».", code="file_not_found", file=path.name) from exc
     if not path.is_file():
         raise InputFileError(f"«{path.name}» no es un archivo.", code="not_a_file", file=path.name)
-    if size == 0:
-        raise InputFileError(f"El archivo «{path.name}» está vacío.", code="empty_file", file=path.name)
+    check_size_of(path.name, size)
+    return size
+
+
+def check_size_of(name: str, size: int) -> None:
+    """The one size rule of imports: refuse an empty file or one over the upload limit.
+
+    Parameters
+    ----------
+    name : str
+        File name as the person knows it (for the message).
+    size : int
+        Size in bytes.
+
+    Raises
+    ------
+    InputFileError
+        Code ``empty_file`` or ``file_too_big`` (with ``size``), the limit being
+        :func:`layers.settings.upload_limit_bytes`.
+    """
+    if size <= 0:
+        raise InputFileError(f"El archivo «{name}» está vacío.", code="empty_file", file=name)
     if size > settings.UPLOAD_LIMIT_BYTES:
         raise InputFileError(
-            f"El archivo «{path.name}» pesa {format_mb(size)}, más que el máximo permitido ({format_mb(settings.UPLOAD_LIMIT_BYTES)}).",
-            code="file_too_big", file=path.name, size=size,
+            f"El archivo «{name}» pesa {format_mb(size)}, más que el máximo permitido ({format_mb(settings.UPLOAD_LIMIT_BYTES)}).",
+            code="file_too_big", file=name, size=size,
         )
-    return size
 
 
 def check_encoding(encoding: str | None) -> str | None:

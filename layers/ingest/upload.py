@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from layers import settings, store
-from layers._errors import InputFileError, SitError
+from layers._errors import SitError
 from layers.ingest import importer
 from layers.ingest import read as _read
 from layers.ingest import validate as _val
@@ -110,13 +110,7 @@ def check_upload(name: str, size: int) -> None:
     ------
     layers._errors.InputFileError
     """
-    if size <= 0:
-        raise InputFileError(f"El archivo «{name}» está vacío.", code="empty_file", file=name)
-    if size > settings.UPLOAD_LIMIT_BYTES:
-        raise InputFileError(
-            f"El archivo «{name}» pesa {format_mb(size)}, más que el máximo permitido ({format_mb(settings.UPLOAD_LIMIT_BYTES)}).",
-            code="file_too_big", file=name, size=size,
-        )
+    _read.check_size_of(name, size)
 
 
 def suggest_layer_name(file_name: str) -> str:
