@@ -24,7 +24,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from geo import repair
+from geo import partition, repair
 from geo.crs import CHILEAN_CRS, UTM19S, WGS84, area_km2, crs_label
 from layers._errors import DataValidationError, InputFileError
 from layers.text import fold, slugify  # noqa: F401 - slugify is part of this module's API
@@ -442,13 +442,8 @@ def shape_territories(
 
 
 def _overlap_count(gdf: gpd.GeoDataFrame, min_m2: float = 100.0) -> int:
-    geoms = gdf.geometry.to_crs(UTM19S).to_numpy()
-    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    pairs = left < right
-    if not pairs.any():
-        return 0
-    area = shapely.area(shapely.intersection(geoms[left[pairs]], geoms[right[pairs]]))
-    return int((area > min_m2).sum())
+    """Pairs of territories overlapping by more than ``min_m2`` m² (:func:`geo.partition.overlap_pairs`)."""
+    return len(partition.overlap_pairs(gdf.geometry, min_area_m2=min_m2))
 
 
 # --------------------------------------------------------------------------- initiative sites
