@@ -210,6 +210,10 @@ def _select(args: argparse.Namespace):
 def cmd_export(args: argparse.Namespace) -> int:
     fmt = export.check_format(args.format)
     output = args.output
+    from layers.access import accounts
+
+    if args.layer in accounts.PRIVATE_TABLES:
+        raise SitError(f"«{args.layer}» guarda las cuentas de la aplicación y no se exporta.")
     if str(output) == "-":
         raise SitError("La exportación se escribe en un archivo, no en la salida estándar: indique uno con -o (p. ej. -o capa.geojson).")
     if output.is_dir():  # a folder: the file is named after the layer

@@ -40,12 +40,14 @@ from layers.access import roles
 from layers.monitoring.history import now_iso
 
 __all__ = [
-    "TABLE", "LOG", "COLUMNS", "LOG_COLUMNS", "MIN_PASSWORD", "NAME_RULE", "Account", "AccountError",
+    "TABLE", "LOG", "PRIVATE_TABLES", "COLUMNS", "LOG_COLUMNS", "MIN_PASSWORD", "NAME_RULE", "Account", "AccountError",
     "LoginError", "ensure_tables", "check_name", "check_password", "create", "set_role", "deactivate",
     "set_password", "list_accounts", "get", "by_email", "account_log", "authenticate",
 ]
 
 TABLE, LOG = "cuentas", "cuentas_historial"
+#: Tables that never leave the system (password hashes, e-mail addresses): no export, no download, no OGC API.
+PRIVATE_TABLES = (TABLE, LOG)
 COLUMNS: dict[str, str] = {
     "nombre": "TEXT", "rol": "TEXT", "clave_hash": "TEXT", "correo": "TEXT", "activa": "INTEGER",
     "creada_el": "TEXT", "cambiada_el": "TEXT",

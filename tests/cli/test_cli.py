@@ -302,3 +302,15 @@ def test_an_unforeseen_failure_is_one_line_and_the_traceback_only_with_v(data_di
     loud = subprocess.run([sys.executable, "-c", BUG, "-v", "layers"], capture_output=True, text=True, env=env, cwd=settings.PROJECT_DIR)
     assert loud.returncode == 1
     assert "Traceback" in loud.stderr and loud.stderr.strip().splitlines()[-1] == line
+
+
+@pytest.mark.parametrize("table", ["cuentas", "cuentas_historial"])
+def test_account_tables_never_export(tmp_path, fresh_store, table):
+    data_dir = fresh_store.parent
+    created = subprocess.run([*CLI, "usuarios", "crear", "ana", "--rol", "planificador"], input="clave-larga-1\n",
+                             capture_output=True, text=True, env=dict(os.environ, SIT_DATA_DIR=str(data_dir)))
+    assert created.returncode == 0, created.stderr
+    for fmt in ("csv", "gpkg"):
+        out = tmp_path / f"{table}.{fmt}"
+        line = one_error_line(run("export", table, "-f", fmt, "-o", str(out), data_dir=data_dir))
+        assert "no se exporta" in line and not out.exists()
