@@ -60,7 +60,7 @@ FORM_HINTS = {
     "crs_transform_failed": lambda d: f"Indique el sistema correcto en «{upload.LABEL_CRS}».",
     "no_geometry_columns": lambda d: f"Para x/y indique el sistema en «{upload.LABEL_CRS}».",
     "bad_encoding": lambda d: f"Pruebe la codificación {d['suggested']} en «{upload.LABEL_ENCODING}».",
-    "several_layers": lambda d: f"Elija una en «{upload.LABEL_SOURCE_LAYER}».",
+    "several_layers": lambda d: f"Indíquelo en «{upload.LABEL_SOURCE_LAYER}».",
     "layer_not_found": lambda d: f"Elija una en «{upload.LABEL_SOURCE_LAYER}».",
     "name_field_missing": lambda d: f"Complete «{upload.LABEL_NAME_FIELD}».",
     "id_field_missing": lambda d: f"Complete «{upload.LABEL_ID_FIELD}».",

@@ -60,14 +60,14 @@ def _pick(inits) -> str:
 
 def _widget(ident: str, name: str) -> None:
     spec, key = F.field(name), _key(ident, name)
-    label = f"{spec.label} ({spec.unit})" if spec.kind not in ("choice", "unit") else spec.label
+    label = f"{spec.label} · {spec.unit}" if spec.kind not in ("choice", "unit") else spec.label
     if spec.kind in ("choice", "unit"):
         options = list(spec.values if spec.kind == "choice" else F.units())
         if name != "estado":
             options = ["", *options]
         if st.session_state.get(key) not in options:  # a stored value outside the current list stays choosable
             options.append(st.session_state.get(key))
-        st.selectbox(label, options, key=key)
+        st.selectbox(label, options, key=key, placeholder="Elija una opción")
     elif spec.kind == "text":
         st.text_area(label, key=key, height=80, max_chars=F.TEXT_MAX)
     else:

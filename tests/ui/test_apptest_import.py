@@ -388,7 +388,7 @@ def test_form_hints_name_the_form_fields(fresh_store, tmp_path):
         "crs_missing": f"Indíquelo con «{upload.LABEL_CRS}», p. ej. EPSG:32719.",
         "outside_commune": f"Pruebe escribir EPSG:32719 en «{upload.LABEL_CRS}».",
         "bad_encoding": f"Pruebe la codificación CP1252 en «{upload.LABEL_ENCODING}».",
-        "several_layers": f"Elija una en «{upload.LABEL_SOURCE_LAYER}».",
+        "several_layers": f"Indíquelo en «{upload.LABEL_SOURCE_LAYER}».",
         "layer_not_found": f"Elija una en «{upload.LABEL_SOURCE_LAYER}».",
         "name_field_missing": f"Complete «{upload.LABEL_NAME_FIELD}».",
         "id_field_missing": f"Complete «{upload.LABEL_ID_FIELD}».",

@@ -97,7 +97,7 @@ def test_browser_planner_edits_monitoring_under_her_name(app, browser_page, acco
     page.get_by_role("link", name="Editar el seguimiento de una iniciativa").click()
     page.wait_for_selector('text="Editar el seguimiento"', timeout=60_000)
     wait_idle(browser_page)
-    page.get_by_label("Avance físico (% (0 a 100))").fill("25")
+    page.get_by_label("Avance físico · % (0 a 100)").fill("25")
     page.get_by_label("Motivo del cambio").fill("Prueba en navegador")
     page.get_by_role("button", name="Guardar").click()
     page.wait_for_selector('text="Guardado: 1 campo cambiado."', timeout=60_000)
