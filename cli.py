@@ -240,7 +240,7 @@ IMPORT_HINTS = {
     "crs_transform_failed": lambda d: "Indique el sistema correcto con --crs.",
     "no_geometry_columns": lambda d: "Para x/y indique el sistema con --crs.",
     "bad_encoding": lambda d: f"Pruebe --encoding {d['suggested']}.",
-    "several_layers": lambda d: "Indíquelo con --gpkg-layer y el nombre tal como aparece.",
+    "several_layers": lambda d: "Indíquelo, tal como aparece, con --gpkg-layer.",
     "layer_not_found": lambda d: "Elija una con --gpkg-layer.",
     "name_field_missing": lambda d: "Use --name-field.",
     "id_field_missing": lambda d: "Use --id-field.",

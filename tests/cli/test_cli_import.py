@@ -289,7 +289,7 @@ CLI_HINTS = {
     "crs_missing": "Indíquelo con --crs, p. ej. --crs EPSG:32719.",
     "outside_commune": "Pruebe --crs EPSG:32719.",
     "bad_encoding": "Pruebe --encoding CP1252.",
-    "several_layers": "Indíquelo con --gpkg-layer y el nombre tal como aparece.",
+    "several_layers": "Indíquelo, tal como aparece, con --gpkg-layer.",
     "layer_not_found": "Elija una con --gpkg-layer.",
     "name_field_missing": "Use --name-field.",
     "id_field_missing": "Use --id-field.",
