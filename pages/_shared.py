@@ -491,6 +491,21 @@ def session_cached(slot: str, key: object, build):
     return value
 
 
+def initiative_picker(frame, key: str) -> str:
+    """A selectbox of the initiatives of ``frame`` (``id``, ``nombre``) kept in the link as ``?iniciativa=``.
+
+    The link's value is the first choice when the widget has none yet; the chosen id is written back
+    to the link. Returns the chosen id.
+    """
+    labels = dict(zip(frame["id"], frame["nombre"]))
+    wanted = st.query_params.get("iniciativa")
+    if key not in st.session_state and wanted in labels:
+        st.session_state[key] = wanted
+    ident = st.selectbox("Iniciativa", list(labels), key=key, format_func=lambda i: f"{i} · {labels[i]}")
+    st.query_params["iniciativa"] = ident
+    return ident
+
+
 def init_widget(key: str, value: object) -> None:
     """Give a widget its starting value (e.g. from the URL) unless it already has one."""
     if key not in st.session_state:

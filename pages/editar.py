@@ -49,13 +49,7 @@ def _load(ident: str, record, keep: dict[str, str] | None = None) -> None:
 
 
 def _pick(inits) -> str:
-    labels = dict(zip(inits["id"], inits["nombre"]))
-    wanted = st.query_params.get("iniciativa")
-    if PICKER not in st.session_state and wanted in labels:
-        st.session_state[PICKER] = wanted
-    ident = st.selectbox("Iniciativa", list(labels), key=PICKER, format_func=lambda i: f"{i} · {labels[i]}")
-    st.query_params["iniciativa"] = ident
-    return ident
+    return shared.initiative_picker(inits, PICKER)
 
 
 def _widget(ident: str, name: str) -> None:

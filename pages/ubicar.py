@@ -32,13 +32,7 @@ K_ROUND = "ubicar_vuelta"  # bumped after a save: a fresh map (the drawing tool 
 
 
 def _pick(layer) -> str:
-    labels = dict(zip(layer["id"], layer["nombre"]))
-    wanted = st.query_params.get("iniciativa")
-    if PICKER not in st.session_state and wanted in labels:
-        st.session_state[PICKER] = wanted
-    ident = st.selectbox("Iniciativa", list(labels), key=PICKER, format_func=lambda i: f"{i} · {labels[i]}")
-    st.query_params["iniciativa"] = ident
-    return ident
+    return shared.initiative_picker(layer, PICKER)
 
 
 def _describe(row) -> str:
