@@ -9,7 +9,7 @@ with ``<``, ``>``, ``&`` and ``'`` as ``\\uXXXX`` escapes so it cannot close the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import folium
 import geopandas as gpd
@@ -113,6 +113,18 @@ def _lookup(values: Iterable[str]) -> tuple[list[str], dict[str, int]]:
     return table, {v: i for i, v in enumerate(table)}
 
 
+def _drawable_parts(geom: shapely.Geometry) -> Iterator[tuple[str, shapely.Geometry]]:
+    """``(kind, part)`` to draw for one geometry: itself, or each part of a geometry collection.
+
+    ``kind`` is ``"point"``, ``"line"`` or ``"polygon"`` (:func:`views.symbology.geometry_kind`);
+    a point part may be a multipoint. Parts of no drawable kind are skipped.
+    """
+    for part in shapely.get_parts(geom) if geom.geom_type == "GeometryCollection" else [geom]:
+        kind = symbology.geometry_kind(part.geom_type)
+        if kind:
+            yield kind, part
+
+
 def sited_payload(
     initiatives: gpd.GeoDataFrame,
     strategies: Mapping[str, str],
@@ -201,23 +213,14 @@ def sited_payload(
             p_index[plan_label(row.plan, getattr(row, "plan_nombre", row.plan))], h_index[padre] if padre else -1,
             terr, f_index[_esc(getattr(row, "fuente_geometria", ""))], s_index[estado] if estado else -1, avance,
         ])
-        kind = symbology.geometry_kind(geom.geom_type)
-        if kind == "point":
-            for part in shapely.get_parts(geom):
-                points.append([round(part.y, POINT_DECIMALS), round(part.x, POINT_DECIMALS), k])
-                kinds["point"] += 1
-        elif kind in ("line", "polygon"):
-            shapes.append({"type": "Feature", "properties": {"k": k}, "geometry": shapely.geometry.mapping(geom)})
-            kinds[kind] += 1
-        else:  # a GeometryCollection: draw its parts
-            for part in shapely.get_parts(geom):
-                sub = symbology.geometry_kind(part.geom_type)
-                if sub == "point":
-                    points.append([round(part.y, POINT_DECIMALS), round(part.x, POINT_DECIMALS), k])
-                elif sub:
-                    shapes.append({"type": "Feature", "properties": {"k": k}, "geometry": shapely.geometry.mapping(part)})
-                if sub:
-                    kinds[sub] += 1
+        for kind, part in _drawable_parts(geom):
+            if kind == "point":
+                for pt in shapely.get_parts(part):  # every point of a multipoint is a mark of its own
+                    points.append([round(pt.y, POINT_DECIMALS), round(pt.x, POINT_DECIMALS), k])
+                    kinds["point"] += 1
+            else:
+                shapes.append({"type": "Feature", "properties": {"k": k}, "geometry": shapely.geometry.mapping(part)})
+                kinds[kind] += 1
     payload = {
         "r": records, "pt": points, "sh": {"type": "FeatureCollection", "features": shapes},
         "t": t_table, "e": e_table, "p": p_table, "h": h_table, "f": f_table, "c": colors, "n": list(names_table),
@@ -397,15 +400,13 @@ def reference_payload(
     kinds = {"point": 0, "line": 0, "polygon": 0}
     for text, geom in zip(texts, shown.geometry.array):
         k = n_index[_esc(text)]
-        for part in shapely.get_parts(geom) if geom.geom_type == "GeometryCollection" else [geom]:
-            kind = symbology.geometry_kind(part.geom_type)
+        for kind, part in _drawable_parts(geom):
             if kind == "point":
                 for pt in shapely.get_parts(part):
                     points.append([round(pt.y, POINT_DECIMALS), round(pt.x, POINT_DECIMALS), k])
-            elif kind:
+            else:
                 shapes.append({"type": "Feature", "properties": {"k": k}, "geometry": shapely.geometry.mapping(part)})
-            if kind:
-                kinds[kind] += 1
+            kinds[kind] += 1
     payload = {
         "pt": points, "sh": {"type": "FeatureCollection", "features": shapes}, "n": n_table,
         "ps": dict(styles.get("point", {})), "ls": dict(styles.get("line", {})), "gs": dict(styles.get("polygon", {})),

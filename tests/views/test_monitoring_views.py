@@ -148,3 +148,15 @@ def test_sector_map_tooltip_shows_status(shipped):
     # folium writes the tooltip as JSON with \\uXXXX escapes.
     assert "\\u003cbr\\u003een ejecuci\\u00f3n \\u00b7 avance f\\u00edsico 30,5 %" in html
     assert "<script>alert" not in html
+
+
+def test_sited_payload_draws_every_part_of_a_geometry_collection():
+    """A site that is a collection holding a multipoint and a line draws each point and the line."""
+    sited = _sited()
+    sited.loc[2, "geometry"] = shapely.GeometryCollection([
+        shapely.MultiPoint([(-70.76, -28.58), (-70.755, -28.575)]),
+        shapely.LineString([(-70.76, -28.58), (-70.75, -28.57)]),
+    ])
+    doc, kinds = sited_payload(sited, {"E1": "Uno", "E2": "Dos", "E3": "Tres"})
+    assert kinds == {"point": 3, "line": 2, "polygon": 0}
+    assert [p[2] for p in doc["pt"]] == [0, 2, 2] and len(doc["sh"]["features"]) == 2
