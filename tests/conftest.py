@@ -8,6 +8,16 @@ from pathlib import Path
 import pytest
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM = os.environ.get("SIT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +73,20 @@ def shipped(data_dir) -> dict:
         "commune": store.read_layer("comuna"),
         "registry": store.list_layers(),
     }
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium launched through Playwright (no browser download), one for the whole session.
+
+    Playwright's sync API allows one running instance per thread, so every browser test of the
+    session (interface, views) shares this one.
+    """
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"chromium not found at {CHROMIUM} (run 'make browser')")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()

@@ -32,17 +32,9 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (the session browser lives there)
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("SIT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 NON_LOCAL_WS = re.compile(r"^wss?://(?!(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/)")
 SERVER_START_TIMEOUT_S = 60.0
@@ -342,19 +334,6 @@ _COUNT_JS = """
 def leaflet_counts(frame) -> dict:
     """What a Leaflet map in ``frame`` has drawn (paths, cluster icons, markers, tiles)."""
     return frame.evaluate(_COUNT_JS)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Debian's chromium launched through Playwright (no browser download)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"chromium not found at {CHROMIUM} (run 'make browser')")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -95,28 +95,20 @@ def test_percent_and_pesos_format():
     assert public_account.pesos(1_250_000) == "$ 1.250.000" and public_account.pesos(None) == "—"
 
 
-def test_prints_offline_in_a_real_browser(html, tmp_path):
+def test_prints_offline_in_a_real_browser(html, tmp_path, browser):
     """Chromium opens the file with every request blocked, asks for nothing, and prints it to A4 PDF pages."""
-    import os
-    from pathlib import Path
-
-    chromium = os.environ.get("SIT_CHROMIUM", "/usr/bin/chromium")
-    if not Path(chromium).exists():
-        pytest.skip("chromium not installed")
-    from playwright.sync_api import sync_playwright
-
     path = tmp_path / "cuenta.html"
     path.write_text(html, encoding="utf-8")
     requests: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page()
+    page = browser.new_page()
+    try:
         page.route("**/*", lambda route, req: (requests.append(req.url), route.continue_() if req.url.startswith("file:")
                                                else route.abort()))
         page.goto(path.as_uri())
         widths = page.eval_on_selector_all(".barra > span", "els => els.map(e => e.style.width)")
         pdf = page.pdf(format="A4", print_background=True)
-        browser.close()
+    finally:
+        page.close()
     assert requests == [path.as_uri()]
     assert "70%" in widths and "50%" in widths
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 2
