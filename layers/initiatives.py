@@ -11,7 +11,10 @@ catalogue. The rule of which sites are used lives here, once, for the app and
 the command line: :func:`default_sites` (the most recently imported site layer,
 else the sites shipped with the catalogue), :func:`choose_sites` for a value a
 person gave (``incluidas`` or a layer name) and :func:`with_sites` for the
-layer with those sites laid over it (:func:`overlay_sites`).
+layer with those sites laid over it (:func:`overlay_sites`). Scopes and territories
+that planners chose from a list in the app (editable table :data:`SCOPES_TABLE`) are
+laid over every one of these by :func:`with_sites` (:func:`overlay_scopes`), so the
+relation rule gets them as its input.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ LAYER = "iniciativas"
 SITES_CLASE = "ubicaciones"
 #: Value naming the referential sites shipped with the catalogue (``?ubicaciones=incluidas``).
 INCLUDED_SITES = "incluidas"
+#: Editable table of the scopes planners chose in the app (:mod:`layers.access.linking` writes it).
+SCOPES_TABLE = "alcances_editados"
 
 
 def build_initiatives(
@@ -274,8 +279,9 @@ def with_sites(
     Returns
     -------
     geopandas.GeoDataFrame
-        Fields :data:`FIELDS`, EPSG:4326, in catalogue order; the frame ``read``
-        returned when ``sites`` is ``None``.
+        Fields :data:`FIELDS`, EPSG:4326, in catalogue order, with the scopes planners
+        chose in the app laid over it whatever the sites (:func:`overlay_scopes`); the
+        frame ``read`` returned when ``sites`` is ``None`` and no scope was chosen.
 
     Raises
     ------
@@ -284,10 +290,69 @@ def with_sites(
     """
     read = read or store.read_layer
     layer = read(LAYER)
-    if not sites:
+    scopes = edited_scopes()
+    if not sites and scopes.empty:
         return layer
     reg = store.list_layers() if registry is None else registry
-    chosen = choose_sites(sites, reg)
-    if chosen is None:
+    chosen = choose_sites(sites, reg) if sites else None
+    if chosen is None and scopes.empty:
         return layer
-    return overlay_sites(layer, read(chosen), territories=territory_layers.shipped_territories(reg, read))
+    territories = territory_layers.shipped_territories(reg, read)
+    if chosen is not None:
+        layer = overlay_sites(layer, read(chosen), territories=territories)
+    return overlay_scopes(layer, scopes, territories)
+
+
+# --------------------------------------------------------------------------- scopes chosen in the app
+
+
+def edited_scopes() -> pd.DataFrame:
+    """Scopes planners chose in the app that are in force: ``id``, ``alcance``, ``territorios``.
+
+    Read from the editable table :data:`SCOPES_TABLE`; rows whose ``alcance`` is empty
+    (the planner went back to the shipped link) are left out. ``territorios`` holds
+    slugs of the shipped territory layer, ``;``-separated.
+    """
+    try:
+        rows = store.read_table(SCOPES_TABLE)
+    except UnknownLayerError:
+        return pd.DataFrame(columns=["id", "alcance", "territorios"])
+    rows = rows[rows["alcance"].fillna("").astype(str) != ""]
+    return rows[["id", "alcance", "territorios"]].fillna("").reset_index(drop=True)
+
+
+def overlay_scopes(
+    initiatives: gpd.GeoDataFrame, scopes: pd.DataFrame, territories: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Initiatives with the scopes chosen in the app laid over them (a new frame).
+
+    For each initiative in ``scopes`` the ``alcance`` is replaced and, when it has no
+    geometry, ``territorios`` too (an initiative with a geometry keeps the territories
+    derived from it), so the relation rule links it to the chosen territories.
+
+    Parameters
+    ----------
+    initiatives : geopandas.GeoDataFrame
+        The initiatives layer (optionally with sites laid over it), EPSG:4326.
+    scopes : pandas.DataFrame
+        ``id``, ``alcance``, ``territorios`` (:func:`edited_scopes`).
+    territories : geopandas.GeoDataFrame
+        The shipped territory layer; slugs it no longer holds are dropped.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Same rows, columns and order as ``initiatives``.
+    """
+    out = initiatives.copy()
+    by_id = scopes.drop_duplicates("id", keep="last").set_index("id")
+    hit = out["id"].isin(by_id.index).to_numpy()
+    if not hit.any():
+        return out
+    ids = out.loc[hit, "id"]
+    out.loc[hit, "alcance"] = by_id["alcance"].reindex(ids).to_numpy()
+    known = set(territories["slug"])
+    chosen = by_id["territorios"].map(lambda v: links.SEP.join(s for s in links.split_slugs(v) if s in known))
+    unsited = hit & (out.geometry.isna() | out.geometry.is_empty).to_numpy()
+    out.loc[unsited, "territorios"] = chosen.reindex(out.loc[unsited, "id"]).to_numpy()
+    return out
