@@ -646,7 +646,7 @@ def build_census_territories(
         "Límite comunal (DPA 2023) menos las zonas censales urbanas (INE 2017) y las localidades rurales"
     )
     rest_rows.loc[is_resto, "fuente"] = rest_rows.loc[is_resto, "fuente"].str.replace(
-        "límite urbano referencial", "zonas censales urbanas del INE (Censo 2017)"
+        "del límite urbano referencial.", "de las zonas censales urbanas del INE (Censo 2017).", regex=False
     )
     out = gpd.GeoDataFrame(
         pd.concat([_urban_rows(zones, names), rest_rows], ignore_index=True),

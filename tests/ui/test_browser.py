@@ -425,3 +425,19 @@ def test_printed_report_starts_with_map_and_figures_and_keeps_headings_with_list
             tail = lines[-1]
             assert not any(h.startswith(tail) or tail.startswith(h) for h in headings if len(h) > 3), (
                 f"{slug}: page {number} ends with the heading «{tail}»")
+            _assert_no_lone_first_item(slug, number, lines, pages[number], headings)
+
+
+_ID = re.compile(r"\bE\d-P\d+-\d+\b")
+
+
+def _assert_no_lone_first_item(slug, number, lines, next_lines, headings) -> None:
+    """A list that goes on to the next page leaves at least two of its items under its heading."""
+    def is_heading(line: str) -> bool:
+        return any(h.startswith(line) or line.startswith(h) for h in headings if len(h) > 3)
+
+    last = max((i for i, line in enumerate(lines) if is_heading(line)), default=None)
+    if last is None or not next_lines or is_heading(next_lines[0]):
+        return
+    items = sum(bool(_ID.search(line)) for line in lines[last + 1:])
+    assert items != 1, f"{slug}: page {number} ends with «{lines[last]}» and only one of its items"
