@@ -9,12 +9,11 @@ from __future__ import annotations
 import functools
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from layers import catalogue, links, monitoring, selection
 from layers.exchange import package
 from pages import _shared as shared
-from views import maplocale, mapview, symbology, webassets
+from views import mapframe, maplocale, mapview, symbology, webassets
 
 shared.run_inside_app()
 
@@ -38,6 +37,8 @@ PERSIST = "session"
 VIEW_PARAM, VIEW_KEY = "vista", PREFIX + "vista"
 #: The three figures of the selection, in words people use.
 FIGURE_LABELS = ("Iniciativas", "Con lugar en el mapa", "Sectores y localidades donde aplican")
+#: Accessible name of the map's frame.
+MAP_TITLE = "Mapa del plan: territorios de la comuna e iniciativas seleccionadas"
 
 
 def _gpkg_by_geometry(frame) -> bytes:
@@ -227,8 +228,8 @@ shared.warn_ignored(warnings)
 selected = selection.apply(initiatives, relations, state, territories)
 figures = selection.summary(selected, relations)
 if state["territorio"]:  # the territories the person chose, not every one the selection concerns
-    chosen = relations[relations["id"].isin(set(selected["id"])) & relations["slug"].isin(state["territorio"])]
-    figures["territorios"] = int(chosen["slug"].nunique())
+    chosen = relations.territories_concerned(selected["id"]).intersection(state["territorio"])
+    figures["territorios"] = len(chosen)
 row = st.container(horizontal=True, gap="large")  # side by side, wrapping on a phone
 row.metric(FIGURE_LABELS[0], figures["iniciativas"], help=f"De {len(initiatives)} iniciativas del plan.",
            width="content")
@@ -247,12 +248,18 @@ if selected.empty:
 # --- map --------------------------------------------------------------------------------
 if webassets.assets_installed():
     version = shared.store_version()
-    map_key = (version, territory_layer, sites, selection.state_key(state), bool(specific_only), bool(per_thousand), color_by)
+    view = st.session_state[VIEW_KEY]  # the link's view, until the selection changes
+    # Everything the map's document depends on: it is rendered once per key for every
+    # visitor (views.mapframe), and a rerun with nothing changed only looks it up.
+    map_key = (
+        "mapa", version, webassets.base_url_path(), territory_layer, sites, selection.state_key(state),
+        bool(specific_only), bool(per_thousand), color_by, view,
+    )
 
-    def _build():
+    def _build() -> str:
         columns = ("slug", "nombre", "tipo", *(("poblacion",) if has_population else ()))
         shown = shared.display_layer(territory_layer, columns)
-        return maplocale.open_on(maplocale.prepare(mapview.selection_map(
+        return mapframe.render(maplocale.open_on(maplocale.prepare(mapview.selection_map(
             shared.display_layer("comuna", ("nombre",)),
             shown,
             shared.display_initiatives(sites),
@@ -266,13 +273,9 @@ if webassets.assets_installed():
             filtered=selection.is_filtered(state),
             reference_layers=shared.reference_layers(),
             monitoring=_status(version), color_by=color_by,
-        ), title="Mapa del plan: territorios de la comuna e iniciativas seleccionadas", territories=shown,
-            view_param=VIEW_PARAM), st.session_state[VIEW_KEY])  # the link's view, until the selection changes
+        ), title=MAP_TITLE, territories=shown, view_param=VIEW_PARAM), view))
 
-    if shared.page_entered():  # a map object is drawn in one frame only (shared.page_entered)
-        st.session_state.pop(PREFIX + "folium", None)
-    folium_map = shared.session_cached(PREFIX + "folium", map_key, _build)
-    st_folium(folium_map, key=PREFIX + "map", height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
+    st.iframe(mapframe.DOCUMENTS.get(map_key, _build), height=MAP_HEIGHT, alt=MAP_TITLE)
     st.caption(mapview.count_label(bool(specific_only), bool(per_thousand)) + ". " + selection.relation_scope_note())
 if sites:
     st.caption(

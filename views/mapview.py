@@ -281,8 +281,15 @@ def add_reference_layers(
 # --------------------------------------------------------------------------- counts
 
 
+def _specific_pairs(relations) -> pd.DataFrame:
+    """``id``, ``slug``, ``relacion`` of the sited and linked pairs (a Relations rule or a pairs table)."""
+    if isinstance(relations, pd.DataFrame):
+        return relations[relations["relacion"].isin(SPECIFIC_RELATIONS)]
+    return relations.specific
+
+
 def territory_counts(
-    relations: pd.DataFrame,
+    relations: links.Relations | pd.DataFrame,
     selected_ids: Iterable[str],
     slugs: Iterable[str],
     specific_only: bool = False,
@@ -291,9 +298,11 @@ def territory_counts(
 
     Parameters
     ----------
-    relations : pandas.DataFrame
-        ``id``, ``slug``, ``relacion`` as returned by :func:`layers.links.relate`
-        for the active territory layer (computed over ALL initiatives).
+    relations : layers.links.Relations or pandas.DataFrame
+        :func:`layers.links.relate` for the active territory layer (computed over ALL
+        initiatives); scope-wide initiatives are counted by its rule
+        (:meth:`layers.links.Relations.counts`), never as one row per territory. A
+        table of pairs (``id``, ``slug``, ``relacion``) is accepted too.
     selected_ids : iterable of str
         Ids of the initiatives of the current selection (after filters).
     slugs : iterable of str
@@ -308,12 +317,16 @@ def territory_counts(
         relation of :data:`layers.links.RELACIONES` and ``n``, the count drawn.
     """
     order = list(slugs)
-    rel = relations[relations["id"].isin(set(selected_ids))]
-    table = (
-        rel.groupby(["slug", "relacion"]).size().unstack(fill_value=0)
-        .reindex(index=order, columns=list(links.RELACIONES), fill_value=0)
-        .fillna(0).astype("int64")
-    )
+    ids = set(selected_ids)
+    if isinstance(relations, pd.DataFrame):
+        rel = relations[relations["id"].isin(ids)]
+        table = (
+            rel.groupby(["slug", "relacion"]).size().unstack(fill_value=0)
+            .reindex(index=order, columns=list(links.RELACIONES), fill_value=0)
+            .fillna(0).astype("int64")
+        )
+    else:
+        table = relations.counts(ids, order).reindex(columns=list(links.RELACIONES), fill_value=0).astype("int64")
     table.index.name = "slug"
     kinds = list(SPECIFIC_RELATIONS) if specific_only else list(links.RELACIONES)
     table["n"] = table[kinds].sum(axis=1).astype("int64")
@@ -446,12 +459,12 @@ def selection_bounds(
 
 
 def _territory_names(
-    relations: pd.DataFrame | None, territories: gpd.GeoDataFrame | None, ids: Sequence[str]
+    relations: links.Relations | None, territories: gpd.GeoDataFrame | None, ids: Sequence[str]
 ) -> dict[str, list[str]]:
     """Names of the territories each initiative is sited in or linked to, in layer order."""
     if relations is None or territories is None or not len(ids):
         return {}
-    rel = relations[relations["id"].isin(set(ids)) & relations["relacion"].isin(SPECIFIC_RELATIONS)]
+    rel = relations.specific[relations.specific["id"].isin(set(ids))]
     names = territories.set_index("slug")["nombre"]
     order = {slug: i for i, slug in enumerate(territories["slug"])}
     rel = rel.assign(_o=rel["slug"].map(order), _n=rel["slug"].map(names)).dropna(subset=["_n"]).sort_values("_o")
@@ -481,7 +494,7 @@ def build_map(
     strategies: Mapping[str, str],
     specific_only: bool = False,
     selected_territories: Sequence[str] = (),
-    relations: pd.DataFrame | None = None,
+    relations: links.Relations | pd.DataFrame | None = None,
     fit: list[list[float]] | None = None,
     reference_layers: Mapping[str, gpd.GeoDataFrame] | Iterable[tuple[str, gpd.GeoDataFrame]] | None = None,
     color_by: str = "estrategia",
@@ -506,7 +519,7 @@ def build_map(
         How ``counts`` were computed (legend title only).
     selected_territories : sequence of str
         Slugs named in the filter; outlined.
-    relations : pandas.DataFrame, optional
+    relations : layers.links.Relations, optional
         Relations of the active layer, to name the territories in popups.
     fit : list, optional
         ``[[south, west], [north, east]]`` to open on; default :func:`selection_bounds`
@@ -630,7 +643,7 @@ def _add_sited_initiatives(
     m: folium.Map,
     initiatives: gpd.GeoDataFrame,
     strategies: Mapping[str, str],
-    relations: pd.DataFrame | None,
+    relations: links.Relations | pd.DataFrame | None,
     territories: gpd.GeoDataFrame,
     color_by: str = "estrategia",
 ) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
@@ -658,7 +671,7 @@ def selection_map(
     territories: gpd.GeoDataFrame,
     initiatives: gpd.GeoDataFrame,
     selected_ids: Iterable[str],
-    relations: pd.DataFrame,
+    relations: links.Relations | pd.DataFrame,
     *,
     strategies: Mapping[str, str],
     specific_only: bool = False,
@@ -679,7 +692,7 @@ def selection_map(
         territory layer and ALL initiatives (cache them per store version).
     selected_ids : iterable of str
         Ids of the selected initiatives.
-    relations : pandas.DataFrame
+    relations : layers.links.Relations
         :func:`layers.links.relate` of all initiatives with the active territory layer.
     strategies : mapping of str to str
         Strategy id -> name.

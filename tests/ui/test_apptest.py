@@ -53,6 +53,11 @@ def table(at: AppTest) -> pd.DataFrame:
     return at.dataframe[0].value
 
 
+def map_frames(at: AppTest) -> list:
+    """The frames of the page (``st.iframe``): their ``srcdoc`` is the map's HTML document."""
+    return [element.proto for element in at.get("iframe")]
+
+
 def no_failure(at: AppTest) -> None:
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -80,8 +85,10 @@ def test_default_view(data_dir, shipped):
     assert dict(at.query_params) == {}
     labels = [b.label for b in at.download_button]
     assert labels == ["Descargar GeoJSON", "Descargar CSV", "Descargar GeoPackage"]
-    # The map component is drawn, and the folium map is held for the session.
-    assert at.session_state["mapa_folium"][1] is not None
+    # The map is drawn as one HTML document in a frame, and the session holds no map object.
+    (frame,) = map_frames(at)
+    assert "leaflet.js" in frame.srcdoc and frame.alt.startswith("Mapa del plan")
+    assert not [k for k, v in at.session_state.to_dict().items() if "folium" in repr(type(v)) or "folium" in k]
 
 
 def test_filter_by_strategy_updates_table_and_url(data_dir, shipped):
@@ -209,17 +216,25 @@ def test_clear_filters_button(data_dir, shipped):
     assert dict(at.query_params) == {}
 
 
-def test_map_is_rebuilt_only_when_the_filter_changes(data_dir):
+def test_map_is_rendered_once_per_view_for_every_visitor(data_dir):
+    from views import mapframe
+
     at = run_app()
-    first = at.session_state["mapa_folium"][1]
-    at.run()
-    assert at.session_state["mapa_folium"][1] is first
+    builds = mapframe.DOCUMENTS.builds
+    first = map_frames(at)[0].srcdoc
+    at.run()  # a rerun with nothing changed draws the same document without building it
+    assert map_frames(at)[0].srcdoc == first and mapframe.DOCUMENTS.builds == builds
+    other = run_app()  # another visitor on the same view gets the document already rendered
+    assert map_frames(other)[0].srcdoc == first and mapframe.DOCUMENTS.builds == builds
     at.toggle(key="mapa_todas").set_value(True).run()
     no_failure(at)
-    second = at.session_state["mapa_folium"][1]
-    assert second is not first
+    second = map_frames(at)[0].srcdoc
+    assert second != first and mapframe.DOCUMENTS.builds == builds + 1
     at.multiselect(key="mapa_estrategia").set_value(["E6"]).run()
-    assert at.session_state["mapa_folium"][1] is not second
+    assert map_frames(at)[0].srcdoc not in (first, second) and mapframe.DOCUMENTS.builds == builds + 2
+    other.multiselect(key="mapa_estrategia").set_value(["E6"]).run()
+    other.toggle(key="mapa_todas").set_value(True).run()  # the view the first visitor drew
+    assert map_frames(other)[0].srcdoc == map_frames(at)[0].srcdoc and mapframe.DOCUMENTS.builds == builds + 3
 
 
 def test_a_former_sector_slug_filters_the_map_by_its_census_zone(data_dir, shipped):
@@ -322,7 +337,7 @@ def test_missing_map_assets_are_reported(data_dir, monkeypatch, tmp_path):
     at = run_app()
     assert not at.exception
     assert [e.value for e in at.error] == [webassets.missing_assets_message()]
-    assert "mapa_folium" not in at.session_state  # no map is drawn without its assets
+    assert not map_frames(at)  # no map is drawn without its assets
     assert at.metric and len(at.dataframe) == 1  # the rest of the page works
 
 
