@@ -224,7 +224,7 @@ def measure(label: str, data: dict, filters: dict[str, dict]) -> list[dict]:
     rows = []
     commune, territories, initiatives = data["commune"], data["territories"], data["initiatives"]
     relations, t_rel = timed(links.relate, initiatives, territories)
-    print(f"[{label}] relaciones iniciativa-territorio: {len(relations):,} pares en {t_rel:.2f} s", flush=True)
+    print(f"[{label}] relaciones iniciativa-territorio: {len(relations.specific):,} pares específicos en {t_rel:.2f} s", flush=True)
     (disp_c, disp_t, disp_i), t_disp = timed(lambda: (
         mapview.display_geometries(commune, ["nombre"]),
         mapview.display_geometries(territories, ["slug", "nombre", "tipo"]),

@@ -34,6 +34,7 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -43,6 +44,9 @@ import shapely
 from geo.crs import UTM19S, WGS84, area_km2, to_wgs84
 from layers import settings, territories
 from layers._errors import DataValidationError, UnknownTerritoryError
+
+if TYPE_CHECKING:  # links imports territories, as census does: only the annotation needs it
+    from layers import links
 
 log = logging.getLogger(__name__)
 
@@ -741,7 +745,7 @@ def per_thousand(counts: np.ndarray | pd.Series, population: np.ndarray | pd.Ser
 
 def zone_equity(
     territories: pd.DataFrame,
-    relations: pd.DataFrame,
+    relations: links.Relations,
     selected_ids: pd.Series | list[str] | None = None,
     amounts: pd.Series | None = None,
 ) -> pd.DataFrame:
@@ -751,8 +755,8 @@ def zone_equity(
     ----------
     territories : pandas.DataFrame
         Territory layer with ``slug``, ``nombre``, ``tipo`` and ``poblacion``.
-    relations : pandas.DataFrame
-        :func:`layers.links.relate` of the initiatives with ``territories``.
+    relations : layers.links.Relations
+        :func:`layers.links.relate` of the initiatives with ``territories`` (its specific pairs count).
     selected_ids : sequence of str, optional
         Initiatives to count (all related ones by default).
     amounts : pandas.Series, optional
@@ -779,7 +783,7 @@ def zone_equity(
     if "poblacion" not in territories.columns:
         return pd.DataFrame(columns=columns)
     urban = territories[(territories["tipo"] == "sector urbano") & territories["poblacion"].notna()]
-    rel = relations[relations["relacion"].isin(links.SPECIFIC_RELATIONS)]
+    rel = relations.specific
     if selected_ids is not None:
         rel = rel[rel["id"].isin(set(selected_ids))]
     table = rel.groupby(["slug", "relacion"]).size().unstack(fill_value=0)

@@ -105,8 +105,7 @@ def named_territories(initiatives: gpd.GeoDataFrame, territories: gpd.GeoDataFra
         Indexed by initiative id, slugs in the order of ``territories``; initiatives
         with no explicit relation are absent.
     """
-    pairs = links.relate(initiatives, territories)
-    explicit = pairs[pairs["relacion"].isin(links.SPECIFIC_RELATIONS)]
+    explicit = links.relate(initiatives, territories).specific
     order = {slug: i for i, slug in enumerate(territories["slug"])}
     return (
         explicit.assign(_o=explicit["slug"].map(order)).sort_values("_o", kind="stable")

@@ -17,6 +17,8 @@ urbano, rural) concern every territory of that kind, and ``extracomunal`` ones
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -42,6 +44,8 @@ RELACIONES = {
 }
 #: Relations that name a territory itself (sited in it, or linked to it by the plan), not a whole kind.
 SPECIFIC_RELATIONS = ("ubicada", "vinculada")
+#: Relations of scope-wide initiatives: the scope covers every territory of a kind (a rule, not rows).
+SCOPE_RELATIONS = ("urbano", "rural", "comunal")
 #: Separator of slugs in the ``territorios`` text field.
 SEP = ";"
 
@@ -198,12 +202,155 @@ def _overlapping(named: gpd.GeoDataFrame, territories: gpd.GeoDataFrame) -> pd.D
     return pd.DataFrame({"ref": named["ref"].to_numpy()[left[keep]], "slug_y": territories["slug"].to_numpy()[right[keep]]})
 
 
+@dataclass(frozen=True)
+class Relations:
+    """Which initiatives concern which territories of one layer, scope-wide ones kept as a rule.
+
+    A commune-wide initiative concerns every territory: storing it as one row per
+    territory costs (initiatives × territories) rows (1.7 million at 10,000
+    territories). Here it is stored once, with the territories its scope covers,
+    and applied when a question is asked. Every answer is the one the full table
+    of pairs would give, each pair counted once with its most specific relation
+    (order of :data:`RELACIONES`).
+
+    Attributes
+    ----------
+    specific : pandas.DataFrame
+        ``id``, ``slug``, ``relacion`` (one of :data:`SPECIFIC_RELATIONS`): sited in
+        the territory or linked to it by the plan; one row per pair, ``ubicada`` first.
+    scoped : pandas.DataFrame
+        ``id``, ``alcance`` (one of :data:`SCOPE_RELATIONS`) of the scope-wide initiatives.
+    cover : pandas.DataFrame
+        Indexed by ``slug`` (every territory of the layer, in layer order), one bool
+        column per scope of :data:`SCOPE_RELATIONS`: whether that scope covers it.
+    """
+
+    specific: pd.DataFrame
+    scoped: pd.DataFrame
+    cover: pd.DataFrame
+
+    @property
+    def slugs(self) -> pd.Index:
+        """Every territory of the layer, in layer order."""
+        return self.cover.index
+
+    def _specific(self, ids: Iterable[str] | None, slugs: Iterable[str] | None) -> pd.DataFrame:
+        spec = self.specific
+        if ids is not None:
+            spec = spec[spec["id"].isin(set(ids))]
+        if slugs is not None:
+            spec = spec[spec["slug"].isin(set(slugs))]
+        return spec
+
+    def _scoped(self, ids: Iterable[str] | None) -> pd.DataFrame:
+        return self.scoped if ids is None else self.scoped[self.scoped["id"].isin(set(ids))]
+
+    def _shadowed(self, spec: pd.DataFrame) -> pd.DataFrame:
+        """Rows of ``spec`` whose initiative's scope covers the territory too (the specific relation wins)."""
+        both = spec.merge(self.scoped, on="id")
+        if both.empty:
+            return both.assign(covered=pd.Series(dtype=bool))
+        covered = self.cover.reindex(both["slug"], fill_value=False).to_numpy(dtype=bool)
+        column = both["alcance"].map({s: i for i, s in enumerate(self.cover.columns)}).to_numpy()
+        return both[covered[np.arange(len(both)), column]]
+
+    def pairs(self, ids: Iterable[str] | None = None, slugs: Iterable[str] | None = None) -> pd.DataFrame:
+        """The (initiative, territory) rows, limited to ``ids`` and ``slugs`` (all when ``None``).
+
+        Materialises scope-wide pairs for the territories asked: ask for few
+        territories (a sector) or few initiatives, not the whole layer at scale.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``id``, ``slug``, ``relacion``, sorted by ``id`` then ``slug``; a pair appears
+            once, with its most specific relation.
+        """
+        parts = [self._specific(ids, slugs)]
+        wanted = self.cover if slugs is None else self.cover[self.cover.index.isin(set(slugs))]
+        scoped = self._scoped(ids)
+        for scope in SCOPE_RELATIONS:
+            members = scoped.loc[scoped["alcance"] == scope, "id"]
+            covered = wanted.index[wanted[scope].to_numpy()]
+            if len(members) and len(covered):
+                grid = pd.MultiIndex.from_product([members, covered], names=["id", "slug"]).to_frame(index=False)
+                parts.append(grid.assign(relacion=scope))
+        out = pd.concat(parts, ignore_index=True).drop_duplicates(["id", "slug"])
+        return out.sort_values(["id", "slug"], kind="stable").reset_index(drop=True)
+
+    def of_territory(self, slug: str) -> pd.DataFrame:
+        """``id``, ``relacion`` of the initiatives that concern territory ``slug`` (each once)."""
+        return self.pairs(slugs=[slug])[["id", "relacion"]].reset_index(drop=True)
+
+    def counts(self, ids: Iterable[str] | None = None, slugs: Iterable[str] | None = None) -> pd.DataFrame:
+        """How many of ``ids`` (all when ``None``) concern each territory, by relation.
+
+        Computed without materialising scope-wide pairs: a scope's count is the number
+        of selected initiatives of that scope where it covers the territory, less those
+        already counted there by a specific relation.
+
+        Parameters
+        ----------
+        ids : iterable of str, optional
+            Initiatives to count.
+        slugs : iterable of str, optional
+            Territories to report, in this order (every territory of the layer by default;
+            unknown slugs count zero).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``slug``, one int64 column per relation of :data:`RELACIONES`.
+        """
+        ids = None if ids is None else set(ids)
+        order = self.slugs if slugs is None else pd.Index(list(slugs), name="slug")
+        spec = self._specific(ids, None)
+        table = (
+            spec.groupby(["slug", "relacion"]).size().unstack(fill_value=0)
+            .reindex(index=order, columns=list(RELACIONES), fill_value=0).fillna(0).astype("int64")
+        )
+        scoped = self._scoped(ids)
+        cover = self.cover.reindex(order, fill_value=False)
+        shadow = self._shadowed(spec).groupby(["slug", "alcance"]).size()
+        for scope in SCOPE_RELATIONS:
+            n = int((scoped["alcance"] == scope).sum())
+            column = np.where(cover[scope].to_numpy(dtype=bool), n, 0)
+            if scope in shadow.index.get_level_values("alcance"):
+                column = column - shadow.xs(scope, level="alcance").reindex(order, fill_value=0).to_numpy()
+            table[scope] = column.astype("int64")
+        table.index.name = "slug"
+        return table
+
+    def ids_concerning(self, slugs: Iterable[str]) -> pd.Index:
+        """Ids of the initiatives that concern at least one of ``slugs`` (specific or by scope)."""
+        slugs = set(slugs)
+        spec = self.specific.loc[self.specific["slug"].isin(slugs), "id"]
+        covering = self.cover[self.cover.index.isin(slugs)].any(axis=0)
+        scoped = self.scoped.loc[self.scoped["alcance"].map(covering).fillna(False).astype(bool), "id"]
+        return pd.Index(pd.concat([spec, scoped]).unique(), name="id")
+
+    def territories_concerned(self, ids: Iterable[str] | None = None) -> pd.Index:
+        """Slugs of the territories at least one of ``ids`` (all when ``None``) concerns, in layer order."""
+        ids = None if ids is None else set(ids)
+        present = set(self._scoped(ids)["alcance"])
+        mask = self.cover[[s for s in SCOPE_RELATIONS if s in present]].any(axis=1).to_numpy(dtype=bool)
+        mask = mask | self.slugs.isin(set(self._specific(ids, None)["slug"]))
+        return self.slugs[mask]
+
+
 def relate(
     initiatives: gpd.GeoDataFrame,
     territories: gpd.GeoDataFrame,
     reference: gpd.GeoDataFrame | None = None,
-) -> pd.DataFrame:
-    """Every (initiative, territory) pair where the initiative concerns the territory.
+) -> Relations:
+    """How the initiatives concern the territories: specific pairs and the scope rule.
+
+    Sited initiatives relate by a spatial join (STRtree, interiors must meet),
+    unsited territorial ones by the slugs of the link table (translated through
+    ``reference`` by overlap), and scope-wide ones (:data:`SCOPE_RELATIONS`) by
+    the ``tipo`` of each territory. Scope-wide relations are kept as a rule (which
+    initiatives have which scope, which territories each scope covers), never as
+    one row per (initiative, territory): see :class:`Relations`.
 
     Parameters
     ----------
@@ -218,28 +365,31 @@ def relate(
 
     Returns
     -------
-    pandas.DataFrame
-        Columns ``id``, ``slug``, ``relacion`` (one of :data:`RELACIONES`); a pair
-        appears once, with its most specific relation.
+    Relations
+        Answers per territory and per initiative; :meth:`Relations.pairs` gives
+        (``id``, ``slug``, ``relacion``) rows, each pair once with its most specific relation.
+
+    Raises
+    ------
+    DataValidationError
+        When the link table names slugs that ``territories`` lacks and no ``reference`` is given.
     """
-    parts = []
-    sited = _sited_pairs(initiatives, territories)
-    parts.append(sited.assign(relacion="ubicada"))
+    sited = _sited_pairs(initiatives, territories).assign(relacion="ubicada")
     unsited = initiatives.loc[initiatives.geometry.isna(), ["id", "territorios"]]
-    parts.append(_linked_pairs(unsited, territories, reference).assign(relacion="vinculada"))
+    linked = _linked_pairs(unsited, territories, reference).assign(relacion="vinculada")
+    specific = pd.concat([sited, linked], ignore_index=True).drop_duplicates(["id", "slug"])
     tipo = territories["tipo"].astype(str)
-    groups = {
-        "urbano": territories.loc[tipo.map(territories_mod.is_urban), "slug"],
-        "rural": territories.loc[tipo.map(territories_mod.is_rural), "slug"],
-        "comunal": territories["slug"],
-    }
-    for scope, slugs in groups.items():
-        ids = initiatives.loc[initiatives["alcance"] == scope, "id"]
-        if len(ids) and len(slugs):
-            grid = pd.MultiIndex.from_product([ids, slugs], names=["id", "slug"]).to_frame(index=False)
-            parts.append(grid.assign(relacion=scope))
-    out = pd.concat(parts, ignore_index=True)
-    order = {name: i for i, name in enumerate(RELACIONES)}
-    out["_o"] = out["relacion"].map(order)
-    out = out.sort_values(["id", "slug", "_o"]).drop_duplicates(["id", "slug"]).drop(columns="_o")
-    return out.reset_index(drop=True)
+    cover = pd.DataFrame(
+        {
+            "urbano": tipo.map(territories_mod.is_urban).to_numpy(dtype=bool),
+            "rural": tipo.map(territories_mod.is_rural).to_numpy(dtype=bool),
+            "comunal": np.ones(len(territories), dtype=bool),
+        },
+        index=pd.Index(territories["slug"].astype(str).to_numpy(), name="slug"),
+    )[list(SCOPE_RELATIONS)]
+    scoped = initiatives.loc[initiatives["alcance"].isin(SCOPE_RELATIONS), ["id", "alcance"]]
+    return Relations(
+        specific=specific[["id", "slug", "relacion"]].reset_index(drop=True),
+        scoped=pd.DataFrame({"id": scoped["id"].to_numpy(), "alcance": scoped["alcance"].to_numpy()}),
+        cover=cover,
+    )

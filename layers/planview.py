@@ -102,8 +102,10 @@ def per_strategy(initiatives: gpd.GeoDataFrame, strategies: Mapping[str, str]) -
     return table.sort_values(["orden", "ubicacion"])[["estrategia", "orden", "ubicacion", "n"]].reset_index(drop=True)
 
 
-def per_territory(relations: pd.DataFrame, territories: pd.DataFrame) -> pd.DataFrame:
+def per_territory(relations: links.Relations, territories: pd.DataFrame) -> pd.DataFrame:
     """Initiatives concerning each territory, by relation (long table for a stacked chart).
+
+    Counted by :meth:`layers.links.Relations.counts` (scope-wide ones by rule, not rows).
 
     Returns
     -------
@@ -114,8 +116,8 @@ def per_territory(relations: pd.DataFrame, territories: pd.DataFrame) -> pd.Data
     """
     names = territories.set_index("slug")["nombre"]
     order = {slug: i for i, slug in enumerate(territories["slug"])}
-    table = relations.groupby(["slug", "relacion"]).size().rename("n").reset_index()
-    table = table[table["slug"].isin(names.index)]
+    table = relations.counts(slugs=territories["slug"]).rename_axis(columns="relacion").stack().rename("n").reset_index()
+    table = table[(table["n"] > 0) & table["slug"].isin(names.index)]
     table["territorio"] = table["slug"].map(names).astype(str)
     table["orden"] = table["slug"].map(order).astype(int)
     rank = {rel: i for i, rel in enumerate(links.RELACIONES)}

@@ -81,7 +81,7 @@ def check_scopes(values: Iterable[str]) -> list[str]:
 
 def filter_initiatives(
     initiatives: gpd.GeoDataFrame,
-    relations: pd.DataFrame | None = None,
+    relations: links.Relations | None = None,
     *,
     territorio: str | Iterable[str] | None = None,
     estrategia: object = None,
@@ -97,9 +97,10 @@ def filter_initiatives(
     ----------
     initiatives : geopandas.GeoDataFrame
         The initiatives layer.
-    relations : pandas.DataFrame, optional
+    relations : layers.links.Relations, optional
         Output of :func:`layers.links.relate` for the active territory layer;
-        required when filtering by territory.
+        required when filtering by territory. Scope-wide initiatives are matched by
+        the rule (:meth:`layers.links.Relations.ids_concerning`), never by materialised rows.
     territorio : str or iterable of str, optional
         Territory slugs (or former slugs, see :func:`check_territories`): keeps
         initiatives sited in or crossing them, linked to them, or whose scope covers
@@ -110,7 +111,7 @@ def filter_initiatives(
     q : str, optional
         Words searched in the names, case- and accent-insensitive (all must appear).
     territories : geopandas.GeoDataFrame, optional
-        Territory layer used to check slugs (defaults to the slugs in ``relations``).
+        Territory layer used to check slugs (defaults to the territories of ``relations``).
 
     Returns
     -------
@@ -134,10 +135,9 @@ def filter_initiatives(
     if slugs:
         if relations is None:
             raise ValueError("filtering by territory needs the relations table")
-        layer = territories if territories is not None else pd.DataFrame({"slug": relations["slug"].unique()})
+        layer = territories if territories is not None else pd.DataFrame({"slug": relations.slugs})
         slugs = check_territories(slugs, layer)
-        ids = relations.loc[relations["slug"].isin(slugs), "id"]
-        mask &= initiatives["id"].isin(ids)
+        mask &= initiatives["id"].isin(relations.ids_concerning(slugs))
     words = fold(q or "").split()
     if words:
         haystack = (initiatives["nombre"].fillna("") + " " + initiatives["nombre_original"].fillna("")).map(fold)

@@ -197,7 +197,7 @@ def sector_summary(
     slug: str,
     initiatives: gpd.GeoDataFrame,
     territories: gpd.GeoDataFrame,
-    relations: pd.DataFrame,
+    relations: links.Relations,
     strategies: pd.DataFrame | None = None,
     monitoring: pd.DataFrame | None = None,
 ) -> SectorSummary:
@@ -211,8 +211,9 @@ def sector_summary(
         The initiatives layer (EPSG:4326).
     territories : geopandas.GeoDataFrame
         Territory layer the relations were computed against (EPSG:4326).
-    relations : pandas.DataFrame
-        Output of :func:`layers.links.relate` for ``territories``.
+    relations : layers.links.Relations
+        Output of :func:`layers.links.relate` for ``territories``; only this
+        territory's pairs are materialised (:meth:`layers.links.Relations.of_territory`).
     strategies : pandas.DataFrame, optional
         Strategies table (``id``, ``numero``, ``nombre``) giving the strategy order;
         otherwise strategies sort by their id's number.
@@ -233,7 +234,7 @@ def sector_summary(
     check_territories([slug], territories)
     territory = territories.loc[territories["slug"] == slug].iloc[0]
 
-    rel = relations.loc[relations["slug"] == slug, ["id", "relacion"]].drop_duplicates("id")
+    rel = relations.of_territory(slug)
     inits = initiatives[initiatives["alcance"] != "extracomunal"]
     inits = inits.merge(rel, on="id", how="inner", sort=False)
     # Keep the catalogue order of the layer.

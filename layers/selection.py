@@ -151,7 +151,7 @@ def state_key(state: Mapping[str, object]) -> tuple:
 
 def apply(
     initiatives: gpd.GeoDataFrame,
-    relations: pd.DataFrame,
+    relations: links.Relations,
     state: Mapping[str, object],
     territories: gpd.GeoDataFrame,
 ) -> gpd.GeoDataFrame:
@@ -161,7 +161,7 @@ def apply(
     ----------
     initiatives : geopandas.GeoDataFrame
         The initiatives layer.
-    relations : pandas.DataFrame
+    relations : layers.links.Relations
         :func:`layers.links.relate` for the active territory layer.
     state : mapping
         Output of :func:`clean_filters`.
@@ -177,7 +177,7 @@ def apply(
     return query.filter_initiatives(initiatives, relations, territories=territories, **filters)
 
 
-def territory_names(selected: pd.DataFrame, relations: pd.DataFrame, territories: pd.DataFrame) -> pd.Series:
+def territory_names(selected: pd.DataFrame, relations: links.Relations, territories: pd.DataFrame) -> pd.Series:
     """What each selected initiative concerns, in words (table column ``territorios``).
 
     Sited and linked initiatives list the territories' names; scope-wide ones say
@@ -185,7 +185,8 @@ def territory_names(selected: pd.DataFrame, relations: pd.DataFrame, territories
     """
     names = territories.set_index("slug")["nombre"]
     order = {slug: i for i, slug in enumerate(territories["slug"])}
-    rel = relations[relations["id"].isin(set(selected["id"])) & relations["relacion"].isin(links.SPECIFIC_RELATIONS)]
+    specific = relations.specific
+    rel = specific[specific["id"].isin(set(selected["id"]))]
     rel = rel.assign(_o=rel["slug"].map(order), _n=rel["slug"].map(names)).dropna(subset=["_n"]).sort_values("_o")
     listed = rel.groupby("id")["_n"].agg(", ".join)
     scope = selected["alcance"].map(SCOPE_TERRITORIES)
@@ -194,7 +195,7 @@ def territory_names(selected: pd.DataFrame, relations: pd.DataFrame, territories
     return out
 
 
-def table(selected: pd.DataFrame, relations: pd.DataFrame, territories: pd.DataFrame, strategies: Mapping[str, str] | None = None) -> pd.DataFrame:
+def table(selected: pd.DataFrame, relations: links.Relations, territories: pd.DataFrame, strategies: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The selection as a table for people: :data:`TABLE_COLUMNS`.
 
     ``estrategia`` and ``plan`` show id and name; ``alcance`` its label;
@@ -213,7 +214,7 @@ def table(selected: pd.DataFrame, relations: pd.DataFrame, territories: pd.DataF
     return out.reset_index(drop=True)
 
 
-def summary(selected: gpd.GeoDataFrame, relations: pd.DataFrame) -> dict[str, int]:
+def summary(selected: gpd.GeoDataFrame, relations: links.Relations) -> dict[str, int]:
     """Figures of a selection.
 
     Returns
@@ -224,7 +225,7 @@ def summary(selected: gpd.GeoDataFrame, relations: pd.DataFrame) -> dict[str, in
         initiative concerns, in any relation).
     """
     sited = selected.geometry.notna() & ~selected.geometry.is_empty
-    concerned = relations.loc[relations["id"].isin(set(selected["id"])), "slug"].nunique()
+    concerned = len(relations.territories_concerned(selected["id"]))
     return {"iniciativas": int(len(selected)), "ubicadas": int(sited.sum()), "territorios": int(concerned)}
 
 

@@ -123,7 +123,7 @@ def relations(
     name: str = SHIPPED_NAME,
     registry: pd.DataFrame | None = None,
     read: Reader | None = None,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+) -> tuple[gpd.GeoDataFrame, links.Relations]:
     """The active territory layer ``name`` and the (initiative, territory) pairs against it.
 
     The one relation rule of the system: sited initiatives relate by geometry,
@@ -146,9 +146,9 @@ def relations(
 
     Returns
     -------
-    (geopandas.GeoDataFrame, pandas.DataFrame)
-        The layer (EPSG:4326) and the output of :func:`layers.links.relate`
-        (``id``, ``slug``, ``relacion``).
+    (geopandas.GeoDataFrame, layers.links.Relations)
+        The layer (EPSG:4326) and the output of :func:`layers.links.relate`: the
+        specific pairs and the scope rule, never one row per scope-wide pair.
 
     Raises
     ------

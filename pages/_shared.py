@@ -114,7 +114,7 @@ def initiatives(sites: str | None = None) -> gpd.GeoDataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _relations(territory_layer: str, version: int, sites: str | None = None) -> pd.DataFrame:
+def _relations(territory_layer: str, version: int, sites: str | None = None):
     import functools
 
     from layers import territory_layers
@@ -126,10 +126,11 @@ def _relations(territory_layer: str, version: int, sites: str | None = None) -> 
     return pairs
 
 
-def relations(territory_layer: str = DEFAULT_TERRITORY_LAYER, sites: str | None = None) -> pd.DataFrame:
-    """(initiative, territory, relation) pairs for a territory layer (cached).
+def relations(territory_layer: str = DEFAULT_TERRITORY_LAYER, sites: str | None = None):
+    """How the initiatives concern a territory layer (:class:`layers.links.Relations`, cached).
 
-    The domain's rule, :func:`layers.territory_layers.relations`, on the cached layers.
+    The domain's rule, :func:`layers.territory_layers.relations`, on the cached layers:
+    specific pairs and the scope rule, never one row per scope-wide pair.
     ``sites`` names the site layer laid over the initiatives (see :func:`initiatives`).
     """
     return _relations(territory_layer, store_version(), sites or None)

@@ -82,9 +82,9 @@ def _listing(joined: pd.DataFrame, mask: pd.Series, extra: list[str]) -> pd.Data
     return joined.loc[mask, columns].reset_index(drop=True)
 
 
-def _territories(joined: pd.DataFrame, relations: pd.DataFrame, territories: pd.DataFrame,
+def _territories(joined: pd.DataFrame, relations: links.Relations, territories: pd.DataFrame,
                  as_of: _dt.date) -> pd.DataFrame:
-    specific = relations[relations["relacion"].isin(links.SPECIFIC_RELATIONS)][["id", "slug"]].drop_duplicates()
+    specific = relations.specific[["id", "slug"]].drop_duplicates()
     frame = specific.merge(joined.assign(_avance=P.initiative_progress(joined),
                                          _atrasada=P.delayed(joined, as_of)), on="id", how="left")
     frame["monto_aprobado_clp"] = pd.to_numeric(frame["monto_aprobado_clp"], errors="coerce").fillna(0)
@@ -104,7 +104,7 @@ def _territories(joined: pd.DataFrame, relations: pd.DataFrame, territories: pd.
 
 def public_account(
     joined: pd.DataFrame,
-    relations: pd.DataFrame,
+    relations: links.Relations,
     territories: pd.DataFrame,
     year: int,
     today: _dt.date | None = None,
@@ -115,8 +115,8 @@ def public_account(
     ----------
     joined : pandas.DataFrame
         Initiatives with their monitoring values (:func:`layers.monitoring.progress.join`).
-    relations : pandas.DataFrame
-        ``id``, ``slug``, ``relacion`` pairs (:func:`layers.links.relate`); only the
+    relations : layers.links.Relations
+        :func:`layers.links.relate` of the initiatives with ``territories``; only the
         specific relations (``ubicada``, ``vinculada``) count per territory, since
         communal, urban and rural programmes concern every territory of their kind.
     territories : pandas.DataFrame

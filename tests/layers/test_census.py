@@ -338,7 +338,8 @@ def test_zone_equity_counts_specific_initiatives_per_thousand(layer):
     rel = links.relate(inits, layer)
     equity = census.zone_equity(layer, rel)
     assert len(equity) == 13 and int(equity["poblacion"].sum()) == 42_610
-    specific = rel[rel["relacion"].isin(links.SPECIFIC_RELATIONS)].groupby("slug").size()
+    pairs = rel.pairs()
+    specific = pairs[pairs["relacion"].isin(links.SPECIFIC_RELATIONS)].groupby("slug").size()
     assert (equity["especificas"].to_numpy() == specific.reindex(equity["slug"]).fillna(0).to_numpy()).all()
     assert np.allclose(equity["por_mil"], 1000 * equity["especificas"] / equity["poblacion"], atol=1e-3)
     assert equity["inversion_ubicada_clp"].isna().all()

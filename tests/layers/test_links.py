@@ -94,7 +94,7 @@ def test_rural_programmes_link_to_every_rural_locality(source, name):
     layer = source["layer"]
     iid = layer.loc[layer["nombre"] == name, "id"].item()
     assert layer.loc[layer["id"] == iid, "alcance"].item() == "rural"
-    pairs = links.relate(layer, source["territories"])
+    pairs = links.relate(layer, source["territories"]).pairs()
     got = set(pairs.loc[pairs["id"] == iid, "slug"])
     terr = source["territories"]
     rural = set(terr.loc[terr["tipo"].map(territories.is_rural), "slug"])
@@ -105,12 +105,12 @@ def test_extracomunal_concerns_no_territory(source):
     layer = source["layer"]
     row = layer[layer["nombre"].str.contains("La Serena")]
     assert row["alcance"].item() == "extracomunal"
-    pairs = links.relate(layer, source["territories"])
+    pairs = links.relate(layer, source["territories"]).pairs()
     assert row["id"].item() not in set(pairs["id"])
 
 
 def test_relations_one_per_pair_most_specific(source):
-    pairs = links.relate(source["layer"], source["territories"])
+    pairs = links.relate(source["layer"], source["territories"]).pairs()
     assert not pairs.duplicated(["id", "slug"]).any()
     n_terr = len(source["territories"])
     comunal = source["layer"].loc[source["layer"]["alcance"] == "comunal", "id"]
@@ -126,7 +126,7 @@ def test_polygon_touching_a_neighbour_does_not_concern_it(source):
     layer = gpd.GeoDataFrame(
         {"id": ["X"], "alcance": ["territorial"], "territorios": [""]}, geometry=[centro], crs=4326
     )
-    pairs = links.relate(layer, terr)
+    pairs = links.relate(layer, terr).pairs()
     assert set(pairs["slug"]) == {"centro"}
 
 
@@ -140,7 +140,7 @@ def test_relink_to_another_territory_layer(source):
     halves = [shapely.clip_by_rect(com, minx, miny, mid, maxy), shapely.clip_by_rect(com, mid, miny, maxx, maxy)]
     other = gpd.GeoDataFrame({"slug": ["oeste", "este"], "tipo": ["localidad rural", "sector urbano"]}, geometry=halves, crs=4326)
     layer = source["layer"]
-    pairs = links.relate(layer, other, reference=terr)
+    pairs = links.relate(layer, other, reference=terr).pairs()
     linked = pairs[pairs["relacion"] == "vinculada"]
     carretera = layer.loc[layer["alcance"].eq("territorial") & layer.geometry.isna(), "id"]
     assert set(linked["id"]) == set(carretera)
@@ -200,8 +200,8 @@ def test_relation_rule_translates_links_after_territories_are_replaced(fresh_sto
     from layers import store, territory_layers
 
     inits = store.read_layer("iniciativas")
-    shipped_layer, shipped_pairs = territory_layers.relations(inits)
-    pd.testing.assert_frame_equal(shipped_pairs, links.relate(inits, shipped_layer))
+    shipped_layer, shipped_rel = territory_layers.relations(inits)
+    pd.testing.assert_frame_equal(shipped_rel.pairs(), links.relate(inits, shipped_layer).pairs())
     assert territory_layers.is_shipped_as_shipped("territorios")
 
     _import_units(tmp_path)
@@ -217,7 +217,8 @@ def test_relation_rule_translates_links_after_territories_are_replaced(fresh_sto
         read_names.append(name)
         return store.read_layer(name)
 
-    layer, pairs = territory_layers.relations(inits, "territorios", registry=store.list_layers(), read=reader)
+    layer, rel = territory_layers.relations(inits, "territorios", registry=store.list_layers(), read=reader)
+    pairs = rel.pairs(ids=["E1-P4-09"])
     assert read_names == ["territorios"]  # the shipped reference comes from data/, not the replaced layer
     assert list(layer["slug"]) == list(replaced["slug"])
     linked = pairs[(pairs["id"] == "E1-P4-09")]

@@ -42,10 +42,10 @@ def test_a_drawn_geometry_becomes_the_default_site_with_source_and_precision(pla
 
 
 def test_the_initiative_is_relinked_to_territories_at_once(planner, shipped):
-    before = links.relate(initiatives.with_sites(initiatives.default_sites()), shipped["territories"])
+    before = links.relate(initiatives.with_sites(initiatives.default_sites()), shipped["territories"]).pairs()
     assert set(before.loc[before["id"] == IDENT, "relacion"]) == {"urbano"}  # every urban territory, by scope
     placing.place(planner, IDENT, POINT, 8)
-    rel = links.relate(initiatives.with_sites(initiatives.default_sites()), shipped["territories"])
+    rel = links.relate(initiatives.with_sites(initiatives.default_sites()), shipped["territories"]).pairs()
     placed = rel[(rel["id"] == IDENT) & (rel["relacion"] == "ubicada")]
     assert placed["slug"].tolist() == ["centro"]  # sited in the centre; the scope's links stay
     assert current(IDENT)["territorios"] == "centro"

@@ -77,8 +77,8 @@ def test_groups_and_counts_are_consistent(shipped, slug):
         ranks = [order[i] for i in g.initiatives["id"]]
         assert ranks == sorted(ranks)
     # The relation table agrees: same ids as relate() gives for the territory.
-    rel = shipped["relations"]
-    assert set(s.initiatives["id"]) == set(rel.loc[rel["slug"] == slug, "id"])
+    rel = shipped["relations"].pairs(slugs=[slug])
+    assert set(s.initiatives["id"]) == set(rel["id"])
 
 
 def test_every_commune_wide_initiative_concerns_every_territory(shipped):

@@ -109,6 +109,6 @@ def test_chart_tables(shipped):
     assert by_strategy["n"].sum() == len(shipped["initiatives"])
     assert by_strategy["estrategia"].iloc[0].startswith("1. ")
     by_territory = planview.per_territory(shipped["relations"], shipped["territories"])
-    assert by_territory["n"].sum() == len(shipped["relations"])
+    assert by_territory["n"].sum() == len(shipped["relations"].pairs())
     assert set(by_territory["relacion"]) <= set(links.RELACIONES.values())
     assert isinstance(by_territory, pd.DataFrame)

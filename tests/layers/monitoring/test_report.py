@@ -9,6 +9,7 @@ import io
 import pandas as pd
 import pytest
 
+from layers import links
 from layers.monitoring import report
 
 TODAY = dt.date(2026, 6, 30)
@@ -16,8 +17,12 @@ TODAY = dt.date(2026, 6, 30)
 
 @pytest.fixture
 def figures(joined):
-    relations = pd.DataFrame([("A1", "t1", "ubicada"), ("C1", "t1", "vinculada"), ("B1", "t1", "comunal"),
-                              ("B1", "t2", "comunal")], columns=["id", "slug", "relacion"])
+    relations = links.Relations(  # A1 sited in t1, C1 linked to t1, B1 commune-wide
+        specific=pd.DataFrame([("A1", "t1", "ubicada"), ("C1", "t1", "vinculada")], columns=["id", "slug", "relacion"]),
+        scoped=pd.DataFrame({"id": ["B1"], "alcance": ["comunal"]}),
+        cover=pd.DataFrame({"urbano": [False, False], "rural": [False, False], "comunal": [True, True]},
+                           index=pd.Index(["t1", "t2"], name="slug")),
+    )
     territories = pd.DataFrame({"slug": ["t1", "t2"], "nombre": ["Centro", "Domeyko"]})
     return report.public_account(joined, relations, territories, 2026, today=TODAY)
 
@@ -70,7 +75,8 @@ def test_finished_and_delayed_lists(figures):
 
 
 def test_finished_in_another_year(joined):
-    empty = pd.DataFrame(columns=["id", "slug", "relacion"])
+    empty = links.Relations(pd.DataFrame(columns=["id", "slug", "relacion"]), pd.DataFrame(columns=["id", "alcance"]),
+                            pd.DataFrame(columns=list(links.SCOPE_RELATIONS), dtype=bool))
     other = report.public_account(joined, empty, pd.DataFrame({"slug": [], "nombre": []}), 2025, today=TODAY)
     assert other["terminadas"].empty and other["totales"]["terminadas_anio"] == 0
     assert other["fecha_referencia"] == "2025-12-31" and other["atrasadas"].empty
