@@ -156,7 +156,7 @@ def test_imported_sites_are_used_by_default(fresh_store, tmp_path):
     assert shown.loc[TURBINA, "territorios"] == "Domeyko"
     # The relation behind it is "ubicada" (computed independently).
     merged = importer.merge_sites(store.read_layer("iniciativas"), "ubicaciones_prueba", store.read_layer("territorios"))
-    rel = links.relate(merged, store.read_layer("territorios"))
+    rel = links.relate(merged, store.read_layer("territorios")).pairs(ids=[TURBINA])
     assert rel.loc[(rel["id"] == TURBINA) & (rel["slug"] == "domeyko"), "relacion"].tolist() == ["ubicada"]
     # Its popup names the imported file as the source of the geometry.
     doc = sited_document(at)

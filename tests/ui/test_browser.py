@@ -178,7 +178,7 @@ def test_home_map_draws_territories_and_sited_initiatives(app, browser_page, shi
     [
         ("estrategia=6", lambda s: s["initiatives"][s["initiatives"]["estrategia"] == "E6"]),
         ("territorio=domeyko", lambda s: s["initiatives"][s["initiatives"]["id"].isin(
-            s["relations"].loc[s["relations"]["slug"] == "domeyko", "id"])]),
+            s["relations"].ids_concerning(["domeyko"]))]),
     ],
     ids=["estrategia", "territorio"],
 )
@@ -240,7 +240,8 @@ def test_sector_page_by_link(app, browser_page, shipped, artifacts_dir):
 
 def test_sector_map_draws_neighbours_and_sited_initiatives(app, browser_page, shipped):
     probe = browser_page
-    sited = shipped["relations"].loc[shipped["relations"]["relacion"] == "ubicada", "slug"]
+    specific = shipped["relations"].specific
+    sited = specific.loc[specific["relacion"] == "ubicada", "slug"]
     slug = sited.value_counts().index[0]  # the territory with most sited initiatives, from the store
     open_page(probe, app + f"/sector?territorio={slug}")
     frame = probe.wait_for_map()
