@@ -48,6 +48,8 @@ navigation = st.navigation(
                 visibility=_access.nav_visibility(_roles.EDIT_MONITORING)),
         st.Page("pages/ubicar.py", title="Ubicar iniciativas", url_path="ubicar",
                 visibility=_access.nav_visibility(_roles.PLACE_INITIATIVES)),
+        st.Page("pages/vincular.py", title="Territorios de iniciativas", url_path="vincular",
+                visibility=_access.nav_visibility(_roles.PLACE_INITIATIVES)),
         st.Page("pages/auditoria.py", title="Auditoría", url_path="auditoria",
                 visibility=_access.nav_visibility(_roles.AUDIT)),
     ]

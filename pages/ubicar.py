@@ -66,6 +66,8 @@ layer = initiatives.with_sites(initiatives.default_sites())
 ident = _pick(layer)
 row = layer.set_index("id").loc[ident]
 st.markdown(shared.md_escape(_describe(row)))
+st.page_link("pages/vincular.py", label="Sin lugar preciso: elegir sus territorios de una lista",
+             query_params={"iniciativa": ident})
 if not webassets.assets_installed():
     st.error(webassets.missing_assets_message())
     st.stop()
