@@ -277,8 +277,8 @@ class BrowserProbe:
         return self.page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
 
     def folium_frames(self) -> list:
-        """Frames of streamlit-folium components (the maps)."""
-        return [f for f in self.page.frames if "streamlit_folium" in f.url]
+        """Frames of the maps: streamlit-folium components and the ``srcdoc`` frames of ``st.iframe``."""
+        return [f for f in self.page.frames if "streamlit_folium" in f.url or f.url == "about:srcdoc"]
 
     def wait_for_map(self, timeout_s: float = 60.0, selector: str = ".leaflet-container"):
         """Wait until a streamlit-folium frame holds a Leaflet map; return that frame."""
