@@ -12,7 +12,8 @@ command line use by default:
     ``precision_m`` (metres), ``autor``, ``fecha_hora``, ``version``.
 ``ubicaciones_historial`` (editable table, append-only)
     Same columns as the monitoring history (:data:`layers.monitoring.history.HISTORY_COLUMNS`);
-    ``campo`` is ``ubicacion``, the values are ``<tipo> · <fuente>`` texts.
+    ``campo`` is ``ubicacion``, the values are ``<tipo> · <fuente>`` texts. Scopes chosen from a
+    list (:mod:`layers.access.linking`) are appended here too, with ``campo`` ``alcance``.
 ``ubicaciones_app`` (site layer, registry ``clase`` ``ubicaciones``)
     Written after every change: the newest other imported site layer (if any) with the
     app's placements laid over it, so it is the newest site layer and therefore the
