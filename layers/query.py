@@ -137,7 +137,7 @@ def filter_initiatives(
             raise ValueError("filtering by territory needs the relations table")
         layer = territories if territories is not None else pd.DataFrame({"slug": relations.slugs})
         slugs = check_territories(slugs, layer)
-        mask &= initiatives["id"].isin(relations.ids_concerning(slugs))
+        mask &= links.isin(initiatives["id"], relations.ids_concerning(slugs))
     words = fold(q or "").split()
     if words:
         haystack = (initiatives["nombre"].fillna("") + " " + initiatives["nombre_original"].fillna("")).map(fold)

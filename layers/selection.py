@@ -186,7 +186,7 @@ def territory_names(selected: pd.DataFrame, relations: links.Relations, territor
     names = territories.set_index("slug")["nombre"]
     order = {slug: i for i, slug in enumerate(territories["slug"])}
     specific = relations.specific
-    rel = specific[specific["id"].isin(set(selected["id"]))]
+    rel = specific[links.isin(specific["id"], selected["id"])]
     rel = rel.assign(_o=rel["slug"].map(order), _n=rel["slug"].map(names)).dropna(subset=["_n"]).sort_values("_o")
     listed = rel.groupby("id")["_n"].agg(", ".join)
     scope = selected["alcance"].map(SCOPE_TERRITORIES)
