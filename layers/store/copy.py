@@ -13,8 +13,10 @@ path of a ``.gpkg`` file (:func:`store_at`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,25 +121,45 @@ def copy_store(source: Store, target: Store, replace: bool = False) -> CopyRepor
         raise StoreError("El origen y el destino de la copia son el mismo almacén.", code="same_store", target=target.location)
     started = time.perf_counter()
     source.check()
+    with _both_held(source, target):  # the source cannot change between reading, copying and counting
+        report = _copy_held(source, target, replace)
+    report.seconds = time.perf_counter() - started
+    log.info("store copied in %.2f s", report.seconds)
+    return report
+
+
+@contextlib.contextmanager
+def _both_held(*stores: Store) -> Iterator[None]:
+    """Hold off the writers of every store, taking the locks in the order of their locations.
+
+    One order for every process: two copies in opposite directions never wait for each other.
+    """
+    with contextlib.ExitStack() as stack:
+        for held in sorted(stores, key=lambda s: s.location):
+            stack.enter_context(held.exclusive())
+        yield
+
+
+def _copy_held(source: Store, target: Store, replace: bool) -> CopyReport:
+    """The copy and its count check, while no writer can change either store."""
     registry = source.list_layers()
-    with target.exclusive():
-        existing = target.list_layers() if target.exists() else None
-        if existing is not None and len(existing):
-            if not replace:
-                raise StoreError(f"El almacén de destino «{target.location}» ya tiene capas.",
-                                 code="target_not_empty", target=target.location)
-            target.write_layers({}, drop=list(existing["nombre"]))
-        layers = registry[registry["origen"] != EDITABLE]
-        put = {row["nombre"]: (source.read_layer(row["nombre"]), _metadata(row)) for row in layers.to_dict("records")}
-        state = {k: v for k, v in source.state().items() if k in _STATE_KEYS}
-        target.write_layers(put, state=state)
-        editable = list(registry.loc[registry["origen"] == EDITABLE, "nombre"])
+    existing = target.list_layers() if target.exists() else None
+    if existing is not None and len(existing):
+        if not replace:
+            raise StoreError(f"El almacén de destino «{target.location}» ya tiene capas.",
+                             code="target_not_empty", target=target.location)
+        target.write_layers({}, drop=list(existing["nombre"]))
+    layers = registry[registry["origen"] != EDITABLE]
+    put = {row["nombre"]: (source.read_layer(row["nombre"]), _metadata(row)) for row in layers.to_dict("records")}
+    state = {k: v for k, v in source.state().items() if k in _STATE_KEYS}
+    target.write_layers(put, state=state)
+    editable = list(registry.loc[registry["origen"] == EDITABLE, "nombre"])
+    for name in editable:
+        columns, key = _describe(source, name)
+        target.define_table(name, columns, key)
+    with target.transaction() as tx:
         for name in editable:
-            columns, key = _describe(source, name)
-            target.define_table(name, columns, key)
-        with target.transaction() as tx:
-            for name in editable:
-                tx.insert(name, source.read_table(name))
+            tx.insert(name, source.read_table(name))
     report = CopyReport(source.location, target.location, seconds=0.0)
     copied = target.list_layers().set_index("nombre")
     wrong = []
@@ -150,6 +172,4 @@ def copy_store(source: Store, target: Store, replace: bool = False) -> CopyRepor
             wrong.append(row.nombre)
     if wrong:
         raise StoreError(f"La copia no coincide en: {', '.join(wrong)}.", code="copy_mismatch", layers=wrong)
-    report.seconds = time.perf_counter() - started
-    log.info("store copied in %.2f s", report.seconds)
     return report
