@@ -67,6 +67,69 @@ def _status(version: int):
     return monitoring.matrix()[["estado", "avance_fisico"]]
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _listing(version: int) -> dict:
+    """What the page's choices list, read once per store version for every visitor (shared, do not mutate).
+
+    Returns
+    -------
+    dict
+        ``layers`` (territory layers), ``sites`` (imported site layers), ``strategies`` and
+        ``plan_names`` (id -> name), ``plans`` (the plan table).
+    """
+    return {
+        "layers": shared.territory_layers(), "sites": shared.site_layers(), "strategies": shared.strategy_names(),
+        "plans": shared.layer("planes"), "plan_names": shared.plan_names(),
+    }
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _layer_data(version: int, territory_layer: str, sites: str | None) -> dict:
+    """Territories, relations and initiatives of a layer and a choice of sites, shared by every visitor.
+
+    ``st.cache_data`` hands each caller a copy (an unpickling on every rerun); these
+    read-only objects are kept once per process instead. Do not mutate them.
+    """
+    territories = shared.layer(territory_layer)
+    return {
+        "territories": territories, "relations": shared.relations(territory_layer, sites),
+        "initiatives": shared.initiatives(sites), "slugs": list(territories["slug"]),
+        "labels": dict(zip(territories["slug"], territories["nombre"])),
+    }
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _selection_view(version: int, territory_layer: str, sites: str | None, key: tuple) -> dict:
+    """The selection of a filter state and what the page shows of it, computed once for every visitor.
+
+    Parameters
+    ----------
+    version : int
+        Store version.
+    territory_layer, sites : str
+        Active territory layer and site layer (``None``: the included sites).
+    key : tuple
+        :func:`layers.selection.state_key` of the (clean) filter state.
+
+    Returns
+    -------
+    dict
+        ``selected`` (initiatives), ``figures`` (:func:`layers.selection.summary`, the
+        territories counted among those chosen when any), ``table`` (:func:`layers.selection.table`)
+        and ``kinds`` (:func:`layers.exchange.package.geometry_counts`). Shared: do not mutate.
+    """
+    data = _layer_data(version, territory_layer, sites)
+    state = {name: (value if name == "q" else list(value)) for name, value in key}
+    relations = data["relations"]
+    selected = selection.apply(data["initiatives"], relations, state, data["territories"])
+    figures = selection.summary(selected, relations)
+    if state["territorio"]:  # the territories the person chose, not every one the selection concerns
+        chosen = relations.territories_concerned(selected["id"]).intersection(state["territorio"])
+        figures["territorios"] = len(chosen)
+    table = selection.table(selected, relations, data["territories"], _listing(version)["strategies"])
+    return {"selected": selected, "figures": figures, "table": table, "kinds": package.geometry_counts(selected)}
+
+
 def _clear_filters() -> None:
     for key in KEYS.values():
         st.session_state[key] = "" if key == KEYS["q"] else []
@@ -79,7 +142,9 @@ st.caption(
 )
 
 # --- territory layer --------------------------------------------------------------------
-layer_names = shared.territory_layers()
+version = shared.store_version()
+listing = _listing(version)
+layer_names = listing["layers"]
 warnings: list[str] = []
 if LAYER_KEY not in st.session_state:
     wanted = st.query_params.get("capa", shared.DEFAULT_TERRITORY_LAYER)
@@ -94,7 +159,7 @@ elif st.session_state[LAYER_KEY] not in layer_names:
 territory_layer = st.session_state[LAYER_KEY]
 
 # --- initiative sites: the included ones or an imported site layer ----------------------
-site_names = shared.site_layers()
+site_names = listing["sites"]
 if SITES_KEY not in st.session_state:
     choice, problem = shared.site_choice(st.query_params.get("ubicaciones"))
     if problem:
@@ -111,12 +176,9 @@ if site_names:
     )
 sites = shared.sites_layer(st.session_state[SITES_KEY])
 
-territories = shared.layer(territory_layer)
-relations = shared.relations(territory_layer, sites)
-initiatives = shared.initiatives(sites)
-strategies = shared.strategy_names()
-plans = shared.layer("planes")
-plan_names = shared.plan_names()
+layer_data = _layer_data(version, territory_layer, sites)
+territories, relations, initiatives = layer_data["territories"], layer_data["relations"], layer_data["initiatives"]
+strategies, plans, plan_names = listing["strategies"], listing["plans"], listing["plan_names"]
 
 # --- filter state: URL on first run, widgets afterwards ---------------------------------
 if any(key not in st.session_state for key in KEYS.values()):
@@ -135,8 +197,7 @@ if any(key not in st.session_state for key in KEYS.values()):
 # territories of the chosen layer).
 plan_options = selection.plans_of(plans, st.session_state[KEYS["estrategia"]])
 st.session_state[KEYS["plan"]] = [p for p in st.session_state[KEYS["plan"]] if p in plan_options]
-slugs = list(territories["slug"])
-territory_label = dict(zip(territories["slug"], territories["nombre"]))
+slugs, territory_label = layer_data["slugs"], layer_data["labels"]
 st.session_state[KEYS["territorio"]] = [s for s in st.session_state[KEYS["territorio"]] if s in territory_label]
 shared.init_widget(ALL_KEY, st.query_params.get(COLOR_PARAM) == COLOR_ALL)
 has_population = "poblacion" in territories.columns
@@ -225,11 +286,8 @@ shared.write_query(selection.url_state(state), extra=extra)
 shared.warn_ignored(warnings)
 
 # --- selection --------------------------------------------------------------------------
-selected = selection.apply(initiatives, relations, state, territories)
-figures = selection.summary(selected, relations)
-if state["territorio"]:  # the territories the person chose, not every one the selection concerns
-    chosen = relations.territories_concerned(selected["id"]).intersection(state["territorio"])
-    figures["territorios"] = len(chosen)
+shown_selection = _selection_view(version, territory_layer, sites, selection.state_key(state))
+selected, figures = shown_selection["selected"], shown_selection["figures"]
 row = st.container(horizontal=True, gap="large")  # side by side, wrapping on a phone
 row.metric(FIGURE_LABELS[0], figures["iniciativas"], help=f"De {len(initiatives)} iniciativas del plan.",
            width="content")
@@ -247,7 +305,6 @@ if selected.empty:
 
 # --- map --------------------------------------------------------------------------------
 if webassets.assets_installed():
-    version = shared.store_version()
     view = st.session_state[VIEW_KEY]  # the link's view, until the selection changes
     # Everything the map's document depends on: it is rendered once per key for every
     # visitor (views.mapframe), and a rerun with nothing changed only looks it up.
@@ -287,7 +344,7 @@ if sites:
 if not selected.empty:
     st.subheader("Iniciativas seleccionadas")
     st.dataframe(
-        selection.table(selected, relations, territories, strategies),
+        shown_selection["table"],
         hide_index=True,
         width="stretch",
         column_config={
@@ -302,7 +359,7 @@ if not selected.empty:
     )
     st.markdown("**Descargar la selección**")
     file_stem = package.selection_file_name(state)
-    kinds = package.geometry_counts(selected)
+    kinds = shown_selection["kinds"]
     mixture = ", ".join(f"{n} {package.FAMILY_LABEL[f]}" for f, n in kinds.items())
     helps = {
         "gpkg": "Para QGIS u otro SIG: una capa por tipo de geometría (iniciativas_puntos, _lineas, _poligonos) "
