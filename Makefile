@@ -7,7 +7,7 @@ export SIT_DATA_DIR ?= $(CURDIR)/var
 # Root installs Debian packages directly; other users go through sudo.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test lint bench bench-upload browser postgis ogcapi clean
+.PHONY: setup run test lint bench bench-quick bench-map bench-upload browser postgis ogcapi clean
 
 setup: $(VENV)/.installed static/vendor/.stamp
 	$(BIN)/python cli.py build
@@ -48,7 +48,16 @@ OGCAPI_PORT ?= 5000
 ogcapi: setup
 	$(BIN)/python cli.py ogcapi --port $(OGCAPI_PORT)
 
-bench: setup
+# The real app and a fair naive app in headless Chromium, shipped data and 100x, one table (bench/README.md).
+bench: setup browser
+	$(BIN)/python bench/bench_app.py
+
+# The same harness on the shipped data only, 2 runs: checks that it works, measures nothing.
+bench-quick: setup browser
+	$(BIN)/python bench/bench_app.py --quick
+
+# Older in-process figures of the map's HTML (filter, build, render, size).
+bench-map: setup
 	$(BIN)/python bench/bench_map.py
 
 # Server memory before and after an anonymous visitor pushes 2 x 60 MB to Streamlit's upload endpoint.

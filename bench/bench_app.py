@@ -1,0 +1,687 @@
+"""``make bench``: the real app and a fair naive app in headless Chromium, side by side, in one run.
+
+Both apps run as ``streamlit run`` on free loopback ports, each with its own
+``SIT_DATA_DIR`` holding the same store: first the shipped data (``cli.py build``), then
+the same store with a synthetic municipality 100 times larger imported through
+``cli.py import`` (:mod:`bench.synthetic`: about 10,000 lot-sized territories inside the
+census city and 20,000 initiative sites). The naive app is :mod:`bench.naive_app`.
+Debian's chromium is driven by Playwright (``executable_path``, no browser download);
+every request to a non-loopback address is aborted and counted.
+
+**When a page is loaded.** A script installed in every page (:data:`WATCH_JS`) checks
+every 40 ms: Streamlit's app root says the script is idle
+(``data-test-script-state="notRunning"``), the page shows its title (``h1``) and, for
+map pages, some same-origin frame holds a Leaflet map (a global ``map_*`` that is an
+``L.Map``) that has been set up (``_loaded``) and holds at least the expected number of
+vector layers or markers (``L.Path`` or ``L.Marker``, whatever the renderer). A page is
+loaded at the first moment from which all of that stays true for :data:`QUIET_MS`
+without interruption; its load time runs from the moment the navigation was asked for
+(each visit in a new browser context, i.e. a new Streamlit session, nothing cached in
+the browser). A **filter change** types into «Buscar en los nombres» and presses Enter;
+it is done when the script has run, is idle again and a *new* map (not one marked before
+the change) is drawn; if the app keeps the old map (nothing to redraw) the change counts
+as done when the app is idle again, and the table says so.
+
+**Figures** (medians of ``--runs``, product and naive measured alternately in the same run):
+
+- shipped data: ``/mapa`` and ``/capas`` loads, the map's cost (``/mapa`` − ``/capas``,
+  paired per run), a filter change, and a rerun with nothing changed in server time,
+  timed in-process with Streamlit's ``AppTest`` (a second ``run()`` of the map page in a
+  fresh interpreter: the whole script, the map component's serialisation included, no
+  browser, no network);
+- 100×: warm load of ``/mapa`` (caches of the server warm, new session), first visit
+  after an import (the site layer imported again with ``--replace`` before each visit;
+  the naive app gets the new store file), a filter change, the sector page of the lot
+  that holds the most sites;
+- memory: the server's resident set (``VmRSS`` of ``/proc/PID/status``) after the
+  warm-up, with ``--visitors`` more sessions open on ``/mapa``, and after they close
+  their pages and Streamlit's ``server.disconnectedSessionTTL`` (read from the app's
+  configuration) has passed;
+- 3 and 10 visitors opening ``/mapa`` at the same moment: the longest wait over one
+  visitor alone (the warm-load median);
+- payload: the JSON literals of the map document (the scripts of the map's frame)
+  that carry the territories' slugs, against the geometry floor: a compact GeoJSON
+  FeatureCollection of the same territories, coordinates rounded to 5 decimals
+  (about 1 m), no properties.
+
+Run: ``make bench`` (or ``python bench/bench_app.py [--runs N] [--quick]``). ``--quick``
+measures the shipped data only with 2 runs (a harness check, not a result).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+if str(PROJECT_DIR) not in sys.path:
+    sys.path.insert(0, str(PROJECT_DIR))
+
+from bench import synthetic  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.ui.conftest import NON_LOCAL_WS, is_local_url, start_streamlit  # noqa: E402
+
+NAIVE_APP = PROJECT_DIR / "bench" / "naive_app.py"
+PRODUCT_APP = PROJECT_DIR / "app.py"
+QUIET_MS = 600
+NO_REDRAW_MS = 3000
+LOAD_TIMEOUT_S = 240.0
+FILTER_TEXT = "agua"
+STORE_FILENAME = "sit_vallenar.gpkg"
+APPS = ("product", "naive")
+
+WATCH_JS = r"""
+(() => {
+  if (window.top !== window) return;
+  const B = window.__bench = {cond: COND, readySince: null, idleSince: null, sawRunning: 0, last: null};
+  function collect(win, out, depth) {
+    let doc;
+    try { doc = win.document; if (!doc) return; } catch (e) { return; }
+    try {
+      if (win.L && win.L.Map) {
+        for (const k of Object.keys(win)) {
+          if (k.startsWith('map_') && win[k] instanceof win.L.Map) out.push([win[k], win]);
+        }
+      }
+    } catch (e) {}
+    if (depth > 3) return;
+    for (const f of doc.querySelectorAll('iframe')) {
+      try { collect(f.contentWindow, out, depth + 1); } catch (e) {}
+    }
+  }
+  B.maps = () => { const out = []; collect(window, out, 0); return out; };
+  B.markOld = (cond) => {
+    for (const [m] of B.maps()) m.__benchOld = true;
+    B.cond = cond; B.sawRunning = 0; B.readySince = null; B.idleSince = null;
+  };
+  B.state = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const script = app ? app.getAttribute('data-test-script-state') : null;
+    let loaded = 0, fresh = 0, features = 0;
+    for (const [m, win] of B.maps()) {
+      if (!m._loaded || (B.cond.fresh && m.__benchOld)) continue;
+      let n = 0;
+      for (const l of Object.values(m._layers)) if (l instanceof win.L.Path || l instanceof win.L.Marker) n++;
+      loaded++; features += n; if (!m.__benchOld) fresh++;
+    }
+    return {script, loaded, fresh, features, heading: !!document.querySelector('h1')};
+  };
+  B.mapScripts = () => B.maps().map(([m, win]) =>
+    Array.from(win.document.scripts).map((s) => s.textContent).join('\n'));
+  function tick() {
+    const s = B.state(), c = B.cond, now = Date.now();
+    B.last = s;
+    if (s.script === 'running' || s.script === 'rerunRequested') B.sawRunning++;
+    const idle = s.script === 'notRunning' && (!c.needRun || B.sawRunning > 0);
+    B.idleSince = idle ? (B.idleSince || now) : null;
+    let ok = idle && s.heading;
+    if (c.map) ok = ok && s.loaded > 0 && s.features >= (c.minFeatures || 1) && (!c.fresh || s.fresh > 0);
+    B.readySince = ok ? (B.readySince || now) : null;
+  }
+  setInterval(tick, 40);
+})();
+"""
+
+STATUS_JS = """() => { const B = window.__bench; if (!B) return {now: Date.now()};
+  return {now: Date.now(), ready: B.readySince, idle: B.idleSince, last: B.last}; }"""
+
+
+# --------------------------------------------------------------------------- browser
+
+
+@dataclass
+class Visit:
+    """One page of one visitor: its browser context, page and what it recorded."""
+
+    context: object
+    page: object
+    blocked: list[str] = field(default_factory=list)
+    ws_bytes: list[int] = field(default_factory=lambda: [0])
+    start: float = 0.0
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def open_visit(browser, cond: dict) -> Visit:
+    """A new context (a new Streamlit session) that reaches loopback only, with the watcher installed."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="es-CL", service_workers="block")
+    page = context.new_page()
+    visit = Visit(context, page)
+
+    def route(route_, request):
+        if is_local_url(request.url):
+            route_.continue_()
+        else:
+            visit.blocked.append(request.url)
+            route_.abort("blockedbyclient")
+
+    context.route("**/*", route)
+
+    def block_ws(ws):
+        visit.blocked.append(ws.url)
+        ws.close()
+
+    context.route_web_socket(NON_LOCAL_WS, block_ws)
+
+    def on_ws(ws):
+        ws.on("framereceived", lambda payload: visit.ws_bytes.__setitem__(0, visit.ws_bytes[0] + len(payload)))
+
+    page.on("websocket", on_ws)
+    context.add_init_script(WATCH_JS.replace("COND", json.dumps(cond)))
+    return visit
+
+
+def start_load(visit: Visit, url: str) -> None:
+    visit.start = time.time()
+    visit.page.goto(url, wait_until="commit", timeout=LOAD_TIMEOUT_S * 1000)
+
+
+def poll(visit: Visit, allow_no_redraw: bool = False) -> tuple[float, bool] | None:
+    """Seconds from ``visit.start`` to loaded, and whether the map was kept; ``None`` while not loaded."""
+    try:
+        s = visit.page.evaluate(STATUS_JS)
+    except Exception:  # navigation in progress
+        return None
+    if s.get("ready") and s["now"] - s["ready"] >= QUIET_MS:
+        return s["ready"] / 1000 - visit.start, False
+    if allow_no_redraw and s.get("idle") and s["now"] - s["idle"] >= NO_REDRAW_MS:
+        return s["idle"] / 1000 - visit.start, True
+    return None
+
+
+def wait_all(visits: list[Visit], timeout_s: float = LOAD_TIMEOUT_S, allow_no_redraw: bool = False) -> list:
+    """Wait for every visit; a list of (seconds, kept map) or ``None`` for those over ``timeout_s``."""
+    results: list = [None] * len(visits)
+    deadline = time.time() + timeout_s
+    while time.time() < deadline and any(r is None for r in results):
+        for i, visit in enumerate(visits):
+            if results[i] is None:
+                results[i] = poll(visit, allow_no_redraw)
+        time.sleep(0.1)
+    return results
+
+
+def load(browser, url: str, cond: dict, timeout_s: float = LOAD_TIMEOUT_S, keep: bool = False):
+    """Open ``url`` in a new session; seconds to loaded (``None`` on timeout) and the visit if ``keep``."""
+    visit = open_visit(browser, cond)
+    start_load(visit, url)
+    result = wait_all([visit], timeout_s)[0]
+    seconds = None if result is None else result[0]
+    if keep:
+        return seconds, visit
+    visit.close()
+    return seconds, None
+
+
+def filter_change(visit: Visit, text: str, cond: dict, timeout_s: float = LOAD_TIMEOUT_S):
+    """Type ``text`` in the name search and press Enter; seconds to redrawn and whether the map was kept."""
+    page = visit.page
+    page.evaluate("(c) => window.__bench.markOld(c)", {**cond, "fresh": True, "needRun": True})
+    box = page.get_by_label("Buscar en los nombres")
+    box.fill(text)
+    visit.start = time.time()
+    box.press("Enter")
+    return wait_all([visit], timeout_s, allow_no_redraw=True)[0]
+
+
+# --------------------------------------------------------------------------- servers and data
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set of a process in MB (``VmRSS`` of ``/proc/PID/status``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def session_ttl_s() -> int:
+    """``server.disconnectedSessionTTL`` the apps run with (project config or Streamlit's default)."""
+    config = PROJECT_DIR / ".streamlit" / "config.toml"
+    if config.is_file():
+        value = tomllib.loads(config.read_text(encoding="utf-8")).get("server", {}).get("disconnectedSessionTTL")
+        if value is not None:
+            return int(value)
+    from streamlit import config as st_config
+
+    return int(st_config.get_option("server.disconnectedSessionTTL"))
+
+
+def cli(data_dir: Path, *args: str) -> None:
+    env = {**os.environ, "SIT_DATA_DIR": str(data_dir)}
+    proc = subprocess.run([sys.executable, str(PROJECT_DIR / "cli.py"), *args], env=env, cwd=PROJECT_DIR,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"cli.py {' '.join(args)} failed: {proc.stderr.strip()[-2000:]}")
+
+
+def copy_store(src_dir: Path, dst_dir: Path) -> None:
+    """Replace the store file of ``dst_dir`` with the one of ``src_dir`` (atomic rename)."""
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    tmp = dst_dir / (STORE_FILENAME + ".tmp")
+    shutil.copyfile(src_dir / STORE_FILENAME, tmp)
+    os.replace(tmp, dst_dir / STORE_FILENAME)
+
+
+def start_apps(product_dir: Path, naive_dir: Path) -> dict:
+    return {
+        "product": start_streamlit(PRODUCT_APP, env={"SIT_DATA_DIR": str(product_dir)}, timeout=180),
+        "naive": start_streamlit(NAIVE_APP, env={"SIT_DATA_DIR": str(naive_dir)}, timeout=180),
+    }
+
+
+def stop_apps(servers: dict) -> None:
+    for server in servers.values():
+        server.stop()
+
+
+def url(server, path: str, query: dict | None = None) -> str:
+    from urllib.parse import urlencode
+
+    return f"{server.base_url}/{path}" + (f"?{urlencode(query)}" if query else "")
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+def med(values) -> float | None:
+    vals = [v for v in values if v is not None]
+    return statistics.median(vals) if vals and len(vals) == len(list(values)) else None
+
+
+def paired_loads(browser, servers, paths: dict, runs: int, conds: dict, log) -> dict:
+    """``{app: {name: [seconds per run]}}``, each run visiting every path on both apps, order alternated."""
+    out = {app: {name: [] for name in paths} for app in APPS}
+    for run in range(runs):
+        order = APPS if run % 2 == 0 else APPS[::-1]
+        for name, (path, query) in paths.items():
+            for app in order:
+                seconds, _ = load(browser, url(servers[app], path, query), conds[name])
+                out[app][name].append(seconds)
+                log(f"  run {run + 1} {app:7s} {name}: {fmt_s(seconds)}")
+    return out
+
+
+def filter_runs(browser, servers, path: str, query: dict | None, runs: int, cond: dict, log) -> dict:
+    """Filter-change seconds per app (a page kept open, the text set and cleared in turn)."""
+    out = {app: [] for app in APPS}
+    kept = dict.fromkeys(APPS, 0)
+    for app in APPS:
+        seconds, visit = load(browser, url(servers[app], path, query), cond, keep=True)
+        try:
+            for run in range(runs):
+                result = filter_change(visit, FILTER_TEXT if run % 2 == 0 else "", cond)
+                out[app].append(None if result is None else result[0])
+                kept[app] += bool(result and result[1])
+                log(f"  filter {run + 1} {app:7s}: {fmt_s(out[app][-1])}" + (" (map kept)" if result and result[1] else ""))
+        finally:
+            visit.close()
+    return {"seconds": out, "kept": kept}
+
+
+def apptest_rerun(app: str, data_dir: Path, query: dict, runs: int) -> list[float]:
+    """Server seconds of reruns with nothing changed of the map page (AppTest, fresh interpreter)."""
+    env = {**os.environ, "SIT_DATA_DIR": str(data_dir),
+           "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_DIR), os.environ.get("PYTHONPATH", "")) if p)}
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--apptest-child", app, json.dumps(query), str(runs)],
+        env=env, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=1800,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"AppTest of {app} failed: {proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _apptest_child(app: str, query: dict, runs: int) -> None:
+    if app == "product":
+        from tests.ui.conftest import app_test
+
+        at = app_test("pages/mapa.py", query, timeout=600)
+    else:
+        from streamlit.testing.v1 import AppTest
+
+        at = AppTest.from_file(str(NAIVE_APP), default_timeout=600)
+        for key, value in query.items():
+            at.query_params[key] = value
+    at.run()
+    if at.exception:
+        raise RuntimeError(str(at.exception))
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - start)
+    print(json.dumps(times))
+
+
+def territory_payload(scripts: list[str], slugs: list[str]) -> int:
+    """Bytes of the JSON literals in map scripts that carry territory slugs (each counted once)."""
+    sample = set(slugs[:: max(1, len(slugs) // 50)])
+    decoder = json.JSONDecoder()
+    total = 0
+    for text in scripts:
+        pos = 0
+        for match in re.finditer(r"[(=,:\[]\s*([\[{])", text):
+            start = match.start(1)
+            if start < pos:
+                continue
+            try:
+                value, end = decoder.raw_decode(text, start)
+            except ValueError:
+                continue
+            literal = text[start:end]
+            if end - start > 1000 and sum(f'"{s}"' in literal for s in sample) >= len(sample) // 2:
+                total += end - start
+                pos = end
+    return total
+
+
+def geometry_floor(data_dir: Path, layer: str) -> int:
+    """Bytes of a compact GeoJSON FeatureCollection of a layer's geometries at 5 decimals, no properties."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    geoms = gpd.read_file(data_dir / STORE_FILENAME, layer=layer, engine="pyogrio").geometry.to_numpy()
+    rounded = shapely.transform(geoms, lambda xy: np.round(xy, 5))
+    features = [{"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(g)} for g in rounded]
+    text = json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))
+    return len(text.encode("utf-8"))
+
+
+def busiest_lot(data_dir: Path) -> str:
+    """Slug of the synthetic lot that holds the most site vertices (the sector page to time)."""
+    import geopandas as gpd
+    import shapely
+
+    store = data_dir / STORE_FILENAME
+    lots = gpd.read_file(store, layer=synthetic.TERRITORY_LAYER, engine="pyogrio")
+    sites = gpd.read_file(store, layer=synthetic.SITES_LAYER, engine="pyogrio")
+    points = gpd.GeoDataFrame(geometry=shapely.points(shapely.get_coordinates(sites.geometry.to_numpy())), crs=sites.crs)
+    joined = gpd.sjoin(points, lots[["slug", "geometry"]], predicate="within")
+    return str(joined["slug"].value_counts().index[0])
+
+
+def concurrent(browser, server, target: str, k: int, cond: dict, timeout_s: float) -> list[float | None]:
+    """Seconds each of ``k`` visitors waits when all open ``target`` at once."""
+    visits = [open_visit(browser, cond) for _ in range(k)]
+    try:
+        for visit in visits:
+            start_load(visit, target)
+        results = wait_all(visits, timeout_s)
+    finally:
+        for visit in visits:
+            visit.close()
+    return [None if r is None else r[0] for r in results]
+
+
+def memory(browser, servers, targets: dict, visitors: int, cond: dict, ttl: int, log) -> dict:
+    """RSS after warm-up, with ``visitors`` more sessions, and after they leave and the TTL passed."""
+    out = {app: {} for app in APPS}
+    open_visits = {app: [] for app in APPS}
+    for app in APPS:
+        _, first = load(browser, targets[app], cond, keep=True)
+        open_visits[app].append(first)
+        out[app]["warm"] = rss_mb(servers[app].process.pid)
+        for _ in range(visitors):
+            _, visit = load(browser, targets[app], cond, keep=True)
+            open_visits[app].append(visit)
+        out[app]["loaded"] = rss_mb(servers[app].process.pid)
+        log(f"  memory {app}: {out[app]['warm']:.0f} MB -> {out[app]['loaded']:.0f} MB with {visitors} more")
+    for app in APPS:
+        for visit in open_visits[app]:
+            visit.close()
+    log(f"  visitors left; waiting {ttl + 20} s (disconnectedSessionTTL {ttl} s + 20 s)")
+    time.sleep(ttl + 20)
+    for app in APPS:
+        out[app]["left"] = rss_mb(servers[app].process.pid)
+    return out
+
+
+# --------------------------------------------------------------------------- table
+
+
+def fmt_s(v) -> str:
+    return "timeout" if v is None else f"{v:.2f}"
+
+
+@dataclass
+class Row:
+    figure: str
+    product: float | None
+    naive: float | None
+    unit: str
+    target: str
+    ok: bool | None
+
+    def cells(self) -> list[str]:
+        def show(v):
+            if v is None:
+                return "n/a"
+            return f"{v:.0f}" if self.unit in ("MB", "ms", "KB") else f"{v:.2f}"
+
+        ratio = (f"{self.product / self.naive:.2f}" if self.product is not None and self.naive not in (None, 0)
+                 else "n/a")
+        verdict = "—" if self.ok is None else ("pass" if self.ok else "FAIL")
+        return [f"{self.figure} ({self.unit})", show(self.product), show(self.naive), ratio, self.target, verdict]
+
+
+def table(rows: list[Row]) -> str:
+    head = ["figure", "product", "naive", "ratio", "target", "result"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r.cells()) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def check(value, limit) -> bool | None:
+    return None if value is None else value <= limit
+
+
+def vs_naive(product, naive, limit) -> bool | None:
+    if product is None:
+        return False if naive is not None else None
+    return product <= limit and (naive is None or product <= naive / 2)
+
+
+# --------------------------------------------------------------------------- phases
+
+
+def shipped_phase(browser, work: Path, runs: int, log) -> list[Row]:
+    product_dir, naive_dir = work / "shipped" / "product", work / "shipped" / "naive"
+    product_dir.mkdir(parents=True)
+    cli(product_dir, "build")
+    copy_store(product_dir, naive_dir)
+    servers = start_apps(product_dir, naive_dir)
+    map_cond, page_cond = {"map": True, "minFeatures": 1}, {"map": False}
+    try:
+        for app in APPS:  # warm-up: caches and first imports of both servers
+            load(browser, url(servers[app], "mapa"), map_cond)
+            load(browser, url(servers[app], "capas"), page_cond)
+        log("shipped: loads")
+        loads = paired_loads(browser, servers, {"mapa": ("mapa", None), "capas": ("capas", None)}, runs,
+                             {"mapa": map_cond, "capas": page_cond}, log)
+        log("shipped: filter changes")
+        filt = filter_runs(browser, servers, "mapa", None, runs, map_cond, log)
+    finally:
+        stop_apps(servers)
+    log("shipped: reruns with nothing changed (AppTest)")
+    rerun = {app: apptest_rerun(app, product_dir if app == "product" else naive_dir, {}, runs) for app in APPS}
+    cost = {app: med([None if a is None or b is None else a - b
+                      for a, b in zip(loads[app]["mapa"], loads[app]["capas"])]) for app in APPS}
+    m = {app: {k: med(v) for k, v in loads[app].items()} for app in APPS}
+    f = {app: med(filt["seconds"][app]) for app in APPS}
+    r = {app: 1000 * statistics.median(rerun[app]) for app in APPS}
+    kept = filt["kept"]["product"]
+    return [
+        Row("shipped: /mapa load", m["product"]["mapa"], m["naive"]["mapa"], "s", "—", None),
+        Row("shipped: /capas load (no map)", m["product"]["capas"], m["naive"]["capas"], "s", "—", None),
+        Row("shipped: map cost = /mapa − /capas", cost["product"], cost["naive"], "s", "≤ 0.3 s",
+            check(cost["product"], 0.3)),
+        Row("shipped: filter change redraw" + (f" [map kept {kept}/{runs}]" if kept else ""), f["product"],
+            f["naive"], "s", "≤ 0.3 s", check(f["product"], 0.3)),
+        Row("shipped: rerun, nothing changed, server time", r["product"], r["naive"], "ms", "≤ 30 ms",
+            check(r["product"], 30)),
+    ]
+
+
+def big_phase(browser, work: Path, runs: int, visitors: int, log) -> list[Row]:
+    product_dir, naive_dir = work / "big" / "product", work / "big" / "naive"
+    product_dir.mkdir(parents=True)
+    shutil.copyfile(work / "shipped" / "product" / STORE_FILENAME, product_dir / STORE_FILENAME)
+    syn = synthetic.generate(work / "synthetic")
+    log(f"100×: {syn.n_territories} territories, {syn.n_sites} sites")
+    territory_cmd, sites_cmd = synthetic.import_commands(sys.executable, syn)
+    cli(product_dir, *territory_cmd[2:])
+    cli(product_dir, *sites_cmd[2:])
+    copy_store(product_dir, naive_dir)
+    query = {"capa": synthetic.TERRITORY_LAYER, "ubicaciones": synthetic.SITES_LAYER}
+    lot = busiest_lot(product_dir)
+    sector_query = {**query, "territorio": lot}
+    map_cond = {"map": True, "minFeatures": 100}
+    sector_cond = {"map": True, "minFeatures": 1}
+    ttl = session_ttl_s()
+    rows: list[Row] = []
+    servers = start_apps(product_dir, naive_dir)
+    try:
+        log("100×: warm-up")
+        for app in APPS:
+            first, _ = load(browser, url(servers[app], "mapa", query), map_cond)
+            log(f"  first visit after start {app}: {fmt_s(first)}")
+        log("100×: warm loads and sector page")
+        loads = paired_loads(browser, servers, {"mapa": ("mapa", query), "sector": ("sector", sector_query)},
+                             runs, {"mapa": map_cond, "sector": sector_cond}, log)
+        log("100×: payload")
+        payload = {}
+        slugs = list(__import__("geopandas").read_file(product_dir / STORE_FILENAME, layer=synthetic.TERRITORY_LAYER,
+                                                      engine="pyogrio")["slug"])
+        for app in APPS:
+            _, visit = load(browser, url(servers[app], "mapa", query), map_cond, keep=True)
+            payload[app] = territory_payload(visit.page.evaluate("() => window.__bench.mapScripts()"), slugs)
+            payload[app + "_ws"] = visit.ws_bytes[0]
+            visit.close()
+        floor = geometry_floor(product_dir, synthetic.TERRITORY_LAYER)
+        log("100×: filter changes")
+        filt = filter_runs(browser, servers, "mapa", query, runs, map_cond, log)
+        log("100×: first visit after an import")
+        first_visit = {app: [] for app in APPS}
+        for run in range(runs):
+            cli(product_dir, *sites_cmd[2:], "--replace")
+            copy_store(product_dir, naive_dir)
+            for app in (APPS if run % 2 == 0 else APPS[::-1]):
+                seconds, _ = load(browser, url(servers[app], "mapa", query), map_cond)
+                first_visit[app].append(seconds)
+                log(f"  run {run + 1} {app:7s} first visit after import: {fmt_s(seconds)}")
+        alone = {app: med(loads[app]["mapa"]) for app in APPS}
+        crowd = {}
+        for k in (3, 10):
+            for app in APPS:
+                cap = max(60.0, 6 * (alone[app] or 30.0) * 1.0)
+                waits = concurrent(browser, servers[app], url(servers[app], "mapa", query), k, map_cond, cap)
+                crowd[(k, app)] = None if any(w is None for w in waits) else max(waits)
+                log(f"  {k} visitors {app}: " + ", ".join(fmt_s(w) for w in waits))
+        log("100×: memory")
+        mem = memory(browser, servers, {a: url(servers[a], "mapa", query) for a in APPS}, visitors, map_cond, ttl, log)
+    finally:
+        stop_apps(servers)
+    warm = {a: med(loads[a]["mapa"]) for a in APPS}
+    sector = {a: med(loads[a]["sector"]) for a in APPS}
+    fv = {a: med(first_visit[a]) for a in APPS}
+    fc = {a: med(filt["seconds"][a]) for a in APPS}
+    kept = filt["kept"]["product"]
+    per_visitor = {a: (mem[a]["loaded"] - mem[a]["warm"]) / visitors for a in APPS}
+    after = {a: mem[a]["left"] - mem[a]["warm"] for a in APPS}
+    rows += [
+        Row("100×: warm load /mapa", warm["product"], warm["naive"], "s", "≤ 4 s and ≤ ½ naive",
+            vs_naive(warm["product"], warm["naive"], 4)),
+        Row("100×: first visit after an import", fv["product"], fv["naive"], "s", "≤ 6 s and ≤ ½ naive",
+            vs_naive(fv["product"], fv["naive"], 6)),
+        Row("100×: filter change" + (f" [map kept {kept}/{runs}]" if kept else ""), fc["product"], fc["naive"], "s",
+            "≤ 1 s and ≤ ½ naive", vs_naive(fc["product"], fc["naive"], 1)),
+        Row(f"100×: sector page ({lot})", sector["product"], sector["naive"], "s", "≤ 4 s and ≤ ½ naive",
+            vs_naive(sector["product"], sector["naive"], 4)),
+        Row("100×: server RSS after warm-up", mem["product"]["warm"], mem["naive"]["warm"], "MB", "—", None),
+        Row(f"100×: RSS per additional visitor ({visitors} open)", per_visitor["product"], per_visitor["naive"],
+            "MB", "≤ 20 MB", check(per_visitor["product"], 20)),
+        Row(f"100×: RSS after they left (TTL {ttl} s + 20 s) − warm-up", after["product"], after["naive"], "MB",
+            "≤ 20 MB", check(after["product"], 20)),
+    ]
+    for k in (3, 10):
+        ratio = {a: None if crowd[(k, a)] is None or not alone[a] else crowd[(k, a)] / alone[a] for a in APPS}
+        rows.append(Row(f"100×: {k} visitors at once, longest wait ÷ one alone", ratio["product"], ratio["naive"],
+                        "×", "≤ 2", check(ratio["product"], 2) if crowd[(k, "product")] is not None else False))
+    rows += [
+        Row("100×: territories payload in the map", payload["product"] / 1024, payload["naive"] / 1024, "KB",
+            f"floor {floor / 1024:.0f} KB", None),
+        Row("100×: territories payload ÷ geometry floor", payload["product"] / floor, payload["naive"] / floor, "×",
+            "≤ 1.3", check(payload["product"] / floor if payload["product"] else None, 1.3)),
+        Row("100×: websocket bytes of one /mapa load", payload["product_ws"] / 1024, payload["naive_ws"] / 1024,
+            "KB", "—", None),
+    ]
+    return rows
+
+
+def git_commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_DIR, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_DIR,
+                               capture_output=True, text=True).stdout.strip()
+        return head + (" (with uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Product vs naive app in headless Chromium (issue 15).")
+    parser.add_argument("--runs", type=int, default=5, help="runs per figure (medians); at least 5 for a result")
+    parser.add_argument("--quick", action="store_true", help="2 runs, shipped data only: a check of the harness")
+    parser.add_argument("--visitors", type=int, default=5, help="additional sessions for the memory figure")
+    parser.add_argument("--out", type=Path, help="also write the table (Markdown) to this file")
+    parser.add_argument("--apptest-child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.apptest_child:
+        app, query, runs = args.apptest_child
+        _apptest_child(app, json.loads(query), int(runs))
+        return 0
+    runs = 2 if args.quick else args.runs
+    if not Path(CHROMIUM).exists():
+        print(f"No se encontró chromium en {CHROMIUM} (make browser).", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    started = time.time()
+    work = Path(tempfile.mkdtemp(prefix="sit-bench-"))
+    log = lambda msg: print(f"[{time.time() - started:6.0f} s] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    commit = git_commit()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            rows = shipped_phase(browser, work, runs, log)
+            if not args.quick:
+                rows += big_phase(browser, work, runs, args.visitors, log)
+            browser.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    header = (f"Commit {commit}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, medians of {runs} runs, "
+              f"{os.cpu_count()} CPUs, {time.time() - started:.0f} s in all.")
+    text = header + "\n\n" + table(rows) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
