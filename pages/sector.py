@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from layers import census, sector
 from layers._errors import SitError, UnknownTerritoryError
 from layers.monitoring.fields import ESTADOS
 from layers.query import check_territories
 from pages import _shared as shared
-from views import maplocale, report, sectorview, webassets
+from views import mapframe, maplocale, report, sectorview, webassets
 
 shared.run_inside_app()
 
@@ -171,13 +170,18 @@ with list_column:  # first on a phone: what is specific to this territory
         general = list(zip(summary.by_strategy, blocks))
 with map_column:
     if webassets.assets_installed():
-        nearby = territories[territories["slug"].isin([slug, *summary.neighbours["slug"]])]
-        m = webassets.localize_map(maplocale.prepare(
-            sectorview.sector_map(summary, commune, territories, city=shared.city_blocks()),
-            title=f"Mapa de {summary.nombre} y sus territorios vecinos", territories=nearby,
-        ))
-        st_folium(m, key=f"mapa_sector_{layer_name}_{slug}", height=MAP_HEIGHT, use_container_width=True,
-                  returned_objects=[])
+        map_title = f"Mapa de {summary.nombre} y sus territorios vecinos"
+
+        def _build() -> str:
+            nearby = territories[territories["slug"].isin([slug, *summary.neighbours["slug"]])]
+            return mapframe.render(webassets.localize_map(maplocale.prepare(
+                sectorview.sector_map(summary, commune, territories, city=shared.city_blocks()),
+                title=map_title, territories=nearby,
+            )))
+
+        # Rendered once per territory and store version for every visitor (views.mapframe).
+        map_key = ("sector", shared.store_version(), webassets.base_url_path(), layer_name, slug, sites)
+        st.iframe(mapframe.DOCUMENTS.get(map_key, _build), height=MAP_HEIGHT, alt=map_title)
     else:
         st.error(webassets.missing_assets_message())
     st.page_link("pages/mapa.py", label="Ver este territorio en el mapa del plan", icon=":material/map:",

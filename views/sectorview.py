@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import folium
 import geopandas as gpd
+import numpy as np
 import shapely
+from branca.element import MacroElement
+from folium.template import Template
 
 from geo.crs import WGS84
 from layers.sector import SectorSummary
 from views import citycontext, symbology, webassets
-from views.escape import html_text
+from views.escape import html_text, js_value
 from views.legend import Legend, Section, Swatch
 from views.report import status_text
 
@@ -36,6 +39,117 @@ NEIGHBOUR_STYLE: dict[str, object] = {
 OTHER_STYLE: dict[str, object] = {"color": "#8A8A8A", "weight": 0.8, "opacity": 0.8, "fill": False}
 #: Margin around the territory when the map opens, as a fraction of its extent.
 FIT_MARGIN = 0.3
+#: Above this many other territories, only those near the territory are outlined: within
+#: :data:`OTHERS_WINDOW` times its extent on every side (10,000 imported blocks would
+#: otherwise send every block's outline for a map that shows a few).
+OTHERS_LIMIT = 300
+OTHERS_WINDOW = 3.0
+#: Decimal places of the coordinates sent to the browser (1e-6 degree is about 0.1 m).
+DECIMALS = 6
+
+_SINGLE_POINT, _MULTI_POINT, _COLLECTION = 0, 4, 7
+
+
+class SectorInitiatives(MacroElement):
+    """The sited initiatives of a territory as ONE ``L.geoJSON`` layer with one tooltip function.
+
+    The payload (:func:`initiatives_payload`) holds the features as ``[tip, style,
+    geometry]``, the tooltips (HTML already escaped in Python) and the Leaflet styles;
+    points become ``L.circleMarker``, lines and areas paths. Written with
+    :func:`views.escape.js_value`, so no text can close the script.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            (function () {
+                var d = {{ this.payload }};
+                var layer = L.geoJSON({type: "FeatureCollection", features: d.f.map(function (f) {
+                    return {type: "Feature", properties: {t: f[0], s: f[1]}, geometry: f[2]};
+                })}, {
+                    pointToLayer: function (f, ll) { return L.circleMarker(ll, d.s[f.properties.s]); },
+                    style: function (f) { return d.s[f.properties.s]; }
+                });
+                layer.bindTooltip(function (l) { return d.t[l.feature.properties.t]; }, {sticky: true});
+                layer.addTo({{ this.group.get_name() }});
+            })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, payload: dict, group: folium.FeatureGroup):
+        super().__init__()
+        self._name = "SectorInitiatives"
+        self.payload = js_value(payload)
+        self.group = group
+
+
+def _rounded(geoms: np.ndarray) -> np.ndarray:
+    return shapely.transform(geoms, lambda xy: np.round(xy, DECIMALS))
+
+
+def _drawn_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(parts, row of each part): collections split into members, multipoints into points.
+
+    Lines and areas stay whole (a multipolygon is one path); parts of no drawable
+    kind (empty, nested collections) are dropped.
+    """
+    rows = np.arange(len(geoms))
+    is_gc = shapely.get_type_id(geoms) == _COLLECTION
+    members, at = shapely.get_parts(geoms[is_gc], return_index=True)
+    geoms = np.concatenate([geoms[~is_gc], members])
+    rows = np.concatenate([rows[~is_gc], rows[is_gc][at]])
+    types = shapely.get_type_id(geoms)
+    multi = types == _MULTI_POINT
+    points, at = shapely.get_parts(geoms[multi], return_index=True)
+    geoms = np.concatenate([geoms[~multi], points])
+    rows = np.concatenate([rows[~multi], rows[multi][at]])
+    keep = ~shapely.is_empty(geoms) & (shapely.get_type_id(geoms) != _COLLECTION)
+    order = np.argsort(rows[keep], kind="stable")
+    return geoms[keep][order], rows[keep][order]
+
+
+def initiatives_payload(sited: gpd.GeoDataFrame) -> dict:
+    """The document :class:`SectorInitiatives` draws.
+
+    Parameters
+    ----------
+    sited : geopandas.GeoDataFrame
+        Sited initiatives (EPSG:4326) with ``nombre``, ``estrategia``, ``tipo`` and
+        optionally ``estado`` and ``avance_fisico`` (:func:`layers.sector.with_status`).
+
+    Returns
+    -------
+    dict
+        ``f``: one ``[tip, style, geometry]`` per drawn part (points one by one, a line or
+        area whole; geometry as GeoJSON, coordinates to :data:`DECIMALS` places); ``t``:
+        one tooltip per initiative, HTML-escaped (name, strategy, type, status); ``s``:
+        the Leaflet styles (:mod:`views.symbology`), per kind and strategy.
+    """
+    import json
+
+    tips = []
+    for row in sited.itertuples(index=False):
+        tip = f"<b>{html_text(row.nombre)}</b><br>{html_text(row.estrategia)} · {html_text(row.tipo)}"
+        status = status_text(getattr(row, "estado", None), getattr(row, "avance_fisico", None))
+        tips.append(tip + (f"<br>{html_text(status)}" if status else ""))
+    parts, rows = _drawn_parts(np.asarray(sited.geometry.array, dtype=object))
+    styles: list[dict] = []
+    index: dict[tuple[str, str], int] = {}
+    makers = {"point": symbology.point_style, "line": symbology.line_style, "polygon": symbology.polygon_style}
+    features = []
+    strategies = sited["estrategia"].astype(str).to_numpy()
+    geojson = shapely.to_geojson(_rounded(parts)) if len(parts) else []
+    for part, row, text in zip(parts, rows, geojson):
+        kind = symbology.geometry_kind(part.geom_type)
+        if kind is None:
+            continue
+        key = (kind, strategies[row])
+        if key not in index:
+            index[key] = len(styles)
+            styles.append(makers[kind](strategies[row]))
+        features.append([int(row), index[key], json.loads(text)])
+    return {"f": features, "t": tips, "s": styles}
 
 
 def _geojson(geom: shapely.Geometry) -> dict:
@@ -129,26 +243,30 @@ def sector_map(
     ).add_to(m)
 
     if territories is not None:
-        shown = {summary.slug, *summary.neighbours["slug"]}
-        others = territories[~territories["slug"].isin(shown)]
-        if len(others):
+        outlines = _other_outlines(summary, territories)
+        if outlines is not None:
             folium.GeoJson(
-                _geojson(shapely.union_all(shapely.boundary(others.to_crs(WGS84).geometry.array))),
+                _geojson(outlines),
                 name="Otros territorios",
                 style_function=lambda _: dict(OTHER_STYLE),
                 interactive=False,
             ).add_to(m)
 
     if len(summary.neighbours):
-        group = folium.FeatureGroup(name="Territorios vecinos").add_to(m)
-        for row in summary.neighbours.itertuples(index=False):
-            folium.GeoJson(
-                _tip_feature(row.geometry, f"{html_text(row.nombre)} ({html_text(row.tipo)})"),
-                style_function=lambda _: dict(NEIGHBOUR_STYLE),
-                highlight_function=lambda _: {"weight": 2.5, "fillOpacity": 0.6},
-                tooltip=_tooltip(),
-                **pane,
-            ).add_to(group)
+        near = summary.neighbours
+        features = [
+            {**_tip_feature(geom, f"{html_text(name)} ({html_text(tipo)})"), "id": i}  # folium keys styles on ids
+            for i, (geom, name, tipo) in enumerate(zip(_rounded(np.asarray(near.geometry.array, dtype=object)),
+                                                       near["nombre"], near["tipo"]))
+        ]
+        folium.GeoJson(  # one layer, one tooltip for every neighbour
+            {"type": "FeatureCollection", "features": features},
+            name="Territorios vecinos",
+            style_function=lambda _: dict(NEIGHBOUR_STYLE),
+            highlight_function=lambda _: {"weight": 2.5, "fillOpacity": 0.6},
+            tooltip=_tooltip(),
+            **pane,
+        ).add_to(m)
 
     folium.GeoJson(
         _tip_feature(own, f"{html_text(summary.nombre)} ({html_text(summary.tipo)})"),
@@ -163,8 +281,7 @@ def sector_map(
     sited = summary.sited
     if len(sited):
         group = folium.FeatureGroup(name="Iniciativas con ubicación").add_to(m)
-        for row in sited.itertuples(index=False):
-            _add_initiative(group, row)
+        m.add_child(SectorInitiatives(initiatives_payload(sited), group))
 
     m.add_child(Legend(legend_sections(summary), css_class="sit-sector-legend"))
     folium.LayerControl(collapsed=True).add_to(m)
@@ -174,24 +291,24 @@ def sector_map(
     return m
 
 
-def _add_initiative(group: folium.FeatureGroup, row) -> None:
-    """Draw one sited initiative: points as circles, lines and areas as paths."""
-    tip = f"<b>{html_text(row.nombre)}</b><br>{html_text(row.estrategia)} · {html_text(row.tipo)}"
-    status = status_text(getattr(row, "estado", None), getattr(row, "avance_fisico", None))
-    if status:  # the monitoring status and physical progress (layers.sector.with_status)
-        tip += f"<br>{html_text(status)}"
-    points, others = [], []
-    for part in shapely.get_parts(row.geometry):
-        (points if part.geom_type == "Point" else others).append(part)
-    for part in others:
-        kind = symbology.geometry_kind(part.geom_type)
-        style = symbology.polygon_style(row.estrategia) if kind == "polygon" else symbology.line_style(row.estrategia)
-        folium.GeoJson(
-            _tip_feature(part, tip), style_function=lambda _, s=style: dict(s), tooltip=_tooltip()
-        ).add_to(group)
-    point_style = symbology.point_style(row.estrategia)
-    for point in points:
-        folium.GeoJson(
-            _tip_feature(point, tip), marker=folium.CircleMarker(**point_style),
-            style_function=lambda _, s=point_style: dict(s), tooltip=_tooltip(),
-        ).add_to(group)
+def _other_outlines(summary: SectorSummary, territories: gpd.GeoDataFrame) -> shapely.Geometry | None:
+    """Boundaries of the territories that are neither this one nor its neighbours, merged (EPSG:4326).
+
+    With more than :data:`OTHERS_LIMIT` of them, only the part within
+    :data:`OTHERS_WINDOW` times the territory's extent around it; ``None`` when nothing is left.
+    """
+    shown = {summary.slug, *summary.neighbours["slug"]}
+    others = territories[~territories["slug"].isin(shown)]
+    geoms = np.asarray(others.to_crs(WGS84).geometry.array, dtype=object)
+    if len(geoms) > OTHERS_LIMIT:
+        minx, miny, maxx, maxy = summary.territory.geometry.bounds
+        dx, dy = (maxx - minx) * OTHERS_WINDOW, (maxy - miny) * OTHERS_WINDOW
+        window = (minx - dx, miny - dy, maxx + dx, maxy + dy)
+        geoms = geoms[shapely.intersects(geoms, shapely.box(*window))]
+        geoms = shapely.clip_by_rect(shapely.boundary(geoms), *window)
+    else:
+        geoms = shapely.boundary(geoms)
+    if not len(geoms):
+        return None
+    merged = _rounded(np.asarray([shapely.union_all(geoms)], dtype=object))[0]
+    return None if merged.is_empty else merged

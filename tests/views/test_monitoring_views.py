@@ -145,8 +145,8 @@ def test_sector_map_tooltip_shows_status(shipped):
 
     m = sectorview.sector_map(_summary(shipped, EVIL), shipped["commune"], shipped["territories"])
     html = mapview.map_html(m)
-    # folium writes the tooltip as JSON with \\uXXXX escapes.
-    assert "\\u003cbr\\u003een ejecuci\\u00f3n \\u00b7 avance f\\u00edsico 30,5 %" in html
+    # The tooltips travel as JSON (views.escape.js_value: < and > as \\uXXXX escapes).
+    assert "\\u003cbr\\u003een ejecución · avance físico 30,5 %" in html
     assert "<script>alert" not in html
 
 
