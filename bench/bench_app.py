@@ -382,7 +382,7 @@ def territory_payload(scripts: list[str], slugs: list[str]) -> int:
             except ValueError:
                 continue
             literal = text[start:end]
-            if end - start > 1000 and sum(f'"{s}"' in literal for s in sample) >= len(sample) // 2:
+            if end - start > 1000 and sum(f'"{s}"' in literal for s in sample) >= max(1, len(sample) / 2):
                 total += end - start
                 pos = end
     return total

@@ -36,19 +36,24 @@ from streamlit_folium import st_folium
 
 from views import webassets
 
-STORE = Path(os.environ.get("SIT_DATA_DIR", "var")) / "sit_vallenar.gpkg"
 URBAN_TYPES = {"sector urbano"}
 MAP_HEIGHT = 580
 
 
 @st.cache_data(show_spinner=False)
-def read_layer(name: str, mtime: float) -> gpd.GeoDataFrame | pd.DataFrame:
+def read_layer(path: str, name: str, mtime: float) -> gpd.GeoDataFrame | pd.DataFrame:
     """One layer of the store (``mtime`` is the store file's, so an import reloads it)."""
-    return gpd.read_file(STORE, layer=name, engine="pyogrio")
+    return gpd.read_file(path, layer=name, engine="pyogrio")
+
+
+def store_path() -> Path:
+    """The store file of ``SIT_DATA_DIR`` (read when a page runs)."""
+    return Path(os.environ.get("SIT_DATA_DIR", "var")) / "sit_vallenar.gpkg"
 
 
 def layer(name: str):
-    return read_layer(name, STORE.stat().st_mtime)
+    path = store_path()
+    return read_layer(str(path), name, path.stat().st_mtime)
 
 
 def initiatives(sites: str | None) -> gpd.GeoDataFrame:
@@ -163,10 +168,11 @@ def _bounds(frame: gpd.GeoDataFrame) -> list[list[float]]:
 def layers_page() -> None:
     st.title("Capas")
     rows = []
-    for name, geom_type in pyogrio.list_layers(STORE):
+    path = store_path()
+    for name, geom_type in pyogrio.list_layers(path):
         if not str(name).startswith("sit_"):
             rows.append({"capa": name, "geometría": geom_type or "tabla",
-                         "elementos": pyogrio.read_info(STORE, layer=name)["features"]})
+                         "elementos": pyogrio.read_info(path, layer=name)["features"]})
     st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 
@@ -208,11 +214,12 @@ def home_page() -> None:
     st.markdown("Versión ingenua del mapa del plan, para comparar (bench/bench_app.py).")
 
 
-st.set_page_config(page_title="SIT ingenuo", layout="wide")
-# Streamlit serves the default page at the root, so the map is not the default (as in the product).
-st.navigation([
-    st.Page(home_page, title="Inicio", url_path="inicio", default=True),
-    st.Page(map_page, title="Mapa", url_path="mapa"),
-    st.Page(layers_page, title="Capas", url_path="capas"),
-    st.Page(sector_page, title="Sector", url_path="sector"),
-]).run()
+if __name__ == "__main__":  # ``streamlit run``; tests import the pages
+    st.set_page_config(page_title="SIT ingenuo", layout="wide")
+    # Streamlit serves the default page at the root, so the map is not the default (as in the product).
+    st.navigation([
+        st.Page(home_page, title="Inicio", url_path="inicio", default=True),
+        st.Page(map_page, title="Mapa", url_path="mapa"),
+        st.Page(layers_page, title="Capas", url_path="capas"),
+        st.Page(sector_page, title="Sector", url_path="sector"),
+    ]).run()
