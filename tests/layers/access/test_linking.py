@@ -35,7 +35,7 @@ def related(ident: str) -> dict[str, str]:
     """slug -> relation of one initiative, by the relation rule the app and the command line use."""
     frame = initiatives.with_sites(initiatives.default_sites())
     _layer, rel = territory_layers.relations(frame)
-    mine = rel.pairs(ids=[ident]) if hasattr(rel, "pairs") else rel[rel["id"] == ident]
+    mine = rel.pairs(ids=[ident])
     return dict(zip(mine["slug"], mine["relacion"]))
 
 
