@@ -14,7 +14,7 @@ import pandas as pd
 
 from layers import store
 
-__all__ = ["PROVIDER", "build_config", "collections"]
+__all__ = ["PROVIDER", "build_config", "collections", "resource"]
 
 #: Dotted name of the provider class, loaded by pygeoapi.
 PROVIDER = "ogcapi.provider.StoreProvider"
@@ -30,7 +30,8 @@ def collections() -> list[dict[str, Any]]:
             for row in served.to_dict("records")]
 
 
-def _resource(row: dict[str, Any]) -> dict[str, Any]:
+def resource(row: dict[str, Any]) -> dict[str, Any]:
+    """pygeoapi resource (collection) of one registry row: title, description, extent, provider."""
     from ogcapi.provider import layer_frame
 
     frame = layer_frame(row["nombre"])
@@ -90,5 +91,5 @@ def build_config(host: str, port: int) -> dict[str, Any]:
             "provider": {"name": "Municipalidad de Vallenar", "url": url},
             "contact": {"name": "SECPLAN, Municipalidad de Vallenar", "url": url},
         },
-        "resources": {row["nombre"]: _resource(row) for row in collections()},
+        "resources": {row["nombre"]: resource(row) for row in collections()},
     }

@@ -70,8 +70,8 @@ def served(fresh_store, isolated_data_dir, tmp_path):
         done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
     port = _free_port()
-    server = subprocess.Popen([*CLI, "ogcapi", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    log = (tmp_path / "ogcapi.log").open("w")  # the server's output, read by the tests
+    server = subprocess.Popen([*CLI, "ogcapi", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -80,13 +80,14 @@ def served(fresh_store, isolated_data_dir, tmp_path):
                 _get(f"{base}/collections?f=json")
                 break
             except (urllib.error.URLError, ConnectionError):
-                assert server.poll() is None, server.stdout.read()
+                assert server.poll() is None, (tmp_path / "ogcapi.log").read_text()
                 assert time.monotonic() < deadline, "the OGC API server did not start"
                 time.sleep(0.3)
         yield base, env
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
 
 
 def _export(layer: str, dest: Path, env: dict) -> gpd.GeoDataFrame:
@@ -159,6 +160,48 @@ def test_titles_filters_paging_and_read_only(served):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)  # noqa: S310 - loopback only
     assert refused.value.code in (400, 405)
+
+
+def _status(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 - loopback only
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.load(refused)
+
+
+def test_layers_imported_or_removed_while_serving_show_at_once(served, tmp_path):
+    base, env = served
+    lines = tmp_path / "caminos.geojson"
+    gpd.GeoDataFrame({"nombre": ["camino A", "camino B"]},
+                     geometry=[shapely.LineString([(-70.76, -28.58), (-70.75, -28.57)]),
+                               shapely.LineString([(-70.77, -28.59), (-70.76, -28.575)])],
+                     crs="EPSG:4326").to_file(lines, driver="GeoJSON")
+    done = subprocess.run([*CLI, "import", str(lines), "--as", "referencia", "--layer", "caminos"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    listed = {c["id"]: c for c in _get(f"{base}/collections?f=json")["collections"]}
+    assert listed["caminos"]["title"] == store.layer_info("caminos")["titulo"]
+    page = _get(f"{base}/collections/caminos/items?f=json")
+    assert [f["properties"]["nombre"] for f in page["features"]] == ["camino A", "camino B"]
+    assert "hitos" in listed  # the others stay
+    done = subprocess.run([*CLI, "remove", "caminos"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "caminos" not in {c["id"] for c in _get(f"{base}/collections?f=json")["collections"]}
+    assert _status(f"{base}/collections/caminos/items?f=json")[0] == 404
+
+
+def test_unknown_query_parameters_are_refused_and_properties_filter(served, tmp_path):
+    base, _env = served
+    status, body = _status(f"{base}/collections/iniciativas/items?f=json&noexiste=1&limit=3")
+    assert status == 400 and body["code"] == "InvalidParameterValue" and "noexiste" in body["description"]
+    assert _status(f"{base}/collections/hitos/items?f=json&altura=2&nombre=b")[1]["numberMatched"] == 1
+    status, body = _status(f"{base}/collections/hitos/items?f=json&limit=2&offset=1&bbox=-71,-29,-70,-28&skipGeometry=true")
+    assert status == 200 and body["numberReturned"] == 2
+    assert _status(f"{base}/collections/hitos/items?f=json&tipo=x")[0] == 400  # a property of another layer
+    assert _status(f"{base}/collections/noexiste/items?f=json&x=1")[0] == 404
+    _get(f"{base}/collections/hitos/items?f=json")  # no offset: pygeoapi's int(None) warning is not logged
+    assert "NoneType" not in (tmp_path / "ogcapi.log").read_text()
 
 
 def test_taken_port_is_one_spanish_line(data_dir):
