@@ -662,6 +662,7 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     started = time.time()
+    load_before = os.getloadavg()[1]
     work = Path(tempfile.mkdtemp(prefix="sit-bench-"))
     log = lambda msg: print(f"[{time.time() - started:6.0f} s] {msg}", file=sys.stderr, flush=True)  # noqa: E731
     commit = git_commit()
@@ -675,7 +676,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     header = (f"Commit {commit}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, medians of {runs} runs, "
-              f"{os.cpu_count()} CPUs, {time.time() - started:.0f} s in all.")
+              f"{os.cpu_count()} CPUs, {time.time() - started:.0f} s in all, load average (5 min) "
+              f"{load_before:.1f} at the start and {os.getloadavg()[1]:.1f} at the end.")
     text = header + "\n\n" + table(rows) + "\n"
     print(text)
     if args.out:
