@@ -19,7 +19,8 @@ PAGE = "pages/vincular.py"
 @pytest.fixture
 def people(fresh_store):
     auth.reset_failures()
-    for name, role in (("vecina", roles.JUNTA), ("ana", roles.PLANIFICADOR), ("beto", roles.PLANIFICADOR)):
+    for name, role in (("vecina", roles.JUNTA), ("ana", roles.PLANIFICADOR), ("beto", roles.PLANIFICADOR),
+                       ("admin", roles.ADMINISTRADOR)):
         accounts.create(name, role, PASSWORD, autor="test")
     yield fresh_store
     auth.reset_failures()
@@ -40,9 +41,9 @@ def login(name: str):
     return at
 
 
-def open_page(at, ident: str = IDENT):
+def open_page(at, ident: str = IDENT, page: str = PAGE):
     at.query_params["iniciativa"] = ident
-    at.switch_page(PAGE).run()
+    at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
 
@@ -130,3 +131,11 @@ def test_a_planner_demoted_meanwhile_is_refused_on_the_server(people):
     at = choose(at, "comunal", [], "Intento")
     assert at.title[0].value == "Acceso restringido"
     assert linking.history().empty and initiatives.edited_scopes().empty
+
+
+def test_the_audit_page_lists_the_change_with_the_account(people):
+    choose(open_page(login("ana")), "rural", [], "Programa para el campo")
+    at = open_page(login("admin"), page="pages/auditoria.py")
+    recent = at.dataframe[0].value
+    assert recent.iloc[0][["Cuenta o autor", "Iniciativa", "Antes", "Después", "Motivo"]].tolist() == [
+        "ana", IDENT, "urbano", "rural", "Programa para el campo"]

@@ -75,3 +75,11 @@ def test_browser_planner_picks_territories_and_the_sector_page_lists_the_initiat
         os.environ["SIT_DATA_DIR"] = previous
     assert (entry["autor"], entry["valor_nuevo"]) == ("ana", "territorial: Hacienda Compañía")
     assert not browser_page.blocked and not browser_page.page_errors
+
+
+def test_browser_public_visitor_gets_no_list_by_url(app, browser_page):
+    browser_page.goto(app + "/vincular?iniciativa=E1-P1-01")
+    wait_idle(browser_page)
+    assert "Acceso restringido" in main_text(browser_page)
+    assert browser_page.page.locator('[data-testid="stMain"] input').count() == 0
+    assert not browser_page.blocked
