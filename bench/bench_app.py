@@ -77,6 +77,8 @@ PRODUCT_APP = PROJECT_DIR / "app.py"
 QUIET_MS = 600
 NO_REDRAW_MS = 3000
 LOAD_TIMEOUT_S = 240.0
+#: A simultaneous visitor still waiting after this many times one visitor's load counts as a failure.
+CROWD_CAP = 4.0
 FILTER_TEXT = "agua"
 STORE_FILENAME = "sit_vallenar.gpkg"
 APPS = ("product", "naive")
@@ -427,11 +429,11 @@ def concurrent(browser, server, target: str, k: int, cond: dict, timeout_s: floa
     return [None if r is None else r[0] for r in results]
 
 
-def memory(browser, servers, targets: dict, visitors: int, cond: dict, ttl: int, log) -> dict:
+def memory(browser, servers, targets: dict, visitors: int, cond: dict, ttl: int, log, apps=APPS) -> dict:
     """RSS after warm-up, with ``visitors`` more sessions, and after they leave and the TTL passed."""
-    out = {app: {} for app in APPS}
-    open_visits = {app: [] for app in APPS}
-    for app in APPS:
+    out = {app: {} for app in apps}
+    open_visits = {app: [] for app in apps}
+    for app in apps:
         _, first = load(browser, targets[app], cond, keep=True)
         open_visits[app].append(first)
         out[app]["warm"] = rss_mb(servers[app].process.pid)
@@ -440,12 +442,12 @@ def memory(browser, servers, targets: dict, visitors: int, cond: dict, ttl: int,
             open_visits[app].append(visit)
         out[app]["loaded"] = rss_mb(servers[app].process.pid)
         log(f"  memory {app}: {out[app]['warm']:.0f} MB -> {out[app]['loaded']:.0f} MB with {visitors} more")
-    for app in APPS:
+    for app in apps:
         for visit in open_visits[app]:
             visit.close()
     log(f"  visitors left; waiting {ttl + 20} s (disconnectedSessionTTL {ttl} s + 20 s)")
     time.sleep(ttl + 20)
-    for app in APPS:
+    for app in apps:
         out[app]["left"] = rss_mb(servers[app].process.pid)
     return out
 
@@ -536,7 +538,7 @@ def shipped_phase(browser, work: Path, runs: int, log) -> list[Row]:
     ]
 
 
-def big_phase(browser, work: Path, runs: int, visitors: int, log) -> list[Row]:
+def big_phase(browser, work: Path, runs: int, visitors: int, log, lean: bool = False) -> list[Row]:
     product_dir, naive_dir = work / "big" / "product", work / "big" / "naive"
     product_dir.mkdir(parents=True)
     shutil.copyfile(work / "shipped" / "product" / STORE_FILENAME, product_dir / STORE_FILENAME)
@@ -584,15 +586,18 @@ def big_phase(browser, work: Path, runs: int, visitors: int, log) -> list[Row]:
                 first_visit[app].append(seconds)
                 log(f"  run {run + 1} {app:7s} first visit after import: {fmt_s(seconds)}")
         alone = {app: med(loads[app]["mapa"]) for app in APPS}
-        crowd = {}
+        crowd = {(k, "naive"): None for k in (3, 10)}
+        extras = ("product",) if lean else APPS
         for k in (3, 10):
-            for app in APPS:
-                cap = max(60.0, 6 * (alone[app] or 30.0) * 1.0)
+            for app in extras:
+                cap = max(60.0, CROWD_CAP * (alone[app] or 30.0))
                 waits = concurrent(browser, servers[app], url(servers[app], "mapa", query), k, map_cond, cap)
                 crowd[(k, app)] = None if any(w is None for w in waits) else max(waits)
                 log(f"  {k} visitors {app}: " + ", ".join(fmt_s(w) for w in waits))
         log("100×: memory")
-        mem = memory(browser, servers, {a: url(servers[a], "mapa", query) for a in APPS}, visitors, map_cond, ttl, log)
+        mem = memory(browser, servers, {a: url(servers[a], "mapa", query) for a in APPS}, visitors, map_cond, ttl, log,
+                     apps=extras)
+        mem.setdefault("naive", {"warm": None, "loaded": None, "left": None})
     finally:
         stop_apps(servers)
     warm = {a: med(loads[a]["mapa"]) for a in APPS}
@@ -600,8 +605,8 @@ def big_phase(browser, work: Path, runs: int, visitors: int, log) -> list[Row]:
     fv = {a: med(first_visit[a]) for a in APPS}
     fc = {a: med(filt["seconds"][a]) for a in APPS}
     kept = filt["kept"]["product"]
-    per_visitor = {a: (mem[a]["loaded"] - mem[a]["warm"]) / visitors for a in APPS}
-    after = {a: mem[a]["left"] - mem[a]["warm"] for a in APPS}
+    per_visitor = {a: None if mem[a]["warm"] is None else (mem[a]["loaded"] - mem[a]["warm"]) / visitors for a in APPS}
+    after = {a: None if mem[a]["warm"] is None else mem[a]["left"] - mem[a]["warm"] for a in APPS}
     rows += [
         Row("100×: warm load /mapa", warm["product"], warm["naive"], "s", "≤ 4 s and ≤ ½ naive",
             vs_naive(warm["product"], warm["naive"], 4)),
@@ -649,6 +654,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="2 runs, shipped data only: a check of the harness")
     parser.add_argument("--visitors", type=int, default=5, help="additional sessions for the memory figure")
     parser.add_argument("--out", type=Path, help="also write the table (Markdown) to this file")
+    parser.add_argument("--lean", action="store_true",
+                        help="simultaneous visitors and memory on the product only (saves the naive app's slowest part)")
     parser.add_argument("--apptest-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.apptest_child:
@@ -670,12 +677,14 @@ def main(argv: list[str] | None = None) -> int:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             rows = shipped_phase(browser, work, runs, log)
+            print(table(rows), file=sys.stderr, flush=True)  # in case the 100x phase does not finish
             if not args.quick:
-                rows += big_phase(browser, work, runs, args.visitors, log)
+                rows += big_phase(browser, work, runs, args.visitors, log, lean=args.lean)
             browser.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     header = (f"Commit {commit}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, medians of {runs} runs, "
+              f"{args.visitors} additional visitors for memory{' (product only: --lean)' if args.lean else ''}, "
               f"{os.cpu_count()} CPUs, {time.time() - started:.0f} s in all, load average (5 min) "
               f"{load_before:.1f} at the start and {os.getloadavg()[1]:.1f} at the end.")
     text = header + "\n\n" + table(rows) + "\n"
