@@ -200,6 +200,8 @@ def test_concurrent_writers_readers_and_rebuilds_lose_nothing(fresh_store, tmp_p
     lotes = [r for r in records if r["kind"] == "lote"]
     assert len(layers_ok) == 2 * ROUNDS["import"]
     assert len(lotes) + sum(r["kind"] == "stale" for r in records) == 2 * ROUNDS["sheet"] + 2 * ROUNDS["edit"]
+    assert sum(r["autor"].startswith("hoja") for r in lotes) == 2 * ROUNDS["sheet"]  # no version check: all saved
+    assert any(r["autor"].startswith("edita") for r in lotes)
     assert sum(r["kind"] == "read" for r in records) == ROUNDS["read"]
     assert sum(r["kind"] == "copy" for r in records) == ROUNDS["copy"]
 
