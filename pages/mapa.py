@@ -130,6 +130,18 @@ def _selection_view(version: int, territory_layer: str, sites: str | None, key: 
     return {"selected": selected, "figures": figures, "table": table, "kinds": package.geometry_counts(selected)}
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _territory_drawing(version: int, territory_layer: str, columns: tuple[str, ...]) -> dict:
+    """What the map draws of a territory layer whatever the selection, prepared once per store version.
+
+    ``shown``: display geometries (:func:`pages._shared.display_layer`); ``geometry``: their compact
+    GeoJSON text (:func:`views.mapview.territory_geometry`); ``labels``: where their names are written
+    (:func:`views.maplocale.label_payload`). Shared by every visitor: do not mutate.
+    """
+    shown = shared.display_layer(territory_layer, columns)
+    return {"shown": shown, "geometry": mapview.territory_geometry(shown), "labels": maplocale.label_payload(shown)}
+
+
 def _clear_filters() -> None:
     for key in KEYS.values():
         st.session_state[key] = "" if key == KEYS["q"] else []
@@ -314,8 +326,8 @@ if webassets.assets_installed():
     )
 
     def _build() -> str:
-        columns = ("slug", "nombre", "tipo", *(("poblacion",) if has_population else ()))
-        shown = shared.display_layer(territory_layer, columns)
+        drawing = _territory_drawing(version, territory_layer, ("slug", "nombre", "tipo", *(("poblacion",) if has_population else ())))
+        shown = drawing["shown"]
         return mapframe.render(maplocale.open_on(maplocale.prepare(mapview.selection_map(
             shared.display_layer("comuna", ("nombre",)),
             shown,
@@ -329,8 +341,8 @@ if webassets.assets_installed():
             selected_territories=state["territorio"],
             filtered=selection.is_filtered(state),
             reference_layers=shared.reference_layers(),
-            monitoring=_status(version), color_by=color_by,
-        ), title=MAP_TITLE, territories=shown, view_param=VIEW_PARAM), view))
+            monitoring=_status(version), color_by=color_by, territory_geometry=drawing["geometry"],
+        ), title=MAP_TITLE, territories=shown, view_param=VIEW_PARAM, labels=drawing["labels"]), view))
 
     st.iframe(mapframe.DOCUMENTS.get(map_key, _build), height=MAP_HEIGHT, alt=MAP_TITLE)
     st.caption(mapview.count_label(bool(specific_only), bool(per_thousand)) + ". " + selection.relation_scope_note())

@@ -9,10 +9,12 @@ with ``<``, ``>``, ``&`` and ``'`` as ``\\uXXXX`` escapes so it cannot close the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from branca.element import MacroElement
@@ -214,10 +216,10 @@ def sited_payload(
             terr, f_index[_esc(getattr(row, "fuente_geometria", ""))], s_index[estado] if estado else -1, avance,
         ])
         for kind, part in _drawable_parts(geom):
-            if kind == "point":
-                for pt in shapely.get_parts(part):  # every point of a multipoint is a mark of its own
-                    points.append([round(pt.y, POINT_DECIMALS), round(pt.x, POINT_DECIMALS), k])
-                    kinds["point"] += 1
+            if kind == "point":  # every point of a multipoint is a mark of its own
+                xy = shapely.get_coordinates(part).tolist()
+                points.extend([round(lat, POINT_DECIMALS), round(lon, POINT_DECIMALS), k] for lon, lat in xy)
+                kinds["point"] += len(xy)
             else:
                 shapes.append({"type": "Feature", "properties": {"k": k}, "geometry": shapely.geometry.mapping(part)})
                 kinds[kind] += 1
@@ -402,8 +404,8 @@ def reference_payload(
         k = n_index[_esc(text)]
         for kind, part in _drawable_parts(geom):
             if kind == "point":
-                for pt in shapely.get_parts(part):
-                    points.append([round(pt.y, POINT_DECIMALS), round(pt.x, POINT_DECIMALS), k])
+                xy = shapely.get_coordinates(part).tolist()
+                points.extend([round(lat, POINT_DECIMALS), round(lon, POINT_DECIMALS), k] for lon, lat in xy)
             else:
                 shapes.append({"type": "Feature", "properties": {"k": k}, "geometry": shapely.geometry.mapping(part)})
             kinds[kind] += 1
@@ -440,3 +442,146 @@ def reference_legend_sections(
         shape, weight = shapes[kind]
         rows.append((Swatch(shape, str(styles.get(kind, {}).get("color", "#555555")), weight=weight), str(title)))
     return [Section("Capas de referencia", rows)]
+
+
+#: A number written with more decimals than any display coordinate has.
+_LONG_DECIMAL = re.compile(r"-?\d+\.\d{6,}")
+
+
+def geometry_collection(geoms, decimals: int = POINT_DECIMALS) -> str:
+    """Compact GeoJSON FeatureCollection text of display geometries; each feature's ``id`` is its row position.
+
+    Parameters
+    ----------
+    geoms : array-like of shapely geometries
+        Display geometries in WGS 84 (EPSG:4326), already simplified and rounded
+        (:func:`views.mapview.display_geometries`); missing or empty ones are left out
+        (their position is skipped).
+    decimals : int
+        Decimal places written (1e-5 degree is about 1 m).
+
+    Returns
+    -------
+    str
+        ``{"type":"FeatureCollection","features":[{"type":"Feature","id":0,"geometry":...},...]}``
+        with no spaces and the shortest decimal form of each coordinate (GEOS's
+        GeoJSON writer), numbers only: safe inside a ``<script>`` element. This is the
+        floor of a territory layer's payload: the page adds only small per-selection arrays.
+    """
+    arr = np.asarray(geoms, dtype=object)
+    keep = np.flatnonzero(~(shapely.is_missing(arr) | shapely.is_empty(arr))) if len(arr) else np.array([], dtype=int)
+    texts = shapely.to_geojson(arr[keep]) if len(keep) else []
+    feats = ",".join(f'{{"type":"Feature","id":{i},"geometry":{t}}}' for i, t in zip(keep.tolist(), texts))
+    # GEOS writes up to 17 significant digits (-71.03857000000001): back to the display precision.
+    feats = _LONG_DECIMAL.sub(lambda m: repr(round(float(m.group()), decimals)), feats)
+    return f'{{"type":"FeatureCollection","features":[{feats}]}}'
+
+
+class TerritoryChoropleth(MacroElement):
+    """Territories as one ``L.geoJSON`` layer with one tooltip function and one highlight handler.
+
+    The geometry (:func:`geometry_collection`, the same for every selection, cached by
+    the caller) and the per-selection document (:func:`territory_payload`: class of each
+    territory, counts, names) travel apart; the browser colours each feature by
+    ``palette[class]`` and writes its tooltip from the arrays when the pointer is on it.
+    Every string of the document was HTML-escaped in Python.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            (function () {
+                var d = null;
+                var territoryDoc = {{ this.payload }};
+                var territoryGeometry = {{ this.geometry }};
+                d = territoryDoc;
+                function detail(i) {
+                    var c = d.c[i], parts = [];
+                    for (var j = 0; j < c.length; j++) {
+                        if (c[j]) { parts.push(c[j] + " " + d.pl[j][c[j] === 1 ? 0 : 1]); }
+                    }
+                    return parts.length ? parts.join(" · ") : "ninguna";
+                }
+                function tip(layer) {
+                    var i = layer.feature.id, rows = [[d.a[0], d.n[i]], [d.a[1], d.t[d.ti[i]]], [d.a[2], d.v[i]]];
+                    if (d.r) { rows.push([d.a[3], d.r[i]]); }
+                    rows.push([d.a[4], detail(i)]);
+                    return "<table class='sit-territory-tip'>" + rows.map(function (r) {
+                        return "<tr><th style='text-align:left;padding-right:6px'>" + r[0] + "</th><td>" + r[1] + "</td></tr>";
+                    }).join("") + "</table>";
+                }
+                var options = {
+                    style: function (f) { return Object.assign({}, d.st, {fillColor: d.pal[d.k[f.id]]}); }
+                };
+                if (d.pane) { options.pane = d.pane; }
+                var layer = L.geoJSON(territoryGeometry, options);
+                layer.bindTooltip(tip, {sticky: true});
+                layer.on("mouseover", function (e) { e.layer.setStyle(d.hl); });
+                layer.on("mouseout", function (e) { layer.resetStyle(e.layer); });
+                layer.addTo({{ this.group.get_name() }});
+            })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, payload: Mapping[str, object], geometry: str, group: folium.FeatureGroup):
+        super().__init__()
+        self._name = "TerritoryChoropleth"
+        self.payload = _js_json(payload)
+        self.geometry = geometry
+        self.group = group
+
+
+def territory_payload(
+    names: Sequence[object],
+    tipos: Sequence[object],
+    counts: np.ndarray,
+    by_relation: np.ndarray,
+    classes: np.ndarray,
+    palette: Sequence[str],
+    *,
+    relation_labels: Sequence[tuple[str, str]],
+    rates: Sequence[str] | None = None,
+    style: Mapping[str, object],
+    highlight: Mapping[str, object],
+    pane: str | None = None,
+) -> dict[str, object]:
+    """The per-selection document :class:`TerritoryChoropleth` draws (arrays in layer order).
+
+    Parameters
+    ----------
+    names, tipos : sequence
+        Name and kind of each territory (escaped here; the kinds travel once, in a lookup table).
+    counts : numpy.ndarray of int
+        Initiatives of the selection drawn for each territory (the tooltip's «Iniciativas»).
+    by_relation : numpy.ndarray of int, shape (n, r)
+        Counts by relation, columns in the order of ``relation_labels`` (the tooltip's «Detalle»).
+    classes : numpy.ndarray of int
+        Index into ``palette`` of each territory's fill.
+    palette : sequence of str
+        Fill colours.
+    relation_labels : sequence of (str, str)
+        Singular and plural label of each relation.
+    rates : sequence of str, optional
+        Text of the rate per 1,000 inhabitants of each territory (adds a tooltip row).
+    style, highlight : mapping
+        Leaflet path styles: of every territory, and of the one under the pointer.
+    pane : str, optional
+        Leaflet pane the territories are drawn in.
+
+    Returns
+    -------
+    dict
+        ``n``, ``t``/``ti``, ``v``, ``c``, ``k``, ``pal``, ``pl``, ``a`` (row labels), ``r``
+        (or ``None``), ``st``, ``hl``, ``pane``.
+    """
+    t_table, t_index = _lookup(_esc(v) for v in tipos)
+    return {
+        "n": [_esc(v) for v in names], "t": t_table, "ti": [t_index[_esc(v)] for v in tipos],
+        "v": np.asarray(counts, dtype=np.int64).tolist(), "c": np.asarray(by_relation, dtype=np.int64).tolist(),
+        "k": np.asarray(classes, dtype=np.int64).tolist(), "pal": list(palette),
+        "pl": [list(p) for p in relation_labels],
+        "a": ["Territorio", "Tipo", "Iniciativas", "Por 1.000 hab.", "Detalle"],
+        "r": [_esc(v) for v in rates] if rates is not None else None,
+        "st": dict(style), "hl": dict(highlight), "pane": pane,
+    }

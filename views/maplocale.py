@@ -241,7 +241,8 @@ def open_on(m, view: tuple[float, float, int] | None):
     return m
 
 
-def prepare(m, *, title: str, territories: gpd.GeoDataFrame | None = None, view_param: str | None = None):
+def prepare(m, *, title: str, territories: gpd.GeoDataFrame | None = None, view_param: str | None = None,
+            labels: list | None = None):
     """Finish a folium map for people (see the module's description). Idempotent.
 
     Parameters
@@ -256,13 +257,17 @@ def prepare(m, *, title: str, territories: gpd.GeoDataFrame | None = None, view_
     view_param : str, optional
         Query parameter of the page's address that the map rewrites after each move the
         person makes (``lat,lon,zoom``, 5 decimals), so the address always holds the view.
+    labels : list, optional
+        :func:`label_payload` of ``territories``, when the caller keeps it (it depends on
+        the layer only); computed from ``territories`` otherwise.
 
     Returns
     -------
     folium.Map
         The same map, for chaining.
     """
-    labels = label_payload(territories) if territories is not None and len(territories) else []
+    if labels is None:
+        labels = label_payload(territories) if territories is not None and len(territories) else []
     m.add_child(MapDefaults(), name=_DEFAULTS_KEY, index=0)
     m.add_child(SpanishControls(title, labels, view_param), name="sit_spanish_controls")
     return m

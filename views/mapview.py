@@ -58,17 +58,20 @@ from views import citycontext, symbology, webassets
 from views._elements import (
     ReferenceOverlay,
     SitedInitiatives,
+    TerritoryChoropleth,
     _esc,
+    geometry_collection,
     legend_sections,
     reference_legend_sections,
     reference_payload,
     sited_payload,
+    territory_payload,
 )
 from views.legend import Legend
 
 __all__ = [
     "DISPLAY_TOLERANCE_M", "DISPLAY_DECIMALS", "MIN_FIT_SPAN_DEG", "SPECIFIC_RELATIONS", "LAYER_NAMES",
-    "display_geometries", "territory_counts", "count_label", "count_legend_title", "selection_bounds",
+    "display_geometries", "territory_geometry", "territory_counts", "count_label", "count_legend_title", "selection_bounds",
     "sited_payload", "legend_sections", "Legend", "SitedInitiatives", "build_map", "selection_map", "map_html",
     "REFERENCE_COLOR", "REFERENCE_STYLES", "REFERENCE_LABEL_FIELDS", "REFERENCE_CLUSTER_MIN_POINTS",
     "reference_labels", "reference_display", "with_status", "reference_payload", "ReferenceOverlay", "add_reference_layers",
@@ -94,6 +97,11 @@ RELATION_PLURALS = {
     "rural": ("programa rural", "programas rurales"),
     "comunal": ("comunal", "comunales"),
 }
+#: Style of the territory under the pointer.
+TERRITORY_HIGHLIGHT: dict[str, object] = {"weight": 2.5, "color": "#111111"}
+#: From this many territories on, Leaflet draws the map's paths on a canvas instead of
+#: one SVG element each (much faster with thousands of polygons; same look and tooltips).
+CANVAS_MIN_FEATURES = 1500
 #: Names of the map's layers in the layer control.
 LAYER_NAMES = {
     "territories": "Territorios (iniciativas por territorio)",
@@ -471,6 +479,23 @@ def _territory_names(
     return rel.groupby("id")["_n"].agg(lambda s: [str(v) for v in s]).to_dict()
 
 
+def territory_geometry(territories: gpd.GeoDataFrame) -> str:
+    """The territories' display geometries as compact GeoJSON text (:func:`views._elements.geometry_collection`).
+
+    Parameters
+    ----------
+    territories : geopandas.GeoDataFrame
+        Display geometries (:func:`display_geometries`), EPSG:4326, in layer order.
+
+    Returns
+    -------
+    str
+        A FeatureCollection whose feature ``id`` is the row position; the payload floor of
+        the territory layer, reused by every selection (cache it per store version and layer).
+    """
+    return geometry_collection(territories.geometry.array)
+
+
 def _feature_collection(gdf: gpd.GeoDataFrame, properties: Sequence[str]) -> dict[str, object]:
     feats = []
     for i, (values, geom) in enumerate(zip(gdf[list(properties)].itertuples(index=False), gdf.geometry.array)):
@@ -500,6 +525,7 @@ def build_map(
     color_by: str = "estrategia",
     per_thousand: bool = False,
     city: Mapping[str, object] | None = None,
+    territory_geometry: str | None = None,
 ) -> folium.Map:
     """Build the plan's map for a selection.
 
@@ -539,21 +565,29 @@ def build_map(
         thin above the territory fills and below everything else
         (:func:`views.citycontext.add_city_context`); the territory names are written by
         :func:`views.maplocale.prepare`.
+    territory_geometry : str, optional
+        :func:`territory_geometry` of ``territories``: the same for every selection, so
+        callers keep it (per store version and layer) and a new selection only adds its
+        small arrays; computed here when not given.
 
     Returns
     -------
     folium.Map
         Tile-less map (OpenStreetMap optional, off) with the layers, a legend and a
         layer control, already passed through :func:`views.webassets.localize_map`.
+        Its paths are drawn on a canvas from :data:`CANVAS_MIN_FEATURES` territories on.
     """
     started = time.perf_counter()
     chosen = territories[territories["slug"].isin(set(selected_territories))]
     if fit is None:
         fit = selection_bounds(initiatives, chosen, commune)
     centre = [round((fit[0][0] + fit[1][0]) / 2, DISPLAY_DECIMALS), round((fit[0][1] + fit[1][1]) / 2, DISPLAY_DECIMALS)]
-    m = webassets.offline_map(location=centre, zoom_start=11, show_osm=False, control_scale=True)
+    m = webassets.offline_map(
+        location=centre, zoom_start=11, show_osm=False, control_scale=True,
+        prefer_canvas=len(territories) >= CANVAS_MIN_FEATURES,
+    )
     pane = citycontext.territory_pane(m) if city is not None else None
-    n, breaks, decimals = _add_choropleth(m, territories, counts, per_thousand, pane)
+    n, breaks, decimals = _add_choropleth(m, territories, counts, per_thousand, pane, territory_geometry)
     if city is not None:  # zone names are written by views.maplocale.prepare, where they fit
         citycontext.add_city_context(m, city, [])
     _add_outlines(m, chosen, commune)
@@ -578,9 +612,13 @@ def build_map(
 
 
 def _add_choropleth(
-    m: folium.Map, territories: gpd.GeoDataFrame, counts: pd.DataFrame, per_thousand: bool = False, pane: str | None = None
+    m: folium.Map, territories: gpd.GeoDataFrame, counts: pd.DataFrame, per_thousand: bool = False,
+    pane: str | None = None, geometry: str | None = None,
 ) -> tuple[np.ndarray, list[float], int]:
-    """Draw the territories filled by their class, with a tooltip of the counts by relation.
+    """Draw the territories filled by their class, with one tooltip function (counts by relation).
+
+    ``geometry`` is :func:`territory_geometry` of ``territories`` when the caller keeps it
+    (it does not depend on the selection); it is computed here otherwise.
 
     Returns
     -------
@@ -593,31 +631,19 @@ def _add_choropleth(
     palette = [symbology.ZERO_COLOR, *symbology.class_colors(len(breaks)), symbology.NO_DATA_COLOR]
     classes = symbology.classify(np.nan_to_num(values, nan=0.0), breaks)
     classes = np.where(np.isnan(values), len(palette) - 1, classes)
-    fields, aliases = ["nombre", "tipo", "n", "detalle"], ["Territorio", "Tipo", "Iniciativas", "Detalle"]
-    terr = pd.DataFrame({
-        "nombre": [_esc(v) for v in territories["nombre"]],
-        "tipo": [_esc(v) for v in territories["tipo"]],
-        "n": n.tolist(),
-        "detalle": [_esc(t) for t in _breakdowns(counts.reindex(territories["slug"]))],
-        "k": classes.tolist(),
-    })
+    rates = None
     if per_thousand:
-        terr["tasa"] = [
-            "sin población censal" if np.isnan(v) else f"{v:.{RATE_DECIMALS}f}".replace(".", ",") for v in values
-        ]
-        fields.insert(3, "tasa")
-        aliases.insert(3, "Por 1.000 hab.")
-    terr_gdf = gpd.GeoDataFrame(terr, geometry=territories.geometry.to_numpy(), crs=WGS84)
-    base = symbology.TERRITORY_STYLE
-    folium.GeoJson(
-        _feature_collection(terr_gdf, [*fields, "k"]),
-        name=LAYER_NAMES["territories"],
-        style_function=lambda f, base=base, palette=palette: {**base, "fillColor": palette[f["properties"]["k"]]},
-        highlight_function=lambda f: {"weight": 2.5, "color": "#111111"},
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
-        smooth_factor=1.0,
-        **({"pane": pane} if pane else {}),
-    ).add_to(m)
+        rates = ["sin población censal" if np.isnan(v) else f"{v:.{RATE_DECIMALS}f}".replace(".", ",") for v in values]
+    by_relation = counts.reindex(index=territories["slug"], columns=list(RELATION_PLURALS), fill_value=0).fillna(0)
+    payload = territory_payload(
+        territories["nombre"].tolist(), territories["tipo"].tolist(), n, by_relation.to_numpy(dtype=np.int64),
+        classes, palette, relation_labels=list(RELATION_PLURALS.values()), rates=rates,
+        style=symbology.TERRITORY_STYLE, highlight=TERRITORY_HIGHLIGHT, pane=pane,
+    )
+    if geometry is None:
+        geometry = geometry_collection(territories.geometry.array)
+    group = folium.FeatureGroup(name=LAYER_NAMES["territories"], show=True).add_to(m)
+    m.add_child(TerritoryChoropleth(payload, geometry, group))
     return values, breaks, decimals
 
 
@@ -682,6 +708,7 @@ def selection_map(
     color_by: str = "estrategia",
     per_thousand: bool = False,
     city: Mapping[str, object] | None = None,
+    territory_geometry: str | None = None,
 ) -> folium.Map:
     """The map of a selection, from the display layers of the whole plan.
 
@@ -714,6 +741,8 @@ def selection_map(
         Colour by initiatives per 1,000 inhabitants, see :func:`build_map`.
     city : mapping, optional
         Census blocks payload drawn under the map, see :func:`build_map`.
+    territory_geometry : str, optional
+        :func:`territory_geometry` of ``territories`` (keep it per store version and layer).
 
     Returns
     -------
@@ -734,6 +763,7 @@ def selection_map(
         strategies=strategies, specific_only=specific_only,
         selected_territories=selected_territories, relations=relations, fit=fit,
         reference_layers=reference_layers, color_by=color_by, per_thousand=per_thousand, city=city,
+        territory_geometry=territory_geometry,
     )
 
 

@@ -64,6 +64,14 @@ def geojson_payloads(html_text: str) -> list[dict]:
     return [json.loads(decoded(f)) for f in found]
 
 
+def territory_document(html_text: str) -> tuple[dict, dict]:
+    """The territory layer's per-selection document and its geometry (views._elements.TerritoryChoropleth)."""
+    doc = re.search(r"var territoryDoc = (\{.*?\});\n", html_text)
+    geometry = re.search(r"var territoryGeometry = (\{.*?\});\n", html_text)
+    assert doc and geometry, "the territories are in the page"
+    return json.loads(decoded(doc.group(1))), json.loads(geometry.group(1))
+
+
 def sited_payload(html_text: str) -> dict:
     match = re.search(r"var d = (\{.*?\});\n", html_text)
     assert match, "the sited initiatives document is in the page"
@@ -186,11 +194,19 @@ def test_selection_bounds(shipped, display):
 def test_map_draws_every_territory_and_sited_initiative(shipped, display):
     m = make_map(shipped, display)
     html_text = m.get_root().render()
-    collections = geojson_payloads(html_text)
-    territories = collections[0]["features"]
-    assert len(territories) == len(shipped["territories"])
-    assert {f["properties"]["nombre"] for f in territories} >= {"Domeyko", "Centro", "Barrio Estación"}
-    assert len(collections) == 2  # territories and the commune outline (no territory selected)
+    doc, geometry = territory_document(html_text)
+    territories = geometry["features"]
+    assert len(territories) == len(shipped["territories"]) == len(doc["n"]) == len(doc["k"]) == len(doc["c"])
+    assert [f["id"] for f in territories] == list(range(len(territories)))
+    assert set(doc["n"]) >= {"Domeyko", "Centro", "Barrio Estación"}
+    assert len(geojson_payloads(html_text)) == 1  # the commune outline (no territory selected)
+    # The territories travel once, as compact GeoJSON at the display precision: the payload floor.
+    floor = json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(g)}
+        for g in display["territories"].geometry]}, separators=(",", ":"))
+    sent = len(re.search(r"var territoryDoc = .*?;\n", html_text).group(0)) + len(json.dumps(geometry, separators=(",", ":")))
+    assert sent <= 1.3 * len(floor)
+    assert max(len(str(c).split(".")[-1]) for f in territories for c in np.ravel(f["geometry"]["coordinates"][0])) <= 5
     doc = sited_payload(html_text)
     sited = shipped["initiatives"][shipped["initiatives"].geometry.notna()]
     assert len(doc["r"]) == len(sited)
@@ -219,7 +235,7 @@ def test_map_opens_on_the_selection(shipped, display):
     dw, ds, de, dn = display["territories"].set_index("slug").loc[["domeyko"]].total_bounds
     assert s <= ds and n >= dn and w <= dw and e >= de
     html_text = m.get_root().render()
-    assert len(geojson_payloads(html_text)) == 3  # plus the outline of the chosen territory
+    assert len(geojson_payloads(html_text)) == 2  # the commune and the outline of the chosen territory
 
 
 def test_map_is_offline_and_osm_is_optional(shipped, display):
