@@ -17,7 +17,7 @@ import unicodedata
 
 import pytest
 
-from layers import links, sector
+from layers import sector
 from tests.ui.test_browser import app, assert_clean, main_text, open_page, screenshot, wait_idle  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -37,8 +37,7 @@ def plain(text: str) -> str:
 
 def specific_territory(shipped) -> tuple[str, str]:
     """(slug, name) of the first territory, in the sector page's order, that the plan names or sites something in."""
-    rel = shipped["relations"]
-    own = set(rel.loc[rel["relacion"].isin(links.SPECIFIC_RELATIONS), "slug"])
+    own = set(shipped["relations"].specific["slug"])
     names = dict(zip(shipped["territories"]["slug"], shipped["territories"]["nombre"]))
     slug = next(s for s in sector.territory_order(shipped["territories"]) if s in own)
     return slug, names[slug]
@@ -125,7 +124,7 @@ def test_sector_page_leads_with_the_sector(app, browser_page, shipped, artifacts
     labels = [e.locator("summary").inner_text().replace("\n", " ") for e in expanders.all()]
     assert any("Alcance comunal" in label for label in labels), labels
     assert all(not e.get_attribute("open") for e in expanders.all())
-    commune_wide = int(shipped["relations"].query("slug == @slug and relacion == 'comunal'").shape[0])
+    commune_wide = int(shipped["relations"].counts(slugs=[slug]).loc[slug, "comunal"])
     assert commune_wide > 20
     visible_items = probe.page.locator('[data-testid="stMain"] li:visible').count()
     assert visible_items < commune_wide, "the commune-wide initiatives are not listed open"
