@@ -46,7 +46,9 @@ class SitedInitiatives(MacroElement):
     """Sited initiatives drawn from one compact JSON document.
 
     Points become ``L.circleMarker`` added in bulk to a MarkerCluster; lines and
-    areas become an ``L.geoJSON`` layer added to a FeatureGroup. Marks take the colour
+    areas become one ``L.geoJSON`` layer added to a FeatureGroup. The cluster and the
+    GeoJSON layer each carry one tooltip function and one popup function, called for
+    the mark under the pointer (no tooltip or popup object per mark). Marks take the colour
     of their strategy, or of their monitoring status when the document says
     ``"cb": "estado"``. Tooltips show the (escaped) name, and the status and physical
     progress when known; popups are assembled when opened from the record and lookup
@@ -77,26 +79,26 @@ class SitedInitiatives(MacroElement):
                         + (r[8] < 0 ? "" : row("Estado", d.s[r[8]]) + row("Avance físico", r[9]))
                         + "</table></div>";
                 }
-                var markers = [];
+                // One tooltip and one popup function per group, not one of each per mark:
+                // the group opens them for the mark under the pointer (Leaflet's event parents).
+                var markers = [], cluster = {{ this.cluster.get_name() }};
                 for (var i = 0; i < d.pt.length; i++) {
-                    var p = d.pt[i], r = d.r[p[2]];
-                    var m = L.circleMarker([p[0], p[1]], Object.assign({}, d.ps, {fillColor: colour(r)}));
-                    m.bindTooltip(tip(r));
-                    m.bindPopup(popup.bind(null, p[2]), {maxWidth: 340});
-                    markers.push(m);
+                    var p = d.pt[i];
+                    markers.push(L.circleMarker([p[0], p[1]], Object.assign({}, d.ps, {fillColor: colour(d.r[p[2]]), k: p[2]})));
                 }
-                {{ this.cluster.get_name() }}.addLayers(markers);
-                L.geoJSON(d.sh, {
+                cluster.addLayers(markers);
+                cluster.bindTooltip(function (m) { return tip(d.r[m.options.k]); });
+                cluster.bindPopup(function (m) { return popup(m.options.k); }, {maxWidth: 340});
+                var shapes = L.geoJSON(d.sh, {
                     style: function (f) {
                         var c = colour(d.r[f.properties.k]);
                         var base = f.geometry.type.indexOf("Polygon") >= 0 ? d.gs : d.ls;
                         return Object.assign({}, base, {color: c, fillColor: c});
-                    },
-                    onEachFeature: function (f, layer) {
-                        layer.bindTooltip(tip(d.r[f.properties.k]), {sticky: true});
-                        layer.bindPopup(popup.bind(null, f.properties.k), {maxWidth: 340});
                     }
-                }).addTo({{ this.shapes.get_name() }});
+                });
+                shapes.bindTooltip(function (l) { return tip(d.r[l.feature.properties.k]); }, {sticky: true});
+                shapes.bindPopup(function (l) { return popup(l.feature.properties.k); }, {maxWidth: 340});
+                shapes.addTo({{ this.shapes.get_name() }});
             })();
         {% endmacro %}
         """

@@ -173,6 +173,35 @@ def test_home_map_draws_territories_and_sited_initiatives(app, browser_page, shi
     assert_clean(probe)
 
 
+def test_a_point_opens_its_tooltip_and_popup_from_the_group(app, browser_page, shipped):
+    """Points carry no tooltip or popup of their own: the cluster's one function names the point under the pointer."""
+    probe = browser_page
+    inits = shipped["initiatives"]
+    point = inits[inits.geometry.geom_type == "Point"].iloc[0]
+    open_page(probe, f"{app}/mapa?vista={point.geometry.y:.5f},{point.geometry.x:.5f},18")  # no clusters at 18
+    frame = probe.wait_for_map()
+    per_mark = frame.evaluate("""() => {
+        const m = Object.values(window).find(v => v instanceof L.Map);
+        let marks = 0, own = 0;
+        m.eachLayer(l => { if (l instanceof L.CircleMarker && l.options.k !== undefined) {
+            marks += 1; if (l.getTooltip() || l.getPopup()) { own += 1; } } });
+        return [marks, own];
+    }""")
+    assert per_mark[0] >= 1 and per_mark[1] == 0, per_mark
+    mark = frame.evaluate("""(name) => {
+        const m = Object.values(window).find(v => v instanceof L.Map);
+        let found = null;
+        m.eachLayer(l => { if (!found && l instanceof L.CircleMarker && l.options.k !== undefined) { found = l; } });
+        found.fire("mouseover", {latlng: found.getLatLng()}, true);
+        const tip = document.querySelector(".leaflet-tooltip:not(.sit-label)").textContent;
+        found.fire("click", {latlng: found.getLatLng()}, true);
+        return [tip, document.querySelector(".sit-popup").textContent];
+    }""", point["nombre"])
+    named = [n for n in inits["nombre"] if mark[0].startswith(n)]  # the name, then the status
+    assert named and named[0] in mark[1] and "Estrategia" in mark[1], mark
+    assert_clean(probe)
+
+
 @pytest.mark.parametrize(
     "query, select",
     [
