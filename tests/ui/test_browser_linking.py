@@ -62,8 +62,12 @@ def test_browser_planner_picks_territories_and_the_sector_page_lists_the_initiat
     page.get_by_role("option", name="Hacienda Compañía").click()
     page.keyboard.press("Escape")
     page.get_by_label("Motivo del cambio").fill("Acuerdo con la comunidad")
+    page.keyboard.press("Enter")  # the reason is sent (a rerun) before the button is pressed
+    wait_idle(browser_page)
     page.get_by_role("button", name="Guardar").click()
     page.wait_for_selector('text="Alcance guardado."', timeout=60_000)
+    page.wait_for_selector('text=/Hacienda Compañía \\(elegido por ana el /', timeout=60_000)
+    wait_idle(browser_page)
     assert "Territorial (lugares nombrados) — Hacienda Compañía (elegido por ana el " in main_text(browser_page)
     assert NAME in sector_text(browser_page, app)  # a full page load: a public visitor sees it there
     os.environ["SIT_DATA_DIR"], previous = str(linking_dir), os.environ.get("SIT_DATA_DIR", "")
