@@ -41,6 +41,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 
 __all__ = ["html_text", "html_attribute", "js_value", "markdown_text", "markdown_code", "shorten", "MARKDOWN_SPECIAL"]
 
@@ -51,6 +52,12 @@ MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~<>$:&=^")
 _JS_UNSAFE = str.maketrans(
     {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 )
+
+
+#: The start of a Jinja2 tag (``{{``, ``{%``, ``{#``). branca renders the script of every map
+#: element a second time as a Jinja2 template (``MacroElement.render`` wraps its output in
+#: ``Element(...)``), so such text from data would run as template code on the server.
+_TEMPLATE_OPEN = re.compile(r"\{(?=[{%#])")
 
 
 def _is_missing(value: object) -> bool:
@@ -73,9 +80,10 @@ def html_text(value: object) -> str:
     -------
     str
         ``str(value)`` with ``& < > " '`` as character references, so that it shows
-        as typed and cannot open a tag or an attribute.
+        as typed and cannot open a tag or an attribute; a ``{`` that would open a
+        Jinja2 tag (``{{``, ``{%``, ``{#``) is ``&#123;`` (see :data:`_TEMPLATE_OPEN`).
     """
-    return "" if _is_missing(value) else html.escape(str(value), quote=True)
+    return "" if _is_missing(value) else _TEMPLATE_OPEN.sub("&#123;", html.escape(str(value), quote=True))
 
 
 def html_attribute(value: object) -> str:
@@ -101,9 +109,11 @@ def js_value(obj: object) -> str:
     str
         Compact JSON in which ``< > & '`` and the line separators U+2028/U+2029 are
         ``\\uXXXX`` escapes, so that no text can close the script (``</script>``),
-        open a comment or break the string. Strings come out as double-quoted JSON
-        strings: write the result where an expression goes, never inside a JavaScript
-        template literal or a quoted string.
+        open a comment or break the string, and a ``{`` that would open a Jinja2 tag
+        (``{{``, ``{%``, ``{#``: only inside strings, JSON's own braces never precede
+        those) is ``\\u007b``, so map elements cannot be made to run template code.
+        Strings come out as double-quoted JSON strings: write the result where an
+        expression goes, never inside a JavaScript template literal or a quoted string.
 
     Raises
     ------
@@ -113,7 +123,7 @@ def js_value(obj: object) -> str:
         For values JSON cannot represent.
     """
     text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.translate(_JS_UNSAFE)
+    return _TEMPLATE_OPEN.sub(r"\\u007b", text.translate(_JS_UNSAFE))
 
 
 def markdown_text(value: object) -> str:

@@ -12,7 +12,7 @@ import shapely
 
 from geo.crs import UTM19S
 from layers import links
-from views import mapview, symbology, webassets
+from views import mapframe, mapview, symbology, webassets
 
 OKABE_ITO = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"}
 XSS = "<img src=x onerror=alert(1)>"
@@ -269,6 +269,30 @@ def test_every_text_from_data_is_escaped(shipped, display):
     for raw_markup in ("<img src=x", "<img src=y", "<script>alert(2)", "<b>negrita", "<i>uno"):
         assert raw_markup not in page
         assert raw_markup not in raw
+
+
+def test_template_code_in_data_stays_text(shipped, display):
+    """branca renders every element's script again as a Jinja2 template: data must not reach it as code."""
+    from views import maplocale
+
+    inits = display["initiatives"].copy()
+    sited = inits.index[inits.geometry.notna()]
+    inits.loc[sited[0], "nombre"] = "{{ 7 * 7 }}"
+    inits.loc[sited[1], "fuente_geometria"] = "{% for i in range(3) %}x{% endfor %}"
+    terr = display["territories"].copy()
+    terr.loc[terr.index[0], "nombre"] = "{{ cycler.__init__.__globals__ }}"
+    terr.loc[terr.index[1], "nombre"] = "{# oculto #}"
+    reference = display["territories"].iloc[:2].assign(nombre="{{ 6 * 7 }}")
+    m = mapview.selection_map(
+        display["commune"], terr, inits, list(inits.loc[sited, "id"]), shipped["relations"],
+        strategies=shipped["strategies"], selected_territories=list(terr["slug"].iloc[:2]),
+        reference_layers=[("{{ 5 * 5 }}", mapview.reference_display(reference))],
+    )
+    page = decoded(mapframe.render(maplocale.prepare(m, title="{{ 4 * 4 }}", territories=terr)))
+    page = page.replace("\\u007b", "{").replace("&#123;", "{")
+    for text in ("{{ 7 * 7 }}", "{% for i in range(3) %}x{% endfor %}", "{{ cycler.__init__.__globals__ }}",
+                 "{# oculto #}", "{{ 6 * 7 }}", "{{ 5 * 5 }}", "{{ 4 * 4 }}"):
+        assert text in page, text  # evaluated, it would be gone (49, xxx, a dump of globals...)
 
 
 def test_map_payload_is_bounded(shipped, display):
