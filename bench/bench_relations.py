@@ -16,7 +16,9 @@ initiative to every territory (what the first visit after an import waits for), 
 the questions pages ask of it: ``conteo`` (initiatives per territory for the choropleth,
 all selected), ``filtro`` (initiatives of one territory), ``sector`` (relations of one
 territory for the sector page). Each is the median of ``RUNS`` runs; the answers of both
-are compared. Memory: rows (and MB) each keeps.
+are compared. Memory: rows (and MB) each keeps. Last, the sector page's map of a block and
+of the rural remainder (thousands of sites) built and rendered to HTML with
+``views/sectorview.py`` before (git, one folium marker and tooltip per point) and after.
 
 Run with ``python bench/bench_relations.py`` (about a minute on 2 cores).
 """
@@ -98,12 +100,12 @@ def synthetic(shipped_inits: gpd.GeoDataFrame, territories: gpd.GeoDataFrame, co
     layer = blocks(city, com, N_BLOCKS)
     n_city = int(N_SITES * URBAN_SHARE)
     pts = np.concatenate([points_in(city, n_city, rng), points_in(com, N_SITES - n_city, rng)])
-    sites = gpd.GeoDataFrame(
-        {"id": [f"S-{k:05d}" for k in range(N_SITES)], "alcance": "territorial", "territorios": ""},
-        geometry=gpd.GeoSeries(pts, crs=UTM19S).to_crs(WGS84).array, crs=WGS84,
-    )
-    inits = pd.concat([shipped_inits[["id", "alcance", "territorios", "geometry"]], sites], ignore_index=True)
-    return {"initiatives": gpd.GeoDataFrame(inits, geometry="geometry", crs=WGS84), "territories": layer}
+    # Catalogue fields (name, strategy, plan, type) of initiatives drawn at random, as sited works.
+    sites = shipped_inits.iloc[rng.integers(0, len(shipped_inits), N_SITES)].reset_index(drop=True)
+    sites = sites.assign(id=[f"S-{k:05d}" for k in range(N_SITES)], alcance="territorial", territorios="")
+    sites = sites.set_geometry(gpd.GeoSeries(pts, crs=UTM19S).to_crs(WGS84).array)
+    inits = pd.concat([shipped_inits, sites], ignore_index=True)
+    return {"initiatives": gpd.GeoDataFrame(inits, geometry=shipped_inits.geometry.name, crs=WGS84), "territories": layer}
 
 
 def median_time(fn, runs: int = RUNS) -> tuple[object, float]:
@@ -164,6 +166,33 @@ def main() -> None:
     print(f"mismas respuestas (conteos, filtro, sector «{slug}»): {'sí' if same else 'NO'}")
     if not same:
         raise SystemExit(1)
+    sector_maps(inits, layer, new, store.read_layer("comuna"), [slug, "resto"])
+
+
+def old_sectorview() -> types.ModuleType:
+    """``views/sectorview.py`` at :data:`BEFORE` (one folium marker and tooltip per point)."""
+    source = subprocess.run(
+        ["git", "show", f"{BEFORE}:views/sectorview.py"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+    ).stdout
+    module = types.ModuleType("sectorview_before")
+    exec(compile(source, f"{BEFORE}:views/sectorview.py", "exec"), module.__dict__)
+    return module
+
+
+def sector_maps(inits, layer, relations, commune, slugs) -> None:
+    """The sector page's map of ``slugs``, built and rendered to HTML before and after."""
+    from layers import sector
+    from views import sectorview
+
+    before = old_sectorview()
+    no_status = pd.DataFrame(columns=["estado", "avance_fisico"])
+    print(f"\n{'mapa de sector (construir + HTML)':<44} {'antes s':>9} {'después s':>10} {'razón':>8}  puntos  HTML antes/después")
+    for slug in slugs:
+        summary = sector.sector_summary(slug, inits, layer, relations, monitoring=no_status)
+        html_old, t_old = median_time(lambda: before.sector_map(summary, commune, layer).get_root().render(), runs=1)
+        html_new, t_new = median_time(lambda: sectorview.sector_map(summary, commune, layer).get_root().render(), runs=3)
+        print(f"{'«' + slug + '»':<44} {t_old:>9.3f} {t_new:>10.3f} {t_old / t_new:>7.0f}×  {len(summary.sited):>6,}  "
+              f"{len(html_old) / 1e6:.1f} MB / {len(html_new) / 1e6:.1f} MB", flush=True)
 
 
 if __name__ == "__main__":

@@ -115,7 +115,6 @@ sites = shared.sites_layer(sites_choice)
 
 try:
     summary = shared.sector_summary(slug, layer_name, sites)
-    files = shared.sector_files(slug, layer_name, sites)
     commune = shared.layer("comuna")
 except SitError as exc:
     st.error(str(exc))
@@ -208,10 +207,18 @@ else:
     st.markdown("Este territorio no comparte bordes con otros territorios de la capa.")
 
 st.subheader("Descargas")
+st.caption("Cada archivo se genera al pulsar su botón.")
+
+
+def _file(kind: str):
+    """The download of ``kind``, made when the button is pressed (cached per territory and store version)."""
+    return lambda: shared.sector_files(slug, layer_name, sites)[kind]
+
+
 downloads = st.container(horizontal=True)
 downloads.download_button(
     "Descargar el territorio y sus iniciativas (GeoPackage)",
-    data=files["gpkg"],
+    data=_file("gpkg"),
     file_name=f"sector-{slug}.gpkg",
     mime="application/geopackage+sqlite3",
     on_click="ignore",
@@ -222,7 +229,7 @@ downloads.download_button(
 )
 downloads.download_button(
     "Descargar la lista de iniciativas (CSV)",
-    data=files["csv"],
+    data=_file("csv"),
     file_name=f"sector-{slug}-iniciativas.csv",
     mime="text/csv",
     on_click="ignore",
@@ -232,7 +239,7 @@ downloads.download_button(
 )
 downloads.download_button(
     "Descargar el informe imprimible (HTML)",
-    data=files["html"],
+    data=_file("html"),
     file_name=f"informe-{slug}.html",
     mime="text/html",
     on_click="ignore",

@@ -12,6 +12,8 @@ legend are inserted as HTML; the legend is :class:`views.legend.Legend`, escaped
 
 from __future__ import annotations
 
+import json
+
 import folium
 import geopandas as gpd
 import numpy as np
@@ -41,7 +43,8 @@ OTHER_STYLE: dict[str, object] = {"color": "#8A8A8A", "weight": 0.8, "opacity": 
 FIT_MARGIN = 0.3
 #: Above this many other territories, only those near the territory are outlined: within
 #: :data:`OTHERS_WINDOW` times its extent on every side (10,000 imported blocks would
-#: otherwise send every block's outline for a map that shows a few).
+#: otherwise send every block's outline for a map that shows a few); if more than this
+#: many are still near, their dissolved outline is drawn instead of each one's.
 OTHERS_LIMIT = 300
 OTHERS_WINDOW = 3.0
 #: Decimal places of the coordinates sent to the browser (1e-6 degree is about 0.1 m).
@@ -126,8 +129,6 @@ def initiatives_payload(sited: gpd.GeoDataFrame) -> dict:
         one tooltip per initiative, HTML-escaped (name, strategy, type, status); ``s``:
         the Leaflet styles (:mod:`views.symbology`), per kind and strategy.
     """
-    import json
-
     tips = []
     for row in sited.itertuples(index=False):
         tip = f"<b>{html_text(row.nombre)}</b><br>{html_text(row.estrategia)} · {html_text(row.tipo)}"
@@ -153,7 +154,7 @@ def initiatives_payload(sited: gpd.GeoDataFrame) -> dict:
 
 
 def _geojson(geom: shapely.Geometry) -> dict:
-    return shapely.geometry.mapping(geom)
+    return json.loads(shapely.to_geojson(geom))
 
 
 def _tip_feature(geom: shapely.Geometry, tip_html: str) -> dict:
@@ -291,11 +292,20 @@ def sector_map(
     return m
 
 
+def _dissolved(geoms: np.ndarray) -> shapely.Geometry:
+    """Union of polygons; the fast coverage union when they do not overlap (a territory layer)."""
+    try:
+        return shapely.coverage_union_all(geoms)
+    except shapely.errors.GEOSException:  # overlapping polygons: the general union
+        return shapely.union_all(shapely.make_valid(geoms))
+
+
 def _other_outlines(summary: SectorSummary, territories: gpd.GeoDataFrame) -> shapely.Geometry | None:
     """Boundaries of the territories that are neither this one nor its neighbours, merged (EPSG:4326).
 
     With more than :data:`OTHERS_LIMIT` of them, only the part within
-    :data:`OTHERS_WINDOW` times the territory's extent around it; ``None`` when nothing is left.
+    :data:`OTHERS_WINDOW` times the territory's extent around it, and the outline of
+    their union when more than that many remain; ``None`` when nothing is left.
     """
     shown = {summary.slug, *summary.neighbours["slug"]}
     others = territories[~territories["slug"].isin(shown)]
@@ -305,6 +315,8 @@ def _other_outlines(summary: SectorSummary, territories: gpd.GeoDataFrame) -> sh
         dx, dy = (maxx - minx) * OTHERS_WINDOW, (maxy - miny) * OTHERS_WINDOW
         window = (minx - dx, miny - dy, maxx + dx, maxy + dy)
         geoms = geoms[shapely.intersects(geoms, shapely.box(*window))]
+        if len(geoms) > OTHERS_LIMIT:  # too many to tell apart at this scale: their common outline
+            geoms = np.asarray([_dissolved(geoms)], dtype=object)
         geoms = shapely.clip_by_rect(shapely.boundary(geoms), *window)
     else:
         geoms = shapely.boundary(geoms)
