@@ -25,6 +25,7 @@ from layers import links
 from layers.monitoring.fields import ESTADO_INICIAL
 from layers.text import format_number
 from views import symbology
+from views._plain import PlainMacroElement
 from views.escape import html_text, js_value
 from views.legend import Section, Swatch
 
@@ -42,7 +43,7 @@ def _js_json(obj: object) -> str:
     return js_value(obj)
 
 
-class SitedInitiatives(MacroElement):
+class SitedInitiatives(PlainMacroElement):
     """Sited initiatives drawn from one compact JSON document.
 
     Points become ``L.circleMarker`` added in bulk to a MarkerCluster; lines and
@@ -328,7 +329,7 @@ def legend_sections(
 # --------------------------------------------------------------------------- reference overlays
 
 
-class ReferenceOverlay(MacroElement):
+class ReferenceOverlay(PlainMacroElement):
     """One reference layer drawn from a compact JSON document (see :func:`reference_payload`).
 
     Points become hollow ``L.circleMarker`` added to ``points`` (a FeatureGroup,
@@ -479,7 +480,7 @@ def geometry_collection(geoms, decimals: int = POINT_DECIMALS) -> str:
     return f'{{"type":"FeatureCollection","features":[{feats}]}}'
 
 
-class TerritoryChoropleth(MacroElement):
+class TerritoryChoropleth(PlainMacroElement):
     """Territories as one ``L.geoJSON`` layer with one tooltip function and one highlight handler.
 
     The geometry (:func:`geometry_collection`, the same for every selection, cached by

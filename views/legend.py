@@ -14,10 +14,10 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from branca.element import MacroElement
 from folium.template import Template
 
 from views import _jinja
+from views._plain import PlainMacroElement
 from views.escape import js_value
 
 __all__ = ["Swatch", "Section", "legend_html", "Legend", "LEGEND_CSS"]
@@ -106,7 +106,7 @@ def legend_html(sections: Sequence[Section]) -> str:
     return _jinja.render("legend.html", sections=list(sections)).strip()
 
 
-class Legend(MacroElement):
+class Legend(PlainMacroElement):
     """A legend drawn as a Leaflet control (one element for every map of the app).
 
     Parameters

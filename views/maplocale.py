@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import geopandas as gpd
 import shapely
-from branca.element import MacroElement
 from folium.template import Template
 
+from views._plain import PlainMacroElement
 from views.escape import js_value
 
 #: Decimal places of label coordinates (1e-5 degree is about 1 m).
@@ -59,7 +59,7 @@ MAP_CSS = """
 """
 
 
-class MapDefaults(MacroElement):
+class MapDefaults(PlainMacroElement):
     """First child of the map: tooltip and popup defaults, before any layer binds one."""
 
     _template = Template(
@@ -76,7 +76,7 @@ class MapDefaults(MacroElement):
         self._name = "MapDefaults"
 
 
-class SpanishControls(MacroElement):
+class SpanishControls(PlainMacroElement):
     """Last child of the map: Spanish controls, metric scale, labels, frame title, tab order."""
 
     _template = Template(
@@ -205,7 +205,7 @@ def label_payload(territories: gpd.GeoDataFrame, name_field: str = "nombre") -> 
     return rows
 
 
-class OpenOn(MacroElement):
+class OpenOn(PlainMacroElement):
     """Script that sets the map's view after it was fitted to its extent.
 
     Added last, it runs after folium's :class:`folium.map.FitBounds` scripts, so the map
