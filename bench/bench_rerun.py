@@ -27,7 +27,9 @@ server's script thread spends on the run, measured around the page script itself
 
 Also printed: the size of the map document and what each approach keeps per visitor.
 
-Run: ``.venv/bin/python bench/bench_rerun.py`` (about one minute on 2 cores).
+Run: ``.venv/bin/python bench/bench_rerun.py`` (about one minute on 2 cores). At 100 times
+the data, on a store holding the layers of ``bench/synthetic.py``:
+``SIT_DATA_DIR=... bench/bench_rerun.py --capa bench_territorios --ubicaciones bench_ubicaciones --runs 3 --sin-ingenuo``.
 """
 
 from __future__ import annotations
@@ -61,14 +63,14 @@ from views import maplocale, mapview
 strategies = shared.strategy_names()
 chosen = st.multiselect("Estrategia", list(strategies), key="estrategia")
 state = {"estrategia": chosen, "plan": [], "tipo": [], "alcance": [], "territorio": [], "q": ""}
-territories = shared.layer("territorios")
-relations = shared.relations("territorios", None)
-selected = selection.apply(shared.initiatives(None), relations, state, territories)
+territories = shared.layer(LAYER)
+relations = shared.relations(LAYER, SITES)
+selected = selection.apply(shared.initiatives(SITES), relations, state, territories)
 
 def build():
-    shown = shared.display_layer("territorios", ("slug", "nombre", "tipo", "poblacion"))
+    shown = shared.display_layer(LAYER, tuple(c for c in ("slug", "nombre", "tipo", "poblacion") if c in territories))
     return maplocale.prepare(mapview.selection_map(
-        shared.display_layer("comuna", ("nombre",)), shown, shared.display_initiatives(None),
+        shared.display_layer("comuna", ("nombre",)), shown, shared.display_initiatives(SITES),
         selected["id"], relations, strategies=strategies, specific_only=True,
         city=shared.city_blocks(), filtered=selection.is_filtered(state),
         reference_layers=shared.reference_layers(),
@@ -91,9 +93,9 @@ from views import webassets
 strategies = shared.strategy_names()
 chosen = st.multiselect("Estrategia", list(strategies), key="estrategia")
 state = {"estrategia": chosen, "plan": [], "tipo": [], "alcance": [], "territorio": [], "q": ""}
-territories = shared.layer("territorios")
-relations = shared.relations("territorios", None)
-selected = selection.apply(shared.initiatives(None), relations, state, territories)
+territories = shared.layer(LAYER)
+relations = shared.relations(LAYER, SITES)
+selected = selection.apply(shared.initiatives(SITES), relations, state, territories)
 counts = relations.counts(selected["id"])
 terr = territories[["slug", "nombre", "tipo", "geometry"]].copy()
 terr["n"] = counts.sum(axis=1).reindex(terr["slug"]).fillna(0).astype(int).to_numpy()
@@ -169,18 +171,21 @@ class ScriptClock:
         return self.script_runs[-1]
 
 
-def _product_app():
+def _product_app(layer: str, sites: str | None):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=TIMEOUT_S)
+    if layer != "territorios":
+        at.query_params["capa"] = layer
+    at.query_params["ubicaciones"] = sites or "incluidas"
     at.switch_page("pages/mapa.py")
     return at
 
 
-def _script_app(script: str):
+def _script_app(script: str, layer: str, sites: str | None):
     from streamlit.testing.v1 import AppTest
 
-    return AppTest.from_string(script, default_timeout=TIMEOUT_S)
+    return AppTest.from_string(f"LAYER = {layer!r}\nSITES = {sites!r}\n" + script, default_timeout=TIMEOUT_S)
 
 
 def _median_ms(values: list[float]) -> float:
@@ -191,26 +196,26 @@ def _strategy_widget(at, product: bool):
     return at.multiselect(key="mapa_estrategia" if product else "estrategia")
 
 
-def measure(name: str, make, product: bool, clock: ScriptClock) -> dict[str, float]:
+def measure(name: str, make, product: bool, clock: ScriptClock, runs: int = RUNS) -> dict[str, float]:
     """The four figures of one approach (milliseconds) and what it keeps per visitor (bytes)."""
     warm = make()
     clock.run(warm, product)  # the first visitor builds the default view
     opens, unchanged, changes, seen = [], [], [], []
-    for _ in range(RUNS):
+    for _ in range(runs):
         visitor = make()
         opens.append(clock.run(visitor, product))
     at = make()
     clock.run(at, product)
-    for _ in range(RUNS):
+    for _ in range(runs):
         unchanged.append(clock.run(at, product))
     from layers import store
 
     strategies = [str(s) for s in store.read_layer("estrategias")["id"]]
     new = [[s] for s in strategies] + [[a, b] for a, b in zip(strategies, strategies[1:])]
-    for choice in new[:RUNS]:
+    for choice in new[:runs]:
         _strategy_widget(at, product).set_value(choice)
         changes.append(clock.run(at, product))
-    for choice in new[:RUNS]:  # selections already drawn (by this or another visitor)
+    for choice in new[:runs]:  # selections already drawn (by this or another visitor)
         _strategy_widget(at, product).set_value(choice)
         seen.append(clock.run(at, product))
     kept = _session_bytes(at)
@@ -230,7 +235,15 @@ def _session_bytes(at) -> int:
     return total
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--capa", default="territorios", help="territory layer of the store (e.g. an imported 100x layer)")
+    parser.add_argument("--ubicaciones", default=None, help="imported site layer laid over the initiatives")
+    parser.add_argument("--runs", type=int, default=RUNS, help="runs per figure (median)")
+    parser.add_argument("--sin-ingenuo", action="store_true", help="skip the naive page (slow at 100x)")
+    args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
     if not os.environ.get("SIT_DATA_DIR"):
         os.environ["SIT_DATA_DIR"] = tempfile.mkdtemp(prefix="sit-bench-rerun-")
@@ -242,17 +255,20 @@ def main() -> None:
         sys.exit(webassets.missing_assets_message())
     store.ensure_store()
     clock = ScriptClock()
+    layer, sites, runs = args.capa, args.ubicaciones, args.runs
     rows = {
-        "producto": measure("producto", _product_app, True, clock),
-        "antes": measure("antes", lambda: _script_app(BEFORE_SCRIPT), False, clock),
-        "ingenuo": measure("ingenuo", lambda: _script_app(NAIVE_SCRIPT), False, clock),
+        "producto": measure("producto", lambda: _product_app(layer, sites), True, clock, runs),
+        "antes": measure("antes", lambda: _script_app(BEFORE_SCRIPT, layer, sites), False, clock, runs),
     }
+    if not args.sin_ingenuo:
+        rows["ingenuo"] = measure("ingenuo", lambda: _script_app(NAIVE_SCRIPT, layer, sites), False, clock, runs)
     figures = ("abrir", "sin cambios", "filtro", "filtro visto")
-    print(f"Tiempo de servidor por ejecución de la página del mapa (ms, mediana de {RUNS}), datos incluidos")
+    print(f"Tiempo de servidor por ejecución de la página del mapa (ms, mediana de {runs}); "
+          f"territorios «{layer}», ubicaciones «{sites or 'incluidas'}»")
     print(f"{'':<10}" + "".join(f"{f:>14}" for f in figures) + f"{'sesión (kB)':>14}")
     for name, row in rows.items():
         print(f"{name:<10}" + "".join(f"{row[f]:>14.1f}" for f in figures) + f"{row['sesión'] / 1024:>14.1f}")
-    for other in ("antes", "ingenuo"):
+    for other in [r for r in rows if r != "producto"]:
         ratios = "  ".join(f"{f} {rows['producto'][f] / rows[other][f]:.2f}" for f in figures)
         print(f"producto / {other}: {ratios}")
     print(f"Documentos de mapa en caché del proceso: {len(mapframe.DOCUMENTS)}, "
