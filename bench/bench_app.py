@@ -77,6 +77,8 @@ PRODUCT_APP = PROJECT_DIR / "app.py"
 QUIET_MS = 600
 NO_REDRAW_MS = 3000
 LOAD_TIMEOUT_S = 240.0
+#: The timeout in force (``--timeout``), seconds.
+TIMEOUT = {"s": LOAD_TIMEOUT_S}
 #: A simultaneous visitor still waiting after this many times one visitor's load counts as a failure.
 CROWD_CAP = 4.0
 FILTER_TEXT = "agua"
@@ -187,7 +189,7 @@ def open_visit(browser, cond: dict) -> Visit:
 
 def start_load(visit: Visit, url: str) -> None:
     visit.start = time.time()
-    visit.page.goto(url, wait_until="commit", timeout=LOAD_TIMEOUT_S * 1000)
+    visit.page.goto(url, wait_until="commit", timeout=TIMEOUT["s"] * 1000)
 
 
 def poll(visit: Visit, allow_no_redraw: bool = False) -> tuple[float, bool] | None:
@@ -203,8 +205,9 @@ def poll(visit: Visit, allow_no_redraw: bool = False) -> tuple[float, bool] | No
     return None
 
 
-def wait_all(visits: list[Visit], timeout_s: float = LOAD_TIMEOUT_S, allow_no_redraw: bool = False) -> list:
+def wait_all(visits: list[Visit], timeout_s: float | None = None, allow_no_redraw: bool = False) -> list:
     """Wait for every visit; a list of (seconds, kept map) or ``None`` for those over ``timeout_s``."""
+    timeout_s = timeout_s or TIMEOUT["s"]
     results: list = [None] * len(visits)
     deadline = time.time() + timeout_s
     while time.time() < deadline and any(r is None for r in results):
@@ -215,7 +218,7 @@ def wait_all(visits: list[Visit], timeout_s: float = LOAD_TIMEOUT_S, allow_no_re
     return results
 
 
-def load(browser, url: str, cond: dict, timeout_s: float = LOAD_TIMEOUT_S, keep: bool = False):
+def load(browser, url: str, cond: dict, timeout_s: float | None = None, keep: bool = False):
     """Open ``url`` in a new session; seconds to loaded (``None`` on timeout) and the visit if ``keep``."""
     visit = open_visit(browser, cond)
     start_load(visit, url)
@@ -227,7 +230,7 @@ def load(browser, url: str, cond: dict, timeout_s: float = LOAD_TIMEOUT_S, keep:
     return seconds, None
 
 
-def filter_change(visit: Visit, text: str, cond: dict, timeout_s: float = LOAD_TIMEOUT_S):
+def filter_change(visit: Visit, text: str, cond: dict, timeout_s: float | None = None):
     """Type ``text`` in the name search and press Enter; seconds to redrawn and whether the map was kept."""
     page = visit.page
     page.evaluate("(c) => window.__bench.markOld(c)", {**cond, "fresh": True, "needRun": True})
@@ -656,6 +659,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="2 runs, shipped data only: a check of the harness")
     parser.add_argument("--visitors", type=int, default=5, help="additional sessions for the memory figure")
     parser.add_argument("--out", type=Path, help="also write the table (Markdown) to this file")
+    parser.add_argument("--timeout", type=float, default=LOAD_TIMEOUT_S,
+                        help="seconds after which a page that has not loaded counts as a timeout")
     parser.add_argument("--lean", action="store_true",
                         help="simultaneous visitors and memory on the product only (saves the naive app's slowest part)")
     parser.add_argument("--apptest-child", nargs=3, help=argparse.SUPPRESS)
@@ -665,6 +670,7 @@ def main(argv: list[str] | None = None) -> int:
         _apptest_child(app, json.loads(query), int(runs))
         return 0
     runs = 2 if args.quick else args.runs
+    TIMEOUT["s"] = args.timeout
     if not Path(CHROMIUM).exists():
         print(f"No se encontró chromium en {CHROMIUM} (make browser).", file=sys.stderr)
         return 2
