@@ -187,7 +187,15 @@ def _record(session: Session, ident: str, geom: shapely.Geometry | None, source:
 
 
 def _publish() -> None:
-    """Write the site layer :data:`LAYER`: the newest other site layer with the app's placements over it."""
+    """Write the site layer :data:`LAYER`: the newest other site layer with the app's placements over it.
+
+    Read and written under the store's writer lock, so two planners placing at once both end up in it.
+    """
+    with store.backend().exclusive():
+        _write_published()
+
+
+def _write_published() -> None:
     registry = store.list_layers()
     others = [n for n in initiatives.site_layers(registry) if n != LAYER]
     mine = placements()[["id", "fuente_geometria", "precision_m", "geometry"]]

@@ -253,6 +253,13 @@ def remove_layer(name: str) -> None:
     StoreError
         Code ``shipped_layer`` or ``editable_table`` with ``layer``.
     """
+    store = backend()
+    with store.exclusive():  # read the registry and drop under one lock: no other writer in between
+        _remove_layer(store, name)
+    ensure_store()
+
+
+def _remove_layer(store: Store, name: str) -> None:
     info = layer_info(name)
     if info["origen"] == SHIPPED:
         raise StoreError(f"La capa «{name}» viene con el sistema y no se puede eliminar.", code="shipped_layer", layer=name)
@@ -260,8 +267,7 @@ def remove_layer(name: str) -> None:
         raise StoreError(f"«{name}» es una tabla editable del sistema y no se elimina.", code="editable_table", layer=name)
     restores_shipped = name in (*seed.LAYERS, *seed.TABLES)
     # Forgetting the fingerprint makes the next ensure_store() write the shipped layer back.
-    backend().write_layers({}, drop=[name], state={"huella": ""} if restores_shipped else None)
-    ensure_store()
+    store.write_layers({}, drop=[name], state={"huella": ""} if restores_shipped else None)
 
 
 def define_table(name: str, columns: Mapping[str, str], key: Sequence[str] | None = None) -> None:
