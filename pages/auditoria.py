@@ -23,7 +23,7 @@ session = access.require(roles.AUDIT)  # nothing below runs for other roles
 
 LIMIT = "auditoria_limite"
 K_ACCOUNT, K_ROLE, K_OFF = "auditoria_cuenta_nombre", "auditoria_cuenta_rol", "auditoria_cuenta_desactivar"
-LABELS = {"ubicacion": "Ubicación"}
+LABELS = {"ubicacion": "Ubicación", "alcance": "Alcance y territorios"}
 
 
 def _recent(limit: int) -> pd.DataFrame:
