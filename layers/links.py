@@ -155,17 +155,23 @@ def validate_links(
 
 
 def _sited_pairs(initiatives: gpd.GeoDataFrame, territories: gpd.GeoDataFrame) -> pd.DataFrame:
-    """(initiative id, territory slug) pairs whose interiors meet (touching edges do not count)."""
+    """(initiative id, territory slug) pairs whose interiors meet (touching edges do not count).
+
+    Multi-part sites (a programme's thousands of points) are split into their parts
+    before the STRtree query: the envelope of the whole would make every territory a
+    candidate. A site concerns a territory when one of its parts does.
+    """
     sited = initiatives[initiatives.geometry.notna() & ~initiatives.geometry.is_empty]
     if sited.empty or territories.empty:
         return pd.DataFrame(columns=["id", "slug"])
-    a = sited.geometry.to_crs(UTM19S).array
-    b = territories.geometry.to_crs(UTM19S).array
-    tree = shapely.STRtree(b)
-    left, right = tree.query(a, predicate="intersects")
+    parts, owner = shapely.get_parts(np.asarray(sited.geometry.to_crs(UTM19S).array, dtype=object), return_index=True)
+    b = np.asarray(territories.geometry.to_crs(UTM19S).array, dtype=object)
+    left, right = shapely.STRtree(b).query(parts, predicate="intersects")
     # A polygon that shares only an edge with a territory does not concern it.
-    inside = ~shapely.touches(a[left], b[right])
-    return pd.DataFrame({"id": sited["id"].to_numpy()[left[inside]], "slug": territories["slug"].to_numpy()[right[inside]]})
+    inside = ~shapely.touches(parts[left], b[right])
+    pairs = pd.DataFrame({"id": sited["id"].to_numpy()[owner[left[inside]]],
+                          "slug": territories["slug"].to_numpy()[right[inside]]})
+    return pairs.drop_duplicates(ignore_index=True)
 
 
 def _linked_pairs(

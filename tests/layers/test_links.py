@@ -267,3 +267,26 @@ def test_default_sites_are_the_newest_import(fresh_store, tmp_path):
     # The importer's overlay (kept for its callers) gives the same layer.
     shipped_terr = store.read_layer("territorios")
     pd.testing.assert_frame_equal(merged, importer.merge_sites(catalogue_layer, "nuevas", shipped_terr))
+
+
+def test_a_multipart_site_concerns_the_territories_of_its_parts(source):
+    """Parts are related one by one: a multipoint's envelope is not a place."""
+    terr = source["territories"].set_index("slug")
+    centro, domeyko = terr.geometry["centro"], terr.geometry["domeyko"]
+    inner = shapely.Point(domeyko.representative_point().x, domeyko.representative_point().y).buffer(0.001)
+    layer = gpd.GeoDataFrame(
+        {"id": ["P", "A"], "alcance": ["territorial", "comunal"], "territorios": ["", ""]},
+        geometry=[shapely.MultiPoint([centro.representative_point(), domeyko.representative_point()]),
+                  shapely.MultiPolygon([centro, inner])],
+        crs=4326,
+    )
+    rel = links.relate(layer, source["territories"])
+    pairs = rel.pairs()
+    assert set(pairs.loc[pairs["id"] == "P", "slug"]) == {"centro", "domeyko"}
+    # Centro's polygon only touches its neighbours; the other part lies in Domeyko.
+    mine = pairs[pairs["id"] == "A"].set_index("slug")["relacion"]
+    assert mine[["centro", "domeyko"]].tolist() == ["ubicada", "ubicada"]
+    assert (mine.drop(["centro", "domeyko"]) == "comunal").all() and len(mine) == len(terr)
+    counts = rel.counts(["A"])
+    assert counts.loc["centro", "ubicada"] == 1 and counts.loc["centro", "comunal"] == 0
+    assert counts.loc["vista-alegre", "comunal"] == 1
