@@ -4,7 +4,8 @@ It exercises every kind of map content the app uses: a GeoJson polygon with tool
 and popup, CircleMarkers (with popups) inside a MarkerCluster, a default Leaflet
 marker (its icon images come from leaflet.css), the app's legend element
 (:class:`views.legend.Legend`), a LayerControl, fit_bounds, and OpenStreetMap tiles as an
-optional overlay that is off by default.
+optional overlay that is off by default. A second map is drawn the way the plan's map page
+draws it: its rendered HTML document in a ``srcdoc`` frame (:mod:`views.mapframe`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import streamlit as st
 from folium.plugins import MarkerCluster
 from streamlit_folium import st_folium
 
-from views import webassets
+from views import mapframe, webassets
 from views.legend import Legend, Section, Swatch
 
 # A polygon over central Vallenar (lon/lat, RFC 7946) and points inside it.
@@ -81,4 +82,16 @@ m.fit_bounds([[-28.5850, -70.7700], [-28.5700, -70.7500]])
 
 webassets.localize_map(m)
 st_folium(m, key="sonda", height=480, use_container_width=True, returned_objects=[])
+
+# The same kind of map as the plan's map page draws it: its HTML document, rendered once,
+# in a srcdoc frame (views.mapframe).
+frame_map = webassets.offline_map(location=[-28.578, -70.760], zoom_start=14)
+frame_cluster = MarkerCluster(name="Iniciativas").add_to(frame_map)
+for lat, lon in POINTS:
+    folium.CircleMarker(location=[lat, lon], radius=7, color="#d7301f", fill=True).add_to(frame_cluster)
+frame_map.add_child(Legend([Section("Leyenda", [(Swatch("point", "#d7301f"), "Iniciativa")])]))
+folium.LayerControl(collapsed=True).add_to(frame_map)
+webassets.localize_map(frame_map)
+st.iframe(mapframe.DOCUMENTS.get(("sonda", webassets.base_url_path()), lambda: mapframe.render(frame_map)),
+          height=400, alt="Mapa de la sonda en un marco")
 st.caption("Sonda lista")

@@ -109,6 +109,19 @@ def test_missing_assets_are_reported_in_spanish(monkeypatch, tmp_path):
         webassets.ensure_assets_installed()
 
 
+def _map_frame(probe, wanted, timeout_s: float = 60.0):
+    """The first frame whose address ``wanted(url)`` accepts once it holds a Leaflet map."""
+    for _ in range(int(timeout_s * 4)):
+        for frame in probe.page.frames:
+            try:
+                if wanted(frame.url) and frame.locator(".leaflet-container").count():
+                    return frame
+            except Exception:  # detached while the page re-rendered: look again
+                continue
+        probe.page.wait_for_timeout(250)
+    raise AssertionError(f"no such map frame: {[f.url for f in probe.page.frames]}")
+
+
 @pytest.mark.browser
 def test_map_draws_with_no_internet(streamlit_server, browser_page, artifacts_dir):
     if not webassets.assets_installed():
@@ -117,7 +130,7 @@ def test_map_draws_with_no_internet(streamlit_server, browser_page, artifacts_di
     probe.goto(streamlit_server(PROBE_APP))
     probe.page.get_by_text("Sonda lista").wait_for(timeout=60_000)
 
-    frame = probe.wait_for_map()
+    frame = _map_frame(probe, lambda url: "streamlit_folium" in url)  # the st_folium component
     counts = probe.wait_for_features(frame, minimum=3)
     probe.settle()
     counts = probe.wait_for_features(frame, minimum=3)
@@ -150,3 +163,21 @@ def test_map_draws_with_no_internet(streamlit_server, browser_page, artifacts_di
     assert probe.http_errors == []
     assert probe.console_errors == []
     assert probe.page_errors == []
+
+
+@pytest.mark.browser
+def test_map_in_a_srcdoc_frame_draws_with_no_internet(streamlit_server, browser_page):
+    """The map page's way (views.mapframe): Leaflet and MarkerCluster load from the app inside a srcdoc frame."""
+    if not webassets.assets_installed():
+        pytest.fail(webassets.missing_assets_message())
+    probe = browser_page
+    probe.goto(streamlit_server(PROBE_APP))
+    probe.page.get_by_text("Sonda lista").wait_for(timeout=60_000)
+    frame = _map_frame(probe, lambda url: url == "about:srcdoc")
+    counts = probe.wait_for_features(frame, minimum=1)
+    probe.settle()
+    assert frame.frame_element().get_attribute("title") == "Mapa de la sonda en un marco"
+    assert counts["leaflet_version"] == "1.9.4" and counts["marker_cluster"] is True
+    assert counts["clusters"] >= 1 and counts["tiles"] == 0 and frame.locator(".sit-legend").count() == 1
+    assert frame.evaluate("() => getComputedStyle(document.querySelector('.leaflet-container')).overflow") == "hidden"
+    assert probe.blocked == [] and probe.http_errors == [] and probe.console_errors == [] and probe.page_errors == []
