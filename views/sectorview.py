@@ -50,6 +50,10 @@ OTHERS_WINDOW = 3.0
 #: Decimal places of the coordinates sent to the browser (1e-6 degree is about 0.1 m).
 DECIMALS = 6
 
+#: Above this many parts (a programme's thousands of sites across the commune), only the
+#: parts near the territory (the window of :data:`OTHERS_WINDOW`) are drawn.
+PARTS_LIMIT = 1000
+
 _SINGLE_POINT, _MULTI_POINT, _COLLECTION = 0, 4, 7
 
 
@@ -112,7 +116,7 @@ def _drawn_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return geoms[keep][order], rows[keep][order]
 
 
-def initiatives_payload(sited: gpd.GeoDataFrame) -> dict:
+def initiatives_payload(sited: gpd.GeoDataFrame, window: tuple[float, float, float, float] | None = None) -> dict:
     """The document :class:`SectorInitiatives` draws.
 
     Parameters
@@ -120,6 +124,9 @@ def initiatives_payload(sited: gpd.GeoDataFrame) -> dict:
     sited : geopandas.GeoDataFrame
         Sited initiatives (EPSG:4326) with ``nombre``, ``estrategia``, ``tipo`` and
         optionally ``estado`` and ``avance_fisico`` (:func:`layers.sector.with_status`).
+    window : tuple of float, optional
+        ``(minx, miny, maxx, maxy)`` in degrees: when the initiatives have more than
+        :data:`PARTS_LIMIT` parts, only the parts that meet it are drawn.
 
     Returns
     -------
@@ -135,6 +142,9 @@ def initiatives_payload(sited: gpd.GeoDataFrame) -> dict:
         status = status_text(getattr(row, "estado", None), getattr(row, "avance_fisico", None))
         tips.append(tip + (f"<br>{html_text(status)}" if status else ""))
     parts, rows = _drawn_parts(np.asarray(sited.geometry.array, dtype=object))
+    if window is not None and len(parts) > PARTS_LIMIT:
+        near = shapely.intersects(parts, shapely.box(*window))
+        parts, rows = parts[near], rows[near]
     styles: list[dict] = []
     index: dict[tuple[str, str], int] = {}
     makers = {"point": symbology.point_style, "line": symbology.line_style, "polygon": symbology.polygon_style}
@@ -282,7 +292,7 @@ def sector_map(
     sited = summary.sited
     if len(sited):
         group = folium.FeatureGroup(name="Iniciativas con ubicación").add_to(m)
-        m.add_child(SectorInitiatives(initiatives_payload(sited), group))
+        m.add_child(SectorInitiatives(initiatives_payload(sited, _window(summary)), group))
 
     m.add_child(Legend(legend_sections(summary), css_class="sit-sector-legend"))
     folium.LayerControl(collapsed=True).add_to(m)
@@ -290,6 +300,13 @@ def sector_map(
     dx, dy = (maxx - minx) * FIT_MARGIN, (maxy - miny) * FIT_MARGIN
     m.fit_bounds([[miny - dy, minx - dx], [maxy + dy, maxx + dx]])
     return m
+
+
+def _window(summary: SectorSummary) -> tuple[float, float, float, float]:
+    """The territory's bounds widened by :data:`OTHERS_WINDOW` times its extent on every side (degrees)."""
+    minx, miny, maxx, maxy = summary.territory.geometry.bounds
+    dx, dy = (maxx - minx) * OTHERS_WINDOW, (maxy - miny) * OTHERS_WINDOW
+    return (minx - dx, miny - dy, maxx + dx, maxy + dy)
 
 
 def _dissolved(geoms: np.ndarray) -> shapely.Geometry:
@@ -311,9 +328,7 @@ def _other_outlines(summary: SectorSummary, territories: gpd.GeoDataFrame) -> sh
     others = territories[~territories["slug"].isin(shown)]
     geoms = np.asarray(others.to_crs(WGS84).geometry.array, dtype=object)
     if len(geoms) > OTHERS_LIMIT:
-        minx, miny, maxx, maxy = summary.territory.geometry.bounds
-        dx, dy = (maxx - minx) * OTHERS_WINDOW, (maxy - miny) * OTHERS_WINDOW
-        window = (minx - dx, miny - dy, maxx + dx, maxy + dy)
+        window = _window(summary)
         geoms = geoms[shapely.intersects(geoms, shapely.box(*window))]
         if len(geoms) > OTHERS_LIMIT:  # too many to tell apart at this scale: their common outline
             geoms = np.asarray([_dissolved(geoms)], dtype=object)

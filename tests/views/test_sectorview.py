@@ -116,3 +116,17 @@ def test_other_territories_near_the_territory_on_a_large_layer(shipped):
     shown = {"domeyko", *summary.neighbours["slug"]}
     others = terr[~terr["slug"].isin(shown)]
     assert np.allclose(sectorview._other_outlines(summary, terr).bounds, others.total_bounds, atol=1e-5)
+
+
+def test_thousands_of_far_parts_are_left_out_of_the_territory_map():
+    xs = np.linspace(-71.0, -70.0, 1500)
+    sited = gpd.GeoDataFrame(
+        {"nombre": ["Luminarias"], "estrategia": ["E1"], "tipo": ["Programa"]},
+        geometry=[shapely.MultiPoint(np.column_stack([xs, np.full_like(xs, -28.6)]))], crs=WGS84,
+    )
+    window = (-70.8, -28.7, -70.7, -28.5)
+    doc = sectorview.initiatives_payload(sited, window)
+    lons = [f[2]["coordinates"][0] for f in doc["f"]]
+    assert len(lons) == int(((xs >= -70.8) & (xs <= -70.7)).sum()) and min(lons) >= -70.8 and max(lons) <= -70.7
+    few = sited.set_geometry([shapely.MultiPoint(np.column_stack([xs[:900], np.full(900, -28.6)]))])
+    assert len(sectorview.initiatives_payload(few, window)["f"]) == 900  # below PARTS_LIMIT: every part
