@@ -584,6 +584,24 @@ def presentation() -> dict[str, str]:
     return _presentation(str(PRESENTATION_FILE), mtime)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _territory_choices(territory_layer: str, version: int) -> tuple[list[str], dict[str, str]]:
+    from layers import sector
+
+    terr = _read_layer(territory_layer, version)
+    labels = {slug: f"{searchable_name(name)} — {tipo}" for slug, name, tipo in zip(terr["slug"], terr["nombre"], terr["tipo"])}
+    return sector.territory_order(terr), labels
+
+
+def territory_choices(territory_layer: str = DEFAULT_TERRITORY_LAYER) -> tuple[list[str], dict[str, str]]:
+    """Slugs of a territory layer in the sector page's order and their option labels (cached per store version).
+
+    Labels are ``"Nombre (sin tildes) — tipo"`` (:func:`searchable_name`): 10,000
+    imported territories are labelled once, not on every rerun.
+    """
+    return _territory_choices(territory_layer, store_version())
+
+
 def searchable_name(name: object) -> str:
     """Option label that typing without accents also finds: ``"Villa El Edén (Eden)"``.
 

@@ -69,9 +69,8 @@ except SitError as exc:
     st.error(str(exc))
     st.stop()
 
-order = sector.territory_order(territories)
+order, labels = shared.territory_choices(layer_name)
 names = dict(zip(territories["slug"], territories["nombre"]))
-kinds = dict(zip(territories["slug"], territories["tipo"]))
 
 # A link from the map may carry several territories (``a,b``): the first one is shown.
 requested = (st.query_params.get("territorio") or "").split(",")[0].strip()
@@ -96,7 +95,7 @@ slug = st.selectbox(
     "Territorio",
     order,
     key=PICKER_KEY,
-    format_func=lambda s: f"{shared.searchable_name(names[s])} — {kinds[s]}",
+    format_func=labels.__getitem__,
     filter_mode="contains",
     persist_state="session",
     on_change=_sync_url,
