@@ -95,6 +95,8 @@ def _layer_data(version: int, territory_layer: str, sites: str | None) -> dict:
         "territories": territories, "relations": shared.relations(territory_layer, sites),
         "initiatives": shared.initiatives(sites), "slugs": list(territories["slug"]),
         "labels": dict(zip(territories["slug"], territories["nombre"])),
+        # What the territory picker shows and searches (thousands of options at scale: once, not per rerun).
+        "options": {slug: shared.searchable_name(name) for slug, name in zip(territories["slug"], territories["nombre"])},
     }
 
 
@@ -209,7 +211,7 @@ if any(key not in st.session_state for key in KEYS.values()):
 # territories of the chosen layer).
 plan_options = selection.plans_of(plans, st.session_state[KEYS["estrategia"]])
 st.session_state[KEYS["plan"]] = [p for p in st.session_state[KEYS["plan"]] if p in plan_options]
-slugs, territory_label = layer_data["slugs"], layer_data["labels"]
+slugs, territory_label, territory_option = layer_data["slugs"], layer_data["labels"], layer_data["options"]
 st.session_state[KEYS["territorio"]] = [s for s in st.session_state[KEYS["territorio"]] if s in territory_label]
 shared.init_widget(ALL_KEY, st.query_params.get(COLOR_PARAM) == COLOR_ALL)
 has_population = "poblacion" in territories.columns
@@ -244,7 +246,7 @@ with st.sidebar:
     )
     st.multiselect(
         "Territorio", slugs, key=KEYS["territorio"],
-        format_func=lambda s: shared.searchable_name(territory_label.get(s, s)), placeholder="Todos",
+        format_func=lambda s: territory_option.get(s, s), placeholder="Todos",
         help=selection.relation_scope_note(), **CHOICE,
     )
     st.text_input("Buscar en los nombres", key=KEYS["q"], placeholder="p. ej. agua potable",

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -46,34 +47,45 @@ def decoded(text: str) -> str:
     return text.replace("\\u003c", "<").replace("\\u003e", ">").replace("\\u0026", "&").replace("\\u0027", "'")
 
 
-def map_elements(at: AppTest, kind: str) -> list:
-    """Children of a type of the folium map the page drew (held in the session).
+def map_document(at: AppTest) -> str:
+    """The HTML document of the map the page drew (the ``srcdoc`` of its frame; no map object is kept)."""
+    (frame,) = [element.proto for element in at.get("iframe")]
+    return frame.srcdoc
 
-    The map is inspected, not rendered again: streamlit-folium renames its
-    elements while drawing it, so a second render would repeat them.
-    """
-    folium_map = at.session_state["mapa_folium"][1]
-    return [c for c in folium_map._children.values() if type(c).__name__ == kind]
+
+def _documents(at: AppTest) -> list[dict]:
+    """The JSON documents the map's elements draw from (``var d = {...}``), in page order."""
+    page, decoder = decoded(map_document(at)), json.JSONDecoder()
+    return [decoder.raw_decode(page, m.end())[0] for m in re.finditer(r"var d = (?=\{)", page)]
 
 
 def reference_documents(at: AppTest) -> list[dict]:
-    """The JSON document of each reference overlay."""
-    return [json.loads(decoded(e.payload)) for e in map_elements(at, "ReferenceOverlay")]
+    """The JSON document of each reference overlay (marks ``pt``; the sited initiatives' also has records ``r``)."""
+    return [d for d in _documents(at) if "pt" in d and "r" not in d]
 
 
 def sited_document(at: AppTest) -> dict:
-    (element,) = map_elements(at, "SitedInitiatives")
-    return json.loads(decoded(element.payload))
+    (doc,) = [d for d in _documents(at) if "pt" in d and "r" in d]
+    return doc
 
 
 def overlay_names(at: AppTest) -> list[str]:
-    """Names the layer control lists for the map's feature groups."""
-    return [g.layer_name for g in map_elements(at, "FeatureGroup") if g.control]
+    """Names the layer control lists as overlays."""
+    block = re.search(r"overlays :\s*\{(.*?)\},", map_document(at), flags=re.S).group(1)
+    return [json.loads(f'"{n}"') for n in re.findall(r'"((?:[^"\\]|\\.)*)" : \w+,', block)]
+
+
+def shown_on_open(at: AppTest, name: str) -> bool:
+    """Whether the overlay listed as ``name`` is added to the map when it opens."""
+    page = map_document(at)
+    block = re.search(r"overlays :\s*\{(.*?)\},", page, flags=re.S).group(1)
+    variable = {json.loads(f'"{n}"'): v for n, v in re.findall(r'"((?:[^"\\]|\\.)*)" : (\w+),', block)}[name]
+    return re.search(rf"\b{variable}\.addTo\(map_\w+\);", page) is not None
 
 
 def legend(at: AppTest) -> str:
-    (element,) = map_elements(at, "Legend")
-    return json.loads(decoded(element.html_js))
+    (html_js,) = re.findall(r'div\.innerHTML = ("(?:[^"\\]|\\.)*");', map_document(at))
+    return json.loads(decoded(html_js))
 
 
 def table_ids(at: AppTest) -> list[str]:
@@ -112,11 +124,10 @@ def test_reference_layer_is_an_overlay_of_the_map(fresh_store, tmp_path):
     shown = {doc["n"][p[2]] for p in doc["pt"]}
     assert shown == {"Plaza &lt;b&gt;x&lt;/b&gt;", "Población Hermanos Carrera", "Domeyko"}
     assert doc["ps"]["fill"] is False  # hollow grey points
-    assert "<b>x" not in map_elements(at, "ReferenceOverlay")[0].payload
+    assert "<b>x" not in map_document(at)
     # Listed in the layer control by its title (shown by default), and in the legend.
     assert title in overlay_names(at)
-    (group,) = [g for g in map_elements(at, "FeatureGroup") if g.layer_name == title]
-    assert group.show is True
+    assert shown_on_open(at, title)
     assert "Capas de referencia" in legend(at) and title in legend(at)
     # The initiatives are still drawn as before.
     assert sited_document(at)["r"]
