@@ -40,16 +40,23 @@ def no_failure(at) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
+def map_document(at) -> str:
+    """The HTML document of the map the page drew (the ``srcdoc`` of its frame)."""
+    (frame,) = [element.proto for element in at.get("iframe")]
+    return frame.srcdoc
+
+
 def sited_document(at) -> dict:
-    """The JSON document of the sited initiatives that the map sends to the browser."""
-    m = at.session_state["mapa_folium"][1]
-    element = next(c for c in m._children.values() if type(c).__name__ == "SitedInitiatives")
-    return json.loads(element.payload)
+    """The JSON document of the sited initiatives that the map sends to the browser (marks ``pt``, records ``r``)."""
+    page, decoder = map_document(at), json.JSONDecoder()
+    docs = [decoder.raw_decode(page, m.end())[0] for m in re.finditer(r"var d = (?=\{)", page)]
+    (doc,) = [d for d in docs if "pt" in d and "r" in d]
+    return doc
 
 
 def legend_of(at) -> str:
-    m = at.session_state["mapa_folium"][1]
-    return next(c for c in m._children.values() if type(c).__name__ == "Legend").html
+    (html_js,) = re.findall(r'div\.innerHTML = ("(?:[^"\\]|\\.)*");', map_document(at))
+    return json.loads(html_js)
 
 
 def records_by_id(doc: dict) -> dict[str, list]:
@@ -104,10 +111,8 @@ def test_unknown_colour_mode_is_named_and_ignored(record):
 
 
 def test_popup_script_shows_status_and_progress(record):
-    from views import mapview
-
     at = app_test("pages/mapa.py", {"colorear": "estado"}).run()
-    html = mapview.map_html(at.session_state["mapa_folium"][1])
+    html = map_document(at)
     assert 'row("Estado", d.s[r[8]])' in html and 'row("Avance físico", r[9])' in html
     assert "avance físico" in html  # the tooltip line
 
