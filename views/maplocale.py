@@ -20,7 +20,7 @@
 - the map writes each view the person moves to into the page's address
   (``history.replaceState`` of the same-origin parent page; the page opens a link's view
   with :func:`open_on`);
-- the frame that streamlit-folium draws the map in gets an accessible name
+- the frame the map is drawn in (``st.iframe`` of :mod:`views.mapframe`, or streamlit-folium's) gets an accessible name
   (``title``), and the territories and markers leave the tab order: a keyboard user
   reaches territories through the page's list, not through dozens of map shapes.
 
@@ -249,7 +249,8 @@ def prepare(m, *, title: str, territories: gpd.GeoDataFrame | None = None, view_
     ----------
     m : folium.Map
         A map whose layers and controls are all added; call before
-        :func:`views.webassets.localize_map` and ``st_folium``.
+        :func:`views.webassets.localize_map` and before the map is drawn (:func:`views.mapframe.render`
+        or ``st_folium``).
     title : str
         Accessible name of the map's frame, in Spanish (``"Mapa de Domeyko y sus vecinos"``).
     territories : geopandas.GeoDataFrame, optional

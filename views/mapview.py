@@ -27,10 +27,16 @@ Payload
 -------
 What reaches the browser is kept small: geometries are simplified for display
 in metres (EPSG:32719) and rounded to :data:`DISPLAY_DECIMALS` decimals
-(:func:`display_geometries`, meant to be cached per store version), features
-carry only the properties drawn, and the sited initiatives travel as one
-compact JSON document (points as ``[lat, lon, record]``, shared texts through
-lookup tables) whose popups are assembled in the browser when opened.
+(:func:`display_geometries`, meant to be cached per store version). The
+territories travel as compact GeoJSON with no properties (:func:`territory_geometry`,
+the payload floor, the same for every selection, so callers keep it) plus small
+per-selection arrays (class, counts, names), drawn as one ``L.geoJSON`` layer with
+one tooltip function (:class:`views._elements.TerritoryChoropleth`); from
+:data:`CANVAS_MIN_FEATURES` territories on, Leaflet draws on a canvas. The sited
+initiatives travel as one compact JSON document (points as ``[lat, lon, record]``,
+shared texts through lookup tables); their tooltips and popups are one function per
+group, assembled in the browser when opened. The map pages render the whole document
+once per view and share it (:mod:`views.mapframe`).
 
 Every text that comes from data is HTML-escaped (:func:`html.escape`) in
 Python before it is embedded (the legend, :class:`views.legend.Legend`, by its

@@ -2,9 +2,10 @@
 
 The map must be drawn with no internet. folium names its JavaScript and CSS
 dependencies as CDN URLs (``default_js`` / ``default_css`` on every element that
-mixes in :class:`folium.elements.JSCSSMixin`), and streamlit-folium passes exactly
-those URLs to its component frame, which loads them with ``<script src>`` and
-``<link rel=stylesheet>``. This module swaps them for copies that
+mixes in :class:`folium.elements.JSCSSMixin`); the rendered document
+(:func:`views.mapframe.render`, drawn by the map page in a ``srcdoc`` frame, which resolves
+root-relative URLs against the app's own address) loads them with ``<script src>`` and
+``<link rel=stylesheet>``, and streamlit-folium passes the same URLs to its component frame. This module swaps them for copies that
 ``scripts/vendor_assets.py`` installs under ``static/vendor/`` (pinned npm packages,
 never committed) and that Streamlit serves at ``/app/static/vendor/...``
 (``[server] enableStaticServing = true`` in ``.streamlit/config.toml``).
