@@ -269,6 +269,11 @@ def _with_hint(exc: SitError) -> SitError:
     return exc
 
 
+def _written_to() -> str:
+    """The line that names the store a writing command wrote to (GeoPackage path or database URL without password)."""
+    return f"Almacén: {store.backend().location}"
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from layers.ingest import importer
 
@@ -288,12 +293,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     except SitError as exc:
         raise _with_hint(exc) from exc.__cause__
     print(importer.format_report(report))
+    print(_written_to())
     return 0
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
     store.remove_layer(args.layer)
     print(f"Capa «{args.layer}» eliminada.")
+    print(_written_to())
     return 0
 
 
@@ -357,6 +364,7 @@ def cmd_seguimiento(args: argparse.Namespace) -> int:
             print(f"  {problem.line()}", file=sys.stderr)
         return EXIT_USAGE
     print(f"{changes.n_fields} campos cambiados en {changes.n_initiatives} iniciativas.")
+    print(_written_to())
     return 0
 
 
