@@ -9,6 +9,7 @@ with ``<``, ``>``, ``&`` and ``'`` as ``\\uXXXX`` escapes so it cannot close the
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
@@ -34,7 +35,16 @@ POINT_DECIMALS = 5
 
 
 def _esc(value: object) -> str:
-    """HTML-escaped text of a value; empty for missing values (:func:`views.escape.html_text`)."""
+    """HTML-escaped text of a value; empty for missing values (:func:`views.escape.html_text`).
+
+    Texts are remembered (:func:`_esc_text`): a map of thousands of territories escapes the
+    same names for every selection.
+    """
+    return _esc_text(value) if isinstance(value, str) else html_text(value)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _esc_text(value: str) -> str:
     return html_text(value)
 
 
