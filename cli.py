@@ -224,6 +224,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     path = export.export_layer(selection, output, fmt, layer=args.layer)
     n = len(selection)
     print(f"{n} {'elemento' if n == 1 else 'elementos'} de «{args.layer}» escritos en {path}", file=sys.stderr)
+    if fmt == "gpkg":
+        layers = export.gpkg_layers(selection, args.layer)
+        if len(layers) > 1:
+            listed = ", ".join(f"{name} ({len(part)})" for name, part in layers)
+            print(f"Capas del GeoPackage, una por tipo de geometría: {listed}", file=sys.stderr)
     return 0
 
 

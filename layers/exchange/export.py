@@ -10,8 +10,14 @@ reads back.
     :func:`geo.io.write_geojson`. Rows without geometry are features with
     ``"geometry": null``.
 ``gpkg``
-    GeoPackage with one layer named after the layer; field names unchanged;
-    mixed geometry types and rows without geometry are kept as they are.
+    GeoPackage, field names unchanged. A layer whose rows all have a geometry of
+    one family (points, lines or areas) is one layer named after the layer; a
+    layer that mixes families or has rows without geometry is split as the map's
+    selection download is (:func:`layers.exchange.package.geometry_parts`): one
+    layer per family (``<capa>_puntos``, ``<capa>_lineas``, ``<capa>_poligonos``)
+    and an attribute table ``<capa>_sin_ubicacion`` for the rows without
+    geometry, so that QGIS never opens a layer of unknown geometry type. A layer
+    with no geometry in any row is one attribute table named after the layer.
 ``shp``
     A ``.zip`` holding ``.shp``, ``.shx``, ``.dbf``, ``.prj`` and a ``.cpg``
     that says ``UTF-8`` (layer option ``ENCODING=UTF-8``); or, when the
@@ -74,6 +80,7 @@ from geo import io as gio
 from geo import repair
 from geo.crs import to_wgs84
 from layers._errors import InvalidFilterError, SitError
+from layers.exchange import package
 from layers.text import fold, guess_errno, os_error_reason
 
 
@@ -99,6 +106,10 @@ SHAPEFILE_FIELDS: dict[str, str] = {
     "fuente_geometria": "fuente_geo",
     "precision_m": "precision",
     "descripcion": "descripcio",
+    "poblacion_0_5": "pob_0_5",
+    "poblacion_6_14": "pob_6_14",
+    "poblacion_15_64": "pob_15_64",
+    "poblacion_65_mas": "pob_65_mas",
 }
 #: File suffix of each family when a layer is split into several Shapefiles.
 _FAMILY_SUFFIX = {"point": "puntos", "line": "lineas", "polygon": "poligonos", None: "sin_geometria"}
@@ -285,15 +296,38 @@ def _shapefile_files(gdf: gpd.GeoDataFrame, dest: Path, layer: str) -> Path:
     return dest
 
 
+def gpkg_layers(gdf: gpd.GeoDataFrame | pd.DataFrame, layer: str) -> list[tuple[str, gpd.GeoDataFrame | pd.DataFrame]]:
+    """The ``(layer name, frame)`` pairs a GeoPackage export of ``gdf`` holds (see the module docstring).
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame or pandas.DataFrame
+        Layer in any CRS, or a table without geometry.
+    layer : str
+        Name of the layer, stem of the split layers' names.
+
+    Returns
+    -------
+    list of (str, frame)
+        ``[(layer, gdf)]`` for a layer of one geometry family with a geometry in
+        every row; ``[(layer, table)]`` (a :class:`pandas.DataFrame`) when no row
+        has a geometry; otherwise :func:`layers.exchange.package.geometry_parts`.
+    """
+    if not has_geometry(gdf):
+        return [(layer, pd.DataFrame(gdf))]
+    counts = package.geometry_counts(gdf)
+    if not counts or set(counts) == {None}:
+        return [(layer, pd.DataFrame(gdf.drop(columns=gdf.geometry.name)))]
+    parts = package.geometry_parts(gdf, layer)
+    if len(counts) == 1:  # one family, no row without geometry: the layer keeps its name
+        return [(layer, parts[0][1])]
+    return parts
+
+
 def _gpkg(gdf: gpd.GeoDataFrame, dest: Path, layer: str) -> None:
     if dest.exists():
         dest.unlink()
-    if not has_geometry(gdf):  # an attribute table of the GeoPackage (no geometry column)
-        pyogrio.write_dataframe(pd.DataFrame(gdf), dest, driver="GPKG", layer=layer)
-        return
-    out = to_wgs84(gdf)
-    kwargs = {"geometry_type": "Unknown"} if out.geometry.isna().all() else {}
-    pyogrio.write_dataframe(out, dest, driver="GPKG", layer=layer, promote_to_multi=False, **kwargs)
+    package.write_gpkg(gpkg_layers(gdf, layer), dest)
 
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).

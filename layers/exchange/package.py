@@ -28,7 +28,7 @@ import shapely
 from geo import repair
 from geo.crs import to_wgs84
 
-__all__ = ["geometry_parts", "gpkg_bytes", "sector_package", "motive", "selection_file_name", "geometry_counts"]
+__all__ = ["geometry_parts", "gpkg_bytes", "write_gpkg", "sector_package", "motive", "selection_file_name", "geometry_counts"]
 
 #: Layer-name suffix of each geometry family, and of the rows without geometry.
 SUFFIX = {"point": "puntos", "line": "lineas", "polygon": "poligonos", None: "sin_ubicacion"}
@@ -98,23 +98,34 @@ def geometry_parts(frame: gpd.GeoDataFrame, layer: str) -> list[tuple[str, gpd.G
     return parts
 
 
-def gpkg_bytes(parts: Iterable[tuple[str, gpd.GeoDataFrame | pd.DataFrame]]) -> bytes:
-    """One GeoPackage holding every ``(layer name, frame)`` of ``parts``, as bytes.
+def write_gpkg(parts: Iterable[tuple[str, gpd.GeoDataFrame | pd.DataFrame]], path: str | Path) -> Path:
+    """Write every ``(layer name, frame)`` of ``parts`` as a layer of the GeoPackage ``path``.
 
     Layers with geometry are written in WGS 84 (EPSG:4326) with the single geometry
     type of their rows (``MultiPoint`` when any row is one); tables without geometry
-    are GeoPackage attribute tables. Written through GDAL (pyogrio) in a temporary folder.
+    are GeoPackage attribute tables. Written through GDAL (pyogrio); layers already
+    in the file under other names are kept.
+
+    Raises
+    ------
+    pyogrio.errors.DataSourceError, OSError
+        When GDAL cannot write at ``path``.
     """
+    path = Path(path)
+    for name, part in parts:
+        if isinstance(part, gpd.GeoDataFrame) and part.active_geometry_name in part.columns:
+            out = to_wgs84(part)
+            multi = bool((shapely.get_type_id(np.asarray(out.geometry.array, dtype=object)) >= 4).any())
+            pyogrio.write_dataframe(out, path, driver="GPKG", layer=name, promote_to_multi=multi)
+        else:
+            pyogrio.write_dataframe(pd.DataFrame(part), path, driver="GPKG", layer=name)
+    return path
+
+
+def gpkg_bytes(parts: Iterable[tuple[str, gpd.GeoDataFrame | pd.DataFrame]]) -> bytes:
+    """One GeoPackage holding every ``(layer name, frame)`` of ``parts`` (:func:`write_gpkg`), as bytes."""
     with tempfile.TemporaryDirectory(prefix="sit_gpkg_") as tmp:
-        path = Path(tmp) / "paquete.gpkg"
-        for name, part in parts:
-            if isinstance(part, gpd.GeoDataFrame) and part.geometry.name in part.columns:
-                out = to_wgs84(part)
-                multi = bool((shapely.get_type_id(np.asarray(out.geometry.array, dtype=object)) >= 4).any())
-                pyogrio.write_dataframe(out, path, driver="GPKG", layer=name, promote_to_multi=multi)
-            else:
-                pyogrio.write_dataframe(pd.DataFrame(part), path, driver="GPKG", layer=name)
-        return path.read_bytes()
+        return write_gpkg(parts, Path(tmp) / "paquete.gpkg").read_bytes()
 
 
 def motive(relacion: str, nombre: str) -> str:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pyogrio
@@ -163,6 +164,23 @@ def test_export_into_a_folder_writes_layer_dot_extension(tmp_path, data_dir):
         if fmt != "shp":
             assert len(pyogrio.read_dataframe(tmp_path / name)) == 194
     assert "CAPA.EXTENSIÓN" in run("export", "--help", data_dir=data_dir).stdout
+
+
+def test_export_of_mixed_geometries_as_gpkg_gives_one_layer_per_type_and_a_table(tmp_path, data_dir):
+    out = tmp_path / "x.gpkg"
+    proc = run("export", "iniciativas", "--estrategia", "1", "--format", "gpkg", "-o", str(out), data_dir=data_dir)
+    assert proc.returncode == 0, proc.stderr
+    listed = pyogrio.list_layers(out).tolist()
+    assert [name for name, _ in listed] == ["iniciativas_puntos", "iniciativas_lineas", "iniciativas_sin_ubicacion"]
+    assert dict(listed)["iniciativas_sin_ubicacion"] is None and "Unknown" not in dict(listed).values()
+    counts = {name: pyogrio.read_info(out, layer=name)["features"] for name, _ in listed}
+    assert sum(counts.values()) == 88
+    assert "Capas del GeoPackage, una por tipo de geometría: " + ", ".join(f"{n} ({c})" for n, c in counts.items()) in proc.stderr
+    # the same selection as a zipped Shapefile: one .shp per geometry type
+    proc = run("export", "iniciativas", "--estrategia", "1", "-f", "shp", "-o", str(tmp_path / "x.zip"), data_dir=data_dir)
+    assert proc.returncode == 0, proc.stderr
+    shps = sorted(n for n in zipfile.ZipFile(tmp_path / "x.zip").namelist() if n.endswith(".shp"))
+    assert shps == ["iniciativas_lineas.shp", "iniciativas_puntos.shp", "iniciativas_sin_geometria.shp"]
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/version"), reason="needs Linux /proc")

@@ -45,6 +45,18 @@ def _read_shapefiles(path) -> tuple[list[str], gpd.GeoDataFrame]:
     return names, pd.concat(parts, ignore_index=True)
 
 
+def _read_gpkg(path) -> tuple[list[list], gpd.GeoDataFrame]:
+    """Every layer of a GeoPackage as one frame (attribute tables with null geometries), and the layer list."""
+    listed = pyogrio.list_layers(path).tolist()
+    parts = []
+    for name, kind in listed:
+        part = pyogrio.read_dataframe(path, layer=name)
+        if kind is None:
+            part = gpd.GeoDataFrame(part, geometry=[None] * len(part), crs="EPSG:4326")
+        parts.append(part)
+    return listed, pd.concat(parts, ignore_index=True)
+
+
 def _cut(value: object) -> object:
     return export._cut_utf8(value) if isinstance(value, str) else value
 
@@ -64,6 +76,11 @@ def test_every_shipped_layer_in_every_format(data_dir, tmp_path, layer, fmt):
         back = back.rename(columns={v: k for k, v in mapping.items()})
         key = "id" if layer == "iniciativas" else fields[0]
         back = back.set_index(key).loc[expected[key]].reset_index()
+    elif fmt == "gpkg":
+        _, back = _read_gpkg(dest)
+        key = "id" if layer == "iniciativas" else fields[0]
+        back = back.set_index(key).loc[frame[key]].reset_index()
+        expected = frame
     elif fmt == "kml":
         back = pyogrio.read_dataframe(dest)
         back = back.drop(columns=["id"]).rename(columns={"Name": "nombre", "id2": "id"})
@@ -186,6 +203,14 @@ def test_exported_imported_layer_round_trip(fresh_store, tmp_path):
     stored = store.read_layer("vias")
     for fmt in export.FORMATS:
         dest = export.export_layer(stored, tmp_path / f"out{export.FORMATS[fmt][1]}", fmt, "vias")
+        if fmt == "gpkg":  # lines and areas: one layer each, imported one by one
+            assert [n for n, _ in pyogrio.list_layers(dest)] == ["vias_lineas", "vias_poligonos"]
+            names = []
+            for part in ("vias_lineas", "vias_poligonos"):
+                assert importer.import_file(dest, as_="referencia", layer=f"{part}_gpkg", gpkg_layer=part).n_stored == 1
+                names += list(store.read_layer(f"{part}_gpkg")["nombre_via"])
+            assert sorted(names) == ["Plaza", "Ruta 5"]
+            continue
         report = importer.import_file(dest, as_="referencia", layer=f"vias_{fmt}")
         assert report.n_stored == 2, fmt
         again = store.read_layer(f"vias_{fmt}")
@@ -314,3 +339,46 @@ def test_a_mixed_layer_to_a_shp_destination_is_refused(data_dir, tmp_path):
         export.export_layer(store.read_layer("iniciativas"), tmp_path / "i.shp", "shp", "iniciativas")
     assert info.value.code == "mixed_geometry" and ".zip" in str(info.value) and "\n" not in str(info.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_gpkg_of_mixed_layer_has_one_layer_per_geometry_type_and_a_table(data_dir, tmp_path):
+    frame = store.read_layer("iniciativas")
+    dest = export.export_layer(frame, tmp_path / "i.gpkg", "gpkg", "iniciativas")
+    listed = [tuple(r) for r in pyogrio.list_layers(dest).tolist()]
+    assert listed == [("iniciativas_puntos", "MultiPoint"), ("iniciativas_lineas", "LineString"),
+                      ("iniciativas_poligonos", "Polygon"), ("iniciativas_sin_ubicacion", None)]
+    assert all(kind != "Unknown" for _, kind in listed)
+    table = pyogrio.read_dataframe(dest, layer="iniciativas_sin_ubicacion", read_geometry=False)
+    assert len(table) == frame.geometry.isna().sum() and "geometry" not in table.columns
+    assert sum(pyogrio.read_info(dest, layer=n)["features"] for n, _ in listed) == len(frame)
+
+
+def test_gpkg_of_one_geometry_type_keeps_the_layer_name_and_a_table_keeps_its_own(data_dir, tmp_path):
+    dest = export.export_layer(store.read_layer("territorios"), tmp_path / "t.gpkg", "gpkg", "territorios")
+    assert pyogrio.list_layers(dest).tolist() == [["territorios", "Polygon"]]
+    nothing = gpd.GeoDataFrame({"nombre": ["a", "b"]}, geometry=[None, None], crs="EPSG:4326")
+    dest = export.export_layer(nothing, tmp_path / "n.gpkg", "gpkg", "sin_lugar")
+    assert pyogrio.list_layers(dest).tolist() == [["sin_lugar", None]]
+
+
+def test_capas_page_gpkg_download_of_initiatives_opens_as_typed_layers(data_dir, tmp_path):
+    """The bytes behind the Capas page's «Descargar GeoPackage» (layers.selection.download)."""
+    from layers import selection
+
+    file_name, mime, produce = selection.download(store.read_layer("iniciativas"), "gpkg", "iniciativas")
+    assert file_name == "iniciativas.gpkg" and mime == "application/geopackage+sqlite3"
+    path = tmp_path / file_name
+    path.write_bytes(produce())
+    kinds = dict(pyogrio.list_layers(path).tolist())
+    assert set(kinds) == {"iniciativas_puntos", "iniciativas_lineas", "iniciativas_poligonos", "iniciativas_sin_ubicacion"}
+    assert kinds["iniciativas_sin_ubicacion"] is None and "Unknown" not in kinds.values()
+
+
+def test_shapefile_names_of_population_age_groups_are_explicit(data_dir, tmp_path):
+    mapping = export.shapefile_field_names(["poblacion", *export.COUNT_FIELDS[1:]])
+    assert mapping == {"poblacion": "poblacion", "poblacion_0_5": "pob_0_5", "poblacion_6_14": "pob_6_14",
+                       "poblacion_15_64": "pob_15_64", "poblacion_65_mas": "pob_65_mas"}
+    dest = export.export_layer(store.read_layer("territorios"), tmp_path / "t.zip", "shp", "territorios")
+    fields = set(pyogrio.read_info(f"/vsizip/{dest}/territorios.shp")["fields"])
+    assert {"pob_0_5", "pob_6_14", "pob_15_64", "pob_65_mas"} <= fields
+    assert not any(f.startswith("poblac_") for f in fields)
