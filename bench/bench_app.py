@@ -75,7 +75,7 @@ from tests.ui.conftest import NON_LOCAL_WS, is_local_url, start_streamlit  # noq
 NAIVE_APP = PROJECT_DIR / "bench" / "naive_app.py"
 PRODUCT_APP = PROJECT_DIR / "app.py"
 QUIET_MS = 600
-NO_REDRAW_MS = 3000
+NO_REDRAW_MS = 30_000
 LOAD_TIMEOUT_S = 240.0
 #: The timeout in force (``--timeout``), seconds.
 TIMEOUT = {"s": LOAD_TIMEOUT_S}
