@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -16,9 +18,39 @@ from views.escape import markdown_code
 shared.run_inside_app()
 
 SITED = ":material/location_on: con lugar en el mapa"
-#: Widest bar label, in pixels: long names end in «…» (the tooltip has them whole), so that
-#: the bars keep most of a 390 px phone screen.
+#: Widest line of a bar label, in pixels: the bars keep most of a 390 px phone screen.
 LABEL_LIMIT = 150
+#: Characters per line of a bar label: names are wrapped at spaces, never cut, so that
+#: «Oriente del centro · zona censal 3-2» and «… 3-3» stay apart at 390 px.
+LABEL_CHARS = 26
+#: Height of one line of a bar label, in pixels.
+LABEL_LINE_PX = 12
+#: Vega expression that draws a label on the lines :func:`_wrapped` gave it.
+LABEL_LINES = "split(datum.label, '\\n')"
+#: Charts drawn as SVG: their text is real text (readable by screen readers and by the tests).
+SVG = {"embedOptions": {"renderer": "svg"}}
+
+
+def _wrapped(text: str, width: int = LABEL_CHARS) -> str:
+    """``text`` on lines of at most ``width`` characters, cut at spaces only, joined by ``\\n``.
+
+    A ``·`` stays at the end of its line (``"Oriente del centro ·\\nzona censal 3-2"``).
+    """
+    glued = str(text).replace(" ·", "\u00a0·")  # textwrap never breaks at a no-break space
+    lines = textwrap.wrap(glued, width, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines).replace("\u00a0", " ") or str(text)
+
+
+def _name_width(names) -> int:
+    """Width in pixels of a table column that shows every name of ``names`` whole (14 px text, 200 to 360 px)."""
+    return max(200, min(360, 8 * max((len(str(n)) for n in names), default=0) + 16))
+
+
+def _label_axis(labels) -> tuple[alt.Axis, int]:
+    """A y axis that draws wrapped labels whole, and the row height in pixels their longest one needs."""
+    lines = max((str(t).count("\n") + 1 for t in labels), default=1)
+    axis = alt.Axis(labelLimit=LABEL_LIMIT, labelExpr=LABEL_LINES, labelLineHeight=LABEL_LINE_PX)
+    return axis, lines * LABEL_LINE_PX + 6
 
 
 def _count(n: int, sited: int) -> str:
@@ -59,10 +91,17 @@ def _progress_text(row) -> str:
 
 def _stacked_bars(data, *, y: str, y_title: str, color: str, color_title: str, domain: list[str],
                   colors: list[str], step: int, label_limit: int, order: str | None = None) -> alt.Chart:
-    """Horizontal stacked bars of ``n`` per ``y``, split by ``color`` (rows keep the data's order)."""
+    """Horizontal stacked bars of ``n`` per ``y``, split by ``color`` (rows keep the data's order).
+
+    The bars are labelled with ``y`` wrapped on lines (:func:`_wrapped`); the tooltip
+    and the spoken description keep it on one line.
+    """
+    data = data.assign(etiqueta=[_wrapped(v) for v in data[y]])
+    axis, needed = _label_axis(data["etiqueta"])
+    step = max(step, needed)
     encoding = {
         "x": alt.X("n:Q", title="Iniciativas", stack="zero"),
-        "y": alt.Y(f"{y}:N", title=None, sort=list(dict.fromkeys(data[y])), axis=alt.Axis(labelLimit=label_limit)),
+        "y": alt.Y("etiqueta:N", title=None, sort=list(dict.fromkeys(data["etiqueta"])), axis=axis),
         # The legend goes under the bars, so the bars keep the width of a phone screen.
         "color": alt.Color(f"{color}:N", title=color_title, scale=alt.Scale(domain=domain, range=colors), sort=domain,
                            legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0)),
@@ -75,7 +114,7 @@ def _stacked_bars(data, *, y: str, y_title: str, color: str, color_title: str, d
     encoding["description"] = alt.Description("descripcion:N")
     spoken = f"datum['{y}'] + ': ' + datum.n + ' iniciativas, ' + datum['{color}']"
     return (alt.Chart(data).transform_calculate(descripcion=spoken).mark_bar().encode(**encoding)
-            .properties(height=alt.Step(step), description=f"Iniciativas por {y_title.lower()}"))
+            .properties(height=alt.Step(step), description=f"Iniciativas por {y_title.lower()}", usermeta=SVG))
 
 
 st.title("Plan de desarrollo comunal")
@@ -212,7 +251,7 @@ else:
         hide_index=True,
         width="stretch",
         column_config={
-            "nombre": st.column_config.TextColumn("Zona", width="medium"),
+            "nombre": st.column_config.TextColumn("Zona", width=_name_width(shown["nombre"])),
             "geocodigo": st.column_config.TextColumn("Código INE", width="small"),
             "poblacion": st.column_config.NumberColumn("Población (2017)", format="localized"),
             "ubicadas": st.column_config.NumberColumn("Ubicadas"),
@@ -225,14 +264,17 @@ else:
     if not has_amounts:
         st.caption("La inversión ubicada en cada zona aparecerá cuando el seguimiento registre montos.")
     spoken = "datum.nombre + ': ' + format(datum.por_mil, '.2f') + ' iniciativas propias por 1.000 habitantes'"
-    chart = alt.Chart(shown).transform_calculate(descripcion=spoken).mark_bar(color="#4C3D88").encode(
-        x=alt.X("por_mil:Q", title="Iniciativas propias por 1.000 habitantes"),
-        y=alt.Y("nombre:N", title=None, sort=list(shown["nombre"]), axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+    bars = shown.assign(etiqueta=[_wrapped(v) for v in shown["nombre"]])
+    axis, row_px = _label_axis(bars["etiqueta"])
+    chart = alt.Chart(bars).transform_calculate(descripcion=spoken).mark_bar(color="#4C3D88").encode(
+        x=alt.X("por_mil:Q", title=["Iniciativas propias", "por 1.000 habitantes"]),
+        y=alt.Y("etiqueta:N", title=None, sort=list(bars["etiqueta"]), axis=axis),
         tooltip=[
             alt.Tooltip("nombre:N", title="Zona"), alt.Tooltip("poblacion:Q", title="Población (2017)", format=",d"),
             alt.Tooltip("especificas:Q", title="Iniciativas propias"),
             alt.Tooltip("por_mil:Q", title="Por 1.000 hab.", format=".2f"),
         ],
         description=alt.Description("descripcion:N"),
-    ).properties(height=alt.Step(20), description="Iniciativas propias por 1.000 habitantes en cada zona urbana")
+    ).properties(height=alt.Step(max(20, row_px)), description="Iniciativas propias por 1.000 habitantes en cada zona urbana",
+                 usermeta=SVG)
     st.altair_chart(chart, width="stretch")

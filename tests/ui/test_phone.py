@@ -265,8 +265,31 @@ def test_dark_mode_is_readable(app, browser_page, size, path):  # noqa: F811
 # --------------------------------------------------------------------------- plan charts
 
 
+def chart_texts(probe) -> list[dict]:
+    """Text the browser drew in each chart: labels per axis (``axes``), all labels, axis titles.
+
+    A label's lines are joined by a space.
+
+    Read from the charts' SVG (Vega draws each line of a text as a ``tspan``); a chart
+    drawn on a canvas gives no text, which the caller treats as a failure.
+    """
+    return probe.page.evaluate(
+        """() => {
+            const text = t => {
+                const lines = [...t.querySelectorAll('tspan')].map(s => s.textContent);
+                return (lines.length ? lines.join(' ') : t.textContent).trim();
+            };
+            const all = (root, sel) => [...root.querySelectorAll(sel)].map(text).filter(Boolean);
+            return [...document.querySelectorAll('[data-testid=stVegaLiteChart]')].map(chart => {
+                const axes = [...chart.querySelectorAll('g.role-axis')].map(a => all(a, 'g.role-axis-label text'));
+                return {axes: axes, labels: axes.flat(), titles: all(chart, 'g.role-axis-title text')};
+            });
+        }"""
+    )
+
+
 @SIZES
-def test_plan_charts_fit_the_screen(app, browser_page, artifacts_dir, size):  # noqa: F811
+def test_plan_charts_fit_the_screen(app, browser_page, shipped, artifacts_dir, size):  # noqa: F811
     probe = browser_page
     go(probe, app + "/plan", size)
     charts = probe.page.locator('[data-testid="stVegaLiteChart"]')
@@ -275,6 +298,15 @@ def test_plan_charts_fit_the_screen(app, browser_page, artifacts_dir, size):  # 
     for chart in charts.all():
         r = chart.bounding_box()
         assert r["x"] >= 0 and r["x"] + r["width"] <= size["width"] + 1, r
+    # Every label and axis title is drawn whole, and no two bars of a chart carry the same label.
+    drawn = chart_texts(probe)
+    assert len(drawn) == 3 and all(c["labels"] for c in drawn), drawn
+    for labels in (axis for chart in drawn for axis in chart["axes"]):
+        assert len(set(labels)) == len(labels), [t for t in labels if labels.count(t) > 1]
+    for text in (t for chart in drawn for t in chart["labels"] + chart["titles"]):
+        assert not text.endswith("…"), text
+    zones = next(c for c in drawn if any("1.000 habitantes" in t for t in c["titles"]))
+    assert shipped["territories"]["nombre"].isin(zones["labels"]).sum() >= 10, zones["labels"]
     if is_phone(size):
         screenshot(probe, artifacts_dir / "phone_plan.png")
     no_sideways_scroll(probe, size)
