@@ -5,6 +5,7 @@
 - :func:`slugify`: an ASCII identifier made from a name (``"poblacion-hermanos-carrera"``);
 - :func:`format_number`: a number written the Chilean way (``7.238,29``);
 - :func:`format_mb`: a size in bytes as megabytes (``"1,1 MB"``);
+- :func:`one_line`: a value from a file or a link shown inside a message: one line, bounded;
 - :func:`os_error_reason`: why the system refused to read or write a file, in
   Spanish (``"no queda espacio en el disco"``), from an :class:`OSError` or from
   the text of a GDAL or SQLite error (:func:`guess_errno`).
@@ -18,10 +19,34 @@ import errno
 import re
 import unicodedata
 
-__all__ = ["fold", "slugify", "format_number", "format_mb", "MB", "guess_errno", "os_error_reason"]
+__all__ = ["fold", "slugify", "format_number", "format_mb", "one_line", "MB", "guess_errno", "os_error_reason"]
 
 #: Bytes in one megabyte as this project counts them (MiB, 1024 × 1024).
 MB = 1024 * 1024
+_CONTROL_RUN = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+
+
+def one_line(value: object, max_length: int = 60) -> str:
+    """``value`` as text fit to quote inside a one-line message.
+
+    Runs of whitespace and control characters (line breaks, tabs, C0 and C1 codes)
+    become one space, the ends are stripped, and text longer than ``max_length``
+    characters is cut with ``…``.
+
+    Parameters
+    ----------
+    value : object
+        A field name, a cell or a link parameter, as read.
+    max_length : int
+        Longest result, in characters (at least 2).
+
+    Returns
+    -------
+    str
+        One line of at most ``max_length`` characters (possibly empty).
+    """
+    text = _CONTROL_RUN.sub(" ", str(value)).strip()
+    return text if len(text) <= max_length else text[: max_length - 1] + "…"
 
 
 def fold(text: object, *, lower: bool = False) -> str:

@@ -27,7 +27,7 @@ import shapely
 from geo import partition, repair
 from geo.crs import CHILEAN_CRS, UTM19S, WGS84, area_km2, crs_label
 from layers._errors import DataValidationError, InputFileError
-from layers.text import fold, slugify  # noqa: F401 - slugify is part of this module's API
+from layers.text import fold, one_line, slugify  # noqa: F401 - slugify is part of this module's API
 
 #: Valid names of stored layers.
 LAYER_NAME = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
@@ -308,9 +308,10 @@ def find_field(frame: pd.DataFrame, wanted: str, role: str) -> str:
     match = folded.get(fold(wanted, lower=True))
     if match is not None:
         return match
-    listed = ", ".join(str(c) for c in cols[:30]) or "ninguno"
+    listed = ", ".join(one_line(c, 40) for c in cols[:30]) or "ninguno"
     raise DataValidationError(
-        f"El archivo no tiene el campo «{wanted}» ({FIELD_ROLES.get(role, role)}). Campos disponibles: {listed}.",
+        f"El archivo no tiene el campo «{one_line(wanted, 40)}» ({FIELD_ROLES.get(role, role)}). "
+        f"Campos disponibles: {listed}.",
         code="field_missing", field=wanted, role=role, available=[str(c) for c in cols],
     )
 

@@ -105,3 +105,11 @@ def test_guess_errno_reads_library_messages():
     assert text.guess_errno(RuntimeError("attempt to write a readonly database")) == errno.EROFS
     assert text.guess_errno(RuntimeError("something else")) is None
     assert text.guess_errno(OSError(errno.EIO, "x")) == errno.EIO
+
+
+def test_one_line_keeps_a_quoted_value_on_one_bounded_line():
+    from layers.text import one_line
+
+    assert one_line("nombre\n\tdel\x85campo\r\n") == "nombre del campo"
+    assert one_line("\n") == ""
+    assert one_line("x" * 100, 10) == "x" * 9 + "…"

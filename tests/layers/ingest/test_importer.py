@@ -339,6 +339,17 @@ def test_territories_need_polygons_and_a_name_field(fresh_store, tmp_path):
     assert importer.import_file(squares, as_="territorios", layer="tt", name_field="nombre").n_stored == 3
 
 
+def test_a_field_named_with_a_line_break_is_quoted_on_one_line(fresh_store, tmp_path):
+    """Found by the fuzz test: field names are shown in the message on one line, like every refusal."""
+    path = tmp_path / "campos.geojson"
+    feature = {"type": "Feature", "properties": {"\n": 1, "a\r\nb": 2},
+               "geometry": {"type": "Polygon", "coordinates": [[[-70.76, -28.58], [-70.75, -28.58], [-70.75, -28.57], [-70.76, -28.58]]]}}
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}), encoding="utf-8")
+    with pytest.raises(DataValidationError) as info:
+        importer.import_file(path, as_="territorios", layer="tt", name_field="geometry")
+    assert "\n" not in str(info.value) and "\r" not in str(info.value) and "a b" in str(info.value)
+
+
 def test_territories_mixed_types_keep_polygons(fresh_store, tmp_path):
     squares = squares_layer()
     mixed = gpd.GeoDataFrame(
