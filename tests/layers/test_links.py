@@ -37,23 +37,22 @@ def test_every_initiative_has_one_scope(source):
 
 
 # Initiatives whose place the plan names and the territory each must fall in. Urban
-# territories are the census zones; a referential point that lies outside the census city
-# falls in the rural remainder (data/README.md lists those places).
+# territories are the census zones; a referential point that lay outside the census city was
+# brought inside the census zone nearest to it, as the old sector addresses are (data/README.md).
 SITED = {
-    # Point 1.25 km east of the census city.
-    "Construcción Complejo Deportivo La Turbina": {"resto-rural"},
+    # Point 1.25 km east of the census city, brought into the nearest zone.
+    "Construcción Complejo Deportivo La Turbina": {"oriente-3-4"},
     "Jardín Infantil Vista Alegre": {"vista-alegre"},
     "Centro Abierto Villa El Edén": {"villa-el-eden"},
-    # Both points on the northern plateau, 1.2 and 1.8 km from the census city.
-    "Centro Comunitario Familiar en Población Hermanos Carrera y Rafael Torreblanca": {"resto-rural"},
+    # Both points on the northern plateau, 1.2 and 1.8 km from the census city, brought in.
+    "Centro Comunitario Familiar en Población Hermanos Carrera y Rafael Torreblanca": {"norte-4-2", "quinta-valle"},
     # The former referential sector, shrunk: it spans three census zones.
     "Mejoramiento Integral Barrio Estación": {"barrio-estacion", "plaza-de-armas", "villa-el-eden"},
     # The Plaza de Armas lies on the border of two zones.
     "Reconversión Macromanzana (Plaza de Armas y su entorno)": {"centro", "plaza-de-armas"},
-    "Habilitación Plaza Pablo Neruda": None,
     "Habilitación Paseos Peatonales centro de la ciudad": {"centro", "plaza-de-armas"},
-    # The two access points lie 0.4 and 0.2 km outside the census city.
-    "Solución ingreso norte y sur (camino a Huasco) de la ciudad": {"resto-rural"},
+    # The two access points lay 0.4 and 0.2 km outside the census city, brought in.
+    "Solución ingreso norte y sur (camino a Huasco) de la ciudad": {"quinta-valle", "villa-el-eden"},
 }
 
 
@@ -64,11 +63,14 @@ def test_named_places_are_sited_in_their_territory(source, name, expected):
     assert row.geometry is not None and not row.geometry.is_empty
     assert row["alcance"] == "territorial"
     assert row["fuente_geometria"] and row["precision_m"] > 0
-    derived = set(row["territorios"].split(";"))
-    if expected is not None:
-        assert derived == expected
-    else:
-        assert len(derived) == 1
+    assert set(row["territorios"].split(";")) == expected
+
+
+def test_a_plaza_whose_place_the_plan_does_not_give_gets_no_point(source):
+    """Plaza Pablo Neruda: the plan does not say where it is; it concerns the city, with no invented point."""
+    row = source["layer"].set_index("nombre").loc["Habilitación Plaza Pablo Neruda"]
+    assert row["alcance"] == "urbano"
+    assert row.geometry is None or row.geometry.is_empty
 
 
 def test_geometry_types(source):
