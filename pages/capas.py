@@ -26,7 +26,7 @@ COLUMNS = {
     "clase": "Clase",
 }
 
-st.title("Capas")
+st.title("Capas", anchor=False)
 st.caption(
     "Capas y tablas del sistema, con su fuente, fecha, sistema de coordenadas de origen, número de elementos "
     "y precisión. Todas se descargan en WGS 84 (EPSG:4326) para abrirlas en QGIS o cualquier SIG."
@@ -45,7 +45,7 @@ st.dataframe(
     },
 )
 
-st.subheader("Descargar")
+st.subheader("Descargar", anchor=False)
 names = list(registry["nombre"])
 chosen = st.selectbox(
     "Capa", names, key="capas_capa",

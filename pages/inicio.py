@@ -3,8 +3,9 @@
 A visitor who opens the application without explanation reads here, in plain words,
 what they are looking at, then goes to their sector, the map or the plan. The period
 of the plan and the contact text come from ``data/presentacion.toml`` (editable by the
-municipality, :func:`pages._shared.presentation`); the figures, dates, sources and
-precisions come from the store.
+municipality, :func:`pages._shared.presentation`); the sources are named in plain words with
+their dates (the plan's period, the 2017 census, the 2023 boundary), never file paths; the
+figures, precisions and the date of the last update come from the store.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def _date(value: object) -> str:
     return value or "sin fecha"
 
 
-st.title("El plan de desarrollo de Vallenar, en el mapa")
+st.title("El plan de desarrollo de Vallenar, en el mapa", anchor=False)
 
 period = text.get("periodo", "").strip()
 n_sited = int(initiatives.geometry.notna().sum() - initiatives.geometry.is_empty.sum())
@@ -56,7 +57,7 @@ st.markdown(
        "en la portada del sistema.")
 )
 
-st.subheader("Vea lo que el plan dice de su sector")
+st.subheader("Vea lo que el plan dice de su sector", anchor=False)
 order = sector.territory_order(territories)
 names = dict(zip(territories["slug"], territories["nombre"]))
 choice = st.selectbox(
@@ -71,7 +72,7 @@ cols[0].page_link("pages/sector.py", label="Mi sector", icon=":material/home_pin
 cols[1].page_link("pages/mapa.py", label="Mapa del plan", icon=":material/map:")
 cols[2].page_link("pages/plan.py", label="El plan completo", icon=":material/list:")
 
-st.subheader("Qué muestra el mapa")
+st.subheader("Qué muestra el mapa", anchor=False)
 n_urban = int((territories["tipo"].astype(str).str.contains("urbano")).sum())
 st.markdown(
     f"La comuna dividida en **{len(territories)} territorios**: {n_urban} sectores de la ciudad (las zonas del "
@@ -83,29 +84,40 @@ st.markdown(
     "y se cuentan en esos territorios sin inventarles un lugar."
 )
 
-st.subheader("De dónde vienen los datos y cuánto se puede confiar en ellos")
-lines = []
-for name, what in (("iniciativas", "Iniciativas"), (shared.DEFAULT_TERRITORY_LAYER, "Territorios"),
-                   ("comuna", "Límite comunal")):
+st.subheader("De dónde vienen los datos y cuánto se puede confiar en ellos", anchor=False)
+
+
+def _precision(name: str) -> str:
+    """`` Precisión: entre ±5 y ±500 m, según el elemento.`` from the layer's registry row, or nothing."""
     row = _row(name)
-    if row is None:
-        continue
-    source = str(row["fuente"] or "").strip().rstrip(".")
-    line = f"- **{what}**: {esc(source)}. Cargado en el sistema el {_date(row['fecha'])}."
-    precision = str(row.get("precision_m") or "").replace("–", "-").split("-")
-    if precision[0] not in ("", "nan", "None"):
-        span = f"±{precision[0]} m" if len(precision) == 1 else f"entre ±{precision[0]} y ±{precision[-1]} m"
-        line += f" Precisión: {esc(span)}, según el elemento."
-    lines.append(line)
-st.markdown("\n".join(lines))
+    span = str(row.get("precision_m") or "").replace("–", "-").split("-") if row is not None else [""]
+    if span[0] in ("", "nan", "None"):
+        return ""
+    text = f"±{span[0]} m" if len(span) == 1 else f"entre ±{span[0]} y ±{span[-1]} m"
+    return f" Precisión: {esc(text)}, según el elemento."
+
+
+plan_date = f"vigente en {esc(period)}" if period else "su texto no indica la fecha en que se aprobó"
+st.markdown("\n".join([
+    f"- **El plan**: el texto del PLADECO de Vallenar ({plan_date}), con sus estrategias, planes e iniciativas. "
+    "Dónde se hace cada iniciativa y a qué sectores o localidades concierne lo anotó este proyecto leyendo el plan."
+    + _precision("iniciativas"),
+    "- **Los sectores de la ciudad**: las zonas del Censo de Población y Vivienda **2017** del INE, con la "
+    "población que el censo contó ese año. **Las localidades rurales** las dibujó este proyecto."
+    + _precision(shared.DEFAULT_TERRITORY_LAYER),
+    "- **El límite de la comuna**: el oficial de la División Político-Administrativa de Chile (IDE Chile, **2023**).",
+]))
+loaded = _row("iniciativas")
 st.caption(
-    "Los sectores de la ciudad son las zonas censales del INE (Censo 2017), en una versión simplificada con "
-    "bordes a unos 25 m. Las localidades rurales y los lugares de las iniciativas son **referenciales**: los "
+    "Las zonas del censo se dibujan simplificadas, con bordes a unos 25 m. "
+    "Las localidades rurales y los lugares de las iniciativas son **referenciales**: los "
     "dibujó este proyecto a partir del texto del plan y de fuentes públicas, no son límites oficiales. Sirven "
-    "para orientarse, no para deslindar propiedades. La municipalidad puede reemplazarlos por capas oficiales."
+    "para orientarse, no para deslindar propiedades. La municipalidad puede reemplazarlos por capas oficiales. "
+    "La página Capas detalla la fuente de cada capa"
+    + (f"; los datos se actualizaron en este sistema el {_date(loaded['fecha'])}." if loaded is not None else ".")
 )
 
-st.subheader("Contacto")
+st.subheader("Contacto", anchor=False)
 st.markdown(esc(text.get("contacto", "")) or "Municipalidad de Vallenar.")
 if text.get("responsable"):
     st.caption(f"Mantiene este sistema: {esc(text['responsable'])}.")

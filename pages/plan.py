@@ -117,7 +117,7 @@ def _stacked_bars(data, *, y: str, y_title: str, color: str, color_title: str, d
             .properties(height=alt.Step(step), description=f"Iniciativas por {y_title.lower()}", usermeta=SVG))
 
 
-st.title("Plan de desarrollo comunal")
+st.title("Plan de desarrollo comunal", anchor=False)
 st.caption(
     "Las estrategias del PLADECO de Vallenar con sus objetivos específicos, planes y las iniciativas de cada plan. "
     "Los programas encabezados agrupan las filas que dependen de ellos. "
@@ -140,7 +140,7 @@ c2.metric("Planes", sum(len(s["planes"]) for s in tree))
 c3.metric("Iniciativas", len(initiatives))
 c4.metric("Con lugar en el mapa", sum(s["ubicadas"] for s in tree))
 
-st.subheader("Estrategias, planes e iniciativas")
+st.subheader("Estrategias, planes e iniciativas", anchor=False)
 for strategy in tree:
     label = f"{strategy['numero']}. {shared.md_escape(strategy['nombre'])} — {_count(strategy['n'], strategy['ubicadas'])}"
     with st.expander(label):
@@ -157,7 +157,7 @@ for strategy in tree:
             st.markdown("\n".join(lines) if lines else "*Sin iniciativas.*")
 
 
-st.subheader("Iniciativas por estrategia")
+st.subheader("Iniciativas por estrategia", anchor=False)
 st.altair_chart(
     _stacked_bars(
         planview.per_strategy(initiatives, names), y="estrategia", y_title="Estrategia",
@@ -167,7 +167,7 @@ st.altair_chart(
     width="stretch",
 )
 
-st.subheader("Avance por estrategia")
+st.subheader("Avance por estrategia", anchor=False)
 st.caption(
     "Según el registro de seguimiento del plan. **Por conteo**: promedio simple del avance físico de las "
     "iniciativas (sin avance registrado cuenta 0 %, o 100 % si está terminada). **Ponderado por monto**: "
@@ -197,7 +197,7 @@ lights.metric("Por vencer (semáforo amarillo)", due_soon, help=progress.SEMAFOR
 st.page_link("pages/seguimiento.py", label="Ver el detalle en Seguimiento: por plan y programa, semáforo de las "
              "atrasadas y la ficha de cada iniciativa", icon=":material/monitoring:")
 
-st.subheader("Iniciativas por territorio")
+st.subheader("Iniciativas por territorio", anchor=False)
 st.caption(
     "Cuántas iniciativas conciernen a cada territorio, según cómo lo hacen: ubicadas en él, vinculadas por "
     "nombre, programas para todos los sectores urbanos o territorios rurales, y de alcance comunal."
@@ -224,7 +224,7 @@ def _amounts(version: int) -> pd.Series:
     return approved.fillna(estimated).dropna()
 
 
-st.subheader("Equidad entre las zonas urbanas")
+st.subheader("Equidad entre las zonas urbanas", anchor=False)
 summary = census.population_summary(census.load_population())
 st.caption(
     "Las zonas censales de la ciudad (INE, Censo 2017): su población, las iniciativas propias de cada una "

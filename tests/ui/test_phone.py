@@ -148,6 +148,11 @@ def test_first_page_explains(app, browser_page, shipped, artifacts_dir, size):  
         assert words in text, words
     for jargon in ("ubicadas", "vinculadas", "alcanzados"):
         assert jargon not in text.lower(), jargon
+    # Sources in words people use, with their dates; no file path, no loading date as the only date.
+    path = re.compile(r"[\w.-]+/[\w.-]*/|[\w-]+\.(?:csv|geojson|gpkg|parquet|toml|txt)\b")
+    assert not path.search(text), path.findall(text)
+    for words in ("PLADECO de Vallenar", "Censo de Población y Vivienda 2017", "2023", "Cargado en el sistema"):
+        assert (words in text) == (words != "Cargado en el sistema"), words
     assert probe.page.evaluate("() => document.documentElement.lang") == "es-CL"
     skip = probe.page.locator('[data-testid="stSkipToContent"]')
     assert skip.all_text_contents() == ["Saltar al contenido principal"]
@@ -445,12 +450,13 @@ def test_popups_open_whole_inside_the_map(app, browser_page, shipped, size):  # 
         const m = Object.values(window).find(v => v instanceof L.Map);
         let marker = null, cluster = null;
         m.eachLayer(l => { if (!cluster && L.MarkerClusterGroup && l instanceof L.MarkerClusterGroup) cluster = l; });
-        if (cluster) marker = cluster.getLayers().find(l => l.getPopup && l.getPopup()) || null;
+        // The cluster carries one popup function for all its points (views._elements.SitedInitiatives).
+        if (cluster && cluster.getPopup()) marker = cluster.getLayers().find(l => l.options.k !== undefined) || null;
         if (!marker) { done(null); return; }
         cluster.zoomToShowLayer(marker, () => {
           const size = m.getSize(), at = m.latLngToContainerPoint(marker.getLatLng());
           m.panBy([at.x - (size.x - 4), at.y - size.y / 2], {animate: false});
-          marker.openPopup();
+          marker.fire("click", {latlng: marker.getLatLng()}, true);  // a tap: the group opens the point's popup
           setTimeout(() => {
             const box = m.getContainer().getBoundingClientRect();
             const pop = document.querySelector('.leaflet-popup').getBoundingClientRect();
