@@ -252,6 +252,23 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, seconds (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def quiesce(servers: dict, busy: float = 0.1, window_s: float = 0.5, limit_s: float = 60.0) -> None:
+    """Wait until no server uses more than ``busy`` of a core over ``window_s`` (work left by an earlier
+    visit, such as a page that timed out, must not slow the next measurement of either app)."""
+    deadline = time.time() + limit_s
+    while time.time() < deadline:
+        before = {app: cpu_seconds(s.process.pid) for app, s in servers.items()}
+        time.sleep(window_s)
+        if all(cpu_seconds(s.process.pid) - before[app] <= busy * window_s for app, s in servers.items()):
+            return
+
+
 def session_ttl_s() -> int:
     """``server.disconnectedSessionTTL`` the apps run with (project config or Streamlit's default)."""
     config = PROJECT_DIR / ".streamlit" / "config.toml"
@@ -313,6 +330,7 @@ def paired_loads(browser, servers, paths: dict, runs: int, conds: dict, log) -> 
         order = APPS if run % 2 == 0 else APPS[::-1]
         for name, (path, query) in paths.items():
             for app in order:
+                quiesce(servers)
                 seconds, _ = load(browser, url(servers[app], path, query), conds[name])
                 out[app][name].append(seconds)
                 log(f"  run {run + 1} {app:7s} {name}: {fmt_s(seconds)}")
@@ -327,6 +345,7 @@ def filter_runs(browser, servers, path: str, query: dict | None, runs: int, cond
         seconds, visit = load(browser, url(servers[app], path, query), cond, keep=True)
         try:
             for run in range(runs):
+                quiesce(servers)
                 result = filter_change(visit, FILTER_TEXT if run % 2 == 0 else "", cond)
                 out[app].append(None if result is None else result[0])
                 kept[app] += bool(result and result[1])
@@ -586,6 +605,7 @@ def big_phase(browser, work: Path, runs: int, visitors: int, log, lean: bool = F
             cli(product_dir, *sites_cmd[2:], "--replace")
             copy_store(product_dir, naive_dir)
             for app in (APPS if run % 2 == 0 else APPS[::-1]):
+                quiesce(servers)
                 seconds, _ = load(browser, url(servers[app], "mapa", query), map_cond)
                 first_visit[app].append(seconds)
                 log(f"  run {run + 1} {app:7s} first visit after import: {fmt_s(seconds)}")
@@ -595,6 +615,7 @@ def big_phase(browser, work: Path, runs: int, visitors: int, log, lean: bool = F
         for k in (3, 10):
             for app in extras:
                 cap = max(60.0, CROWD_CAP * (alone[app] or 30.0))
+                quiesce(servers)
                 waits = concurrent(browser, servers[app], url(servers[app], "mapa", query), k, map_cond, cap)
                 crowd[(k, app)] = None if any(w is None for w in waits) else max(waits)
                 log(f"  {k} visitors {app}: " + ", ".join(fmt_s(w) for w in waits))
