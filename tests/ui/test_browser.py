@@ -160,7 +160,7 @@ def test_home_map_draws_territories_and_sited_initiatives(app, browser_page, shi
     frame = probe.wait_for_map()
     n_terr = len(shipped["territories"])
     points, shapes = point_parts(shipped["initiatives"])
-    assert (points, shapes) == (8, 3)  # 4 points + 2 two-point sites; 1 line and 2 areas
+    assert (points, shapes) == (7, 3)  # 3 points + 2 two-point sites; 1 line and 2 areas
     counts = stable_counts(probe, frame, minimum=n_terr + shapes)
     probe.settle()
     screenshot(probe, artifacts_dir / "mapa.png")
