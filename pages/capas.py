@@ -53,7 +53,11 @@ chosen = st.selectbox(
 )
 if chosen:
     formats = list(export.FORMATS)
-    st.caption("El archivo se genera al pulsar el botón.")
+    st.caption(
+        "El archivo se genera al pulsar el botón. Una capa que mezcla puntos, líneas y áreas, o que tiene filas "
+        "sin lugar, se descarga en GeoPackage como una capa por tipo de geometría más una tabla con las filas sin "
+        "lugar, y en Shapefile como un archivo por tipo dentro del zip; GeoJSON, CSV y KML son un solo archivo."
+    )
     shared.download_buttons(shared.layer(chosen), formats, chosen, "capas_descarga_")
 
 # --- import (planners) ---
