@@ -13,6 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from layers import sector
+from layers.text import format_number
 from pages import _shared as shared
 
 shared.run_inside_app()
@@ -93,6 +94,7 @@ def _precision(name: str) -> str:
     span = str(row.get("precision_m") or "").replace("–", "-").split("-") if row is not None else [""]
     if span[0] in ("", "nan", "None"):
         return ""
+    span = [format_number(int(v)) if v.strip().isdigit() else v.strip() for v in span]
     text = f"±{span[0]} m" if len(span) == 1 else f"entre ±{span[0]} y ±{span[-1]} m"
     return f" Precisión: {esc(text)}, según el elemento."
 
