@@ -49,6 +49,16 @@ def test_gpkg_bytes_open_in_gdal_with_one_type_per_layer(tmp_path):
     assert list(table["id"]) == ["x3", "x6"]
 
 
+def test_write_gpkg_writes_at_a_path_and_keeps_the_frames_crs_in_wgs84(tmp_path):
+    utm = mixed().to_crs(32719)
+    path = package.write_gpkg(package.geometry_parts(utm, "capa"), tmp_path / "y.gpkg")
+    assert path == tmp_path / "y.gpkg"
+    lines = pyogrio.read_dataframe(path, layer="capa_lineas")
+    assert lines.crs.to_epsg() == 4326
+    assert lines.geometry.iloc[0].equals_exact(mixed().geometry.iloc[1], tolerance=1e-9)
+    assert path.read_bytes()[:16] == b"SQLite format 3\x00"
+
+
 @pytest.mark.parametrize("state, stem", [
     ({}, "iniciativas_todas"),
     ({"estrategia": ["E1", "E5"], "territorio": ["villa-el-eden"], "q": "Agua potable «rural»"},
