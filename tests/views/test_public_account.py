@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
+from layers import links
 from layers.monitoring import fields as F
 from layers.monitoring import progress as P
 from layers.monitoring import report
@@ -31,7 +32,11 @@ def _figures() -> dict:
         250_000, 240_000, "2026-04-02", "SECPLAN"]
     matrix.loc["A2", "actualizado_el"] = "2026-05-04T10:00:00-04:00"
     matrix = matrix.astype(object).where(matrix.notna(), None)
-    relations = pd.DataFrame({"id": ["A1"], "slug": ["t1"], "relacion": ["ubicada"]})
+    relations = links.Relations(  # A1 sited in t1, nothing scope-wide
+        specific=pd.DataFrame({"id": ["A1"], "slug": ["t1"], "relacion": ["ubicada"]}),
+        scoped=pd.DataFrame(columns=["id", "alcance"]),
+        cover=pd.DataFrame({scope: [False] for scope in links.SCOPE_RELATIONS}, index=pd.Index(["t1"], name="slug")),
+    )
     territories = pd.DataFrame({"slug": ["t1"], "nombre": ["Población <Baquedano>"]})
     figures = report.public_account(P.join(inits, matrix), relations, territories, 2026, today=dt.date(2026, 6, 30))
     figures["fuentes_datos"] = ["Catálogo del PLADECO (data/catalogo)", "Fuente con <i>marcas</i>"]
