@@ -79,6 +79,8 @@ NO_REDRAW_MS = 30_000
 LOAD_TIMEOUT_S = 240.0
 #: The timeout in force (``--timeout``), seconds.
 TIMEOUT = {"s": LOAD_TIMEOUT_S}
+#: Folder where the 100x map documents' scripts are kept (``--keep``), or None.
+KEEP: dict = {"dir": None}
 #: A simultaneous visitor still waiting after this many times one visitor's load counts as a failure.
 CROWD_CAP = 4.0
 FILTER_TEXT = "agua"
@@ -593,7 +595,10 @@ def big_phase(browser, work: Path, runs: int, visitors: int, log, lean: bool = F
                                                       engine="pyogrio")["slug"])
         for app in APPS:
             _, visit = load(browser, url(servers[app], "mapa", query), map_cond, keep=True)
-            payload[app] = territory_payload(visit.page.evaluate("() => window.__bench.mapScripts()"), slugs)
+            scripts = visit.page.evaluate("() => window.__bench.mapScripts()")
+            payload[app] = territory_payload(scripts, slugs)
+            if KEEP["dir"]:
+                (KEEP["dir"] / f"map_scripts_{app}.json").write_text(json.dumps(scripts), encoding="utf-8")
             payload[app + "_ws"] = visit.ws_bytes[0]
             visit.close()
         floor = geometry_floor(product_dir, synthetic.TERRITORY_LAYER)
@@ -682,6 +687,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also write the table (Markdown) to this file")
     parser.add_argument("--timeout", type=float, default=LOAD_TIMEOUT_S,
                         help="seconds after which a page that has not loaded counts as a timeout")
+    parser.add_argument("--keep", type=Path, help="keep the 100x map scripts of both apps in this folder")
     parser.add_argument("--lean", action="store_true",
                         help="simultaneous visitors and memory on the product only (saves the naive app's slowest part)")
     parser.add_argument("--apptest-child", nargs=3, help=argparse.SUPPRESS)
@@ -692,6 +698,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     runs = 2 if args.quick else args.runs
     TIMEOUT["s"] = args.timeout
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        KEEP["dir"] = args.keep
     if not Path(CHROMIUM).exists():
         print(f"No se encontró chromium en {CHROMIUM} (make browser).", file=sys.stderr)
         return 2
