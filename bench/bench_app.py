@@ -392,14 +392,43 @@ def _apptest_child(app: str, query: dict, runs: int) -> None:
     print(json.dumps(times))
 
 
-def territory_payload(scripts: list[str], slugs: list[str]) -> int:
-    """Bytes of the JSON literals in map scripts that carry territory slugs (each counted once)."""
-    sample = set(slugs[:: max(1, len(slugs) // 50)])
+def _carries_territories(value, n: int, labels: set[str]) -> bool:
+    """True when a parsed JSON value holds per-territory data of a layer of ``n`` territories:
+    at least 90 % of ``n`` polygons, an array of about ``n`` items (per-territory attributes),
+    or half of ``labels`` (a sample of the slugs and names)."""
+    polygons, found = 0, set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("type") in ("Polygon", "MultiPolygon"):
+                polygons += 1
+                continue
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            if n > 1 and abs(len(item) - n) <= 0.02 * n:
+                return True
+            if item and not isinstance(item[0], (int, float)):
+                stack.extend(item)
+        elif isinstance(item, str) and item in labels:
+            found.add(item)
+    return polygons >= 0.9 * n or len(found) >= max(1, len(labels) / 2)
+
+
+def territory_payload(scripts: list[str], slugs: list[str], names: list[str] | None = None) -> int:
+    """Bytes of the JSON literals of map scripts that carry the territories (each counted once).
+
+    A literal counts when it holds the territories' polygons, an array with one item per
+    territory, or their slugs or names (:func:`_carries_territories`): the geometry and
+    every per-territory attribute the browser receives, whatever the format.
+    """
+    step = max(1, len(slugs) // 50)
+    labels = set(slugs[::step]) | set((names or [])[::step])
     decoder = json.JSONDecoder()
     total = 0
     for text in scripts:
         pos = 0
-        for match in re.finditer(r"[(=,:\[]\s*([\[{])", text):
+        for match in re.finditer(r"(?:^|[(=,:\[])\s*([\[{])", text):
             start = match.start(1)
             if start < pos:
                 continue
@@ -407,10 +436,9 @@ def territory_payload(scripts: list[str], slugs: list[str]) -> int:
                 value, end = decoder.raw_decode(text, start)
             except ValueError:
                 continue
-            literal = text[start:end]
-            if end - start > 1000 and sum(f'"{s}"' in literal for s in sample) >= max(1, len(sample) / 2):
+            pos = end  # a literal is judged whole, never its parts
+            if end - start > 16 and _carries_territories(value, len(slugs), labels):
                 total += end - start
-                pos = end
     return total
 
 
@@ -591,12 +619,13 @@ def big_phase(browser, work: Path, runs: int, visitors: int, log, lean: bool = F
                              runs, {"mapa": map_cond, "sector": sector_cond}, log)
         log("100×: payload")
         payload = {}
-        slugs = list(__import__("geopandas").read_file(product_dir / STORE_FILENAME, layer=synthetic.TERRITORY_LAYER,
-                                                      engine="pyogrio")["slug"])
+        lots = __import__("geopandas").read_file(product_dir / STORE_FILENAME, layer=synthetic.TERRITORY_LAYER,
+                                                 engine="pyogrio")
+        slugs, names = list(lots["slug"]), list(lots["nombre"])
         for app in APPS:
             _, visit = load(browser, url(servers[app], "mapa", query), map_cond, keep=True)
             scripts = visit.page.evaluate("() => window.__bench.mapScripts()")
-            payload[app] = territory_payload(scripts, slugs)
+            payload[app] = territory_payload(scripts, slugs, names)
             if KEEP["dir"]:
                 (KEEP["dir"] / f"map_scripts_{app}.json").write_text(json.dumps(scripts), encoding="utf-8")
             payload[app + "_ws"] = visit.ws_bytes[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -73,4 +74,13 @@ def test_payload_counts_the_territories_literal_once(shipped):
     literal = len(terr.to_json())
     measured = bench_app.territory_payload([html], list(terr["slug"]))
     assert literal * 0.9 <= measured <= literal * 1.1  # the territories, not the commune nor the page
-    assert bench_app.territory_payload([html], ["no-such-slug"] * 10) == 0
+    assert bench_app.territory_payload([html], [f"no-such-slug-{i}" for i in range(1000)]) == 0
+
+
+def test_payload_counts_geometry_and_per_territory_arrays_without_slugs(shipped):
+    terr = shipped["territories"]
+    doc = json.dumps({"k": [1] * len(terr), "st": {"weight": 1}}, separators=(",", ":"))
+    geometry = terr.geometry.to_json(drop_id=True)
+    script = f"var territoryDoc = {doc};\nvar territoryGeometry = {geometry};\nvar other = {{\"a\": [1, 2]}};"
+    measured = bench_app.territory_payload([script], list(terr["slug"]))
+    assert measured == len(doc) + len(geometry)
