@@ -34,7 +34,7 @@ SVG = {"embedOptions": {"renderer": "svg"}}
 def _wrapped(text: str, width: int = LABEL_CHARS) -> str:
     """``text`` on lines of at most ``width`` characters, cut at spaces only, joined by ``\\n``.
 
-    A ``·`` stays at the end of its line (``"Oriente del centro ·\\nzona censal 3-2"``).
+    A ``·`` never starts a line: it stays with the word before it.
     """
     glued = str(text).replace(" ·", "\u00a0·")  # textwrap never breaks at a no-break space
     lines = textwrap.wrap(glued, width, break_long_words=False, break_on_hyphens=False)
@@ -46,10 +46,10 @@ def _name_width(names) -> int:
     return max(200, min(360, 8 * max((len(str(n)) for n in names), default=0) + 16))
 
 
-def _label_axis(labels) -> tuple[alt.Axis, int]:
-    """A y axis that draws wrapped labels whole, and the row height in pixels their longest one needs."""
+def _label_axis(labels, label_limit: int = LABEL_LIMIT) -> tuple[alt.Axis, int]:
+    """A y axis that draws wrapped labels whole (lines up to ``label_limit`` px), and the row height in px they need."""
     lines = max((str(t).count("\n") + 1 for t in labels), default=1)
-    axis = alt.Axis(labelLimit=LABEL_LIMIT, labelExpr=LABEL_LINES, labelLineHeight=LABEL_LINE_PX)
+    axis = alt.Axis(labelLimit=label_limit, labelExpr=LABEL_LINES, labelLineHeight=LABEL_LINE_PX)
     return axis, lines * LABEL_LINE_PX + 6
 
 
@@ -97,7 +97,7 @@ def _stacked_bars(data, *, y: str, y_title: str, color: str, color_title: str, d
     and the spoken description keep it on one line.
     """
     data = data.assign(etiqueta=[_wrapped(v) for v in data[y]])
-    axis, needed = _label_axis(data["etiqueta"])
+    axis, needed = _label_axis(data["etiqueta"], label_limit)
     step = max(step, needed)
     encoding = {
         "x": alt.X("n:Q", title="Iniciativas", stack="zero"),
