@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -321,8 +322,9 @@ def url(server, path: str, query: dict | None = None) -> str:
 
 
 def med(values) -> float | None:
-    vals = [v for v in values if v is not None]
-    return statistics.median(vals) if vals and len(vals) == len(list(values)) else None
+    """Median of the runs, a run that timed out counting as infinitely long (``math.inf`` when half did)."""
+    values = list(values)
+    return statistics.median([math.inf if v is None else v for v in values]) if values else None
 
 
 def paired_loads(browser, servers, paths: dict, runs: int, conds: dict, log) -> dict:
@@ -524,10 +526,16 @@ class Row:
         def show(v):
             if v is None:
                 return "n/a"
+            if math.isinf(v):
+                return f"> {TIMEOUT['s']:.0f}"
             return f"{v:.0f}" if self.unit in ("MB", "ms", "KB") else f"{v:.2f}"
 
-        ratio = (f"{self.product / self.naive:.2f}" if self.product is not None and self.naive not in (None, 0)
-                 else "n/a")
+        if self.product is None or self.naive in (None, 0) or math.isinf(self.product):
+            ratio = "n/a"
+        elif math.isinf(self.naive):  # the naive app timed out: the ratio is below product / timeout
+            ratio = f"< {self.product / TIMEOUT['s']:.2f}"
+        else:
+            ratio = f"{self.product / self.naive:.2f}"
         verdict = "—" if self.ok is None else ("pass" if self.ok else "FAIL")
         return [f"{self.figure} ({self.unit})", show(self.product), show(self.naive), ratio, self.target, verdict]
 
