@@ -113,8 +113,10 @@ def _summary(shipped, name: str = "Construcción Complejo Deportivo La Turbina")
     inits = shipped["initiatives"].copy()
     inits.loc[inits["id"] == "E1-P1-08", "nombre"] = name
     values = pd.DataFrame({"estado": ["en ejecución"], "avance_fisico": [30.5]}, index=pd.Index(["E1-P1-08"]))
-    # The complex's referential point lies outside the census city: it is sited in the rural remainder.
-    return sector.sector_summary("resto-rural", inits, shipped["territories"], shipped["relations"],
+    # The sector page of the territory the complex is sited in (from the relation rule, not typed here).
+    specific = shipped["relations"].specific
+    slug = specific.loc[(specific["id"] == "E1-P1-08") & (specific["relacion"] == "ubicada"), "slug"].iloc[0]
+    return sector.sector_summary(slug, inits, shipped["territories"], shipped["relations"],
                                  shipped["strategies"], monitoring=values)
 
 

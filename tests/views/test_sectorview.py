@@ -7,6 +7,7 @@ import re
 
 import geopandas as gpd
 import numpy as np
+import pytest
 import shapely
 
 from geo.crs import UTM19S, WGS84
@@ -130,3 +131,41 @@ def test_thousands_of_far_parts_are_left_out_of_the_territory_map():
     assert len(lons) == int(((xs >= -70.8) & (xs <= -70.7)).sum()) and min(lons) >= -70.8 and max(lons) <= -70.7
     few = sited.set_geometry([shapely.MultiPoint(np.column_stack([xs[:900], np.full(900, -28.6)]))])
     assert len(sectorview.initiatives_payload(few, window)["f"]) == 900  # below PARTS_LIMIT: every part
+
+
+@pytest.mark.browser
+def test_a_point_shows_its_own_tooltip_in_a_real_browser(shipped, browser, tmp_path):
+    """The one tooltip function of the layer names the initiative under the pointer (Leaflet from static/vendor)."""
+    from pathlib import Path
+
+    inits = _with_points(shipped, "centro", 300)
+    summary = sector.sector_summary("centro", inits, shipped["territories"], links.relate(inits, shipped["territories"]),
+                                    monitoring=gpd.pd.DataFrame(columns=["estado", "avance_fisico"]))
+    html = mapview.map_html(sectorview.sector_map(summary, shipped["commune"], shipped["territories"]))
+    vendor = Path(__file__).resolve().parents[2] / "static" / "vendor"
+
+    def local(url: str) -> str:  # offline: each CDN file replaced by the vendored one, or nothing
+        found = sorted(vendor.rglob(url.rsplit("/", 1)[-1]))
+        return found[0].as_uri() if found else "about:blank"
+
+    html = re.sub(r'(src|href)="(https?://[^"]+)"', lambda m: f'{m.group(1)}="{local(m.group(2))}"', html)
+    page_file = tmp_path / "sector.html"
+    page_file.write_text(html, encoding="utf-8")
+    page = browser.new_page(viewport={"width": 900, "height": 600})
+    try:
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_file.as_uri())
+        page.wait_for_function("() => document.querySelectorAll('path.leaflet-interactive').length > 300")
+        at = page.evaluate("""() => {
+            const target = [...document.querySelectorAll('path.leaflet-interactive')].pop();
+            const r = target.getBoundingClientRect();
+            return [r.left + r.width / 2, r.top + r.height / 2];
+        }""")
+        page.mouse.move(*at)
+        page.wait_for_selector(".leaflet-tooltip", timeout=5_000)
+        text = page.locator(".leaflet-tooltip").inner_text()
+        assert text.startswith("Obra ") or text.startswith(EVIL), text
+        assert not errors
+    finally:
+        page.close()
