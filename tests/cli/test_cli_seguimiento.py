@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from layers import settings
@@ -117,7 +118,10 @@ def test_export_iniciativas_carries_the_fields_in_gis_formats(seeded, tmp_path, 
     out = tmp_path / f"iniciativas.{fmt}"
     proc = run("export", "iniciativas", "--format", fmt, "-o", str(out), data_dir=seeded)
     assert proc.returncode == 0, proc.stderr
-    layer = pyogrio.read_dataframe(out).set_index("id")
+    # A GeoPackage holds one layer per geometry type and a table of the unsited ones: read them all.
+    names = [name for name, _ in pyogrio.list_layers(out)] if fmt == "gpkg" else [None]
+    layer = pd.concat([pyogrio.read_dataframe(out, layer=name) for name in names]).set_index("id")
+    assert layer.index.is_unique and len(layer) == 194
     assert layer.loc["E1-P1-08", "estado"] == "en ejecución"
     assert float(layer.loc["E1-P1-08", "avance_fisico"]) == 30.5
     assert layer.loc["E1-P1-01", "estado"] == "sin iniciar"
