@@ -276,6 +276,7 @@ def legend_sections(
     color_by: str = "estrategia",
     decimals: int = 0,
     no_data: bool = False,
+    values: Iterable[float] | None = None,
 ) -> list[Section]:
     """What the plan map's legend lists: the choropleth classes, the strategies, the kinds drawn.
 
@@ -302,6 +303,8 @@ def legend_sections(
         0 when the choropleth shows counts; the decimals of its rates otherwise.
     no_data : bool
         Whether some territory has no value (a rate without census population): adds its grey row.
+    values : iterable of float, optional
+        The drawn territories' values: each class is then labelled by the values it holds.
 
     Returns
     -------
@@ -310,7 +313,7 @@ def legend_sections(
     """
     classes = Section(
         title[0],
-        [(_kind_swatch(color, "polygon"), label) for label, color in symbology.choropleth_legend(breaks, minimum, zero, decimals)]
+        [(_kind_swatch(color, "polygon"), label) for label, color in symbology.choropleth_legend(breaks, minimum, zero, decimals, values)]
         + ([(_kind_swatch(symbology.NO_DATA_COLOR, "polygon"), "sin población censal")] if no_data else []),
         subtitle=title[1],
     )

@@ -604,6 +604,7 @@ def build_map(
         breaks, count_legend_title(specific_only, per_thousand), strategies, sited["estrategia"].astype(str), kinds,
         minimum=(float(positive.min()) if decimals else int(positive.min())) if positive.size else 1,
         zero=bool((n == 0).any()), color_by=color_by, decimals=decimals, no_data=bool(np.isnan(n).any()),
+        values=positive,
     )
     m.add_child(Legend(sections + reference_legend_sections(references, REFERENCE_STYLES)))
     folium.LayerControl(collapsed=True, position="topright").add_to(m)

@@ -240,7 +240,7 @@ def _decimal(value: float, decimals: int) -> str:
     return f"{value:.{decimals}f}".replace(".", ",")
 
 
-def class_labels(breaks: list[float], minimum: float = 1, decimals: int = 0) -> list[str]:
+def class_labels(breaks: list[float], minimum: float = 1, decimals: int = 0, values: Iterable[float] | None = None) -> list[str]:
     """Labels of the positive classes (``"3"``, ``"4–10"``; rates ``"0,21–0,38"``).
 
     Parameters
@@ -252,7 +252,29 @@ def class_labels(breaks: list[float], minimum: float = 1, decimals: int = 0) -> 
     decimals : int
         0 for counts; the decimals of :func:`rate_breaks` for rates, whose classes
         are labelled from the smallest value (first class) or the previous bound.
+    values : iterable of float, optional
+        The values classified. When given, each class is labelled with the smallest and
+        largest value it holds (``"160–163"``, ``"171–175"``: a gap between classes shows),
+        not with its bounds; a class that holds nothing keeps its bound label.
     """
+    by_bounds = _bound_labels(breaks, minimum, decimals)
+    if values is None:
+        return by_bounds
+    arr = np.asarray(list(values), dtype=float)
+    arr = arr[np.isfinite(arr)]
+    classes = classify(arr, breaks)
+    labels = []
+    for k, fallback in enumerate(by_bounds, start=1):
+        held = arr[classes == k]
+        if held.size == 0:
+            labels.append(fallback)
+            continue
+        low, high = (_decimal(v, decimals) if decimals else str(int(v)) for v in (held.min(), held.max()))
+        labels.append(low if low == high else f"{low}–{high}")
+    return labels
+
+
+def _bound_labels(breaks: list[float], minimum: float, decimals: int) -> list[str]:
     if decimals:
         lows = [float(minimum), *breaks[:-1]]
         return [
@@ -267,15 +289,18 @@ def class_labels(breaks: list[float], minimum: float = 1, decimals: int = 0) -> 
     return labels
 
 
-def choropleth_legend(breaks: list[float], minimum: float = 1, zero: bool = True, decimals: int = 0) -> list[tuple[str, str]]:
+def choropleth_legend(
+    breaks: list[float], minimum: float = 1, zero: bool = True, decimals: int = 0, values: Iterable[float] | None = None,
+) -> list[tuple[str, str]]:
     """(label, colour) rows of the choropleth legend, zero first.
 
     ``minimum`` is the smallest positive value (see :func:`class_labels`);
     ``zero`` says whether a territory has a value of zero (its row is shown);
-    ``decimals`` is 0 for counts, more for rates.
+    ``decimals`` is 0 for counts, more for rates; ``values``, when given, labels each
+    class by the values it holds (:func:`class_labels`).
     """
     rows = [("0", ZERO_COLOR)] if zero or not breaks else []
-    rows.extend(zip(class_labels(breaks, minimum, decimals), class_colors(len(breaks))))
+    rows.extend(zip(class_labels(breaks, minimum, decimals, values), class_colors(len(breaks))))
     return rows
 
 

@@ -117,6 +117,17 @@ def test_class_breaks():
     assert symbology.fill_colors([0, 5], [5]) == [symbology.ZERO_COLOR, symbology.class_colors(1)[0]]
 
 
+def test_classes_are_labelled_by_the_values_they_hold():
+    """?color=todas on the shipped data: 160-163 (rural) and 171-175 (urban); no territory has 164-170."""
+    values = [160, 161, 163, 163, 171, 172, 175, 175]
+    breaks = symbology.class_breaks(values, max_classes=2)
+    assert symbology.class_labels(breaks, minimum=160, values=values) == ["160–163", "171–175"]
+    assert symbology.class_labels([1, 3], values=[3]) == ["1", "3"]  # an empty class keeps its bound
+    rates = [0.2013, 0.321, 0.377, 0.544, 1.149]
+    labels = symbology.class_labels(symbology.rate_breaks(rates), minimum=0.2013, decimals=2, values=rates)
+    assert labels[0].startswith("0,20") and labels[-1].endswith("1,15")
+
+
 def test_geometry_styles():
     assert symbology.geometry_kind("MultiPoint") == "point"
     assert symbology.geometry_kind("LineString") == "line"
