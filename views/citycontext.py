@@ -42,8 +42,8 @@ __all__ = [
 BLOCK_TOLERANCE_M = 5.0
 #: Coordinates are sent as integers of 1 / BLOCK_SCALE degree (1e-5 degree is about 1 m).
 BLOCK_SCALE = 100_000
-#: Light, thin outlines with no fill.
-BLOCK_STYLE: dict[str, object] = {"color": "#7A7A7A", "weight": 0.5, "opacity": 0.65, "fill": False}
+#: Thin outlines with no fill, dark enough to show over the darkest choropleth class (contrast ≥ 2:1).
+BLOCK_STYLE: dict[str, object] = {"color": "#222222", "weight": 0.5, "opacity": 0.55, "fill": False}
 #: Zone labels show from this zoom level on (the city fills the screen).
 LABEL_MIN_ZOOM = 13
 #: Leaflet panes: territory fills below the blocks, the blocks below Leaflet's overlay pane (400).

@@ -112,3 +112,24 @@ def test_sector_map_and_report_draw_the_blocks(shipped, blocks):
     assert 'class="manzanas"' not in plain
     far = sector.sector_summary("domeyko", shipped["initiatives"], shipped["territories"], shipped["relations"])
     assert 'class="manzanas"' not in report.sector_map_svg(far, shipped["commune"].geometry.iloc[0], blocks=blocks)
+
+
+def test_blocks_stay_visible_over_every_choropleth_class():
+    """The block outline keeps a contrast of at least 2:1 over the darkest class (it vanished at 1.04:1)."""
+    from views import symbology
+    from views.citycontext import BLOCK_STYLE
+
+    def rgb(color: str) -> list[float]:
+        return [int(color.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4)]
+
+    def over(top: list[float], below: list[float], alpha: float) -> list[float]:
+        return [alpha * t + (1 - alpha) * b for t, b in zip(top, below)]
+
+    def hex_of(color: list[float]) -> str:
+        return "#" + "".join(f"{round(c):02x}" for c in color)
+
+    for fill in (symbology.ZERO_COLOR, *symbology.SEQUENTIAL):
+        under = over(rgb(fill), [255, 255, 255], float(symbology.TERRITORY_STYLE["fillOpacity"]))
+        line = over(rgb(str(BLOCK_STYLE["color"])), under, float(BLOCK_STYLE["opacity"]))
+        a, b = symbology.relative_luminance(hex_of(line)), symbology.relative_luminance(hex_of(under))
+        assert (max(a, b) + 0.05) / (min(a, b) + 0.05) >= 2.0, fill
