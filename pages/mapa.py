@@ -213,8 +213,16 @@ plan_options = selection.plans_of(plans, st.session_state[KEYS["estrategia"]])
 st.session_state[KEYS["plan"]] = [p for p in st.session_state[KEYS["plan"]] if p in plan_options]
 slugs, territory_label, territory_option = layer_data["slugs"], layer_data["labels"], layer_data["options"]
 st.session_state[KEYS["territorio"]] = [s for s in st.session_state[KEYS["territorio"]] if s in territory_label]
-shared.init_widget(ALL_KEY, st.query_params.get(COLOR_PARAM) == COLOR_ALL)
 has_population = "poblacion" in territories.columns
+if ALL_KEY not in st.session_state:  # the link's colouring, said once when it cannot be followed
+    wanted_all, wanted_rate = st.query_params.get(COLOR_PARAM, ""), st.query_params.get(RATE_PARAM, "")
+    if wanted_all not in ("", COLOR_ALL):
+        warnings.append(f"Se ignoró «color={shared.echo(wanted_all)}»: el único valor es «{COLOR_ALL}».")
+    if wanted_rate not in ("", RATE_PER_THOUSAND):
+        warnings.append(f"Se ignoró «tasa={shared.echo(wanted_rate)}»: el único valor es «{RATE_PER_THOUSAND}».")
+    elif wanted_rate and not has_population:
+        warnings.append("Se ignoró la tasa por 1.000 habitantes: esta capa de territorios no tiene población censal.")
+shared.init_widget(ALL_KEY, st.query_params.get(COLOR_PARAM) == COLOR_ALL)
 shared.init_widget(RATE_KEY, has_population and st.query_params.get(RATE_PARAM) == RATE_PER_THOUSAND)
 if COLOR_BY_KEY not in st.session_state:
     wanted_color = st.query_params.get(COLOR_BY_PARAM, "estrategia")

@@ -110,6 +110,15 @@ def test_unknown_colour_mode_is_named_and_ignored(record):
     assert any("Se ignoró el color de las iniciativas" in w.value for w in at.warning)
 
 
+def test_unknown_colouring_values_in_the_link_are_named(record):
+    """?color= and ?tasa= with values the map cannot follow are said, not silently dropped."""
+    at = app_test("pages/mapa.py", {"color": "xyz", "tasa": "1e9"}).run()
+    assert not at.exception
+    said = " ".join(w.value for w in at.warning).replace("\\", "")  # shown literally: Markdown escaped
+    assert "color=xyz" in said and "tasa=1e9" in said
+    assert at.query_params.get("color", "") in ("", []) and at.query_params.get("tasa", "") in ("", [])
+
+
 def test_popup_script_shows_status_and_progress(record):
     at = app_test("pages/mapa.py", {"colorear": "estado"}).run()
     html = map_document(at)
