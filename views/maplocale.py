@@ -40,9 +40,13 @@ from views.escape import js_value
 LABEL_DECIMALS = 5
 #: Key under which :class:`MapDefaults` is placed first among the map's children.
 _DEFAULTS_KEY = "sit_map_defaults"
-#: Style of the map's texts: wrapped tooltips and popups bounded by the frame, readable labels.
+#: Style of the map's texts: tooltips wrapped at a readable width (the pane they sit in has no
+#: width of its own, so without ``max-content`` a tooltip near an edge shrinks to a word per line),
+#: popups bounded by the frame, readable labels;
+#: no focus box around a shape tapped or clicked (keyboard focus keeps its ring).
 MAP_CSS = """
-.leaflet-tooltip { white-space: normal; max-width: min(260px, 60vw); }
+.leaflet-tooltip { white-space: normal; width: max-content; max-width: min(260px, 60vw); }
+.leaflet-interactive:focus:not(:focus-visible) { outline: none; }
 .leaflet-popup-content { max-width: calc(100vw - 70px); overflow-wrap: anywhere; }
 .sit-label { background: rgba(255,255,255,0.78); border: 0; box-shadow: none; padding: 0 3px;
   color: #1a1a1a; font: 600 11px/1.2 sans-serif; white-space: nowrap; max-width: none; }

@@ -236,6 +236,8 @@ def test_tooltips_stay_inside_the_map(app, browser_page, size):  # noqa: F811
     r = tip.bounding_box()  # page coordinates
     assert r["x"] >= offset["x"] + box["left"] - 1
     assert r["x"] + r["width"] <= offset["x"] + box["right"] + 1, (r, box)
+    # Wrapped at a readable width, not shrunk to a word per line against the frame's edge.
+    assert r["width"] >= min(200, (box["right"] - box["left"]) * 0.5), r
     assert_clean(probe)
 
 
