@@ -30,10 +30,10 @@ from layers.query import check_territories, fold
 #: key -> label for people. ``programa`` gathers the urbano and rural relations
 #: (a territory is only ever one of the two).
 GRUPOS: dict[str, str] = {
-    "ubicada": "Ubicadas en el territorio",
-    "vinculada": "Vinculadas al territorio",
+    "ubicada": "Con lugar en este territorio",
+    "vinculada": "Nombran este territorio",
     "programa": "Programas urbanos o rurales",
-    "comunal": "Alcance comunal",
+    "comunal": "Para toda la comuna",
 }
 #: Relation (see :data:`layers.links.RELACIONES`) -> group of :data:`GRUPOS`.
 GRUPO_DE_RELACION: dict[str, str] = {

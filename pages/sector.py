@@ -129,6 +129,7 @@ _area = pd.to_numeric(pd.Series([t.get("area_km2")]), errors="coerce").iloc[0]
 st.caption(" · ".join(part for part in (
     shared.md_escape(str(t["tipo"]).capitalize()),
     f"{report.format_number(float(_area), 2)} km²" if pd.notna(_area) else "",
+    report.population_text(t),
     f"precisión del borde ±{report.format_number(float(_precision))} m" if pd.notna(_precision)
     else "precisión del borde no declarada por la capa",
 ) if part))

@@ -579,12 +579,26 @@ def _sources(summary: SectorSummary, commune_source: str) -> dict[str, object]:
     }
 
 
+def population_text(territory: pd.Series) -> str:
+    """``"2.377 habitantes (Censo 2017)"`` for a territory with census population, else ``""``.
+
+    Parameters
+    ----------
+    territory : pandas.Series
+        A row of a territory layer; ``poblacion`` is the INE 2017 census count of the urban zones
+        (``layers.census``); rural localities and imported layers have none.
+    """
+    value = pd.to_numeric(pd.Series([territory.get("poblacion")]), errors="coerce").iloc[0]
+    return f"{format_number(float(value))} habitantes (Censo 2017)" if pd.notna(value) else ""
+
+
 def _meta_line(summary: SectorSummary) -> str:
-    """``"Sector urbano · 1,23 km²"``: the territory's type and, when known, its area."""
+    """``"Sector urbano · 1,23 km² · 2.377 habitantes (Censo 2017)"``: type, area and population when known."""
     t = summary.territory
     area = t.get("area_km2")
     area_text = f" · {format_number(float(area), 2)} km²" if area is not None and pd.notna(area) else ""
-    return f"{str(t.get('tipo', '')).capitalize()}{area_text}"
+    people = population_text(t)
+    return f"{str(t.get('tipo', '')).capitalize()}{area_text}" + (f" · {people}" if people else "")
 
 
 def sector_report_html(

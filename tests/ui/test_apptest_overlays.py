@@ -213,7 +213,7 @@ def sector_text(at: AppTest) -> str:
 
 
 def sited_block(at: AppTest) -> str:
-    blocks = [e.value.replace("\\", "") for e in at.markdown if str(e.value).startswith("#### Ubicadas")]
+    blocks = [e.value.replace("\\", "") for e in at.markdown if str(e.value).startswith("#### Con lugar")]
     return blocks[0] if blocks else ""
 
 

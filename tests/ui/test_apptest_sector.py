@@ -53,12 +53,12 @@ def test_default_view_shows_a_territory_and_writes_it_to_the_url():
     assert url_territory(at) == "centro"
     assert at.header[0].value.replace("\\", "") == "Centro"
     m = metrics(at)
-    assert m["Ubicadas en el territorio"] == "2"
+    assert m["Con lugar en este territorio"] == "2"
     assert int(m["Iniciativas en total"]) == sum(
-        int(m[k]) for k in ("Ubicadas en el territorio", "Vinculadas al territorio", "Programas urbanos", "Alcance comunal")
+        int(m[k]) for k in ("Con lugar en este territorio", "Nombran este territorio", "Programas urbanos", "Para toda la comuna")
     )
     text = page_text(at)
-    assert "#### Ubicadas en el territorio (2)" in text
+    assert "#### Con lugar en este territorio (2)" in text
     assert PASEOS in text and "Reconversión Macromanzana" in text
     # Both downloads are offered, named after the territory.
     labels = [b.label for b in at.get("download_button")]
@@ -108,6 +108,8 @@ def test_a_former_sector_slug_opens_its_census_zone_and_names_the_place(old, zon
     assert at.header[0].value.replace("\\", "") == name
     info = " ".join(str(i.value) for i in at.info).replace("\\", "")
     assert f"(dirección anterior «{old}»)" in info and note in info
+    # The zone's census population is said under its name (2017 census, INE).
+    assert any("habitantes (Censo 2017)" in str(c.value) for c in at.caption)
 
 
 def test_unknown_territory_warns_and_the_picker_still_works():

@@ -122,7 +122,7 @@ def test_sector_page_leads_with_the_sector(app, browser_page, shipped, artifacts
     # The commune-wide list and the programmes are folded; the territory's own list is open.
     expanders = probe.page.locator('[data-testid="stExpander"] details')
     labels = [e.locator("summary").inner_text().replace("\n", " ") for e in expanders.all()]
-    assert any("Alcance comunal" in label for label in labels), labels
+    assert any("Para toda la comuna" in label for label in labels), labels
     assert all(not e.get_attribute("open") for e in expanders.all())
     commune_wide = int(shipped["relations"].counts(slugs=[slug]).loc[slug, "comunal"])
     assert commune_wide > 20

@@ -253,3 +253,11 @@ def test_stylesheet_is_the_template_file_inlined(shipped):
     style = re.search(r"<style>(.*?)</style>", html, flags=re.S).group(1)
     assert style.strip() == css.strip()
     assert "{{" not in html and "{%" not in html  # every template construct was rendered
+
+
+def test_the_report_says_the_zone_population(shipped):
+    from views.report import population_text
+
+    zone = shipped["territories"].set_index("slug").loc["norte-4-2"]
+    assert population_text(zone) == f"{int(zone['poblacion']):,} habitantes (Censo 2017)".replace(",", ".")
+    assert population_text(shipped["territories"].set_index("slug").loc["domeyko"]) == ""
