@@ -34,10 +34,26 @@ def fold(text: object) -> str:
     return text_fold(text, lower=True)
 
 
+#: Similarity (difflib ratio) a known slug needs to be suggested for an unknown one
+#: («centr» suggests «centro»; «cementerio» suggests nothing).
+SUGGESTION_CUTOFF = 0.8
+
+
+def _resolve(slug: str, known: list[str]) -> str:
+    """:func:`layers.census.resolve_slug`, also for a slug typed with capitals or spaces around it."""
+    try:
+        return census.resolve_slug(slug, known)
+    except UnknownTerritoryError:
+        typed = slug.strip().lower()
+        if typed == slug:
+            raise
+        return census.resolve_slug(typed, known)
+
+
 def check_territories(slugs: Iterable[str], territories: gpd.GeoDataFrame) -> list[str]:
     """The territory slug each of ``slugs`` names in ``territories``.
 
-    A slug of the layer names itself. A former slug (an urban sector of the referential
+    A slug of the layer names itself (also typed with capitals). A former slug (an urban sector of the referential
     layer the census zones replaced, or a named place) names the census zone of
     :func:`layers.census.resolve_slug` when that zone is in the layer; with an imported
     layer the old slugs name nothing.
@@ -56,9 +72,9 @@ def check_territories(slugs: Iterable[str], territories: gpd.GeoDataFrame) -> li
     out = []
     for slug in slugs:
         try:
-            out.append(census.resolve_slug(str(slug), known))
+            out.append(_resolve(str(slug), known))
         except UnknownTerritoryError:
-            close = difflib.get_close_matches(str(slug), known, n=1)
+            close = difflib.get_close_matches(str(slug).strip().lower(), known, n=1, cutoff=SUGGESTION_CUTOFF)
             hint = f" ¿Quiso decir «{close[0]}»?" if close else ""
             raise UnknownTerritoryError(
                 f"Territorio desconocido: «{slug}».{hint}", slug=str(slug), suggestion=close[0] if close else None

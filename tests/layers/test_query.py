@@ -73,6 +73,15 @@ def test_unknown_territory_suggests(layer):
     inits, terr, rel = layer
     with pytest.raises(UnknownTerritoryError, match="¿Quiso decir «domeyko»?"):
         query.filter_initiatives(inits, rel, territorio="domeyco", territories=terr)
+    with pytest.raises(UnknownTerritoryError) as info:  # a place with no zone of its own: no look-alike offered
+        query.check_territories(["cementerio"], terr)
+    assert "Quiso decir" not in str(info.value)
+
+
+def test_a_slug_typed_with_capitals_names_its_territory(layer):
+    _, terr, _ = layer
+    assert query.check_territories(["DOMEYKO", " Centro "], terr) == ["domeyko", "centro"]
+    assert query.check_territories(["HERMANOS-CARRERA"], terr) == ["norte-4-2"]  # a former slug, too
 
 
 def test_fold():
