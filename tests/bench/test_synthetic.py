@@ -14,7 +14,7 @@ import shapely
 from bench import synthetic
 from geo.crs import UTM19S
 
-N_TERR, N_SITES = 400, 600
+N_TERR, N_SITES = 2000, 600  # more lots than census blocks (801): each block is cut
 
 
 @pytest.fixture(scope="module")
