@@ -766,8 +766,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     header = (f"Commit {commit}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, medians of {runs} runs, "
-              f"{args.visitors} additional visitors for memory{' (product only: --lean)' if args.lean else ''}, "
-              f"{os.cpu_count()} CPUs, {time.time() - started:.0f} s in all, load average (5 min) "
+              + ("shipped data only (--quick), " if args.quick else
+                 f"{args.visitors} additional visitors for memory{' (product only: --lean)' if args.lean else ''}, ")
+              + f"{os.cpu_count()} CPUs, {time.time() - started:.0f} s in all, load average (5 min) "
               f"{load_before:.1f} at the start and {os.getloadavg()[1]:.1f} at the end.")
     text = header + "\n\n" + table(rows) + "\n"
     print(text)
