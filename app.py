@@ -61,7 +61,7 @@ _shared.page_setup(navigation.url_path)
 
 def _damaged_store_page(exc: StoreDamagedError) -> None:
     """What happened to the store and what to do, in Spanish; no detail is rendered as Markdown."""
-    st.title("El almacén de capas está dañado")
+    st.title("El almacén de capas está dañado", anchor=False)
     st.error(
         "La aplicación no puede mostrarse porque el archivo donde el sistema guarda sus capas, las capas "
         "importadas y las tablas de seguimiento no pasó la revisión de integridad. Suele deberse a un disco "

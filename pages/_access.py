@@ -121,7 +121,7 @@ def require(action: str) -> Session:
         session = sessions.require_role(current(), action)
     except AccessDenied as exc:
         log.info("refused %s to role %s (%s)", action, exc.data.get("role"), exc.code)
-        st.title("Acceso restringido")
+        st.title("Acceso restringido", anchor=False)
         notice = st.session_state.pop(K_NOTICE, None)
         st.warning(notice or str(exc))
         if exc.code == "forbidden":

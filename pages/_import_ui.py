@@ -336,7 +336,7 @@ def _remove_form() -> None:
 def render() -> None:
     """Draw the planners' section of ``capas``: the forms for a role that may import, a sign-in link otherwise."""
     st.divider()
-    st.subheader("Importar y eliminar capas (planificadores)")
+    st.subheader("Importar y eliminar capas (planificadores)", anchor=False)
     session = access.current()
     if not roles.allowed(sessions.role_of(session), roles.IMPORT_LAYERS):
         st.caption("La importación y eliminación de capas es para planificadores de la municipalidad (SECPLAN, DOM), "

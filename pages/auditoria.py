@@ -63,7 +63,7 @@ def _account_form() -> None:
     st.success(f"Cuenta «{account.nombre}»: {account.rol}, {state}.")
 
 
-st.title("Auditoría")
+st.title("Auditoría", anchor=False)
 st.caption("Cambios recientes del seguimiento y de las ubicaciones, de cualquier cuenta, del más nuevo al más antiguo.")
 shared.init_widget(LIMIT, 200)
 limit = int(st.number_input("Cuántos cambios mostrar", min_value=10, max_value=5000, step=50, key=LIMIT))

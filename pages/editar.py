@@ -133,7 +133,7 @@ def _save(ident: str) -> None:
     _load(ident, editing.current_record(ident))
 
 
-st.title("Editar el seguimiento")
+st.title("Editar el seguimiento", anchor=False)
 st.caption(f"Los cambios quedan en el historial a nombre de la cuenta **{shared.md_escape(session.nombre)}**, "
            "con el motivo que escriba.")
 inits = monitoring.initiatives()

@@ -55,7 +55,7 @@ def _password_form() -> None:
     st.rerun()
 
 
-st.title("Ingresar")
+st.title("Ingresar", anchor=False)
 notice = st.session_state.pop(access.K_NOTICE, None)
 if notice:
     st.info(notice)

@@ -149,7 +149,7 @@ def _clear_filters() -> None:
         st.session_state[key] = "" if key == KEYS["q"] else []
 
 
-st.title("Mapa del plan")
+st.title("Mapa del plan", anchor=False)
 st.caption(
     "Iniciativas del PLADECO de Vallenar sobre los sectores urbanos y localidades rurales de la comuna. "
     "Los filtros se guardan en la dirección de la página: cópiela para compartir esta vista."
@@ -236,7 +236,7 @@ if COLOR_BY_KEY not in st.session_state:
 CHOICE = {"filter_mode": "contains", "select_all": False, "persist_state": PERSIST, "wrap": True}
 
 with st.sidebar:
-    st.header("Filtros")
+    st.header("Filtros", anchor=False)
     st.multiselect(
         "Estrategia", list(strategies), key=KEYS["estrategia"],
         format_func=lambda s: shared.searchable_name(f"{s[1:]}. {strategies.get(s, s)}"), placeholder="Todas",
@@ -364,7 +364,7 @@ if sites:
 
 # --- table and downloads ----------------------------------------------------------------
 if not selected.empty:
-    st.subheader("Iniciativas seleccionadas")
+    st.subheader("Iniciativas seleccionadas", anchor=False)
     st.dataframe(
         shown_selection["table"],
         hide_index=True,

@@ -47,7 +47,7 @@ def _sync_layer() -> None:
         del st.query_params["territorio"]
 
 
-st.title("El plan en mi territorio")
+st.title("El plan en mi territorio", anchor=False)
 st.caption(
     "Elija su sector urbano o localidad rural para ver qué iniciativas del PLADECO lo atañen, "
     "en el mapa y en una lista que puede descargar e imprimir."
@@ -192,7 +192,7 @@ for group, block in general:
     with st.expander(f"{shared.md_escape(group.label)} ({group.n})"):
         st.markdown(block)
 
-st.subheader(f"Territorios vecinos ({len(summary.neighbours)})")
+st.subheader(f"Territorios vecinos ({len(summary.neighbours)})", anchor=False)
 if len(summary.neighbours):
     st.pills(
         "Territorios que comparten un borde con este; elija uno para verlo",
@@ -206,7 +206,7 @@ if len(summary.neighbours):
 else:
     st.markdown("Este territorio no comparte bordes con otros territorios de la capa.")
 
-st.subheader("Descargas")
+st.subheader("Descargas", anchor=False)
 st.caption("Cada archivo se genera al pulsar su botón.")
 
 

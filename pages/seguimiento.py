@@ -210,7 +210,7 @@ version = store.version()
 joined = _joined(version)
 all_history = _history(version)
 
-st.title("Seguimiento del plan")
+st.title("Seguimiento del plan", anchor=False)
 stamps = [v for v in joined["actualizado_el"] if isinstance(v, str) and v]
 st.caption(
     f"Estado, avance y financiamiento de las {len(joined)} iniciativas del PLADECO, según el registro de la "

@@ -56,7 +56,7 @@ def _act(action, ident: str, *args) -> None:
     st.rerun()
 
 
-st.title("Ubicar iniciativas")
+st.title("Ubicar iniciativas", anchor=False)
 st.caption(f"Dibuje un punto, una línea o un polígono con las herramientas del mapa; quedará «dibujada por "
            f"{shared.md_escape(session.nombre)}» en el historial y será la ubicación que usan los mapas.")
 flash = st.session_state.pop(K_FLASH, None)

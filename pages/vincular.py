@@ -97,7 +97,7 @@ def _describe(state: dict, names: dict[str, str]) -> str:
     return text + "."
 
 
-st.title("Territorios de una iniciativa")
+st.title("Territorios de una iniciativa", anchor=False)
 st.caption("Elija el alcance de una iniciativa sin lugar en el mapa y, si es territorial, los territorios que le "
            f"conciernen; el cambio queda en el historial a nombre de **{shared.md_escape(session.nombre)}** y los "
            "mapas, la página de cada sector y las descargas lo usan de inmediato.")
