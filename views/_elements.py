@@ -336,7 +336,14 @@ def legend_sections(
     if drawn:
         marks = [(_kind_swatch("#777777", k), symbology.GEOMETRY_LABELS[k]) for k in drawn]
         sections.append(Section(None, marks, inline=True))
+    if kinds.get("point"):  # points are grouped in grey numbered circles until the map is zoomed in
+        sections.append(Section(None, [(_kind_swatch(CLUSTER_SWATCH, "point"), CLUSTER_LABEL)]))
     return sections
+
+
+#: Colour of the grey numbered circles that group nearby points (views.maplocale.MAP_CSS) and their legend row.
+CLUSTER_SWATCH = "#3d3d3d"
+CLUSTER_LABEL = "Grupo de iniciativas cercanas: el número dice cuántas; acerque el mapa o tóquelo para separarlas"
 
 
 # --------------------------------------------------------------------------- reference overlays

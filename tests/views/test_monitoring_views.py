@@ -84,6 +84,16 @@ def test_legend_lists_the_eight_statuses_or_the_strategies():
     assert "por estado" not in by_strategy
 
 
+
+def test_legend_explains_the_grey_groups_of_points_when_points_are_drawn():
+    from views._elements import CLUSTER_LABEL
+
+    with_points = legend_html(legend_sections([1], ("T", "s"), {"E1": "Uno"}, ["E1"], {"point": 2}))
+    assert "Grupo de iniciativas cercanas" in with_points and CLUSTER_LABEL.split(":")[0] in with_points
+    lines_only = legend_html(legend_sections([1], ("T", "s"), {"E1": "Uno"}, ["E1"], {"line": 1}))
+    assert "Grupo de iniciativas cercanas" not in lines_only
+
+
 def test_map_document_in_the_page_is_escaped_json(shipped):
     inits = mapview.display_geometries(shipped["initiatives"])
     inits.loc[inits["id"] == "E1-P1-08", "nombre"] = EVIL
