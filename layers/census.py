@@ -694,13 +694,16 @@ def alias_entry(slug: str, known: set[str] | pd.Series, aliases: pd.DataFrame | 
     return rows.iloc[0].to_dict() if len(rows) else None
 
 
-def alias_note(entry: dict[str, object]) -> str:
+def alias_note(entry: dict[str, object], named: bool = False) -> str:
     """One Spanish sentence saying where the place of an alias lies, for the page that opens it.
 
     Parameters
     ----------
     entry : dict
         A row of :func:`alias_entry`.
+    named : bool
+        Name the zone (for a page that shows several territories, such as the plan map)
+        instead of saying «esta» (the sector page, which opens that zone).
 
     Returns
     -------
@@ -711,6 +714,14 @@ def alias_note(entry: dict[str, object]) -> str:
     from layers.text import format_number  # local import: text is a leaf module
 
     head = f"«{entry['nombre_alias']}» (dirección anterior «{entry['alias']}»)"
+    if named:
+        zone = f"«{entry['nombre']}»"
+        if entry["relacion"] == "dentro":
+            return f"{head} se muestra como {zone}, la zona censal que lo contiene."
+        return (
+            f"{head} se muestra como {zone}, la zona censal más cercana: su punto referencial no cae en "
+            f"ninguna y queda a {format_number(float(entry['distancia_m']))} m de esta."
+        )
     if entry["relacion"] == "dentro":
         return f"{head} está en esta zona censal."
     return (

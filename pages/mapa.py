@@ -10,7 +10,7 @@ import functools
 
 import streamlit as st
 
-from layers import catalogue, links, monitoring, selection
+from layers import catalogue, census, links, monitoring, selection
 from layers.exchange import package
 from pages import _shared as shared
 from views import mapframe, maplocale, mapview, symbology, webassets
@@ -160,6 +160,7 @@ version = shared.store_version()
 listing = _listing(version)
 layer_names = listing["layers"]
 warnings: list[str] = []
+notes: list[str] = []  # what a link asked for and how it is shown (plain text, shown escaped)
 if LAYER_KEY not in st.session_state:
     wanted = st.query_params.get("capa", shared.DEFAULT_TERRITORY_LAYER)
     if wanted not in layer_names:
@@ -196,7 +197,12 @@ strategies, plans, plan_names = listing["strategies"], listing["plans"], listing
 
 # --- filter state: URL on first run, widgets afterwards ---------------------------------
 if any(key not in st.session_state for key in KEYS.values()):
-    from_url, problems = selection.clean_filters(shared.read_query(), territories)
+    raw_query = shared.read_query()
+    from_url, problems = selection.clean_filters(raw_query, territories)
+    for given in raw_query.get("territorio", []):  # a former sector's link: say which zone shows it
+        alias = census.alias_entry(str(given).strip().lower(), territories["slug"])
+        if alias:
+            notes.append(census.alias_note(alias, named=True))
     kept, foreign = selection.drop_foreign_plans(from_url, plans)
     if foreign:
         problems.append(
@@ -306,6 +312,8 @@ extra = {
 shared.write_query(selection.url_state(state), extra=extra)
 
 shared.warn_ignored(warnings)
+for note in dict.fromkeys(notes):
+    st.info(shared.md_escape(note), icon=":material/signpost:")
 
 # --- selection --------------------------------------------------------------------------
 shown_selection = _selection_view(version, territory_layer, sites, selection.state_key(state))

@@ -208,3 +208,11 @@ def test_plan_page_without_records_is_all_zero(fresh_store):
     table = next(d.value for d in at.dataframe if "Avance por conteo (%)" in d.value.columns)
     assert (table["Avance por conteo (%)"] == 0).all() and table["Avance ponderado por monto (%)"].isna().all()
     assert (table["Atrasadas"] == 0).all()
+
+
+def test_a_former_sector_link_on_the_map_names_the_zone_that_shows_it(record):
+    at = app_test("pages/mapa.py", {"territorio": "hermanos-carrera"}).run()
+    assert not at.exception and not at.warning
+    info = " ".join(str(i.value) for i in at.info).replace("\\", "")
+    assert "«Población Hermanos Carrera» (dirección anterior «hermanos-carrera»)" in info
+    assert "se muestra como «Norte del centro · zona censal 4-2», la zona censal más cercana" in info
