@@ -383,3 +383,20 @@ def browser_page(browser):
     )
     yield probe
     context.close()
+
+
+PASSWORD = "una clave bastante larga"
+
+
+@pytest.fixture
+def people(fresh_store):
+    """Accounts of every role in a private store: vecina (junta), ana and beto (planners), admin; password :data:`PASSWORD`."""
+    from layers import auth
+    from layers.access import accounts, roles
+
+    auth.reset_failures()
+    for name, role in (("vecina", roles.JUNTA), ("ana", roles.PLANIFICADOR), ("beto", roles.PLANIFICADOR),
+                       ("admin", roles.ADMINISTRADOR)):
+        accounts.create(name, role, PASSWORD, autor="test")
+    yield fresh_store
+    auth.reset_failures()

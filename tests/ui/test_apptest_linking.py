@@ -5,40 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from layers import auth, initiatives
+from layers import initiatives
 from layers.access import accounts, linking, roles
 from tests.ui.conftest import app_test
+from tests.ui.test_roles import login, text_of
 
-PASSWORD = "una clave bastante larga"
 IDENT = "E1-P1-01"  # shipped scope urbano, no place
 SITED = "E1-P1-08"
-LOGIN_SUBMIT = "FormSubmitter:ingresar_form-Ingresar"
 PAGE = "pages/vincular.py"
-
-
-@pytest.fixture
-def people(fresh_store):
-    auth.reset_failures()
-    for name, role in (("vecina", roles.JUNTA), ("ana", roles.PLANIFICADOR), ("beto", roles.PLANIFICADOR),
-                       ("admin", roles.ADMINISTRADOR)):
-        accounts.create(name, role, PASSWORD, autor="test")
-    yield fresh_store
-    auth.reset_failures()
-
-
-def text_of(at) -> str:
-    parts = [e.value for kind in ("title", "markdown", "caption", "warning", "error", "success", "info")
-             for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts).replace("\\", "")
-
-
-def login(name: str):
-    at = app_test("pages/ingresar.py").run()
-    at.text_input(key="ingresar_nombre").input(name)
-    at.text_input(key="ingresar_clave").input(PASSWORD)
-    at.button(key=LOGIN_SUBMIT).click().run()
-    assert not at.exception, at.exception
-    return at
 
 
 def open_page(at, ident: str = IDENT, page: str = PAGE):

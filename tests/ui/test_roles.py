@@ -6,26 +6,14 @@ import time
 
 import pytest
 
-from layers import auth
 from layers.access import accounts, roles
 from layers.monitoring import history
-from tests.ui.conftest import app_test
+from tests.ui.conftest import PASSWORD, app_test
 
-PASSWORD = "una clave bastante larga"
 IDENT = "E1-P1-08"
 EDIT_PAGES = ("pages/editar.py", "pages/auditoria.py", "pages/ubicar.py")
 LOGIN_SUBMIT = "FormSubmitter:ingresar_form-Ingresar"
 SAVE = f"FormSubmitter:editar_form_{IDENT}-Guardar"
-
-
-@pytest.fixture
-def people(fresh_store):
-    auth.reset_failures()
-    for name, role in (("vecina", roles.JUNTA), ("ana", roles.PLANIFICADOR), ("beto", roles.PLANIFICADOR),
-                       ("admin", roles.ADMINISTRADOR)):
-        accounts.create(name, role, PASSWORD, autor="test")
-    yield fresh_store
-    auth.reset_failures()
 
 
 def text_of(at) -> str:
