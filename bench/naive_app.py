@@ -147,17 +147,22 @@ def map_page() -> None:
                                   "fillOpacity": 0.1 + 0.6 * f["properties"]["iniciativas"] / top},
         popup=folium.GeoJsonPopup(fields=["nombre", "slug", "iniciativas"]),
     ).add_to(m)
+    _add_sited(m, sited)
+    m.fit_bounds(_bounds(terr))
+    folium.LayerControl().add_to(m)
+    st_folium(webassets.localize_map(m), height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
+    st.subheader("Iniciativas seleccionadas")
+    st.dataframe(selected[["id", "tipo", "nombre", "estrategia", "plan", "alcance", "territorios"]], hide_index=True)
+
+
+def _add_sited(m: folium.Map, sited: gpd.GeoDataFrame) -> None:
+    """The sited initiatives as one folium.GeoJson with popups (circle markers for points)."""
     if not sited.empty:
         folium.GeoJson(
             sited[["id", "nombre", "estrategia", "alcance", "geometry"]], name="Iniciativas",
             marker=folium.CircleMarker(radius=5, color="#d95f02", fill=True),
             popup=folium.GeoJsonPopup(fields=["id", "nombre", "estrategia", "alcance"]),
         ).add_to(m)
-    m.fit_bounds(_bounds(terr))
-    folium.LayerControl().add_to(m)
-    st_folium(webassets.localize_map(m), height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
-    st.subheader("Iniciativas seleccionadas")
-    st.dataframe(selected[["id", "tipo", "nombre", "estrategia", "plan", "alcance", "territorios"]], hide_index=True)
 
 
 def _bounds(frame: gpd.GeoDataFrame) -> list[list[float]]:
@@ -194,12 +199,7 @@ def sector_page() -> None:
                    popup=folium.GeoJsonPopup(fields=["nombre", "slug"])).add_to(m)
     folium.GeoJson(me, name="Territorio", style_function=lambda f: {"color": "#08519c", "weight": 3},
                    popup=folium.GeoJsonPopup(fields=["nombre", "slug"])).add_to(m)
-    if not sited.empty:
-        folium.GeoJson(
-            sited[["id", "nombre", "estrategia", "alcance", "geometry"]], name="Iniciativas",
-            marker=folium.CircleMarker(radius=5, color="#d95f02", fill=True),
-            popup=folium.GeoJsonPopup(fields=["id", "nombre", "estrategia", "alcance"]),
-        ).add_to(m)
+    _add_sited(m, sited)
     m.fit_bounds(_bounds(me))
     folium.LayerControl().add_to(m)
     st_folium(webassets.localize_map(m), height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
