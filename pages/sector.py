@@ -31,7 +31,10 @@ MAP_TERRITORY_KEY = "mapa_territorio"
 
 
 def _sync_url() -> None:
+    """The chosen territory goes to the address and, when the map was filtered to one territory, to the map."""
     st.query_params["territorio"] = st.session_state[PICKER_KEY]
+    if len(st.session_state.get(MAP_TERRITORY_KEY) or []) == 1:
+        st.session_state[MAP_TERRITORY_KEY] = [st.session_state[PICKER_KEY]]
 
 
 def _go_to(slug_key: str) -> None:

@@ -96,6 +96,17 @@ def test_changing_the_picker_writes_the_url_back():
     assert AGUA not in text
 
 
+def test_a_territory_chosen_here_follows_to_the_map_filtered_to_one():
+    """Map filtered to Domeyko -> Mi sector -> Cachiyuyo -> the map shows Cachiyuyo; a map filtered to several keeps them."""
+    at = open_page("domeyko")
+    at.session_state["mapa_territorio"] = ["domeyko"]
+    at.selectbox(key=PICKER).set_value("cachiyuyo").run()
+    assert not at.exception and at.session_state["mapa_territorio"] == ["cachiyuyo"]
+    at.session_state["mapa_territorio"] = ["domeyko", "centro"]
+    at.selectbox(key=PICKER).set_value("domeyko").run()
+    assert at.session_state["mapa_territorio"] == ["domeyko", "centro"]
+
+
 @pytest.mark.parametrize(("old", "zone", "name", "note"), [
     ("hermanos-carrera", "norte-4-2", "Norte del centro · zona censal 4-2", "queda a 1.765 m de esta, la más cercana"),
     ("la-turbina", "oriente-3-4", "Oriente del centro · zona censal 3-4", "queda a 1.253 m de esta, la más cercana"),
