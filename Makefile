@@ -35,7 +35,7 @@ browser:
 # PostgreSQL and PostGIS from Debian: the tests start their own throw-away server (tests/pg.py).
 postgis:
 	@ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql postgis; }
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql postgresql-postgis postgis; }
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ site layer ``ubicaciones_app`` the maps use by default is rewritten at once.
 
 from __future__ import annotations
 
+import pandas as pd
 import shapely
 import streamlit as st
 from streamlit_folium import st_folium
@@ -39,8 +40,8 @@ def _describe(row) -> str:
     geom = row.geometry
     if geom is None or geom.is_empty:
         return "Sin ubicación: se relaciona con el territorio por su alcance."
-    precision = row["precision_m"]
-    shown = f", precisión {int(precision)} m" if precision == precision and precision is not None else ""
+    precision = pd.to_numeric(pd.Series([row.get("precision_m")]), errors="coerce").iloc[0]  # None, NaN or <NA>
+    shown = f", precisión {int(precision)} m" if pd.notna(precision) else ""
     return f"Ubicación actual: {geom.geom_type} — {row['fuente_geometria'] or 'sin fuente'}{shown}."
 
 

@@ -195,3 +195,20 @@ def test_a_save_after_the_account_was_deactivated_writes_nothing(people):
     assert not at.exception
     assert at.title[0].value == "Acceso restringido"
     assert history.history(IDENT).empty
+
+
+def test_the_placing_page_opens_an_initiative_sited_by_an_imported_layer_without_precision(people, tmp_path):
+    """An imported site layer may declare no precision (<NA>): the page describes the place, it does not fail."""
+    import geopandas as gpd
+
+    from layers import store
+    from layers.ingest import importer
+    from tests.layers.ingest._import_fixtures import write
+
+    centre = store.read_layer("territorios").set_index("slug").geometry["centro"].representative_point()
+    path = write(gpd.GeoDataFrame({"id": ["E1-P1-01"]}, geometry=[centre], crs="EPSG:4326"), tmp_path / "sitios.geojson")
+    importer.import_file(path, as_="iniciativas", layer="ubicaciones_secplan", id_field="id")
+    at = open_page(login("ana"), "pages/ubicar.py", {"iniciativa": "E1-P1-01"})
+    assert not at.exception, at.exception
+    assert "Ubicación actual: Point" in text_of(at)
+
