@@ -368,7 +368,9 @@ def cmd_seguimiento(args: argparse.Namespace) -> int:
         for problem in exc.data["problems"]:
             print(f"  {problem.line()}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"{changes.n_fields} campos cambiados en {changes.n_initiatives} iniciativas.")
+    fields = "1 campo cambiado" if changes.n_fields == 1 else f"{changes.n_fields} campos cambiados"
+    places = "1 iniciativa" if changes.n_initiatives == 1 else f"{changes.n_initiatives} iniciativas"
+    print(f"{fields} en {places}.")
     print(_written_to())
     return 0
 

@@ -33,10 +33,13 @@ log = logging.getLogger(__name__)
 
 __all__ = ["ITEMS_PARAMETERS", "LiveCollections", "OffsetNoiseFilter", "unknown_parameters"]
 
-#: Query parameters of ``/collections/{id}/items`` that pygeoapi 0.21 understands (its ``reserved_fieldnames``).
+#: Query parameters of ``/collections/{id}/items`` that this server answers: pygeoapi 0.21's
+#: ``reserved_fieldnames`` less those our provider does not implement (``q`` free text and the CQL2
+#: ``filter`` family of Part 3, which the conformance does not declare): those are refused, not
+#: silently ignored with every feature returned.
 ITEMS_PARAMETERS = frozenset({
     "bbox", "bbox-crs", "crs", "f", "lang", "limit", "offset", "resulttype", "datetime", "sortby",
-    "properties", "skipGeometry", "q", "filter", "filter-lang", "filter-crs",
+    "properties", "skipGeometry",
 })
 #: Path of an items request (``/collections/{id}/items``), with or without a trailing slash.
 _ITEMS_PATH = re.compile(r"^/collections/(?P<name>[^/]+)/items/?$")

@@ -200,6 +200,9 @@ def test_unknown_query_parameters_are_refused_and_properties_filter(served, tmp_
     assert status == 200 and body["numberReturned"] == 2
     assert _status(f"{base}/collections/hitos/items?f=json&tipo=x")[0] == 400  # a property of another layer
     assert _status(f"{base}/collections/noexiste/items?f=json&x=1")[0] == 404
+    for unsupported in ("q=agua", "filter=tipo%3D%27Proyecto%27"):  # free text and CQL2 are not served
+        status, body = _status(f"{base}/collections/iniciativas/items?f=json&{unsupported}")
+        assert status == 400 and unsupported.split("=")[0] in body["description"], (unsupported, body)
     _get(f"{base}/collections/hitos/items?f=json")  # no offset: pygeoapi's int(None) warning is not logged
     assert "NoneType" not in (tmp_path / "ogcapi.log").read_text()
 
