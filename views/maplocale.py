@@ -162,6 +162,25 @@ class SpanishControls(PlainMacroElement):
                 map.on("layerremove", function (e) {
                     if (e.layer instanceof L.TileLayer && notice) { notice.remove(); notice = null; }
                 });
+                // A tooltip that would open past the frame's edge is moved inside it (Leaflet's "auto"
+                // direction only flips it left or right); sticky tooltips follow the pointer, so again on move.
+                var tip = null;
+                function keepInside() {
+                    var el = tip && tip.getElement();
+                    if (!el) { return; }
+                    var frame = box.getBoundingClientRect(), r = el.getBoundingClientRect(), dx = 0, dy = 0;
+                    if (r.bottom > frame.bottom - 2) { dy = frame.bottom - 2 - r.bottom; }
+                    if (r.top + dy < frame.top + 2) { dy = frame.top + 2 - r.top; }
+                    if (r.right > frame.right - 2) { dx = frame.right - 2 - r.right; }
+                    if (r.left + dx < frame.left + 2) { dx = frame.left + 2 - r.left; }
+                    if (dx || dy) { L.DomUtil.setPosition(el, L.DomUtil.getPosition(el).add([dx, dy])); }
+                }
+                map.on("tooltipopen", function (e) {
+                    tip = e.tooltip.options.permanent ? tip : e.tooltip;
+                    keepInside();
+                });
+                map.on("tooltipclose", function (e) { if (e.tooltip === tip) { tip = null; } });
+                map.on("mousemove", keepInside);
                 map.on("zoomend", relabel);
                 map.on("layeradd", untab);
                 map.whenReady(function () { relabel(); untab(); });

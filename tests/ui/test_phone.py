@@ -238,6 +238,22 @@ def test_tooltips_stay_inside_the_map(app, browser_page, size):  # noqa: F811
     assert r["x"] + r["width"] <= offset["x"] + box["right"] + 1, (r, box)
     # Wrapped at a readable width, not shrunk to a word per line against the frame's edge.
     assert r["width"] >= min(200, (box["right"] - box["left"]) * 0.5), r
+    # Near the bottom edge it is moved up inside the frame (Leaflet only flips tooltips sideways).
+    low = frame.evaluate("""(b) => {
+        for (let y = b.bottom - 4; y > b.top + 60; y -= 4) {
+            for (let x = b.left + 40; x < b.right - 40; x += 12) {
+                const el = document.elementFromPoint(x, y);
+                if (el && el.matches('path.leaflet-interactive')) return {x, y};
+            }
+        }
+        return null;
+    }""", box)
+    assert low, "no territory under the bottom of the map"
+    probe.page.mouse.move(offset["x"] + low["x"], offset["y"] + low["y"])
+    probe.page.wait_for_timeout(400)
+    r = frame.locator(".leaflet-tooltip:not(.sit-label)").last.bounding_box()
+    assert r["y"] + r["height"] <= offset["y"] + box["bottom"] + 1, (r, box)
+    assert r["y"] >= offset["y"] + box["top"] - 1, (r, box)
     assert_clean(probe)
 
 
