@@ -59,7 +59,10 @@ def _act(action, ident: str, *args) -> None:
 
 st.title("Ubicar iniciativas", anchor=False)
 st.caption(f"Dibuje un punto, una línea o un polígono con las herramientas del mapa; quedará «dibujada por "
-           f"{shared.md_escape(session.nombre)}» en el historial y será la ubicación que usan los mapas.")
+           f"{shared.md_escape(session.nombre)}» en el historial y será la ubicación que usan los mapas. "
+           "El dibujo parte de la ubicación actual: lo que agregue se suma a ella; para reemplazarla, bórrela "
+           "primero con «Borrar lo dibujado». Si deja partes de la ubicación anterior, el conjunto conserva su "
+           "precisión.")
 flash = st.session_state.pop(K_FLASH, None)
 if flash:
     st.success(flash)

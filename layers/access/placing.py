@@ -168,7 +168,7 @@ def _check_initiative(ident: str) -> None:
 
 
 def _record(session: Session, ident: str, geom: shapely.Geometry | None, source: str, precision: int | None,
-            motivo: str, stamp: str) -> None:
+            motivo: str, stamp: str, previous: pd.Series | None = None) -> None:
     store.define_table(TABLE, COLUMNS, key=["id"])
     store.define_table(HISTORY, HISTORY_COLUMNS, key=None)
     text = "" if geom is None else json.dumps(mapping(geom), separators=(",", ":"))
@@ -181,9 +181,19 @@ def _record(session: Session, ident: str, geom: shapely.Geometry | None, source:
             "autor": session.nombre, "fecha_hora": stamp, "version": version + 1}]))
         tx.insert(HISTORY, pd.DataFrame([{
             "id": ident, "campo": "ubicacion",
-            "valor_anterior": "" if old is None else _summary(old["geojson"], old["fuente_geometria"]),
+            "valor_anterior": _before(old, previous),
             "valor_nuevo": _summary(text, source), "autor": session.nombre, "fecha_hora": stamp,
             "motivo": motivo, "lote": f"ubicacion-{ident}-{version + 1}"}]))
+
+
+def _before(old: pd.Series | None, previous: pd.Series | None) -> str:
+    """What the history says the place was: the app's last placement, else the site in use (shipped or imported)."""
+    if old is not None:
+        return _summary(old["geojson"], old["fuente_geometria"])
+    if previous is None:
+        return ""
+    text = json.dumps(mapping(previous.geometry), separators=(",", ":"))
+    return _summary(text, previous.get("fuente_geometria") or "")
 
 
 def _publish() -> None:
@@ -250,9 +260,43 @@ def place(session: Session | None, ident: str, geojson: dict | str, precision_m:
     geom = check_geometry(geojson)
     stamp = now_iso(now)
     source = f"dibujada por {session.nombre} el {stamp[:10]}"
-    _record(session, ident, geom, source, max(1, int(precision_m)), _reason(motivo), stamp)
+    precision = max(1, int(precision_m))
+    previous = current_site(ident)
+    if previous is not None and _keeps_parts_of(geom, previous.geometry):
+        # The drawing tool starts from the current place: parts left as they were keep their own
+        # (coarser) precision and source, so the whole is no more precise than its least precise part.
+        old_precision = pd.to_numeric(pd.Series([previous.get("precision_m")]), errors="coerce").iloc[0]
+        if pd.notna(old_precision):
+            precision = max(precision, int(old_precision))
+        source += f", sobre partes de la ubicación anterior ({previous.get('fuente_geometria') or 'sin fuente'})"
+    _record(session, ident, geom, source, precision, _reason(motivo), stamp, previous)
     _publish()
     return session, geom
+
+
+def current_site(ident: str) -> pd.Series | None:
+    """The place an initiative has now (app placements over the sites in use), or None.
+
+    Returns
+    -------
+    pandas.Series or None
+        ``geometry`` (EPSG:4326), ``fuente_geometria`` and ``precision_m`` of the initiative in
+        :func:`layers.initiatives.with_sites` of the default sites; None without a place.
+    """
+    layer = initiatives.with_sites(initiatives.default_sites())
+    row = layer.loc[layer["id"] == ident]
+    if row.empty or row.geometry.iloc[0] is None or row.geometry.iloc[0].is_empty:
+        return None
+    return row.iloc[0]
+
+
+def _keeps_parts_of(new: shapely.Geometry, old: shapely.Geometry) -> bool:
+    """Whether some part of ``old`` is still, unchanged (to 1e-6 degree), a part of ``new``."""
+    def parts(g: shapely.Geometry) -> list[shapely.Geometry]:
+        return [shapely.set_precision(p, 1e-6) for p in getattr(g, "geoms", [g])]
+
+    kept = parts(new)
+    return any(any(shapely.equals(o, k) for k in kept) for o in parts(old))
 
 
 def remove(session: Session | None, ident: str, motivo: str = "",
@@ -269,7 +313,8 @@ def remove(session: Session | None, ident: str, motivo: str = "",
     session = require_role(session, roles.PLACE_INITIATIVES)
     _check_initiative(ident)
     stamp = now_iso(now)
-    _record(session, ident, None, f"retirada por {session.nombre} el {stamp[:10]}", None, _reason(motivo), stamp)
+    _record(session, ident, None, f"retirada por {session.nombre} el {stamp[:10]}", None, _reason(motivo), stamp,
+            current_site(ident))
     _publish()
     return session
 

@@ -60,7 +60,22 @@ def test_a_shipped_referential_site_is_replaced_and_can_be_removed(planner):
     row = current(SITED)
     assert row.geometry is None and row["fuente_geometria"].startswith("retirada por ana")
     values = placing.history(SITED)[["valor_anterior", "valor_nuevo"]].values.tolist()
+    assert values[0][0].startswith("punto · Punto digitado por el proyecto")  # the shipped site it replaced
     assert values[1][0].startswith("punto · dibujada por ana") and values[1][1].startswith("retirada por ana")
+
+
+def test_a_point_added_beside_the_current_one_keeps_its_coarser_precision(planner):
+    """The drawing tool starts from the current place: a kept part keeps the whole as imprecise as it was."""
+    before = current(SITED)
+    old = before.geometry
+    both = {"type": "MultiPoint", "coordinates": [[old.x, old.y], POINT["coordinates"]]}
+    placing.place(planner, SITED, both, 5, "Segundo acceso")
+    row = current(SITED)
+    assert row["precision_m"] == int(before["precision_m"]) > 5
+    assert "sobre partes de la ubicación anterior (Punto digitado por el proyecto" in row["fuente_geometria"]
+    elsewhere = {"type": "Point", "coordinates": [-70.7580, -28.5770]}
+    placing.place(planner, SITED, elsewhere, 5, "Reemplazada")  # only a new point: its own precision
+    assert current(SITED)["precision_m"] == 5 and "sobre partes" not in current(SITED)["fuente_geometria"]
 
 
 @pytest.mark.parametrize("drawn, code", [

@@ -132,6 +132,11 @@ def test_browser_planner_draws_a_point_for_an_initiative(app, browser_page, acco
     wait_idle(browser_page)
     frame = browser_page.wait_for_map(selector=".leaflet-draw-draw-marker")
     assert frame.evaluate("() => !!(window.L && L.Control && L.Control.Draw)")
+    # The toolbar speaks Spanish and the scale is metric only.
+    assert frame.locator(".leaflet-draw-draw-marker").get_attribute("title") == "Dibujar un punto"
+    assert frame.locator(".leaflet-draw-edit-remove").get_attribute("title") in ("Borrar lo dibujado",
+                                                                                 "No hay nada que borrar")
+    assert frame.locator(".leaflet-control-scale-imperial").count() == 0
     frame.locator(".leaflet-draw-draw-marker").click()
     box = frame.locator(".leaflet-container").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
