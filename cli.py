@@ -127,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     cop.add_argument("--a", dest="destino", required=True, metavar="DESTINO",
                      help="postgresql://usuario:clave@servidor:puerto/base o archivo .gpkg")
     cop.add_argument("--reemplazar", action="store_true", help="vaciar antes un destino que ya tiene capas")
-    usr = sub.add_parser("usuarios", help="cuentas de la aplicación: crear, listar, cambiar rol, desactivar")
+    usr = sub.add_parser("usuarios", help="cuentas de la aplicación: crear, listar, cambiar rol, desactivar, activar")
     usr_sub = usr.add_subparsers(dest="accion", required=True, parser_class=_Parser)
     usr_new = usr_sub.add_parser("crear", help="crea una cuenta; la clave se lee de la entrada estándar")
     usr_new.add_argument("nombre", help="nombre de la cuenta (minúsculas, dígitos, . _ -), p. ej. ana.perez")
@@ -140,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     usr_rol.add_argument("nombre")
     usr_rol.add_argument("rol", help="junta de vecinos, planificador o administrador")
     usr_sub.add_parser("desactivar", help="desactiva una cuenta (no se borra: su nombre queda en el historial)").add_argument("nombre")
+    usr_sub.add_parser("activar", help="vuelve a activar una cuenta desactivada").add_argument("nombre")
     usr_sub.add_parser("clave", help="cambia la clave de una cuenta (leída de la entrada estándar)").add_argument("nombre")
     oga = sub.add_parser("ogcapi", help="sirve las capas como OGC API – Features (QGIS: capa WFS / OGC API – Features)")
     oga.add_argument("--port", type=int, default=5000, help="puerto (por omisión 5000)")
@@ -447,6 +448,8 @@ def cmd_usuarios(args: argparse.Namespace) -> int:
         if accounts.get(args.nombre) is None:
             raise SitError(f"No existe la cuenta «{args.nombre}».")
         account = accounts.set_password(args.nombre, _read_password(), autor=autor)
+    elif args.accion == "activar":
+        account = accounts.activate(args.nombre, autor=autor)
     else:
         account = accounts.deactivate(args.nombre, autor=autor)
     state = "activa" if account.activa else "desactivada"

@@ -244,6 +244,18 @@ def deactivate(nombre: str, *, autor: str = "sistema") -> Account:
     return get(nombre)
 
 
+def activate(nombre: str, *, autor: str = "sistema") -> Account:
+    """Reactivate a deactivated account (its password and role are as they were).
+
+    Raises
+    ------
+    layers._errors.SitError
+        No account of that name (as :func:`deactivate`).
+    """
+    _write({"nombre": str(nombre), "activa": 1, "cambiada_el": now_iso()}, "activar", "", autor, must_exist=True)
+    return get(nombre)
+
+
 def set_password(nombre: str, clave: str, *, autor: str = "sistema") -> Account:
     """Replace the password of an existing account (and reactivate nothing)."""
     hashed = _hasher().hash(check_password(clave))

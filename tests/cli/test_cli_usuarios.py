@@ -49,6 +49,9 @@ def test_create_list_role_deactivate(fresh_store):
     log = accounts.account_log()
     assert log["accion"].tolist() == ["desactivar", "rol", "crear", "crear"]
     assert all(a.startswith("consola") for a in log["autor"])
+    back = run("usuarios", "activar", "carla", data_dir=folder)
+    assert back.returncode == 0 and "Cuenta «carla»: junta de vecinos, activa." in back.stderr
+    assert accounts.get("carla").activa and accounts.account_log(1)["accion"].tolist() == ["activar"]
 
 
 @pytest.mark.parametrize("args, stdin, expected", [
