@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
 from layers.access import accounts, roles, sessions
+from layers.monitoring import history
 from pages import _access as access
 from pages import _shared as shared
 
@@ -24,10 +26,10 @@ K_NAME, K_PASSWORD = "ingresar_nombre", "ingresar_clave"
 
 
 def _signed_in(session: sessions.Session) -> None:
-    ends = dt.datetime.fromtimestamp(session.expires_at()).astimezone().strftime("%H:%M")
+    ends = dt.datetime.fromtimestamp(session.expires_at(), ZoneInfo(history.TIMEZONE)).strftime("%H:%M")
     st.success(f"Sesión abierta como **{shared.md_escape(session.nombre)}** ({session.rol}).")
     st.caption(f"{roles.ROLES[session.rol]} La sesión se cierra sola tras un tiempo sin uso (a más tardar a las {ends}, "
-               "hora del servidor, si no la usa).")
+               "hora de Chile continental, si no la usa).")
     if roles.allowed(session.rol, roles.EDIT_MONITORING):
         st.page_link("pages/editar.py", label="Editar el seguimiento de una iniciativa")
     if roles.allowed(session.rol, roles.AUDIT):
