@@ -76,6 +76,9 @@ def _show_flash(ident: str) -> None:
         st.error(payload)
     elif kind == "invalid":
         message, problems = payload
+        if problems:  # the domain speaks of a sheet's rows; this is one form
+            n = len(problems)
+            message = "revise este campo." if n == 1 else f"revise estos {n} campos."
         st.error("No se guardó nada: " + message)
         st.markdown("\n".join(
             f"- **{shared.md_escape(F.field(p.campo).label if p.campo in F.FIELD_NAMES else p.campo)}**"

@@ -97,7 +97,8 @@ def test_planner_edits_and_the_timeline_names_her(people):
 def test_bad_values_are_refused_in_the_form_with_the_sheet_messages(people):
     at = open_page(login("ana"), "pages/editar.py", {"iniciativa": IDENT})
     at = edit(at, {"avance_fisico": "120"}, "Informe")
-    assert "No se guardó nada" in text_of(at) and "Avance físico" in text_of(at)
+    assert "No se guardó nada: revise este campo." in text_of(at) and "Avance físico" in text_of(at)
+    assert "planilla" not in text_of(at)  # a form, not a sheet
     assert at.text_input(key=f"editar_{IDENT}_avance_fisico").value == "120"  # kept for correction
     assert history.history(IDENT).empty
 
