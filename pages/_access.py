@@ -14,6 +14,7 @@ role it shows why and stops the script, so that nothing below it runs.
 from __future__ import annotations
 
 import logging
+import time
 
 import streamlit as st
 
@@ -103,9 +104,12 @@ def nav_visibility(action: str) -> str:
     """``"visible"`` when the tab's kept session has a role that may perform ``action``, else ``"hidden"``.
 
     Only decides what the navigation lists (it reads nothing from the store); a hidden
-    page is still reachable by its address and refuses by itself (:func:`require`).
+    page is still reachable by its address and refuses by itself (:func:`require`). An
+    expired session lists nothing more than the public's.
     """
     session = stored()
+    if session is not None and session.expires_at() <= time.time():  # expired: the pages would refuse
+        session = None
     return "visible" if roles.allowed(sessions.role_of(session), action) else "hidden"
 
 

@@ -213,3 +213,15 @@ def test_the_placing_page_opens_an_initiative_sited_by_an_imported_layer_without
     assert not at.exception, at.exception
     assert "Ubicación actual: Point" in text_of(at)
 
+
+
+def test_an_expired_session_lists_no_planner_page(monkeypatch):
+    """The navigation lists the planner pages only while the tab's session is alive (they would refuse anyway)."""
+    from layers.access import sessions
+    from pages import _access as access
+
+    ten_seconds_ago = time.time() - 10
+    access.sign_in(sessions.Session("ana", roles.PLANIFICADOR, sessions.CLAVE, ten_seconds_ago, ten_seconds_ago))
+    assert access.nav_visibility(roles.EDIT_MONITORING) == "visible"
+    monkeypatch.setenv("SIT_SESSION_IDLE_MIN", "0.05")  # 3 s: the session went idle 10 s ago
+    assert access.nav_visibility(roles.EDIT_MONITORING) == "hidden"
