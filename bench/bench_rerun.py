@@ -53,6 +53,16 @@ RUNS = 7
 #: Seconds a single script run may take in AppTest.
 TIMEOUT_S = 180
 
+#: What both pages run first: the strategy filter and the selection it makes.
+_SELECTION = '''
+strategies = shared.strategy_names()
+chosen = st.multiselect("Estrategia", list(strategies), key="estrategia")
+state = {"estrategia": chosen, "plan": [], "tipo": [], "alcance": [], "territorio": [], "q": ""}
+territories = shared.layer(LAYER)
+relations = shared.relations(LAYER, SITES)
+selected = selection.apply(shared.initiatives(SITES), relations, state, territories)
+'''
+
 #: The page as it drew the map before: the folium map kept per session, st_folium every rerun.
 BEFORE_SCRIPT = '''
 import streamlit as st
@@ -61,13 +71,7 @@ from pages import _shared as shared
 from layers import selection
 from views import maplocale, mapview
 
-strategies = shared.strategy_names()
-chosen = st.multiselect("Estrategia", list(strategies), key="estrategia")
-state = {"estrategia": chosen, "plan": [], "tipo": [], "alcance": [], "territorio": [], "q": ""}
-territories = shared.layer(LAYER)
-relations = shared.relations(LAYER, SITES)
-selected = selection.apply(shared.initiatives(SITES), relations, state, territories)
-
+''' + _SELECTION + '''
 def build():
     shown = shared.display_layer(LAYER, tuple(c for c in ("slug", "nombre", "tipo", "poblacion") if c in territories))
     return maplocale.prepare(mapview.selection_map(
@@ -91,13 +95,7 @@ from pages import _shared as shared
 from layers import selection
 from views import webassets
 
-strategies = shared.strategy_names()
-chosen = st.multiselect("Estrategia", list(strategies), key="estrategia")
-state = {"estrategia": chosen, "plan": [], "tipo": [], "alcance": [], "territorio": [], "q": ""}
-territories = shared.layer(LAYER)
-relations = shared.relations(LAYER, SITES)
-selected = selection.apply(shared.initiatives(SITES), relations, state, territories)
-counts = relations.counts(selected["id"])
+''' + _SELECTION + '''counts = relations.counts(selected["id"])
 terr = territories[["slug", "nombre", "tipo", "geometry"]].copy()
 terr["n"] = counts.sum(axis=1).reindex(terr["slug"]).fillna(0).astype(int).to_numpy()
 m = webassets.offline_map(location=[-28.58, -70.76], zoom_start=11)
