@@ -51,8 +51,10 @@ def _act(action, ident: str, *args) -> None:
     except SitError as exc:
         st.error(str(exc))
         return
-    st.session_state[K_FLASH] = "Ubicación guardada." if action is placing.place else "Ubicación retirada."
     st.session_state[K_ROUND] = st.session_state.get(K_ROUND, 0) + 1
+    # Kept for the whole round: the new map sends its first value back (a rerun), and the notice stays.
+    st.session_state[K_FLASH] = (st.session_state[K_ROUND], ident,
+                                 "Ubicación guardada." if action is placing.place else "Ubicación retirada.")
     st.session_state.pop(REASON, None)
     st.rerun()
 
@@ -63,11 +65,11 @@ st.caption(f"Dibuje un punto, una línea o un polígono con las herramientas del
            "El dibujo parte de la ubicación actual: lo que agregue se suma a ella; para reemplazarla, bórrela "
            "primero con «Borrar lo dibujado». Si deja partes de la ubicación anterior, el conjunto conserva su "
            "precisión.")
-flash = st.session_state.pop(K_FLASH, None)
-if flash:
-    st.success(flash)
 layer = initiatives.with_sites(initiatives.default_sites())
 ident = _pick(layer)
+flash = st.session_state.get(K_FLASH)
+if flash and flash[:2] == (st.session_state.get(K_ROUND, 0), ident):  # this initiative, until the next action
+    st.success(flash[2])
 row = layer.set_index("id").loc[ident]
 st.markdown(shared.md_escape(_describe(row)))
 st.page_link("pages/vincular.py", label="Sin lugar preciso: elegir sus territorios de una lista",
@@ -83,14 +85,19 @@ drawn = placing.merge_drawings(out.get("all_drawings"))
 zoom = out.get("zoom") or 13
 lat = (out.get("center") or {}).get("lat", -28.58)
 precision = placing.click_precision_m(zoom, lat)
-st.text_input("Motivo del cambio", key=REASON, max_chars=300)
-left, right = st.columns(2)
 if drawn is not None:
     kind = shapely.geometry.shape(drawn).geom_type
-    left.caption(f"Dibujo: {kind}; precisión de un clic a este acercamiento: {precision} m.")
-    if left.button("Guardar ubicación", type="primary", key="ubicar_guardar"):
-        _act(placing.place, ident, drawn, precision, st.session_state.get(REASON, ""))
+    st.caption(f"Dibujo: {kind}; precisión de un clic a este acercamiento: {precision} m.")
 else:
-    left.caption("Dibuje en el mapa para guardar una ubicación.")
-if current is not None and right.button("Retirar la ubicación", key="ubicar_retirar"):
+    st.caption("Dibuje en el mapa para guardar una ubicación.")
+# One form: the reason travels with the button that was pressed (a text box left by a click on a
+# plain button may send its value in a rerun of its own, and the click be lost).
+with st.form("ubicar_form", border=False):
+    st.text_input("Motivo del cambio", key=REASON, max_chars=300)
+    left, right = st.columns(2)
+    save = left.form_submit_button("Guardar ubicación", type="primary", disabled=drawn is None)
+    withdraw = right.form_submit_button("Retirar la ubicación", disabled=current is None)
+if save and drawn is not None:
+    _act(placing.place, ident, drawn, precision, st.session_state.get(REASON, ""))
+elif withdraw and current is not None:
     _act(placing.remove, ident, st.session_state.get(REASON, ""))
