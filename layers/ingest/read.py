@@ -759,9 +759,11 @@ def _ewkt_srid(values: pd.Series, column: str, name: str) -> tuple[pd.Series, in
 
 def _csv_wkt(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Geometries of a WKT column and the mask of non-blank values that could not be parsed."""
-    values = values.str.strip()
-    given = (values != "").to_numpy()
-    geoms = shapely.from_wkt(values.where(values != "", None).to_numpy(dtype=object), on_invalid="ignore")
+    text = values.fillna("").str.strip()
+    given = (text != "").to_numpy(dtype=bool)
+    raw = text.to_numpy(dtype=object, na_value=None)
+    raw[~given] = None  # blank cells: no geometry (an Arrow-backed column would give NaN, which GEOS refuses)
+    geoms = shapely.from_wkt(raw, on_invalid="ignore")
     return geoms, given & shapely.is_missing(geoms)
 
 

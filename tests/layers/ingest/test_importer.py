@@ -339,6 +339,17 @@ def test_territories_need_polygons_and_a_name_field(fresh_store, tmp_path):
     assert importer.import_file(squares, as_="territorios", layer="tt", name_field="nombre").n_stored == 3
 
 
+def test_a_csv_with_an_empty_geometry_column_is_one_spanish_line(fresh_store, tmp_path):
+    """Found by the fuzz test: an empty WKT cell read as NaN from an Arrow-backed column reached GEOS."""
+    before = store_hash()
+    path = tmp_path / "vacia.csv"
+    path.write_bytes(b"lat,lon,geometry\r\n-28.5,-70.75,\r\n")
+    with pytest.raises(SitError) as info:
+        importer.import_file(path, as_="referencia", layer="vacia")
+    assert "\n" not in str(info.value) and "geometría" in str(info.value)
+    assert store_hash() == before
+
+
 def test_a_field_named_with_a_line_break_is_quoted_on_one_line(fresh_store, tmp_path):
     """Found by the fuzz test: field names are shown in the message on one line, like every refusal."""
     path = tmp_path / "campos.geojson"
