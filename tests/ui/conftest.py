@@ -400,3 +400,24 @@ def people(fresh_store):
         accounts.create(name, role, PASSWORD, autor="test")
     yield fresh_store
     auth.reset_failures()
+
+
+def store_with_accounts(data_dir: Path, tmp_path_factory, folder_name: str, people) -> Path:
+    """A private ``SIT_DATA_DIR`` holding a copy of the session store and the accounts ``(name, role)``.
+
+    For browser tests whose app server runs on its own folder; password :data:`PASSWORD`.
+    """
+    from layers import settings
+    from layers.access import accounts
+
+    folder = tmp_path_factory.mktemp(folder_name)
+    shutil.copyfile(data_dir / settings.STORE_FILENAME, folder / settings.STORE_FILENAME)
+    previous = os.environ.get("SIT_DATA_DIR")
+    os.environ["SIT_DATA_DIR"] = str(folder)
+    try:
+        for name, role in people:
+            accounts.create(name, role, PASSWORD, autor="test")
+    finally:
+        os.environ["SIT_DATA_DIR"] = previous or ""
+    return folder
+

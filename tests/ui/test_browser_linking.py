@@ -4,17 +4,14 @@ Playwright), searching without accents, and the initiative appears on the sector
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
-from layers import settings
-from layers.access import accounts, roles
-from tests.ui.conftest import PROJECT_DIR
+from layers.access import roles
+from tests.ui.conftest import PROJECT_DIR, store_with_accounts
 from tests.ui.test_browser_roles import main_text, sign_in, wait_idle
 
 APP = PROJECT_DIR / "app.py"
-PASSWORD = "una clave bastante larga"
 NAME = "Remodelación e Implementación de Espacios Públicos"  # E1-P1-01, an urban programme, the first in the list
 SLUG = "hacienda-compania"  # «Hacienda Compañía», a rural locality
 
@@ -22,15 +19,7 @@ SLUG = "hacienda-compania"  # «Hacienda Compañía», a rural locality
 @pytest.fixture(scope="module")
 def linking_dir(data_dir, tmp_path_factory):
     """A private SIT_DATA_DIR with the session store and a planner account."""
-    folder = tmp_path_factory.mktemp("sit_linking")
-    shutil.copyfile(data_dir / settings.STORE_FILENAME, folder / settings.STORE_FILENAME)
-    previous = os.environ.get("SIT_DATA_DIR")
-    os.environ["SIT_DATA_DIR"] = str(folder)
-    try:
-        accounts.create("ana", roles.PLANIFICADOR, PASSWORD, autor="test")
-    finally:
-        os.environ["SIT_DATA_DIR"] = previous or ""
-    return folder
+    return store_with_accounts(data_dir, tmp_path_factory, "sit_linking", (("ana", roles.PLANIFICADOR),))
 
 
 @pytest.fixture(scope="module")

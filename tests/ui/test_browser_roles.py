@@ -8,17 +8,14 @@ journeys move through the app's own links, as a person does.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 
 import pytest
 
-from layers import settings
-from layers.access import accounts, roles
-from tests.ui.conftest import PROJECT_DIR
+from layers.access import roles
+from tests.ui.conftest import PASSWORD, PROJECT_DIR, store_with_accounts
 
 APP = PROJECT_DIR / "app.py"
-PASSWORD = "una clave bastante larga"
 EDIT_PATHS = ("/editar", "/editar?iniciativa=E1-P1-08", "/auditoria", "/ubicar?iniciativa=E1-P1-08",
               "/editar?rol=administrador&sit_sesion=admin")
 
@@ -26,16 +23,8 @@ EDIT_PATHS = ("/editar", "/editar?iniciativa=E1-P1-08", "/auditoria", "/ubicar?i
 @pytest.fixture(scope="module")
 def accounts_dir(data_dir, tmp_path_factory):
     """A private SIT_DATA_DIR with the session store and one account per role."""
-    folder = tmp_path_factory.mktemp("sit_roles")
-    shutil.copyfile(data_dir / settings.STORE_FILENAME, folder / settings.STORE_FILENAME)
-    previous = os.environ.get("SIT_DATA_DIR")
-    os.environ["SIT_DATA_DIR"] = str(folder)
-    try:
-        for name, role in (("vecina", roles.JUNTA), ("ana", roles.PLANIFICADOR), ("admin", roles.ADMINISTRADOR)):
-            accounts.create(name, role, PASSWORD, autor="test")
-    finally:
-        os.environ["SIT_DATA_DIR"] = previous or ""
-    return folder
+    people = (("vecina", roles.JUNTA), ("ana", roles.PLANIFICADOR), ("admin", roles.ADMINISTRADOR))
+    return store_with_accounts(data_dir, tmp_path_factory, "sit_roles", people)
 
 
 @pytest.fixture(scope="module")
