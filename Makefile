@@ -65,4 +65,4 @@ bench-upload: setup
 	$(BIN)/python bench/bench_upload_memory.py
 
 clean:
-	rm -rf $(VENV) var static/vendor tests/artifacts .pytest_cache
+	rm -rf $(VENV) var static/vendor static/mapas tests/artifacts .pytest_cache

@@ -122,7 +122,9 @@ WATCH_JS = r"""
       for (const l of Object.values(m._layers)) if (l instanceof win.L.Path || l instanceof win.L.Marker) n++;
       loaded++; features += n; if (!m.__benchOld) fresh++;
     }
-    return {script, loaded, fresh, features, heading: !!document.querySelector('h1')};
+    const tables = document.querySelectorAll('[data-testid="stDataFrame"]');
+    const drawn = Array.from(tables).filter((t) => t.querySelector('canvas')).length;
+    return {script, loaded, fresh, features, heading: !!document.querySelector('h1'), tables: tables.length, drawn};
   };
   B.mapScripts = () => B.maps().map(([m, win]) =>
     Array.from(win.document.scripts).map((s) => s.textContent).join('\n'));
@@ -132,7 +134,7 @@ WATCH_JS = r"""
     if (s.script === 'running' || s.script === 'rerunRequested') B.sawRunning++;
     const idle = s.script === 'notRunning' && (!c.needRun || B.sawRunning > 0);
     B.idleSince = idle ? (B.idleSince || now) : null;
-    let ok = idle && s.heading;
+    let ok = idle && s.heading && s.drawn === s.tables;  // every table of the page is drawn too
     if (c.map) ok = ok && s.loaded > 0 && s.features >= (c.minFeatures || 1) && (!c.fresh || s.fresh > 0);
     B.readySince = ok ? (B.readySince || now) : null;
   }
@@ -618,7 +620,7 @@ def big_phase(browser, work: Path, runs: int, visitors: int, log, lean: bool = F
     query = {"capa": synthetic.TERRITORY_LAYER, "ubicaciones": synthetic.SITES_LAYER}
     lot = busiest_lot(product_dir)
     sector_query = {**query, "territorio": lot}
-    map_cond = {"map": True, "minFeatures": 100}
+    map_cond, page_cond = {"map": True, "minFeatures": 100}, {"map": False}
     sector_cond = {"map": True, "minFeatures": 1}
     ttl = session_ttl_s()
     rows: list[Row] = []
@@ -668,6 +670,19 @@ def big_phase(browser, work: Path, runs: int, visitors: int, log, lean: bool = F
                 waits = concurrent(browser, servers[app], url(servers[app], "mapa", query), k, map_cond, cap)
                 crowd[(k, app)] = None if any(w is None for w in waits) else max(waits)
                 log(f"  {k} visitors {app}: " + ", ".join(fmt_s(w) for w in waits))
+        # The floor of that figure on this machine: the same crowds on the product's page without a
+        # map. Every visitor's browser runs on the server's cores, so k browsers booting Streamlit's
+        # frontend at once already wait longer than one alone, whatever the map costs.
+        floor_alone: list[float | None] = []
+        for _ in range(3):
+            quiesce(servers)
+            floor_alone.append(load(browser, url(servers["product"], "capas"), page_cond)[0])
+        for k in (3, 10):
+            quiesce(servers)
+            waits = concurrent(browser, servers["product"], url(servers["product"], "capas"), k, page_cond, 120.0)
+            crowd[(k, "floor")] = None if any(w is None for w in waits) else max(waits)
+            log(f"  {k} visitors product /capas (no map): " + ", ".join(fmt_s(w) for w in waits))
+        alone["floor"] = med(floor_alone)
         log("100×: memory")
         mem = memory(browser, servers, {a: url(servers[a], "mapa", query) for a in APPS}, visitors, map_cond, ttl, log,
                      apps=extras)
@@ -701,6 +716,10 @@ def big_phase(browser, work: Path, runs: int, visitors: int, log, lean: bool = F
         ratio = {a: None if crowd[(k, a)] is None or not alone[a] else crowd[(k, a)] / alone[a] for a in APPS}
         rows.append(Row(f"100×: {k} visitors at once, longest wait ÷ one alone", ratio["product"], ratio["naive"],
                         "×", "≤ 2", check(ratio["product"], 2) if crowd[(k, "product")] is not None else False))
+    for k in (3, 10):
+        floor_ratio = None if crowd[(k, "floor")] is None or not alone["floor"] else crowd[(k, "floor")] / alone["floor"]
+        rows.append(Row(f"100×: {k} visitors at once on /capas (no map), same ratio: the browsers' floor", floor_ratio,
+                        None, "×", "—", None))
     rows += [
         Row("100×: territories payload in the map", payload["product"] / 1024, payload["naive"] / 1024, "KB",
             f"floor {floor / 1024:.0f} KB", None),

@@ -6,7 +6,7 @@ and times what the server does for one visitor:
 
 - ``producto``: ``/mapa`` as shipped (``app.py`` -> ``pages/mapa.py``): the map's HTML
   document is rendered once per (data version, selection, colouring, view) in a
-  process-wide cache (:mod:`views.mapframe`) and shown in a ``srcdoc`` frame;
+  process-wide cache (:mod:`views.mapframe`), published as a file and shown in a frame by its address;
 - ``antes``: the same map (:func:`views.mapview.selection_map`) held in the session
   state and handed to ``st_folium`` on every rerun, as the page did before;
 - ``ingenuo``: a naive page that builds a folium map of the same layers on every run

@@ -3,7 +3,7 @@
 The map must be drawn with no internet. folium names its JavaScript and CSS
 dependencies as CDN URLs (``default_js`` / ``default_css`` on every element that
 mixes in :class:`folium.elements.JSCSSMixin`); the rendered document
-(:func:`views.mapframe.render`, drawn by the map page in a ``srcdoc`` frame, which resolves
+(:func:`views.mapframe.render`, published by :mod:`views.mapframe` and drawn by the map page in a frame, which resolves
 root-relative URLs against the app's own address) loads them with ``<script src>`` and
 ``<link rel=stylesheet>``, and streamlit-folium passes the same URLs to its component frame. This module swaps them for copies that
 ``scripts/vendor_assets.py`` installs under ``static/vendor/`` (pinned npm packages,

@@ -251,6 +251,22 @@ def app_test(page: str | None = None, query: dict[str, str] | None = None, timeo
     return at
 
 
+def frame_document(frame) -> str:
+    """The HTML document an ``st.iframe`` element shows (its proto, from ``at.get("iframe")``).
+
+    The map pages give their frame the address of the published document
+    (:meth:`views.mapframe.DocumentCache.frame`); read it from that file. A ``srcdoc``
+    frame (the fallback) carries the document itself.
+    """
+    from views import mapframe
+
+    if frame.srcdoc:
+        return frame.srcdoc
+    path = mapframe.published_path(frame.src)
+    assert path is not None, f"the frame shows neither a published map nor a document: {frame.src!r}"
+    return path.read_text(encoding="utf-8")
+
+
 # --------------------------------------------------------------------------- browser
 
 
@@ -277,8 +293,10 @@ class BrowserProbe:
         return self.page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
 
     def folium_frames(self) -> list:
-        """Frames of the maps: streamlit-folium components and the ``srcdoc`` frames of ``st.iframe``."""
-        return [f for f in self.page.frames if "streamlit_folium" in f.url or f.url == "about:srcdoc"]
+        """Frames of the maps: streamlit-folium components and the ``st.iframe`` frames of published
+        documents (``/app/static/mapas/``) or of ``srcdoc`` documents."""
+        return [f for f in self.page.frames
+                if "streamlit_folium" in f.url or "/app/static/mapas/" in f.url or f.url == "about:srcdoc"]
 
     def wait_for_map(self, timeout_s: float = 60.0, selector: str = ".leaflet-container"):
         """Wait until a streamlit-folium frame holds a Leaflet map; return that frame."""

@@ -5,7 +5,7 @@ and popup, CircleMarkers (with popups) inside a MarkerCluster, a default Leaflet
 marker (its icon images come from leaflet.css), the app's legend element
 (:class:`views.legend.Legend`), a LayerControl, fit_bounds, and OpenStreetMap tiles as an
 optional overlay that is off by default. A second map is drawn the way the plan's map page
-draws it: its rendered HTML document in a ``srcdoc`` frame (:mod:`views.mapframe`).
+draws it: its rendered HTML document, published by :mod:`views.mapframe`, in a frame.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ webassets.localize_map(m)
 st_folium(m, key="sonda", height=480, use_container_width=True, returned_objects=[])
 
 # The same kind of map as the plan's map page draws it: its HTML document, rendered once,
-# in a srcdoc frame (views.mapframe).
+# published and shown in a frame (views.mapframe).
 frame_map = webassets.offline_map(location=[-28.578, -70.760], zoom_start=14)
 frame_cluster = MarkerCluster(name="Iniciativas").add_to(frame_map)
 for lat, lon in POINTS:
@@ -92,6 +92,7 @@ for lat, lon in POINTS:
 frame_map.add_child(Legend([Section("Leyenda", [(Swatch("point", "#d7301f"), "Iniciativa")])]))
 folium.LayerControl(collapsed=True).add_to(frame_map)
 webassets.localize_map(frame_map)
-st.iframe(mapframe.DOCUMENTS.get(("sonda", webassets.base_url_path()), lambda: mapframe.render(frame_map)),
+st.iframe(mapframe.DOCUMENTS.frame(("sonda", webassets.base_url_path()), lambda: mapframe.render(frame_map),
+                                   webassets.base_url_path()),
           height=400, alt="Mapa de la sonda en un marco")
 st.caption("Sonda lista")

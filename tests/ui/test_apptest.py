@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.ui.conftest import frame_document
+
 APP = Path(__file__).resolve().parents[2] / "app.py"
 TIMEOUT = 60
 
@@ -54,7 +56,7 @@ def table(at: AppTest) -> pd.DataFrame:
 
 
 def map_frames(at: AppTest) -> list:
-    """The frames of the page (``st.iframe``): their ``srcdoc`` is the map's HTML document."""
+    """The frames of the page (``st.iframe``): :func:`frame_document` reads the map's HTML document."""
     return [element.proto for element in at.get("iframe")]
 
 
@@ -87,7 +89,7 @@ def test_default_view(data_dir, shipped):
     assert labels == ["Descargar GeoJSON", "Descargar CSV", "Descargar GeoPackage"]
     # The map is drawn as one HTML document in a frame, and the session holds no map object.
     (frame,) = map_frames(at)
-    assert "leaflet.js" in frame.srcdoc and frame.alt.startswith("Mapa del plan")
+    assert "leaflet.js" in frame_document(frame) and frame.alt.startswith("Mapa del plan")
     assert not [k for k, v in at.session_state.to_dict().items() if "folium" in repr(type(v)) or "folium" in k]
 
 
@@ -221,20 +223,20 @@ def test_map_is_rendered_once_per_view_for_every_visitor(data_dir):
 
     at = run_app()
     builds = mapframe.DOCUMENTS.builds
-    first = map_frames(at)[0].srcdoc
+    first = frame_document(map_frames(at)[0])
     at.run()  # a rerun with nothing changed draws the same document without building it
-    assert map_frames(at)[0].srcdoc == first and mapframe.DOCUMENTS.builds == builds
+    assert frame_document(map_frames(at)[0]) == first and mapframe.DOCUMENTS.builds == builds
     other = run_app()  # another visitor on the same view gets the document already rendered
-    assert map_frames(other)[0].srcdoc == first and mapframe.DOCUMENTS.builds == builds
+    assert frame_document(map_frames(other)[0]) == first and mapframe.DOCUMENTS.builds == builds
     at.toggle(key="mapa_todas").set_value(True).run()
     no_failure(at)
-    second = map_frames(at)[0].srcdoc
+    second = frame_document(map_frames(at)[0])
     assert second != first and mapframe.DOCUMENTS.builds == builds + 1
     at.multiselect(key="mapa_estrategia").set_value(["E6"]).run()
-    assert map_frames(at)[0].srcdoc not in (first, second) and mapframe.DOCUMENTS.builds == builds + 2
+    assert frame_document(map_frames(at)[0]) not in (first, second) and mapframe.DOCUMENTS.builds == builds + 2
     other.multiselect(key="mapa_estrategia").set_value(["E6"]).run()
     other.toggle(key="mapa_todas").set_value(True).run()  # the view the first visitor drew
-    assert map_frames(other)[0].srcdoc == map_frames(at)[0].srcdoc and mapframe.DOCUMENTS.builds == builds + 3
+    assert frame_document(map_frames(other)[0]) == frame_document(map_frames(at)[0]) and mapframe.DOCUMENTS.builds == builds + 3
 
 
 def test_a_former_sector_slug_filters_the_map_by_its_census_zone(data_dir, shipped):

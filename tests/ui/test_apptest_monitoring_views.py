@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from layers.monitoring import history
-from tests.ui.conftest import app_test
+from tests.ui.conftest import app_test, frame_document
 from views import symbology
 
 
@@ -41,9 +41,9 @@ def no_failure(at) -> None:
 
 
 def map_document(at) -> str:
-    """The HTML document of the map the page drew (the ``srcdoc`` of its frame)."""
+    """The HTML document of the map the page drew (published by views.mapframe)."""
     (frame,) = [element.proto for element in at.get("iframe")]
-    return frame.srcdoc
+    return frame_document(frame)
 
 
 def sited_document(at) -> dict:

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 from layers import links, store
 from layers.ingest import importer
 from tests.layers.ingest._import_fixtures import points_layer, write
-from tests.ui.conftest import app_test
+from tests.ui.conftest import app_test, frame_document
 
 PROJECT = Path(__file__).resolve().parents[2]
 APP = PROJECT / "app.py"
@@ -48,9 +48,9 @@ def decoded(text: str) -> str:
 
 
 def map_document(at: AppTest) -> str:
-    """The HTML document of the map the page drew (the ``srcdoc`` of its frame; no map object is kept)."""
+    """The HTML document of the map the page drew (published by views.mapframe; no map object is kept)."""
     (frame,) = [element.proto for element in at.get("iframe")]
-    return frame.srcdoc
+    return frame_document(frame)
 
 
 def _documents(at: AppTest) -> list[dict]:

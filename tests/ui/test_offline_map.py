@@ -166,14 +166,15 @@ def test_map_draws_with_no_internet(streamlit_server, browser_page, artifacts_di
 
 
 @pytest.mark.browser
-def test_map_in_a_srcdoc_frame_draws_with_no_internet(streamlit_server, browser_page):
-    """The map page's way (views.mapframe): Leaflet and MarkerCluster load from the app inside a srcdoc frame."""
+def test_published_map_frame_draws_with_no_internet(streamlit_server, browser_page):
+    """The map page's way (views.mapframe): the document published under static/mapas/ loads in a frame,
+    and Leaflet and MarkerCluster load from the app."""
     if not webassets.assets_installed():
         pytest.fail(webassets.missing_assets_message())
     probe = browser_page
     probe.goto(streamlit_server(PROBE_APP))
     probe.page.get_by_text("Sonda lista").wait_for(timeout=60_000)
-    frame = _map_frame(probe, lambda url: url == "about:srcdoc")
+    frame = _map_frame(probe, lambda url: "/app/static/mapas/" in url and url.endswith(".html"))
     counts = probe.wait_for_features(frame, minimum=1)
     probe.settle()
     assert frame.frame_element().get_attribute("title") == "Mapa de la sonda en un marco"

@@ -72,3 +72,40 @@ def test_render_gives_a_whole_document_that_loads_leaflet_from_the_app():
     js, css = webassets.asset_links(m)
     assert js and all(u.startswith("/app/static/vendor/") for u in js + css)
     assert all(f'src="{u}"' in html for u in js)
+
+
+def test_a_document_is_published_once_under_its_content_name(tmp_path):
+    cache = mapframe.DocumentCache(publish_dir=tmp_path / "mapas")
+    calls = []
+    build = lambda: calls.append(1) or "<!DOCTYPE html><p>mapa ñandú</p>"  # noqa: E731
+    url = cache.frame(("mapa", 1), build, "/sit")
+    name = url.rsplit("/", 1)[1]
+    assert url == f"/sit/app/static/mapas/{name}" and len(name) == len("0" * 32 + ".html")
+    published = tmp_path / "mapas" / name
+    assert published.read_text(encoding="utf-8") == "<!DOCTYPE html><p>mapa ñandú</p>"
+    assert cache.frame(("mapa", 1), build) == f"/app/static/mapas/{name}" and len(calls) == 1
+    # The same document under another key is the same file; a deleted file is written again.
+    assert cache.frame(("mapa", 2), lambda: "<!DOCTYPE html><p>mapa ñandú</p>") == f"/app/static/mapas/{name}"
+    published.unlink()
+    assert cache.frame(("mapa", 1), build) == f"/app/static/mapas/{name}" and published.is_file() and len(calls) == 1
+    assert [p.name for p in (tmp_path / "mapas").iterdir()] == [name]  # no temporary file left
+
+
+def test_published_files_are_pruned_oldest_first(tmp_path):
+    cache = mapframe.DocumentCache(publish_dir=tmp_path / "mapas", max_files=3)
+    urls = []
+    for k in range(5):
+        urls.append(cache.frame(k, lambda k=k: f"<html>{k}</html>"))
+        time.sleep(0.02)  # distinct modification times
+    kept = sorted(p.name for p in (tmp_path / "mapas").glob("*.html"))
+    assert len(kept) == 3 and sorted(u.rsplit("/", 1)[1] for u in urls[-3:]) == kept
+    assert mapframe.published_path(urls[-1]) == mapframe.PUBLISH_DIR / urls[-1].rsplit("/", 1)[1]
+    assert mapframe.published_path("<!DOCTYPE html><p>/app/static/mapas/</p>") is None
+
+
+def test_an_unwritable_folder_gives_the_document_for_a_srcdoc_frame(tmp_path):
+    blocked = tmp_path / "archivo"
+    blocked.write_text("no es una carpeta")
+    cache = mapframe.DocumentCache(publish_dir=blocked / "mapas")
+    assert cache.frame("vista", lambda: "<html>doc</html>") == "<html>doc</html>"
+    assert mapframe.DocumentCache(publish_dir=None).frame("vista", lambda: "<html>doc</html>") == "<html>doc</html>"
