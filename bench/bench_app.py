@@ -381,7 +381,23 @@ def _naive_map_script() -> None:
     naive_app.map_page()
 
 
+def _one_script_cache() -> None:
+    """Give every AppTest run the same script cache, as a server does.
+
+    A Streamlit server compiles each script once (its ``ScriptCache`` lives as long as the
+    process); ``AppTest`` makes a new cache for every ``run()``, so each rerun would parse,
+    rewrite ("magic") and compile ``app.py`` and the page again: about 15 ms of the shipped
+    map page's rerun that no visitor of a real server ever waits for. Both apps get it.
+    """
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import app_test, local_script_runner
+
+    shared = ScriptCache()
+    app_test.ScriptCache = local_script_runner.ScriptCache = lambda: shared
+
+
 def _apptest_child(app: str, query: dict, runs: int) -> None:
+    _one_script_cache()
     if app == "product":
         from tests.ui.conftest import app_test
 

@@ -104,27 +104,39 @@ class SpanishControls(PlainMacroElement):
                 try {
                     if (window.frameElement) { window.frameElement.setAttribute("title", {{ this.title }}); }
                 } catch (e) { /* a frame of another origin keeps its own name */ }
-                var labels = {{ this.labels }}, shown = [];
-                for (var i = 0; i < labels.length; i++) {
-                    var span = document.createElement("span");
-                    span.textContent = labels[i][2];
-                    shown.push([L.tooltip({permanent: true, direction: "center", className: "sit-label",
-                                           interactive: false, opacity: 1})
-                                 .setLatLng([labels[i][0], labels[i][1]]).setContent(span), labels[i]]);
+                // A name's tooltip is made the first time its territory is wide enough on screen
+                // (thousands of territories: none is made while the whole commune is in view).
+                var labels = {{ this.labels }}, shown = new Array(labels.length);
+                function label(i) {
+                    if (!shown[i]) {
+                        var span = document.createElement("span");
+                        span.textContent = labels[i][2];
+                        shown[i] = L.tooltip({permanent: true, direction: "center", className: "sit-label",
+                                              interactive: false, opacity: 1})
+                            .setLatLng([labels[i][0], labels[i][1]]).setContent(span);
+                    }
+                    return shown[i];
                 }
                 function fits(l) {
                     var sw = map.latLngToContainerPoint([l[3], l[4]]), ne = map.latLngToContainerPoint([l[5], l[6]]);
                     return Math.abs(ne.x - sw.x) >= 6.5 * l[2].length + 8 && Math.abs(sw.y - ne.y) >= 16;
                 }
                 function relabel() {
-                    shown.forEach(function (s) {
-                        var on = map.hasLayer(s[0]), want = fits(s[1]);
-                        if (want && !on) { s[0].addTo(map); } else if (!want && on) { map.removeLayer(s[0]); }
-                    });
+                    for (var i = 0; i < labels.length; i++) {
+                        var on = !!shown[i] && map.hasLayer(shown[i]), want = fits(labels[i]);
+                        if (want && !on) { label(i).addTo(map); } else if (!want && on) { map.removeLayer(shown[i]); }
+                    }
                 }
+                // Shapes and marks leave the tab order, once per frame however many are added at once.
+                var untabbing = false;
                 function untab() {
-                    box.querySelectorAll(".leaflet-interactive, .leaflet-marker-icon").forEach(function (el) {
-                        el.setAttribute("tabindex", "-1");
+                    if (untabbing) { return; }
+                    untabbing = true;
+                    requestAnimationFrame(function () {
+                        untabbing = false;
+                        box.querySelectorAll(".leaflet-interactive, .leaflet-marker-icon").forEach(function (el) {
+                            el.setAttribute("tabindex", "-1");
+                        });
                     });
                 }
                 var param = {{ this.view_param }}, touched = false;

@@ -49,6 +49,11 @@ OTHERS_LIMIT = 300
 OTHERS_WINDOW = 3.0
 #: Decimal places of the coordinates sent to the browser (1e-6 degree is about 0.1 m).
 DECIMALS = 6
+#: Lines and areas of the initiatives are simplified by this many degrees (about 1 m at
+#: Vallenar's latitude, under a pixel at the zooms a sector is seen at) before they are
+#: sent: an imported parcel digitised every few centimetres would otherwise weigh
+#: megabytes on a committee's phone. Topology is kept; points are not touched.
+SIMPLIFY_DEG = 1e-5
 
 #: Above this many parts (a programme's thousands of sites across the commune), only the
 #: parts near the territory (the window of :data:`OTHERS_WINDOW`) are drawn.
@@ -95,6 +100,14 @@ def _rounded(geoms: np.ndarray) -> np.ndarray:
     return shapely.transform(geoms, lambda xy: np.round(xy, DECIMALS))
 
 
+def _lighter(parts: np.ndarray) -> np.ndarray:
+    """Lines and areas simplified by :data:`SIMPLIFY_DEG` (topology kept), then rounded."""
+    shaped = shapely.get_type_id(parts) != _SINGLE_POINT
+    out = parts.copy()
+    out[shaped] = shapely.simplify(parts[shaped], SIMPLIFY_DEG, preserve_topology=True)
+    return _rounded(out)
+
+
 def _drawn_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(parts, row of each part): collections split into members, multipoints into points.
 
@@ -132,7 +145,8 @@ def initiatives_payload(sited: gpd.GeoDataFrame, window: tuple[float, float, flo
     -------
     dict
         ``f``: one ``[tip, style, geometry]`` per drawn part (points one by one, a line or
-        area whole; geometry as GeoJSON, coordinates to :data:`DECIMALS` places); ``t``:
+        area whole, simplified by :data:`SIMPLIFY_DEG`; geometry as GeoJSON, coordinates to
+        :data:`DECIMALS` places); ``t``:
         one tooltip per initiative, HTML-escaped (name, strategy, type, status); ``s``:
         the Leaflet styles (:mod:`views.symbology`), per kind and strategy.
     """
@@ -150,7 +164,7 @@ def initiatives_payload(sited: gpd.GeoDataFrame, window: tuple[float, float, flo
     makers = {"point": symbology.point_style, "line": symbology.line_style, "polygon": symbology.polygon_style}
     features = []
     strategies = sited["estrategia"].astype(str).to_numpy()
-    geojson = shapely.to_geojson(_rounded(parts)) if len(parts) else []
+    geojson = shapely.to_geojson(_lighter(parts)) if len(parts) else []
     for part, row, text in zip(parts, rows, geojson):
         kind = symbology.geometry_kind(part.geom_type)
         if kind is None:

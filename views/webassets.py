@@ -86,6 +86,11 @@ DROPPED_ASSETS: frozenset[str] = frozenset(
     }
 )
 
+#: folium elements whose scripts call jQuery's ``$()`` (a ``Popup`` builds its content with it,
+#: ``TimeSliderChoropleth`` waits for the document with it); a map with none of them, and with
+#: no ``objects_to_stay_in_front`` (``$(document).ready``), does not load jQuery.
+JQUERY_ELEMENTS: frozenset[str] = frozenset({"Popup", "TimeSliderChoropleth"})
+
 #: Maximum zoom given to maps without one (OpenStreetMap's standard tiles go to 19).
 DEFAULT_MAX_ZOOM = 19
 
@@ -332,7 +337,8 @@ def localize_map(m):
     Uses folium's public link lists only: the map instance's ``default_js`` /
     ``default_css`` become the local URLs of :func:`asset_urls` (folium's class
     lists stay as they are), minus the links the app does not need
-    (:data:`DROPPED_ASSETS`); the vendored plugin classes get local lists too
+    (:data:`DROPPED_ASSETS`, and jQuery when no element calls it: :data:`JQUERY_ELEMENTS`);
+    the vendored plugin classes get local lists too
     (:func:`localize_plugins`). Elements whose assets are not vendored are refused,
     found by name in the map's public ``to_dict()`` tree. Call it after adding every
     layer and control, right before ``st_folium``. Idempotent.
@@ -366,6 +372,8 @@ def localize_map(m):
         raise OfflineAssetError(refused[name], code="map_asset_not_served", element=name)
     map_class = _folium_map_class()
     m.default_js = _local_links(map_class.default_js, JS_ASSETS)
+    if not (names & JQUERY_ELEMENTS or getattr(m, "objects_to_stay_in_front", None)):
+        m.default_js = [(name, url) for name, url in m.default_js if name != "jquery"]  # 87 kB nobody calls
     m.default_css = _local_links(map_class.default_css, CSS_ASSETS)
     localize_plugins()
     options = m.options

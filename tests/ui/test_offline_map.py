@@ -37,6 +37,17 @@ def test_localize_map_uses_only_local_urls():
     assert all(u.startswith("/app/static/vendor/") for u in js + css)
 
 
+def test_a_map_whose_elements_do_not_call_jquery_does_not_load_it():
+    m = folium.Map(location=[-28.578, -70.76], zoom_start=13, tiles=None)
+    cluster = MarkerCluster().add_to(m)
+    folium.CircleMarker([-28.578, -70.76], tooltip="sin popup").add_to(cluster)
+    js, _ = webassets.asset_links(webassets.localize_map(m))
+    urls = webassets.asset_urls()
+    assert js == [urls["leaflet"], urls["markerclusterjs"]]
+    folium.Marker([-28.578, -70.76], popup="con popup").add_to(m)  # folium builds popups with $()
+    assert urls["jquery"] in webassets.asset_links(webassets.localize_map(m))[0]
+
+
 def test_localize_map_is_idempotent_and_leaves_folium_untouched():
     before = list(folium.Map.default_js)
     m = webassets.localize_map(webassets.localize_map(_sample_map()))

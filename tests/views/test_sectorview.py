@@ -169,3 +169,15 @@ def test_a_point_shows_its_own_tooltip_in_a_real_browser(shipped, browser, tmp_p
         assert not errors
     finally:
         page.close()
+
+
+def test_finely_digitised_areas_are_sent_lighter_but_in_place():
+    """An imported parcel with a vertex every few centimetres reaches the phone simplified by about 1 m."""
+    centre = shapely.Point(-70.7600, -28.5800)
+    fine = centre.buffer(0.002, quad_segs=2500)  # a ring of 10,001 vertices, ~0.13 m apart
+    sited = gpd.GeoDataFrame({"nombre": ["parcela"], "estrategia": ["E1"], "tipo": ["Proyecto"]},
+                             geometry=[fine], crs=WGS84)
+    (drawn,) = sectorview.initiatives_payload(sited)["f"]
+    sent = shapely.geometry.shape(drawn[2])
+    assert len(sent.exterior.coords) < len(fine.exterior.coords) / 20
+    assert sent.is_valid and shapely.hausdorff_distance(sent, fine) <= 2 * sectorview.SIMPLIFY_DEG
