@@ -108,6 +108,14 @@ WATCH_JS = r"""
     }
   }
   B.maps = () => { const out = []; collect(window, out, 0); return out; };
+  // A rerun can start and end between two ticks (a cached view reruns in about 15 ms):
+  // every change of the script state is seen as it happens, not only when polled.
+  new MutationObserver((records) => {
+    for (const r of records) {
+      const v = r.target.getAttribute && r.target.getAttribute('data-test-script-state');
+      if (v === 'running' || v === 'rerunRequested') B.sawRunning++;
+    }
+  }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
   B.markOld = (cond) => {
     for (const [m] of B.maps()) m.__benchOld = true;
     B.cond = cond; B.sawRunning = 0; B.readySince = null; B.idleSince = null;
