@@ -43,7 +43,7 @@ from pathlib import Path
 
 from views.webassets import STATIC_DIR, STATIC_URL_PATH
 
-__all__ = ["MAX_ENTRIES", "MAX_BYTES", "MAX_FILES", "PUBLISH_DIR", "DocumentCache", "DOCUMENTS", "render",
+__all__ = ["MAX_ENTRIES", "MAX_BYTES", "MAX_FILES", "MAX_FILE_BYTES", "PUBLISH_DIR", "DocumentCache", "DOCUMENTS", "render",
            "published_path"]
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,8 @@ PUBLISH_DIR: Path = STATIC_DIR / "mapas"
 #: Published files kept on disk; the oldest go first (a frame still showing one that went
 #: is reloaded by the page's next run, which publishes its document again).
 MAX_FILES = 4 * MAX_ENTRIES
+#: Disk the published files may take together (bytes); the oldest go first.
+MAX_FILE_BYTES = 2 * MAX_BYTES
 
 
 def render(m) -> str:
@@ -115,14 +117,18 @@ class DocumentCache:
         ``srcdoc`` frames).
     max_files : int
         Most published files kept in ``publish_dir``.
+    max_file_bytes : int
+        Most bytes the published files may take together.
     """
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES,
-                 publish_dir: Path | None = PUBLISH_DIR, max_files: int = MAX_FILES) -> None:
+                 publish_dir: Path | None = PUBLISH_DIR, max_files: int = MAX_FILES,
+                 max_file_bytes: int = MAX_FILE_BYTES) -> None:
         self.max_entries = int(max_entries)
         self.max_bytes = int(max_bytes)
         self.publish_dir = publish_dir
         self.max_files = int(max_files)
+        self.max_file_bytes = int(max_file_bytes)
         self._names: dict[Hashable, str] = {}  # key -> published file name
         self._unwritable = False
         self._entries: OrderedDict[Hashable, tuple[str, int]] = OrderedDict()
@@ -266,13 +272,21 @@ class DocumentCache:
         return name
 
     def _prune(self, keep: str) -> None:
-        """Remove the least recently published files beyond :attr:`max_files`."""
-        try:
-            files = [(p.stat().st_mtime, p) for p in self.publish_dir.glob("*.html") if p.name != keep]
-        except OSError:
-            return
-        for _, path in sorted(files)[: max(0, len(files) + 1 - self.max_files)]:
+        """Remove the least recently published files beyond :attr:`max_files` and :attr:`max_file_bytes`."""
+        files = []
+        for path in self.publish_dir.glob("*.html"):
+            try:
+                stat = path.stat()
+            except OSError:  # removed meanwhile (another process pruning)
+                continue
+            files.append((path.name == keep, stat.st_mtime, stat.st_size, path))
+        files.sort()  # the file just published last, the others oldest first
+        count, total = len(files), sum(f[2] for f in files)
+        for is_kept, _, size, path in files:
+            if is_kept or (count <= self.max_files and total <= self.max_file_bytes):
+                break
             path.unlink(missing_ok=True)
+            count, total = count - 1, total - size
 
     def clear(self) -> None:
         """Forget every document (tests; a store change makes new keys anyway)."""

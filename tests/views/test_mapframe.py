@@ -109,3 +109,16 @@ def test_an_unwritable_folder_gives_the_document_for_a_srcdoc_frame(tmp_path):
     cache = mapframe.DocumentCache(publish_dir=blocked / "mapas")
     assert cache.frame("vista", lambda: "<html>doc</html>") == "<html>doc</html>"
     assert mapframe.DocumentCache(publish_dir=None).frame("vista", lambda: "<html>doc</html>") == "<html>doc</html>"
+
+
+def test_published_files_are_pruned_by_disk_size_too(tmp_path):
+    big = "x" * 10_000
+    cache = mapframe.DocumentCache(publish_dir=tmp_path / "mapas", max_files=100, max_file_bytes=25_000)
+    for k in range(4):
+        cache.frame(k, lambda k=k: f"<html>{k}{big}</html>")
+        time.sleep(0.02)
+    sizes = [p.stat().st_size for p in (tmp_path / "mapas").glob("*.html")]
+    assert len(sizes) == 2 and sum(sizes) <= 25_000
+    # The document just published stays even when it alone is larger than the limit.
+    url = cache.frame("grande", lambda: "<html>" + "y" * 40_000 + "</html>")
+    assert [p.name for p in (tmp_path / "mapas").glob("*.html")] == [url.rsplit("/", 1)[1]]
