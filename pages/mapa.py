@@ -362,7 +362,8 @@ if webassets.assets_installed():
             monitoring=_status(version), color_by=color_by, territory_geometry=drawing["geometry"],
         ), title=MAP_TITLE, territories=shown, view_param=VIEW_PARAM, labels=drawing["labels"]), view))
 
-    st.iframe(mapframe.DOCUMENTS.frame(map_key, _build, webassets.base_url_path()), height=MAP_HEIGHT, alt=MAP_TITLE)
+    frame = mapframe.DOCUMENTS.frame(map_key, _build, webassets.base_url_path(), generation=version)
+    st.iframe(frame, height=MAP_HEIGHT, alt=MAP_TITLE)
     st.caption(mapview.count_label(bool(specific_only), bool(per_thousand)) + ". " + selection.relation_scope_note())
 if sites:
     st.caption(

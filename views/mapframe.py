@@ -10,10 +10,11 @@ a miss, and display the text in a frame of their own; a rerun with nothing chang
 costs a dictionary look-up, and the memory held is bounded for the whole process, not
 per visitor.
 
-Each kept document is also *published*: written once, under a name made of its SHA-256,
-to :data:`PUBLISH_DIR` (``static/mapas/``, which Streamlit's static serving hands out as
-``text/html`` at ``/app/static/mapas/...``), and the page gives its frame that address
-(:meth:`DocumentCache.frame`). A rerun then sends the browser a short address instead of
+Each kept document is also *published* (:class:`Publisher`): written once, under a name made
+of its SHA-256, to a folder of this server process below :data:`PUBLISH_DIR` (``static/mapas/``,
+which Streamlit's static serving hands out as ``text/html`` at ``/app/static/mapas/...``), and
+the page gives its frame that address (:meth:`DocumentCache.frame`). The files of a store
+version are withdrawn when a newer version is shown, and a process's files go with it. A rerun then sends the browser a short address instead of
 the whole document (several MB at 10,000 territories), the browser fetches the document
 over plain HTTP straight into its HTML parser (no websocket message, no protobuf string,
 no ``srcdoc`` attribute), and an unchanged map is not reloaded at all. Where the folder
@@ -30,9 +31,13 @@ each session's script in a thread of its own).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import os
+import re
+import secrets
+import shutil
 import sys
 import tempfile
 import threading
@@ -43,8 +48,8 @@ from pathlib import Path
 
 from views.webassets import STATIC_DIR, STATIC_URL_PATH
 
-__all__ = ["MAX_ENTRIES", "MAX_BYTES", "MAX_FILES", "MAX_FILE_BYTES", "PUBLISH_DIR", "DocumentCache", "DOCUMENTS", "render",
-           "published_path"]
+__all__ = ["MAX_ENTRIES", "MAX_BYTES", "MAX_FILES", "MAX_FILE_BYTES", "PUBLISH_DIR", "PRUNE_GRACE_S", "RETRY_S",
+           "Publisher", "DocumentCache", "DOCUMENTS", "render", "published_path"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,14 @@ PUBLISH_DIR: Path = STATIC_DIR / "mapas"
 MAX_FILES = 4 * MAX_ENTRIES
 #: Disk the published files may take together (bytes); the oldest go first.
 MAX_FILE_BYTES = 2 * MAX_BYTES
+#: Seconds a published file is kept whatever the bounds (a browser may still be about to fetch
+#: it), unless the files take more than twice :data:`MAX_FILE_BYTES`.
+PRUNE_GRACE_S = 300.0
+#: Seconds documents go in ``srcdoc`` frames after a failed write, before publishing is tried again.
+RETRY_S = 60.0
+#: A shown file's modification time (its place in the pruning order) is refreshed at most this often.
+TOUCH_S = 60.0
+_RUN_FOLDER = re.compile(r"(\d+)-[0-9a-f]{8}")
 
 
 def render(m) -> str:
@@ -96,7 +109,153 @@ def published_path(url: str) -> Path | None:
     marker = f"/{STATIC_URL_PATH}/{PUBLISH_DIR.name}/"
     if not url.startswith(("/", "http")) or marker not in url:
         return None
-    return PUBLISH_DIR / url.rsplit("/", 1)[1]
+    rest = url.split(marker, 1)[1].split("?", 1)[0]
+    parts = rest.split("/")
+    if len(parts) != 2 or not _RUN_FOLDER.fullmatch(parts[0]) or ".." in rest:
+        return None
+    return PUBLISH_DIR / parts[0] / parts[1]
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` other than this one runs on this machine."""
+    if pid == os.getpid():
+        return False  # a folder named after our pid but not ours: an earlier process that had it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Publisher:
+    """The published map documents of one server process: written once, bounded, withdrawn.
+
+    Files go to a folder of their own below ``root`` (``<pid>-<8 hex>``), so two servers
+    sharing the project never prune each other's files. The folder is removed when the
+    process exits, and the folders of processes that no longer run are removed when this
+    one first publishes: a map of data that was since removed does not outlive its server.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        A folder Streamlit serves (below ``static/``).
+    max_files, max_file_bytes : int
+        Bounds of this process's files; the least recently shown go first, but never one
+        younger than :data:`PRUNE_GRACE_S` unless the files take twice ``max_file_bytes``.
+    """
+
+    def __init__(self, root: Path, max_files: int = MAX_FILES, max_file_bytes: int = MAX_FILE_BYTES) -> None:
+        self.root = Path(root)
+        self.max_files = int(max_files)
+        self.max_file_bytes = int(max_file_bytes)
+        self.folder = self.root / f"{os.getpid()}-{secrets.token_hex(4)}"
+        self._lock = threading.Lock()
+        self._ready = False
+        self._retry_at = 0.0
+        self._touched: dict[str, float] = {}
+
+    def writable(self) -> bool:
+        """False for :data:`RETRY_S` after a failed write."""
+        return time.monotonic() >= self._retry_at
+
+    def failed(self, exc: OSError) -> None:
+        """Note a failed write: documents go in ``srcdoc`` frames for a while."""
+        log.warning("map documents go in srcdoc frames for %.0f s: %s cannot be written (%s)",
+                    RETRY_S, self.folder, exc)
+        self._retry_at = time.monotonic() + RETRY_S
+
+    def url(self, name: str, base_url_path: str = "", rewrites: int = 0) -> str:
+        """Root-relative address of a published file (``?r=n`` after ``n`` rewrites)."""
+        tail = f"?r={rewrites}" if rewrites else ""
+        return f"{base_url_path}/{STATIC_URL_PATH}/{self.root.name}/{self.folder.name}/{name}{tail}"
+
+    def touch(self, name: str) -> bool:
+        """Whether ``name`` is still published; its time is refreshed (at most every :data:`TOUCH_S`)."""
+        path = self.folder / name
+        now = time.monotonic()
+        if now - self._touched.get(name, float("-inf")) < TOUCH_S:
+            return path.is_file()
+        try:
+            os.utime(path)
+        except OSError:
+            return False
+        self._touched[name] = now
+        return True
+
+    def publish(self, document: str) -> str:
+        """Write ``document`` under its content name (once) and prune; its file name.
+
+        Raises
+        ------
+        OSError
+            When the folder or the file cannot be written.
+        """
+        data = document.encode("utf-8")
+        name = hashlib.sha256(data).hexdigest()[:32] + ".html"
+        target = self.folder / name
+        with self._lock:
+            if not self._ready:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                atexit.register(shutil.rmtree, self.folder, True)
+                self._sweep()
+                self._ready = True
+            try:
+                os.utime(target)  # already published (the same map under another key)
+            except FileNotFoundError:
+                self._write(target, data)
+            self._touched[name] = time.monotonic()
+            try:
+                self._prune(keep=name)
+            except OSError as exc:  # the document is published; pruning waits for the next one
+                log.warning("published map documents could not be pruned: %s", exc)
+        return name
+
+    def withdraw(self, names) -> None:
+        """Remove published files (documents of data that changed)."""
+        with self._lock:
+            for name in names:
+                (self.folder / name).unlink(missing_ok=True)
+                self._touched.pop(name, None)
+
+    def _write(self, target: Path, data: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)  # atomic: a browser never reads half a file
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def _sweep(self) -> None:
+        """Remove the folders of processes that no longer run, and files of the older flat layout."""
+        for path in self.root.iterdir():
+            match = _RUN_FOLDER.fullmatch(path.name)
+            if path.is_dir() and match and path != self.folder and not _alive(int(match.group(1))):
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.is_file() and path.suffix == ".html":
+                path.unlink(missing_ok=True)
+
+    def _prune(self, keep: str) -> None:
+        files = []
+        for path in self.folder.glob("*.html"):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            files.append((path.name == keep, stat.st_mtime, stat.st_size, path))
+        files.sort()  # the file just published last, the others least recently shown first
+        count, total, now = len(files), sum(f[2] for f in files), time.time()
+        for is_kept, mtime, size, path in files:
+            over = count > self.max_files or total > self.max_file_bytes
+            if is_kept or not over or (now - mtime < PRUNE_GRACE_S and total <= 2 * self.max_file_bytes):
+                break
+            path.unlink(missing_ok=True)
+            self._touched.pop(path.name, None)
+            count, total = count - 1, total - size
 
 
 class DocumentCache:
@@ -113,12 +272,10 @@ class DocumentCache:
         Most memory (``sys.getsizeof`` of the strings) kept; a single document larger
         than this is returned but not kept.
     publish_dir : pathlib.Path or None
-        Where :meth:`frame` publishes documents; ``None`` never publishes (documents go in
-        ``srcdoc`` frames).
-    max_files : int
-        Most published files kept in ``publish_dir``.
-    max_file_bytes : int
-        Most bytes the published files may take together.
+        Where :meth:`frame` publishes documents (a :class:`Publisher` of this folder);
+        ``None`` never publishes (documents go in ``srcdoc`` frames).
+    max_files, max_file_bytes : int
+        Bounds of the published files (:class:`Publisher`).
     """
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES,
@@ -126,11 +283,10 @@ class DocumentCache:
                  max_file_bytes: int = MAX_FILE_BYTES) -> None:
         self.max_entries = int(max_entries)
         self.max_bytes = int(max_bytes)
-        self.publish_dir = publish_dir
-        self.max_files = int(max_files)
-        self.max_file_bytes = int(max_file_bytes)
-        self._names: dict[Hashable, str] = {}  # key -> published file name
-        self._unwritable = False
+        self.publisher = None if publish_dir is None else Publisher(publish_dir, max_files, max_file_bytes)
+        self._names: dict[Hashable, tuple[str, int]] = {}  # key -> (published file name, rewrites)
+        self._generations: dict[Hashable, Hashable] = {}  # key -> data generation it was built for
+        self._generation: Hashable | None = None
         self._entries: OrderedDict[Hashable, tuple[str, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -207,17 +363,18 @@ class DocumentCache:
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
                 gone, (_, dropped) = self._entries.popitem(last=False)
                 self._names.pop(gone, None)
+                self._generations.pop(gone, None)
                 self._bytes -= dropped
 
-    def frame(self, key: Hashable, build: Callable[[], str], base_url_path: str = "") -> str:
+    def frame(self, key: Hashable, build: Callable[[], str], base_url_path: str = "",
+              generation: Hashable | None = None) -> str:
         """What a page hands ``st.iframe`` for ``key``: the published document's address, or the document.
 
-        The document (:meth:`get`) is written once to :attr:`publish_dir` under the first
-        32 hex digits of its SHA-256 (an atomic rename, so a browser never reads half a
-        file; the same document under two keys is one file) and its root-relative address
-        is returned. A rerun that finds the key and its file costs a dictionary look-up and
-        a ``stat``. When the folder cannot be written the document itself is returned,
-        for a ``srcdoc`` frame.
+        The document (:meth:`get`) is written once by :attr:`publisher` (a :class:`Publisher`)
+        and its root-relative address is returned. A rerun that finds the key and its file
+        costs a dictionary look-up and a ``stat``. A file that went missing is written again
+        under a new address (``?r=n``), so a frame that showed the old one reloads. When the
+        folder cannot be written the document itself is returned, for a ``srcdoc`` frame.
 
         Parameters
         ----------
@@ -226,73 +383,64 @@ class DocumentCache:
         base_url_path : str
             Streamlit's ``server.baseUrlPath`` as ``/prefix`` or ``""``
             (:func:`views.webassets.base_url_path`).
+        generation : hashable, optional
+            The version of the data the document shows (the store version). The first call
+            with a new generation withdraws every document of the others, kept and
+            published: a map of data that was removed is no longer served.
 
         Returns
         -------
         str
-            ``{base_url_path}/app/static/mapas/<sha256[:32]>.html``, or the HTML document.
+            ``{base_url_path}/app/static/mapas/<run>/<sha256[:32]>.html`` (``?r=n`` after a
+            rewrite), or the HTML document.
         """
+        if generation is not None:
+            self._retire(generation)
         document = self.get(key, build)
-        if self.publish_dir is None or self._unwritable:
+        publisher = self.publisher
+        if publisher is None or not publisher.writable():
             return document
         with self._lock:
-            name = self._names.get(key)
-        if name is None or not (self.publish_dir / name).is_file():
-            try:
-                name = self._publish(document)
-            except OSError as exc:
-                log.warning("map documents go in srcdoc frames: %s cannot be written (%s)", self.publish_dir, exc)
-                self._unwritable = True
-                return document
-            with self._lock:
-                if key in self._entries:
-                    self._names[key] = name
-        return f"{base_url_path}/{STATIC_URL_PATH}/{self.publish_dir.name}/{name}"
-
-    def _publish(self, document: str) -> str:
-        """Write ``document`` under its content name (once) and prune old files; its file name."""
-        data = document.encode("utf-8")
-        name = hashlib.sha256(data).hexdigest()[:32] + ".html"
-        folder = self.publish_dir
-        target = folder / name
-        if target.is_file():
-            os.utime(target)  # recently used: the last to be pruned
-            return name
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
+            name, rewrites = self._names.get(key, (None, 0))
+        if name is not None and publisher.touch(name):
+            return publisher.url(name, base_url_path, rewrites)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        self._prune(keep=name)
-        return name
+            fresh = publisher.publish(document)
+        except OSError as exc:
+            publisher.failed(exc)
+            return document
+        rewrites += name is not None
+        with self._lock:
+            if key in self._entries:
+                self._names[key] = (fresh, rewrites)
+                if generation is not None:
+                    self._generations[key] = generation
+        return publisher.url(fresh, base_url_path, rewrites)
 
-    def _prune(self, keep: str) -> None:
-        """Remove the least recently published files beyond :attr:`max_files` and :attr:`max_file_bytes`."""
-        files = []
-        for path in self.publish_dir.glob("*.html"):
-            try:
-                stat = path.stat()
-            except OSError:  # removed meanwhile (another process pruning)
-                continue
-            files.append((path.name == keep, stat.st_mtime, stat.st_size, path))
-        files.sort()  # the file just published last, the others oldest first
-        count, total = len(files), sum(f[2] for f in files)
-        for is_kept, _, size, path in files:
-            if is_kept or (count <= self.max_files and total <= self.max_file_bytes):
-                break
-            path.unlink(missing_ok=True)
-            count, total = count - 1, total - size
+    def _retire(self, generation: Hashable) -> None:
+        """Drop the documents of generations other than ``generation`` and unpublish their files."""
+        with self._lock:
+            if self._generation == generation:
+                return
+            self._generation = generation
+            old = [k for k, g in self._generations.items() if g != generation]
+            names = {self._names[k][0] for k in old if k in self._names}
+            for k in old:
+                held = self._entries.pop(k, None)
+                if held is not None:
+                    self._bytes -= held[1]
+                self._names.pop(k, None)
+                self._generations.pop(k, None)
+            names -= {n for n, _ in self._names.values()}  # still shown under a current key
+        if self.publisher is not None:
+            self.publisher.withdraw(names)
 
     def clear(self) -> None:
         """Forget every document (tests; a store change makes new keys anyway)."""
         with self._lock:
             self._entries.clear()
             self._names.clear()
+            self._generations.clear()
             self._bytes = 0
 
 

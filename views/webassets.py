@@ -86,10 +86,12 @@ DROPPED_ASSETS: frozenset[str] = frozenset(
     }
 )
 
-#: folium elements whose scripts call jQuery's ``$()`` (a ``Popup`` builds its content with it,
-#: ``TimeSliderChoropleth`` waits for the document with it); a map with none of them, and with
-#: no ``objects_to_stay_in_front`` (``$(document).ready``), does not load jQuery.
-JQUERY_ELEMENTS: frozenset[str] = frozenset({"Popup", "TimeSliderChoropleth"})
+#: folium elements whose scripts call jQuery (a ``Popup`` builds its content with ``$()``,
+#: ``TimeSliderChoropleth`` waits for the document with it, ``HeatMapWithTime`` uses
+#: ``$.extend``); a map with none of them, and with no ``objects_to_stay_in_front``
+#: (``$(document).ready``), does not load jQuery. (``folium.GeoJson(embed=False)`` fetches
+#: its data with ``$.ajax`` from a URL; the app embeds its data, as drawing offline requires.)
+JQUERY_ELEMENTS: frozenset[str] = frozenset({"Popup", "TimeSliderChoropleth", "HeatMapWithTime"})
 
 #: Maximum zoom given to maps without one (OpenStreetMap's standard tiles go to 19).
 DEFAULT_MAX_ZOOM = 19

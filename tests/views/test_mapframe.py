@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -74,51 +76,111 @@ def test_render_gives_a_whole_document_that_loads_leaflet_from_the_app():
     assert all(f'src="{u}"' in html for u in js)
 
 
+def _files(cache) -> list[str]:
+    return sorted(p.name for p in cache.publisher.folder.glob("*.html"))
+
+
 def test_a_document_is_published_once_under_its_content_name(tmp_path):
     cache = mapframe.DocumentCache(publish_dir=tmp_path / "mapas")
     calls = []
     build = lambda: calls.append(1) or "<!DOCTYPE html><p>mapa ñandú</p>"  # noqa: E731
     url = cache.frame(("mapa", 1), build, "/sit")
-    name = url.rsplit("/", 1)[1]
-    assert url == f"/sit/app/static/mapas/{name}" and len(name) == len("0" * 32 + ".html")
-    published = tmp_path / "mapas" / name
+    run, name = url.split("/")[-2:]
+    assert url == f"/sit/app/static/mapas/{run}/{name}" and len(name) == len("0" * 32 + ".html")
+    assert run == cache.publisher.folder.name and run.startswith(f"{os.getpid()}-")
+    published = cache.publisher.folder / name
     assert published.read_text(encoding="utf-8") == "<!DOCTYPE html><p>mapa ñandú</p>"
-    assert cache.frame(("mapa", 1), build) == f"/app/static/mapas/{name}" and len(calls) == 1
-    # The same document under another key is the same file; a deleted file is written again.
-    assert cache.frame(("mapa", 2), lambda: "<!DOCTYPE html><p>mapa ñandú</p>") == f"/app/static/mapas/{name}"
-    published.unlink()
-    assert cache.frame(("mapa", 1), build) == f"/app/static/mapas/{name}" and published.is_file() and len(calls) == 1
-    assert [p.name for p in (tmp_path / "mapas").iterdir()] == [name]  # no temporary file left
+    assert cache.frame(("mapa", 1), build) == f"/app/static/mapas/{run}/{name}" and len(calls) == 1
+    # The same document under another key is the same file.
+    assert cache.frame(("mapa", 2), lambda: "<!DOCTYPE html><p>mapa ñandú</p>") == f"/app/static/mapas/{run}/{name}"
+    assert [p.name for p in cache.publisher.folder.iterdir()] == [name]  # no temporary file left
 
 
-def test_published_files_are_pruned_oldest_first(tmp_path):
+def test_a_file_that_went_missing_is_written_again_under_a_new_address(tmp_path, monkeypatch):
+    monkeypatch.setattr(mapframe, "TOUCH_S", 0.0)
+    cache = mapframe.DocumentCache(publish_dir=tmp_path / "mapas")
+    first = cache.frame("vista", lambda: "<html>doc</html>")
+    path = cache.publisher.folder / first.rsplit("/", 1)[1]
+    path.unlink()  # pruned by another visitor's map between the page's check and the browser's request
+    again = cache.frame("vista", lambda: "<html>never built again</html>")
+    assert again == first + "?r=1" and path.read_text() == "<html>doc</html>"  # the frame reloads
+    assert mapframe.published_path(again) == mapframe.PUBLISH_DIR / path.parent.name / path.name
+
+
+def test_published_files_are_pruned_least_recently_shown_first(tmp_path, monkeypatch):
+    monkeypatch.setattr(mapframe, "PRUNE_GRACE_S", 0.0)
+    monkeypatch.setattr(mapframe, "TOUCH_S", 0.0)
     cache = mapframe.DocumentCache(publish_dir=tmp_path / "mapas", max_files=3)
+    popular = cache.frame("popular", lambda: "<html>popular</html>")
     urls = []
-    for k in range(5):
-        urls.append(cache.frame(k, lambda k=k: f"<html>{k}</html>"))
+    for k in range(4):
         time.sleep(0.02)  # distinct modification times
-    kept = sorted(p.name for p in (tmp_path / "mapas").glob("*.html"))
-    assert len(kept) == 3 and sorted(u.rsplit("/", 1)[1] for u in urls[-3:]) == kept
-    assert mapframe.published_path(urls[-1]) == mapframe.PUBLISH_DIR / urls[-1].rsplit("/", 1)[1]
+        assert cache.frame("popular", lambda: "never") == popular  # shown again: the last to go
+        time.sleep(0.02)
+        urls.append(cache.frame(k, lambda k=k: f"<html>{k}</html>"))
+    kept = _files(cache)
+    assert len(kept) == 3 and popular.rsplit("/", 1)[1] in kept and urls[-1].rsplit("/", 1)[1] in kept
     assert mapframe.published_path("<!DOCTYPE html><p>/app/static/mapas/</p>") is None
+    assert mapframe.published_path("/app/static/mapas/../../app.py") is None
 
 
-def test_an_unwritable_folder_gives_the_document_for_a_srcdoc_frame(tmp_path):
-    blocked = tmp_path / "archivo"
-    blocked.write_text("no es una carpeta")
-    cache = mapframe.DocumentCache(publish_dir=blocked / "mapas")
-    assert cache.frame("vista", lambda: "<html>doc</html>") == "<html>doc</html>"
-    assert mapframe.DocumentCache(publish_dir=None).frame("vista", lambda: "<html>doc</html>") == "<html>doc</html>"
+def test_young_files_are_kept_unless_the_disk_bound_is_far_exceeded(tmp_path):
+    big = "x" * 10_000
+    cache = mapframe.DocumentCache(publish_dir=tmp_path / "mapas", max_files=2, max_file_bytes=25_000)
+    for k in range(4):  # four young files: over the count bound, under twice the size bound
+        cache.frame(k, lambda k=k: f"<html>{k}{big}</html>")
+    assert len(_files(cache)) == 4
+    for k in range(4, 8):  # past twice the size bound: the oldest go even when young
+        cache.frame(k, lambda k=k: f"<html>{k}{big}</html>")
+    sizes = [p.stat().st_size for p in cache.publisher.folder.glob("*.html")]
+    assert sum(sizes) <= 2 * 25_000 and len(sizes) < 8
 
 
-def test_published_files_are_pruned_by_disk_size_too(tmp_path):
+def test_published_files_are_pruned_by_disk_size_too(tmp_path, monkeypatch):
+    monkeypatch.setattr(mapframe, "PRUNE_GRACE_S", 0.0)
     big = "x" * 10_000
     cache = mapframe.DocumentCache(publish_dir=tmp_path / "mapas", max_files=100, max_file_bytes=25_000)
     for k in range(4):
         cache.frame(k, lambda k=k: f"<html>{k}{big}</html>")
         time.sleep(0.02)
-    sizes = [p.stat().st_size for p in (tmp_path / "mapas").glob("*.html")]
+    sizes = [p.stat().st_size for p in cache.publisher.folder.glob("*.html")]
     assert len(sizes) == 2 and sum(sizes) <= 25_000
     # The document just published stays even when it alone is larger than the limit.
     url = cache.frame("grande", lambda: "<html>" + "y" * 40_000 + "</html>")
-    assert [p.name for p in (tmp_path / "mapas").glob("*.html")] == [url.rsplit("/", 1)[1]]
+    assert _files(cache) == [url.rsplit("/", 1)[1]]
+
+
+def test_maps_of_an_older_store_version_are_withdrawn(tmp_path):
+    cache = mapframe.DocumentCache(publish_dir=tmp_path / "mapas")
+    old = cache.frame(("mapa", 7), lambda: "<html>UV Privada 12.345.678-9</html>", generation=7)
+    also_old = cache.frame(("sector", 7), lambda: "<html>sector 7</html>", generation=7)
+    assert len(_files(cache)) == 2
+    new = cache.frame(("mapa", 8), lambda: "<html>capa quitada</html>", generation=8)
+    assert _files(cache) == [new.rsplit("/", 1)[1]]
+    assert ("mapa", 7) not in cache and ("sector", 7) not in cache and old != new != also_old
+
+
+def test_an_unwritable_folder_gives_the_document_for_a_srcdoc_frame_and_is_tried_again(tmp_path, monkeypatch):
+    blocked = tmp_path / "archivo"
+    blocked.write_text("no es una carpeta")
+    cache = mapframe.DocumentCache(publish_dir=blocked / "mapas")
+    assert cache.frame("vista", lambda: "<html>doc</html>") == "<html>doc</html>"
+    assert cache.frame("otra", lambda: "<html>otra</html>") == "<html>otra</html>"  # no retry at once
+    assert mapframe.DocumentCache(publish_dir=None).frame("vista", lambda: "<html>doc</html>") == "<html>doc</html>"
+    blocked.unlink()  # the folder can be made now
+    monkeypatch.setattr(cache.publisher, "_retry_at", 0.0)  # RETRY_S later
+    assert cache.frame("vista", lambda: "never").startswith("/app/static/mapas/")
+
+
+def test_folders_of_processes_that_ended_are_removed(tmp_path):
+    root = tmp_path / "mapas"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = root / f"{int(gone.stdout)}-0123abcd"
+    alive = root / f"{os.getppid()}-89abcdef"
+    for folder in (dead, alive):
+        folder.mkdir(parents=True)
+        (folder / "viejo.html").write_text("<html>datos quitados</html>")
+    (root / "plano.html").write_text("<html>disposición anterior</html>")
+    cache = mapframe.DocumentCache(publish_dir=root)
+    cache.frame("vista", lambda: "<html>doc</html>")
+    assert not dead.exists() and alive.exists() and not (root / "plano.html").exists()
