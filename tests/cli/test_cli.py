@@ -299,7 +299,14 @@ def test_keyboard_interrupt_is_one_line(data_dir):
         env=env, cwd=settings.PROJECT_DIR, text=True,
     )
     deadline = time.monotonic() + 60
-    while "pipe" not in Path(f"/proc/{proc.pid}/wchan").read_text():  # waiting for the password on stdin
+
+    def reading_stdin() -> bool:
+        """Blocked reading a pipe on descriptor 0: the password. (A pipe read alone is not enough:
+        ctypes' find_library reads ``ldconfig -p`` through a pipe while the libraries load.)"""
+        syscall = Path(f"/proc/{proc.pid}/syscall").read_text().split()
+        return "pipe" in Path(f"/proc/{proc.pid}/wchan").read_text() and len(syscall) > 1 and syscall[1] == "0x0"
+
+    while not reading_stdin():
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
