@@ -297,12 +297,15 @@ def test_keyboard_interrupt_is_one_line(data_dir):
     proc = subprocess.Popen(
         [*CLI, "usuarios", "crear", "ana", "--rol", "planificador"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=env, cwd=settings.PROJECT_DIR, text=True,
+        # Ctrl-C reaches the CLI as it reaches a person's command: a runner started in the background
+        # by a non-interactive shell ignores SIGINT, its children inherit that, and Python then
+        # leaves SIGINT ignored (the CLI would read an empty password instead).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
 
     def reading_stdin() -> bool:
-        """Blocked reading a pipe on descriptor 0: the password. (A pipe read alone is not enough:
-        ctypes' find_library reads ``ldconfig -p`` through a pipe while the libraries load.)"""
+        """Blocked reading a pipe on descriptor 0: waiting for the password."""
         syscall = Path(f"/proc/{proc.pid}/syscall").read_text().split()
         return "pipe" in Path(f"/proc/{proc.pid}/wchan").read_text() and len(syscall) > 1 and syscall[1] == "0x0"
 
