@@ -59,6 +59,8 @@ from layers.store.base import (
 )
 
 log = logging.getLogger(__name__)
+#: Reads of a layer tried while writes keep committing, before one is made holding the writer lock.
+READ_TRIES = 5
 
 #: GeoPackage ``application_id`` ("GPKG").
 GPKG_APPLICATION_ID = 0x47504B47
@@ -580,11 +582,31 @@ class GeoPackageStore:
             kwargs["columns"] = list(columns)
         if bbox is not None:
             kwargs["bbox"] = tuple(bbox)
+        # GDAL counts a layer's features and then reads them in separate statements, each its own
+        # SQLite snapshot: a write committed in between gives rows of the new layer cut to the old
+        # count. The read counts only if no write was committed around it (the version is bumped
+        # inside every write transaction); after a few tries it is made while writers wait.
+        for _ in range(READ_TRIES):
+            before = self._stamp()
+            frame = self._read(name, kwargs)
+            if before is None or self._stamp() == before:
+                return frame
+        with _write_lock(self.path):
+            return self._read(name, kwargs)
+
+    def _read(self, name: str, kwargs: dict[str, Any]) -> gpd.GeoDataFrame | pd.DataFrame:
         try:
             with _libraries.hold(_GDAL):
                 return pyogrio.read_dataframe(self.path, layer=name, **kwargs)
         except pyogrio.errors.DataLayerError as exc:
             raise UnknownLayerError(f"Capa desconocida: «{name}».", name=name) from exc
+
+    def _stamp(self) -> int | None:
+        """:meth:`version`, or ``None`` when it cannot be read (the read itself then says why)."""
+        try:
+            return self.version()
+        except Exception:  # noqa: BLE001 - the layer read reports the real problem
+            return None
 
     def version(self) -> int:
         """Counter of committed writes, mixed with the file's inode (a restored copy differs)."""
