@@ -397,6 +397,10 @@ class DocumentCache:
         if generation is not None:
             self._retire(generation)
         document = self.get(key, build)
+        if generation is not None:
+            with self._lock:
+                if key in self._entries:
+                    self._generations[key] = generation
         publisher = self.publisher
         if publisher is None or not publisher.writable():
             return document
@@ -413,8 +417,6 @@ class DocumentCache:
         with self._lock:
             if key in self._entries:
                 self._names[key] = (fresh, rewrites)
-                if generation is not None:
-                    self._generations[key] = generation
         return publisher.url(fresh, base_url_path, rewrites)
 
     def _retire(self, generation: Hashable) -> None:

@@ -158,6 +158,11 @@ def test_maps_of_an_older_store_version_are_withdrawn(tmp_path):
     new = cache.frame(("mapa", 8), lambda: "<html>capa quitada</html>", generation=8)
     assert _files(cache) == [new.rsplit("/", 1)[1]]
     assert ("mapa", 7) not in cache and ("sector", 7) not in cache and old != new != also_old
+    # Documents kept for srcdoc frames (nothing published) are withdrawn the same way.
+    inline = mapframe.DocumentCache(publish_dir=None)
+    inline.frame(("mapa", 7), lambda: "<html>7</html>", generation=7)
+    inline.frame(("mapa", 8), lambda: "<html>8</html>", generation=8)
+    assert ("mapa", 7) not in inline and ("mapa", 8) in inline
 
 
 def test_an_unwritable_folder_gives_the_document_for_a_srcdoc_frame_and_is_tried_again(tmp_path, monkeypatch):
