@@ -519,6 +519,30 @@ def init_widget(key: str, value: object) -> None:
 FORMAT_LABELS = {"geojson": "GeoJSON", "csv": "CSV", "gpkg": "GeoPackage", "shp": "Shapefile (zip)", "kml": "KML"}
 
 
+def show_map(frame: str, height: int, title: str) -> None:
+    """Show a map document of :meth:`views.mapframe.DocumentCache.frame` in the page.
+
+    A published address goes in a frame the page makes itself (:func:`views.mapframe.mount`
+    through ``st.html``, which every page has already loaded); a document (the fallback of
+    a read-only install) goes in an ``st.iframe`` ``srcdoc`` frame.
+
+    Parameters
+    ----------
+    frame : str
+        What :meth:`views.mapframe.DocumentCache.frame` returned.
+    height : int
+        Height of the map, CSS pixels.
+    title : str
+        Accessible name of the map's frame.
+    """
+    from views import mapframe
+
+    if mapframe.published_path(frame) is not None:
+        st.html(mapframe.mount(frame, height, title), unsafe_allow_javascript=True)
+    else:
+        st.iframe(frame, height=height, alt=title)
+
+
 def download_buttons(frame: gpd.GeoDataFrame, formats, base_name: str, key_prefix: str) -> None:
     """One download button per format, side by side; each file is built only when clicked.
 

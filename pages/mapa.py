@@ -363,7 +363,7 @@ if webassets.assets_installed():
         ), title=MAP_TITLE, territories=shown, view_param=VIEW_PARAM, labels=drawing["labels"]), view))
 
     frame = mapframe.DOCUMENTS.frame(map_key, _build, webassets.base_url_path(), generation=version)
-    st.iframe(frame, height=MAP_HEIGHT, alt=MAP_TITLE)
+    shared.show_map(frame, MAP_HEIGHT, MAP_TITLE)
     st.caption(mapview.count_label(bool(specific_only), bool(per_thousand)) + ". " + selection.relation_scope_note())
 if sites:
     st.caption(

@@ -183,8 +183,8 @@ with map_column:
 
         # Rendered once per territory and store version for every visitor (views.mapframe).
         map_key = ("sector", shared.store_version(), webassets.base_url_path(), layer_name, slug, sites)
-        st.iframe(mapframe.DOCUMENTS.frame(map_key, _build, webassets.base_url_path(),
-                                           generation=shared.store_version()), height=MAP_HEIGHT, alt=map_title)
+        shared.show_map(mapframe.DOCUMENTS.frame(map_key, _build, webassets.base_url_path(),
+                                                 generation=shared.store_version()), MAP_HEIGHT, map_title)
     else:
         st.error(webassets.missing_assets_message())
     st.page_link("pages/mapa.py", label="Ver este territorio en el mapa del plan", icon=":material/map:",

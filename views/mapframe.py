@@ -21,9 +21,11 @@ no ``srcdoc`` attribute), and an unchanged map is not reloaded at all. Where the
 cannot be written (a read-only install), the document itself goes in a ``srcdoc`` frame,
 as before.
 
-The document loads Leaflet and its plugins from the app itself (root-relative URLs of
-:mod:`views.webassets`, resolved against the app's own address), so it draws with no
-internet.
+The document holds Leaflet and its plugins, copied in from the app's own vendored files
+(:func:`views.webassets.inline_assets`; their images load from root-relative URLs, resolved
+against the app's own address), so it draws with no internet and with no request after its
+own. The page makes the frame itself (:func:`mount`, shown with ``st.html``) rather than
+through ``st.iframe``, whose frontend component is fetched only when the page first needs it.
 
 Nothing here imports Streamlit: the cache is a plain, thread-safe LRU (Streamlit runs
 each session's script in a thread of its own).
@@ -46,10 +48,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from pathlib import Path
 
-from views.webassets import STATIC_DIR, STATIC_URL_PATH
+from views import _jinja
+from views.webassets import STATIC_DIR, STATIC_URL_PATH, inline_assets
 
 __all__ = ["MAX_ENTRIES", "MAX_BYTES", "MAX_FILES", "MAX_FILE_BYTES", "PUBLISH_DIR", "PRUNE_GRACE_S", "RETRY_S",
-           "Publisher", "DocumentCache", "DOCUMENTS", "render", "published_path"]
+           "Publisher", "DocumentCache", "DOCUMENTS", "render", "mount", "published_path"]
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +90,46 @@ def render(m) -> str:
     Returns
     -------
     str
-        ``<!DOCTYPE html>`` document whose scripts and stylesheets are the map's
-        ``default_js`` / ``default_css`` links (local URLs after ``localize_map``).
+        ``<!DOCTYPE html>`` document holding the map's vendored scripts and stylesheets
+        (:func:`views.webassets.inline_assets`: the map's ``default_js`` / ``default_css``
+        after ``localize_map``), so it draws with no further request; other links stay links.
+
+    Raises
+    ------
+    views.webassets.MapAssetsMissingError
+        If a vendored file the map links is not installed.
     """
-    return m.get_root().render()
+    return inline_assets(m.get_root().render())
+
+
+def mount(src: str, height: int, title: str) -> str:
+    """HTML that shows a published map document in a frame made by the page itself.
+
+    For ``st.html(..., unsafe_allow_javascript=True)``: a ``div.sit-mapa`` of the given
+    height carrying the address and the accessible name as attributes (escaped by the
+    template ``views/templates/mapframe.html``), and a fixed script that makes the
+    ``iframe``. ``st.iframe`` would draw the same frame, but only once Streamlit's lazily
+    loaded frame component arrives, queued behind the page's other code (0.3–0.4 s on
+    the shipped map page, ``bench/README.md``); ``st.html`` is already loaded by every
+    page (:func:`pages._shared.page_setup`). The text is the same on every rerun of a
+    view, so Streamlit keeps the element and the frame is not reloaded.
+
+    Parameters
+    ----------
+    src : str
+        Root-relative address of a published document (:meth:`DocumentCache.frame`);
+        the script makes no frame for any other address.
+    height : int
+        Height of the frame, CSS pixels.
+    title : str
+        Accessible name of the frame (what a screen reader announces).
+
+    Returns
+    -------
+    str
+        The HTML fragment.
+    """
+    return _jinja.render("mapframe.html", src=src, height=int(height), title=title)
 
 
 def published_path(url: str) -> Path | None:

@@ -29,7 +29,9 @@ from a CDN for those).
 
 from __future__ import annotations
 
+import functools
 import gc
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -400,6 +402,93 @@ class _Links(HTMLParser):
             self.js[attrs["src"]] = None
         elif tag == "link" and "stylesheet" in (attrs.get("rel") or "") and attrs.get("href"):
             self.css[attrs["href"]] = None
+
+
+class _VendoredTags(HTMLParser):
+    """Start tags of a document's ``<script src>`` and stylesheet links that load vendored files."""
+
+    def __init__(self, files: dict[str, Path]):
+        super().__init__(convert_charrefs=True)
+        self.files = files
+        self.tags: list[tuple[str, str, Path]] = []  # (tag, start tag as written, file)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        url = None
+        if tag == "script":
+            url = attrs.get("src")
+        elif tag == "link" and "stylesheet" in (attrs.get("rel") or ""):
+            url = attrs.get("href")
+        if url in self.files:
+            self.tags.append((tag, self.get_starttag_text(), self.files[url]))
+
+
+#: A relative ``url(...)`` of a stylesheet (not ``data:``, not absolute, not a ``#fragment``).
+_CSS_RELATIVE_URL = re.compile(r"""url\(\s*(['"]?)(?![a-zA-Z][a-zA-Z0-9+.-]*:|/|#)([^'")]+)\1\s*\)""")
+#: A relative source-map comment at the end of a vendored file.
+_SOURCE_MAP = re.compile(r"(sourceMappingURL=)(?![a-zA-Z][a-zA-Z0-9+.-]*:|/)(\S+?)(\s*\*/)?\s*$")
+
+
+@functools.lru_cache(maxsize=16)
+def _inline_text(path: str, mtime_ns: int, kind: str, folder_url: str) -> str | None:
+    """The text of a vendored file made fit to sit inside the document, or None if it cannot."""
+    text = Path(path).read_text(encoding="utf-8")
+    closing = "</script" if kind == "script" else "</style"
+    if closing in text.lower() or "<!--" in text:
+        return None  # it could end its element early: keep the link
+    text = _SOURCE_MAP.sub(lambda m: f"{m.group(1)}{folder_url}{m.group(2)}{m.group(3) or ''}", text)
+    if kind == "link":
+        text = _CSS_RELATIVE_URL.sub(lambda m: f"url({m.group(1)}{folder_url}{m.group(2)}{m.group(1)})", text)
+    return text
+
+
+def inline_assets(document: str) -> str:
+    """The document with the vendored scripts and stylesheets it links written into it.
+
+    A map frame then draws from its one document: no further request waits in the
+    browser's queue (six connections per host, shared with the page's own code chunks)
+    before Leaflet can run. Every ``<script src>`` and ``<link rel=stylesheet>`` of a
+    file of :data:`JS_ASSETS` / :data:`CSS_ASSETS` at its local URL (:func:`asset_url`)
+    becomes a ``<script>`` or ``<style>`` element holding the file; the stylesheets'
+    relative ``url(...)`` (Leaflet's control and marker images) and the source-map
+    comments point at the vendored folder, so images still load from the app. A file
+    whose text could close its element early (``</script``, ``</style``, ``<!--``) keeps
+    its link. Other links are left as they are. Files are read once per modification.
+
+    Parameters
+    ----------
+    document : str
+        An HTML document, e.g. :func:`views.mapframe.render` of a map after
+        :func:`localize_map`.
+
+    Returns
+    -------
+    str
+        The document, about 200 kB larger with Leaflet and its stylesheet.
+
+    Raises
+    ------
+    MapAssetsMissingError
+        If a linked vendored file is not installed (``make setup`` was not run).
+    """
+    files = {asset_url(rel): VENDOR_DIR / rel for rel in {*JS_ASSETS.values(), *CSS_ASSETS.values()}}
+    parser = _VendoredTags(files)
+    parser.feed(document)
+    parser.close()
+    for tag, start, path in parser.tags:
+        try:
+            mtime_ns = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            raise MapAssetsMissingError(f"{MISSING_ASSETS_MESSAGE} (falta {path.name} en static/vendor)") from None
+        folder_url = asset_url(path.parent.relative_to(VENDOR_DIR).as_posix()) + "/"
+        text = _inline_text(str(path), mtime_ns, tag, folder_url)
+        if text is None:
+            continue
+        if tag == "script":
+            document = document.replace(start + "</script>", f"<script>{text}</script>")
+        else:
+            document = document.replace(start, f"<style>{text}</style>")
+    return document
 
 
 def asset_links(m) -> tuple[list[str], list[str]]:

@@ -27,6 +27,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -251,8 +252,48 @@ def app_test(page: str | None = None, query: dict[str, str] | None = None, timeo
     return at
 
 
-def frame_document(frame) -> str:
-    """The HTML document an ``st.iframe`` element shows (its proto, from ``at.get("iframe")``).
+@dataclass(frozen=True)
+class MapFrame:
+    """A map frame of a page run by AppTest: its address or its document, and its accessible name."""
+
+    src: str
+    srcdoc: str
+    alt: str
+
+
+class _MountedFrames(HTMLParser):
+    """``div.sit-mapa`` elements of :func:`views.mapframe.mount` (address and name attributes)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.frames: list[MapFrame] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "div" and "sit-mapa" in (attrs.get("class") or "").split():
+            self.frames.append(MapFrame(attrs.get("data-src") or "", "", attrs.get("data-title") or ""))
+
+
+def map_frames(at) -> list[MapFrame]:
+    """The map frames of a page, in page order: frames the page mounts and ``st.iframe`` frames.
+
+    The map pages show a published document in a frame they make with ``st.html``
+    (:func:`views.mapframe.mount`) and a document in an ``st.iframe`` ``srcdoc`` frame
+    (the fallback); :func:`frame_document` reads either.
+    """
+    frames: list[MapFrame] = []
+    for element in at.get("iframe"):
+        frames.append(MapFrame(element.proto.src, element.proto.srcdoc, element.proto.alt))
+    for element in at.get("html"):
+        parser = _MountedFrames()
+        parser.feed(element.proto.body)
+        parser.close()
+        frames.extend(parser.frames)
+    return frames
+
+
+def frame_document(frame: MapFrame) -> str:
+    """The HTML document a map frame shows (one of :func:`map_frames`).
 
     The map pages give their frame the address of the published document
     (:meth:`views.mapframe.DocumentCache.frame`); read it from that file. A ``srcdoc``

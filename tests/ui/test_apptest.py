@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.ui.conftest import frame_document
+from tests.ui.conftest import frame_document, map_frames
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 TIMEOUT = 60
@@ -53,11 +53,6 @@ def metrics(at: AppTest) -> dict[str, int]:
 def table(at: AppTest) -> pd.DataFrame:
     assert len(at.dataframe) == 1, "the map page shows one table of the selection"
     return at.dataframe[0].value
-
-
-def map_frames(at: AppTest) -> list:
-    """The frames of the page (``st.iframe``): :func:`frame_document` reads the map's HTML document."""
-    return [element.proto for element in at.get("iframe")]
 
 
 def no_failure(at: AppTest) -> None:

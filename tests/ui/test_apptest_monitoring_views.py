@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from layers.monitoring import history
-from tests.ui.conftest import app_test, frame_document
+from tests.ui.conftest import app_test, frame_document, map_frames
 from views import symbology
 
 
@@ -42,7 +42,7 @@ def no_failure(at) -> None:
 
 def map_document(at) -> str:
     """The HTML document of the map the page drew (published by views.mapframe)."""
-    (frame,) = [element.proto for element in at.get("iframe")]
+    (frame,) = map_frames(at)
     return frame_document(frame)
 
 

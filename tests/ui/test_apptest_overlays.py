@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 from layers import links, store
 from layers.ingest import importer
 from tests.layers.ingest._import_fixtures import points_layer, write
-from tests.ui.conftest import app_test, frame_document
+from tests.ui.conftest import app_test, frame_document, map_frames
 
 PROJECT = Path(__file__).resolve().parents[2]
 APP = PROJECT / "app.py"
@@ -49,7 +49,7 @@ def decoded(text: str) -> str:
 
 def map_document(at: AppTest) -> str:
     """The HTML document of the map the page drew (published by views.mapframe; no map object is kept)."""
-    (frame,) = [element.proto for element in at.get("iframe")]
+    (frame,) = map_frames(at)
     return frame_document(frame)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -67,13 +68,50 @@ def test_a_failed_build_keeps_nothing():
     assert "k" not in cache and cache.get("k", lambda: "ok") == "ok"
 
 
-def test_render_gives_a_whole_document_that_loads_leaflet_from_the_app():
+def test_render_gives_a_whole_document_holding_leaflet_from_the_app():
     m = webassets.localize_map(webassets.offline_map([-28.578, -70.76]))
     html = mapframe.render(m)
     assert html.startswith("<!DOCTYPE html>")
     js, css = webassets.asset_links(m)
-    assert js and all(u.startswith("/app/static/vendor/") for u in js + css)
-    assert all(f'src="{u}"' in html for u in js)
+    assert js and css and all(u.startswith("/app/static/vendor/") for u in js + css)
+    # No request before the map can draw: the vendored files are in the document...
+    assert not any(f'src="{u}"' in html or f'href="{u}"' in html for u in js + css)
+    leaflet = (webassets.VENDOR_DIR / "leaflet" / "leaflet.js").read_text(encoding="utf-8").split("//# sourceMappingURL")[0]
+    assert leaflet in html and html.index(leaflet) < html.index("L.map(")
+    # ...and what they refer to still loads from the app: images and source maps.
+    assert "url(/app/static/vendor/leaflet/images/layers.png)" in html and "url(images/" not in html
+    assert "sourceMappingURL=/app/static/vendor/leaflet/leaflet.js.map" in html
+
+
+def test_inline_assets_keeps_a_link_whose_file_could_close_its_element(tmp_path, monkeypatch):
+    (tmp_path / "leaflet").mkdir()
+    (tmp_path / "leaflet" / "leaflet.js").write_text("var s = '</SCRIPT><b>';", encoding="utf-8")
+    (tmp_path / "leaflet" / "leaflet.css").write_text(".a{background:url('images/x.png')}", encoding="utf-8")
+    monkeypatch.setattr(webassets, "VENDOR_DIR", tmp_path)
+    monkeypatch.setattr(webassets, "base_url_path", lambda: "/sit")
+    doc = ('<html><head><script src="/sit/app/static/vendor/leaflet/leaflet.js"></script>'
+           '<link rel="stylesheet" href="/sit/app/static/vendor/leaflet/leaflet.css"/>'
+           '<script src="/otra/cosa.js"></script></head></html>')
+    out = webassets.inline_assets(doc)
+    assert '<script src="/sit/app/static/vendor/leaflet/leaflet.js"></script>' in out  # kept: it holds </SCRIPT>
+    assert "<style>.a{background:url('/sit/app/static/vendor/leaflet/images/x.png')}</style>" in out
+    assert '<script src="/otra/cosa.js"></script>' in out  # not a vendored file: left alone
+
+
+def test_inline_assets_reports_a_missing_file_in_spanish(tmp_path, monkeypatch):
+    monkeypatch.setattr(webassets, "VENDOR_DIR", tmp_path)
+    doc = '<script src="/app/static/vendor/leaflet/leaflet.js"></script>'
+    with pytest.raises(webassets.MapAssetsMissingError, match="make setup"):
+        webassets.inline_assets(doc)
+
+
+def test_mount_escapes_its_attributes_and_runs_a_fixed_script():
+    hostile = 'Mapa "x" </script><script>alert(1)</script> & <b>'
+    html = mapframe.mount("/app/static/mapas/1-0a0b0c0d/ab.html", 580, hostile)
+    scripts = re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+    assert len(scripts) == 1 and "alert" not in scripts[0] and "/app/static/mapas" not in scripts[0]
+    assert 'data-title="Mapa &#34;x&#34; &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;"' in html
+    assert 'data-src="/app/static/mapas/1-0a0b0c0d/ab.html"' in html and "height: 580px" in html
 
 
 def _files(cache) -> list[str]:
