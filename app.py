@@ -15,9 +15,12 @@ from layers._errors import SitError
 from layers.access import roles as _roles
 from layers.store import StoreDamagedError
 from pages import _access, _shared
-from views import webassets
+from views import serving, webassets
 
 log = logging.getLogger("sit.app")
+
+# Once per process: the server's connections send each response at once (views.serving).
+serving.send_without_delay()
 
 # No page icons: the active page's icon becomes the favicon, and Streamlit fetches
 # ":material/..." favicons from fonts.gstatic.com (the app must make no request outside
