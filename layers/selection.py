@@ -84,9 +84,11 @@ def clean_filters(
         "tipo": catalogue.tipo_value,
         "alcance": lambda v: query.check_scopes([v])[0],
     }
-    known_slugs = {str(s).lower(): s for s in territories["slug"]}
+    known_slugs: dict[str, object] = {}
 
     def territory(value: object) -> str:
+        if not known_slugs:  # only when a territory is asked for (10,000 slugs in a large layer)
+            known_slugs.update((str(s).lower(), s) for s in territories["slug"])
         text = str(value).strip()
         if text.lower() in known_slugs:
             return known_slugs[text.lower()]

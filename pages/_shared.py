@@ -461,12 +461,16 @@ def plan_names() -> dict[str, str]:
     return dict(zip(table["id"].astype(str), table["nombre"].astype(str)))
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _layer_titles(version: int) -> dict[str, str]:
+    reg = _registry(version).drop_duplicates("nombre")
+    return {str(name): str(title) for name, title in zip(reg["nombre"], reg["titulo"])
+            if title not in (None, "") and title == title}
+
+
 def layer_title(name: str) -> str:
     """Title of a layer in the registry (its name when it has none)."""
-    reg = registry()
-    match = reg.loc[reg["nombre"] == name, "titulo"]
-    title = match.iloc[0] if len(match) else None
-    return str(title) if title not in (None, "") and title == title else name
+    return _layer_titles(store_version()).get(name, name)
 
 
 def session_cached(slot: str, key: object, build):
