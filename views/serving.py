@@ -15,6 +15,10 @@ which Linux passes on to every connection they accept afterwards, and on the con
 already accepted on their ports. It reads the process's descriptors from ``/proc/self/fd``
 (``/dev/fd`` elsewhere) and changes nothing when there are none. It imports nothing from
 Streamlit.
+
+Streamlit runs no code of the app before the first page view asks for a script run, so the
+files a browser fetches before that first run (the first visit after the server starts) still
+wait; every later connection, and the first visitor's own after its script ran, do not.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ Browser tests are skipped when ``/usr/bin/chromium`` (or ``SIT_CHROMIUM``) is ab
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -271,7 +272,7 @@ class _MountedFrames(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "div" and "sit-mapa" in (attrs.get("class") or "").split():
-            self.frames.append(MapFrame(attrs.get("data-src") or "", "", attrs.get("data-title") or ""))
+            self.frames.append(MapFrame(attrs.get("data-src") or "", "", json.loads(attrs.get("data-title") or '""')))
 
 
 def map_frames(at) -> list[MapFrame]:

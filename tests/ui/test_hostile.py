@@ -16,6 +16,7 @@ AppTest checks that warnings are literal Markdown and bounded.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -316,6 +317,10 @@ def test_sector_pages_show_hostile_names_as_text_and_run_nothing(hostile_app, gu
         name = hostile_layer.set_index("slug").loc[slug, "nombre"]
         header = probe.page.locator('[data-testid="stMain"] h2').first.inner_text()
         assert header.strip() == name
+        # The map's frame is named by the page itself, before its document runs: the attribute that
+        # carries the name survives the page's sanitiser whatever the name holds.
+        carried = probe.page.locator("div.sit-mapa").first.get_attribute("data-title")
+        assert carried and json.loads(carried) == f"Mapa de {name} y sus territorios vecinos", carried
         tips = _map_tooltips(probe, minimum=2)
         seen_in_tooltips |= {n for n in HOSTILE for t in tips if t.startswith(f"{n} (")}
         # The layer control lists the territory by its name, as text.
