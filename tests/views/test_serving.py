@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 
 from views import serving
 
@@ -35,7 +36,13 @@ def _nodelay_of_accepted(prepare) -> int:
             server.close()
             await server.wait_closed()
 
-    return asyncio.run(main())
+    # In a thread of its own: an earlier test of the session may leave an event loop running in this one.
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(asyncio.run(main())))
+    worker.start()
+    worker.join(30)
+    assert result, "the asyncio server did not accept the connection"
+    return result[0]
 
 
 def test_asyncio_leaves_nagle_on_for_a_socket_bound_like_streamlits():
