@@ -389,38 +389,32 @@ def localize_map(m):
 
 
 class _Links(HTMLParser):
-    """``<script src>`` and ``<link rel=stylesheet href>`` of a document, in order."""
+    """``<script src>`` and ``<link rel=stylesheet href>`` of a document, in order, with their start tags."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.js: dict[str, None] = {}
         self.css: dict[str, None] = {}
+        self.tags: list[tuple[str, str, str]] = []  # (tag, start tag as written, URL)
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "script" and attrs.get("src"):
-            self.js[attrs["src"]] = None
+            url = attrs["src"]
+            self.js[url] = None
         elif tag == "link" and "stylesheet" in (attrs.get("rel") or "") and attrs.get("href"):
-            self.css[attrs["href"]] = None
+            url = attrs["href"]
+            self.css[url] = None
+        else:
+            return
+        self.tags.append((tag, self.get_starttag_text(), url))
 
 
-class _VendoredTags(HTMLParser):
-    """Start tags of a document's ``<script src>`` and stylesheet links that load vendored files."""
-
-    def __init__(self, files: dict[str, Path]):
-        super().__init__(convert_charrefs=True)
-        self.files = files
-        self.tags: list[tuple[str, str, Path]] = []  # (tag, start tag as written, file)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        url = None
-        if tag == "script":
-            url = attrs.get("src")
-        elif tag == "link" and "stylesheet" in (attrs.get("rel") or ""):
-            url = attrs.get("href")
-        if url in self.files:
-            self.tags.append((tag, self.get_starttag_text(), self.files[url]))
+def _links(document: str) -> _Links:
+    links = _Links()
+    links.feed(document)
+    links.close()
+    return links
 
 
 #: A relative ``url(...)`` of a stylesheet (not ``data:``, not absolute, not a ``#fragment``).
@@ -472,10 +466,10 @@ def inline_assets(document: str) -> str:
         If a linked vendored file is not installed (``make setup`` was not run).
     """
     files = {asset_url(rel): VENDOR_DIR / rel for rel in {*JS_ASSETS.values(), *CSS_ASSETS.values()}}
-    parser = _VendoredTags(files)
-    parser.feed(document)
-    parser.close()
-    for tag, start, path in parser.tags:
+    for tag, start, url in _links(document).tags:
+        path = files.get(url)
+        if path is None:
+            continue
         try:
             mtime_ns = path.stat().st_mtime_ns
         except FileNotFoundError:
@@ -503,9 +497,7 @@ def asset_links(m) -> tuple[list[str], list[str]]:
     tuple of (list of str, list of str)
         ``(js_urls, css_urls)``.
     """
-    links = _Links()
-    links.feed(m.get_root().render())
-    links.close()
+    links = _links(m.get_root().render())
     return list(links.js), list(links.css)
 
 
