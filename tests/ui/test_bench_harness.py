@@ -1,0 +1,39 @@
+"""bench/bench_app.py's "same page without a map": /mapa whole, only its map's document blank."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench import bench_app
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+def _frame_text(visit) -> list[str]:
+    return [frame.evaluate("() => document.documentElement.outerHTML") for frame in visit.page.frames[1:]]
+
+
+def test_a_blank_frames_visit_keeps_the_page_and_leaves_out_only_the_map(browser, streamlit_server, data_dir):
+    server = streamlit_server.get(APP, env={"SIT_DATA_DIR": str(data_dir)})
+    address = bench_app.url(server, "mapa")
+
+    seconds, whole = bench_app.load(browser, address, {"map": True, "minFeatures": 1}, timeout_s=90, keep=True)
+    try:
+        assert seconds is not None
+        assert whole.blanked == []
+        assert any("L.map(" in text for text in _frame_text(whole))
+        widgets = whole.page.evaluate("() => document.querySelectorAll('[data-testid^=\"stMultiSelect\"]').length")
+    finally:
+        whole.close()
+
+    seconds, bare = bench_app.load(browser, address, {"map": False, "blankFrames": True}, timeout_s=90, keep=True)
+    try:
+        assert seconds is not None
+        assert len(bare.blanked) == 1 and "/app/static/mapas/" in bare.blanked[0]  # the map's document only
+        assert bare.page.locator("iframe.sit-mapa-frame").count() == 1  # the frame is there, empty
+        assert _frame_text(bare) == [bench_app.BLANK_FRAME.removeprefix("<!DOCTYPE html>")]
+        assert bare.page.evaluate("() => window.__bench.last.loaded") == 0
+        assert bare.page.evaluate("() => document.querySelectorAll('[data-testid^=\"stMultiSelect\"]').length") == widgets
+        assert bare.page.locator('[data-testid="stDataFrame"] canvas').count() >= 1  # the table is drawn
+    finally:
+        bare.close()
