@@ -185,6 +185,14 @@ class Visit:
 BLANK_FRAME = "<!DOCTYPE html><html lang=\"es\"><head><meta charset=\"utf-8\"><title>sin mapa</title></head><body></body></html>"
 
 
+#: Addresses a request leaves the machine for (anything but loopback and in-browser schemes): only those
+#: are routed, so the page's own requests never wait for this harness (Playwright's sync API answers a
+#: routed request only while the harness is inside one of its calls).
+NON_LOCAL_HTTP = re.compile(r"^(?!(https?://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/|data:|blob:|about:|chrome-error:))")
+#: Addresses of the maps' frame documents: the product's published documents, the naive app's component.
+FRAME_DOCUMENTS = re.compile(r"^https?://[^/]+(/[^?#]*)?/(app/static/mapas|component)/")
+
+
 def is_frame_document(request) -> bool:
     """True for the navigation of a frame inside the page (a map's document), not of the page itself."""
     try:
@@ -196,29 +204,38 @@ def is_frame_document(request) -> bool:
 def open_visit(browser, cond: dict) -> Visit:
     """A new context (a new Streamlit session) that reaches loopback only, with the watcher installed.
 
-    With ``cond["blankFrames"]`` every document loaded into a frame of the page (the
-    product's map document, the naive app's ``st_folium`` component) is answered with
-    :data:`BLANK_FRAME`: the page, its widgets, its table and the frame's element stay
-    as they are, and only the map is missing. That is "the same page without a map" of
-    the shipped map's cost.
+    With ``cond["blankFrames"]`` every map document loaded into a frame of the page (the
+    product's published map document, the naive app's ``st_folium`` component) is answered
+    with :data:`BLANK_FRAME`: the page, its widgets, its table and the frame's element stay
+    as they are, and the map is not drawn. That is "the same page without a map" of the
+    shipped map's cost. For the product the document is neither sent nor parsed. The naive
+    app still builds its map, serialises it and sends it through the websocket in the
+    component's arguments, and the page still parses that message: only the drawing goes,
+    so its figure is a lower bound of what its map costs. :func:`load` refuses a visit in
+    which nothing was blanked or a map was drawn all the same.
     """
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="es-CL", service_workers="block")
     page = context.new_page()
     visit = Visit(context, page)
 
-    blank_frames = bool(cond.get("blankFrames"))
-
-    def route(route_, request):
-        if not is_local_url(request.url):
+    def block(route_, request):
+        if is_local_url(request.url):
+            route_.continue_()
+        else:
             visit.blocked.append(request.url)
             route_.abort("blockedbyclient")
-        elif blank_frames and is_frame_document(request):
+
+    context.route(NON_LOCAL_HTTP, block)
+
+    def blank(route_, request):
+        if is_frame_document(request):
             visit.blanked.append(request.url)
             route_.fulfill(status=200, content_type="text/html; charset=utf-8", body=BLANK_FRAME)
         else:
             route_.continue_()
 
-    context.route("**/*", route)
+    if cond.get("blankFrames"):
+        context.route(FRAME_DOCUMENTS, blank)
 
     def block_ws(ws):
         visit.blocked.append(ws.url)
@@ -261,8 +278,19 @@ def wait_all(visits: list[Visit], timeout_s: float | None = None, allow_no_redra
         for i, visit in enumerate(visits):
             if results[i] is None:
                 results[i] = poll(visit, allow_no_redraw)
-        time.sleep(0.1)
+        pause(visits, 0.1)
     return results
+
+
+def pause(visits: list[Visit], seconds: float) -> None:
+    """Wait, while Playwright keeps answering the visits' routed requests (``time.sleep`` would hold them)."""
+    for visit in visits:
+        try:
+            visit.page.wait_for_timeout(seconds * 1000)
+            return
+        except Exception:  # a closed or crashed page: try the next one
+            continue
+    time.sleep(seconds)
 
 
 def load(browser, url: str, cond: dict, timeout_s: float | None = None, keep: bool = False):
@@ -271,6 +299,11 @@ def load(browser, url: str, cond: dict, timeout_s: float | None = None, keep: bo
     start_load(visit, url)
     result = wait_all([visit], timeout_s)[0]
     seconds = None if result is None else result[0]
+    if cond.get("blankFrames") and seconds is not None:
+        drawn = visit.page.evaluate("() => window.__bench.last.loaded")
+        if not visit.blanked or drawn:
+            visit.close()
+            raise RuntimeError(f"{url}: a visit without a map blanked {visit.blanked} and drew {drawn} maps")
     if keep:
         return seconds, visit
     visit.close()
@@ -376,7 +409,9 @@ def paired_loads(browser, servers, paths: dict, runs: int, conds: dict, log) -> 
     out = {app: {name: [] for name in paths} for app in APPS}
     for run in range(runs):
         order = APPS if run % 2 == 0 else APPS[::-1]
-        for name, (path, query) in paths.items():
+        names = list(paths) if run % 2 == 0 else list(paths)[::-1]  # no page always follows the same one
+        for name in names:
+            path, query = paths[name]
             for app in order:
                 quiesce(servers)
                 seconds, _ = load(browser, url(servers[app], path, query), conds[name])

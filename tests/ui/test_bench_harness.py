@@ -3,41 +3,64 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+
+import pytest
 
 from bench import bench_app
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+APPS = {"product": bench_app.PRODUCT_APP, "naive": bench_app.NAIVE_APP}
+#: The conditions bench_app's shipped phase loads /mapa with: whole, and without its map.
+WHOLE = {"map": True, "minFeatures": 1, "tables": 1}
+WITHOUT_MAP = {"map": False, "tables": 1, "blankFrames": True}
 
 
 def _frame_text(visit) -> list[str]:
     return [frame.evaluate("() => document.documentElement.outerHTML") for frame in visit.page.frames[1:]]
 
 
-def test_a_blank_frames_visit_keeps_the_page_and_leaves_out_only_the_map(browser, streamlit_server, data_dir):
-    server = streamlit_server.get(APP, env={"SIT_DATA_DIR": str(data_dir)})
+def _widgets(visit) -> int:
+    return visit.page.evaluate("() => document.querySelectorAll('[data-testid^=\"stMultiSelect\"]').length")
+
+
+@pytest.mark.parametrize("app", list(APPS))
+def test_a_blank_frames_visit_keeps_the_page_and_leaves_out_only_the_map(app, browser, streamlit_server, data_dir):
+    server = streamlit_server.get(APPS[app], env={"SIT_DATA_DIR": str(data_dir)})
     address = bench_app.url(server, "mapa")
 
-    seconds, whole = bench_app.load(browser, address, {"map": True, "minFeatures": 1}, timeout_s=90, keep=True)
+    seconds, whole = bench_app.load(browser, address, WHOLE, timeout_s=120, keep=True)
     try:
         assert seconds is not None
-        assert whole.blanked == []
-        assert any("L.map(" in text for text in _frame_text(whole))
-        widgets = whole.page.evaluate("() => document.querySelectorAll('[data-testid^=\"stMultiSelect\"]').length")
+        assert whole.blanked == [] and whole.blocked == []
+        assert whole.page.evaluate("() => window.__bench.last.loaded") == 1
+        widgets = _widgets(whole)
     finally:
         whole.close()
 
-    seconds, bare = bench_app.load(browser, address, {"map": False, "blankFrames": True}, timeout_s=90, keep=True)
+    seconds, bare = bench_app.load(browser, address, WITHOUT_MAP, timeout_s=120, keep=True)
     try:
         assert seconds is not None
-        assert len(bare.blanked) == 1 and "/app/static/mapas/" in bare.blanked[0]  # the map's document only
-        assert bare.page.locator("iframe.sit-mapa-frame").count() == 1  # the frame is there, empty
+        assert len(bare.blanked) == 1 and bench_app.FRAME_DOCUMENTS.match(bare.blanked[0])  # the map's document only
+        assert bare.page.locator("iframe").count() == 1  # the frame is there, empty
         assert _frame_text(bare) == [bench_app.BLANK_FRAME.removeprefix("<!DOCTYPE html>")]
         assert bare.page.evaluate("() => window.__bench.last.loaded") == 0
-        assert bare.page.evaluate("() => document.querySelectorAll('[data-testid^=\"stMultiSelect\"]').length") == widgets
+        assert _widgets(bare) == widgets
         assert bare.page.locator('[data-testid="stDataFrame"] canvas').count() >= 1  # the table is drawn
     finally:
         bare.close()
+
+
+def test_a_visit_that_was_to_leave_out_the_map_and_did_not_is_refused(browser, streamlit_server, data_dir):
+    server = streamlit_server.get(APPS["product"], env={"SIT_DATA_DIR": str(data_dir)})
+    with pytest.raises(RuntimeError, match="without a map"):  # /capas has no map frame: nothing to blank
+        bench_app.load(browser, bench_app.url(server, "capas"), WITHOUT_MAP, timeout_s=120)
+
+
+def test_only_requests_that_leave_the_machine_are_routed():
+    local = ["http://127.0.0.1:8501/", "http://localhost:9/static/js/main.js", "http://[::1]:80/x",
+             "data:text/html,x", "blob:http://127.0.0.1/1", "about:blank"]
+    remote = ["https://tile.openstreetmap.org/1/1/1.png", "http://127.0.0.2/", "http://example.org/127.0.0.1:1/"]
+    assert not any(bench_app.NON_LOCAL_HTTP.match(u) for u in local)
+    assert all(bench_app.NON_LOCAL_HTTP.match(u) for u in remote)
 
 
 def _ready_after(page, ms: int):
