@@ -98,7 +98,7 @@ APPS = ("product", "naive")
 WATCH_JS = r"""
 (() => {
   if (window.top !== window) return;
-  const B = window.__bench = {cond: COND, readySince: null, idleSince: null, sawRunning: 0, last: null};
+  const B = window.__bench = {cond: COND, readySince: null, settledSince: null, sawRunning: 0, last: null};
   function collect(win, out, depth) {
     let doc;
     try { doc = win.document; if (!doc) return; } catch (e) { return; }
@@ -125,7 +125,7 @@ WATCH_JS = r"""
   }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
   B.markOld = (cond) => {
     for (const [m] of B.maps()) m.__benchOld = true;
-    B.cond = cond; B.sawRunning = 0; B.readySince = null; B.idleSince = null;
+    B.cond = cond; B.sawRunning = 0; B.readySince = null; B.settledSince = null;
   };
   B.state = () => {
     const app = document.querySelector('[data-testid="stApp"]');
@@ -151,7 +151,7 @@ WATCH_JS = r"""
     // Every table of the page is drawn too, and the tables the page shows are there: Streamlit
     // mounts a table only when its code has arrived, often after the script went idle.
     const settled = idle && s.heading && s.drawn === s.tables && s.tables >= (c.tables || 0);
-    B.idleSince = settled ? (B.idleSince || now) : null;  // all but the map: a change that kept its map
+    B.settledSince = settled ? (B.settledSince || now) : null;  // all but the map: a change that kept its map
     let ok = settled;
     if (c.map) ok = ok && s.loaded > 0 && s.features >= (c.minFeatures || 1) && (!c.fresh || s.fresh > 0);
     B.readySince = ok ? (B.readySince || now) : null;
@@ -161,7 +161,7 @@ WATCH_JS = r"""
 """
 
 STATUS_JS = """() => { const B = window.__bench; if (!B) return {now: Date.now()};
-  return {now: Date.now(), ready: B.readySince, idle: B.idleSince, last: B.last}; }"""
+  return {now: Date.now(), ready: B.readySince, settled: B.settledSince, last: B.last}; }"""
 
 
 # --------------------------------------------------------------------------- browser
@@ -265,8 +265,8 @@ def poll(visit: Visit, allow_no_redraw: bool = False) -> tuple[float, bool] | No
         return None
     if s.get("ready") and s["now"] - s["ready"] >= QUIET_MS:
         return s["ready"] / 1000 - visit.start, False
-    if allow_no_redraw and s.get("idle") and s["now"] - s["idle"] >= NO_REDRAW_MS:
-        return s["idle"] / 1000 - visit.start, True
+    if allow_no_redraw and s.get("settled") and s["now"] - s["settled"] >= NO_REDRAW_MS:
+        return s["settled"] / 1000 - visit.start, True
     return None
 
 

@@ -75,7 +75,7 @@ def test_a_page_is_loaded_only_once_the_tables_it_shows_are_there_and_drawn(brow
         page.set_content('<div data-testid="stApp" data-test-script-state="notRunning"><h1>Mapa</h1></div>')
         page.add_script_tag(content=bench_app.WATCH_JS.replace("COND", json.dumps({"map": False, "tables": 1})))
         assert _ready_after(page, 300) is None  # idle with its title, but the table has not come yet
-        assert page.evaluate(bench_app.STATUS_JS)["idle"] is None  # nor is it settled ("map kept" waits too)
+        assert page.evaluate(bench_app.STATUS_JS)["settled"] is None  # nor is it settled ("map kept" waits too)
         page.evaluate("""() => { const t = document.createElement('div');
             t.setAttribute('data-testid', 'stDataFrame'); document.querySelector('h1').after(t); }""")
         assert _ready_after(page, 200) is None  # there, not drawn
