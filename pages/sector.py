@@ -11,9 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from layers import census, sector
-from layers._errors import SitError, UnknownTerritoryError
+from layers._errors import SitError
 from layers.monitoring.fields import ESTADOS
-from layers.query import check_territories
 from pages import _shared as shared
 from views import mapframe, maplocale, report, sectorview, webassets
 
@@ -67,25 +66,23 @@ try:
             "Capa de territorios", layers_available, key=LAYER_KEY, on_change=_sync_layer,
             help="La capa incluida es referencial; una capa oficial importada la reemplaza aquí.",
         )
-    territories = shared.layer(layer_name)
+    # Per layer and store version, never the layer itself: a visit of 10,000 territories reads no geometry.
+    order, labels = shared.territory_choices(layer_name)
+    names = shared.territory_names(layer_name)
 except SitError as exc:
     st.error(str(exc))
     st.stop()
 
-order, labels = shared.territory_choices(layer_name)
-names = dict(zip(territories["slug"], territories["nombre"]))
-
 # A link from the map may carry several territories (``a,b``): the first one is shown.
 requested = (st.query_params.get("territorio") or "").split(",")[0].strip()
 unknown_message = None
-resolved = None  # the territory the address names (a former slug names its census zone)
+resolved = alias = None  # the territory the address names (a former slug names its census zone)
 if requested:
-    try:
-        resolved = check_territories([requested], territories)[0]
+    resolved, hint, alias = shared.territory_address(requested, layer_name)
+    if resolved is not None:
         if st.session_state.get(PICKER_KEY) != resolved:
             st.session_state[PICKER_KEY] = resolved
-    except UnknownTerritoryError as exc:
-        hint = exc.data.get("suggestion")
+    else:
         unknown_message = f"Territorio desconocido: «{shared.echo(requested)}»." + (f" ¿Quiso decir «{hint}»?" if hint else "")
 elif PICKER_KEY not in st.session_state:  # carried over from the map's territory filter
     from_map = [s for s in st.session_state.get(MAP_TERRITORY_KEY) or [] if s in names]
@@ -124,8 +121,7 @@ except SitError as exc:
 
 t = summary.territory
 st.header(shared.md_escape(summary.nombre), anchor="territorio")
-alias = census.alias_entry(requested, territories["slug"]) if resolved == slug and requested else None
-if alias:
+if alias and resolved == slug:
     st.info(shared.md_escape(census.alias_note(alias)), icon=":material/signpost:")
 _precision = pd.to_numeric(pd.Series([t.get("precision_m")]), errors="coerce").iloc[0]
 _area = pd.to_numeric(pd.Series([t.get("area_km2")]), errors="coerce").iloc[0]
@@ -152,7 +148,7 @@ st.page_link("pages/seguimiento.py", label="Ver el seguimiento del plan: avance,
              icon=":material/monitoring:")
 
 by = "relacion" if st.session_state.get(GROUPING_KEY, GROUPINGS[0]) == GROUPINGS[0] else "estrategia"
-blocks = report.sector_markdown(summary, by=by)
+blocks = shared.sector_blocks(slug, layer_name, sites, by=by)
 
 list_column, map_column = st.columns([2, 3], gap="large")
 with list_column:  # first on a phone: what is specific to this territory
@@ -175,6 +171,7 @@ with map_column:
         map_title = f"Mapa de {summary.nombre} y sus territorios vecinos"
 
         def _build() -> str:
+            territories = shared.layer(layer_name)
             nearby = territories[territories["slug"].isin([slug, *summary.neighbours["slug"]])]
             return mapframe.render(webassets.localize_map(maplocale.prepare(
                 sectorview.sector_map(summary, commune, territories, city=shared.city_blocks()),

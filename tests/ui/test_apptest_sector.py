@@ -183,3 +183,40 @@ def test_reached_through_the_app_navigation():
     assert at.selectbox(key=PICKER).value in {"domeyko", "centro"}
     at.selectbox(key=PICKER).set_value("domeyko").run()
     assert AGUA in page_text(at)
+
+
+def test_a_second_visitor_of_a_territory_reuses_its_lists_and_its_address(monkeypatch):
+    """The lists and what the address names are made once per territory and store version, not per visit."""
+    from layers import query
+    from views import report
+
+    first = open_page("hermanos-carrera")  # a former slug: resolution and alias both needed
+    assert not first.exception and not first.warning
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("made again for a second visitor")
+
+    monkeypatch.setattr(report, "sector_markdown", refuse)
+    monkeypatch.setattr(query, "check_territories", refuse)
+    second = open_page("hermanos-carrera")
+    assert not second.exception and not second.warning
+    assert page_text(second) == page_text(first)
+    assert [i.value for i in second.info] == [i.value for i in first.info]
+    # Another grouping is another list: made once, then reused too.
+    monkeypatch.undo()
+    second.radio(key="sector_agrupar").set_value("Estrategia").run()
+    assert not second.exception and "#### E1 · Desarrollo Territorial" in page_text(second)
+    monkeypatch.setattr(report, "sector_markdown", refuse)
+    third = open_page("hermanos-carrera")
+    third.radio(key="sector_agrupar").set_value("Estrategia").run()
+    assert not third.exception and page_text(third) == page_text(second)
+
+
+def test_an_unknown_address_is_answered_again_from_the_cache_with_its_suggestion(monkeypatch):
+    from layers import query
+
+    assert "¿Quiso decir «domeyko»?" in open_page("domeiko").warning[0].value.replace("\\", "")
+    monkeypatch.setattr(query, "check_territories", lambda *a, **k: (_ for _ in ()).throw(AssertionError("again")))
+    again = open_page("domeiko")
+    assert not again.exception
+    assert "¿Quiso decir «domeyko»?" in again.warning[0].value.replace("\\", "")
