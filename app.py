@@ -15,12 +15,15 @@ from layers._errors import SitError
 from layers.access import roles as _roles
 from layers.store import StoreDamagedError
 from pages import _access, _shared
-from views import serving, webassets
+from views import heap, serving, webassets
 
 log = logging.getLogger("sit.app")
 
 # Once per process: the server's connections send each response at once (views.serving).
 serving.send_without_delay()
+# Once per process, before any page reads data: the code's objects leave the full garbage
+# collection Streamlit runs after every script run (views.heap).
+heap.freeze_code()
 
 # No page icons: the active page's icon becomes the favicon, and Streamlit fetches
 # ":material/..." favicons from fonts.gstatic.com (the app must make no request outside
