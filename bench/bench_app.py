@@ -40,6 +40,9 @@ as done when the app is idle again with its title and tables drawn, and the tabl
   after an import (the site layer imported again with ``--replace`` before each visit;
   the naive app gets the new store file), a filter change, the sector page of the lot
   that holds the most sites (and the same page with its map's document blank);
+- the floor: a bare Streamlit page (:mod:`bench.floor_app`, a title only) loaded once in
+  every run of the 100× loads, and what each app's sector page adds to it, paired per run;
+  no page of either app can load faster than it on the same machine;
 - memory: the server's resident set (``VmRSS`` of ``/proc/PID/status``) after the
   warm-up, with ``--visitors`` more sessions open on ``/mapa``, and after they close
   their pages and Streamlit's ``server.disconnectedSessionTTL`` (read from the app's
@@ -82,6 +85,8 @@ from tests.ui.conftest import NON_LOCAL_WS, is_local_url, start_streamlit  # noq
 
 NAIVE_APP = PROJECT_DIR / "bench" / "naive_app.py"
 PRODUCT_APP = PROJECT_DIR / "app.py"
+#: A title and nothing else: what any Streamlit page costs in this harness (bench/floor_app.py).
+FLOOR_APP = PROJECT_DIR / "bench" / "floor_app.py"
 QUIET_MS = 600
 NO_REDRAW_MS = 30_000
 LOAD_TIMEOUT_S = 240.0
@@ -94,6 +99,8 @@ CROWD_CAP = 4.0
 FILTER_TEXT = "agua"
 STORE_FILENAME = "sit_vallenar.gpkg"
 APPS = ("product", "naive")
+#: bench/floor_app.py is loaded when its title shows and its script is idle (no table, no map).
+FLOOR_COND = {"map": False}
 
 WATCH_JS = r"""
 (() => {
@@ -405,19 +412,37 @@ def med(values) -> float | None:
     return statistics.median([math.inf if v is None else v for v in values]) if values else None
 
 
-def paired_loads(browser, servers, paths: dict, runs: int, conds: dict, log) -> dict:
-    """``{app: {name: [seconds per run]}}``, each run visiting every path on both apps, order alternated."""
+def paired_loads(browser, servers, paths: dict, runs: int, conds: dict, log, floor=None) -> dict:
+    """``{app: {name: [seconds per run]}}``, each run visiting every path on both apps, order alternated.
+
+    With ``floor`` (the server of ``bench/floor_app.py``) each run also loads that bare page,
+    first in even runs and last in odd ones, under ``out["floor"]["page"]``.
+    """
     out = {app: {name: [] for name in paths} for app in APPS}
+    if floor is not None:
+        out["floor"] = {"page": []}
+    watched = {**servers, "floor": floor} if floor is not None else servers
+
+    def floor_visit(run: int) -> None:
+        quiesce(watched)
+        seconds, _ = load(browser, url(floor, ""), FLOOR_COND)
+        out["floor"]["page"].append(seconds)
+        log(f"  run {run + 1} floor   bare Streamlit page: {fmt_s(seconds)}")
+
     for run in range(runs):
         order = APPS if run % 2 == 0 else APPS[::-1]
         names = list(paths) if run % 2 == 0 else list(paths)[::-1]  # no page always follows the same one
+        if floor is not None and run % 2 == 0:
+            floor_visit(run)
         for name in names:
             path, query = paths[name]
             for app in order:
-                quiesce(servers)
+                quiesce(watched)
                 seconds, _ = load(browser, url(servers[app], path, query), conds[name])
                 out[app][name].append(seconds)
                 log(f"  run {run + 1} {app:7s} {name}: {fmt_s(seconds)}")
+        if floor is not None and run % 2 == 1:
+            floor_visit(run)
     return out
 
 
@@ -729,7 +754,9 @@ def big_phase(browser, work: Path, runs: int, visitors: int, log, lean: bool = F
     ttl = session_ttl_s()
     rows: list[Row] = []
     servers = start_apps(product_dir, naive_dir)
+    floor_server = None
     try:
+        floor_server = start_streamlit(FLOOR_APP, timeout=180)
         log("100×: warm-up")
         cold = {}
         for app in APPS:
@@ -739,7 +766,10 @@ def big_phase(browser, work: Path, runs: int, visitors: int, log, lean: bool = F
         loads = paired_loads(browser, servers, {"mapa": ("mapa", query), "sector": ("sector", sector_query),
                                                 "sector sin mapa": ("sector", sector_query)},
                              runs, {"mapa": map_cond, "sector": sector_cond,
-                                    "sector sin mapa": {"map": False, "blankFrames": True}}, log)
+                                    "sector sin mapa": {"map": False, "blankFrames": True}}, log,
+                             floor=floor_server)
+        floor_server.stop()
+        floor_server = None
         log("100×: payload")
         payload = {}
         lots = __import__("geopandas").read_file(product_dir / STORE_FILENAME, layer=synthetic.TERRITORY_LAYER,
@@ -795,9 +825,15 @@ def big_phase(browser, work: Path, runs: int, visitors: int, log, lean: bool = F
         mem.setdefault("naive", {"warm": None, "loaded": None, "left": None})
     finally:
         stop_apps(servers)
+        if floor_server is not None:
+            floor_server.stop()
     warm = {a: med(loads[a]["mapa"]) for a in APPS}
     sector = {a: med(loads[a]["sector"]) for a in APPS}
     sector_bare = {a: med(loads[a]["sector sin mapa"]) for a in APPS}
+    bare_page = med(loads["floor"]["page"])
+    # What each sector page adds to the bare page, paired per run (the same run's bare page).
+    sector_own = {a: med(None if s is None or f is None else s - f
+                         for s, f in zip(loads[a]["sector"], loads["floor"]["page"])) for a in APPS}
     fv = {a: med(first_visit[a]) for a in APPS}
     fc = {a: med(filt["seconds"][a]) for a in APPS}
     kept = filt["kept"]["product"]
@@ -815,6 +851,9 @@ def big_phase(browser, work: Path, runs: int, visitors: int, log, lean: bool = F
             vs_naive(sector["product"], sector["naive"], 4)),
         Row("100×: the same sector page without its map (document blank)", sector_bare["product"],
             sector_bare["naive"], "s", "—", None),
+        Row("the floor: a bare Streamlit page (a title only, bench/floor_app.py)", bare_page, None, "s", "—", None),
+        Row("100×: sector page − the bare page (what the page adds, paired)", sector_own["product"],
+            sector_own["naive"], "s", "—", None),
         Row("100×: server RSS after warm-up", mem["product"]["warm"], mem["naive"]["warm"], "MB", "—", None),
         Row(f"100×: RSS per additional visitor ({visitors} open)", per_visitor["product"], per_visitor["naive"],
             "MB", "≤ 20 MB", check(per_visitor["product"], 20)),

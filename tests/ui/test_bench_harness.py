@@ -87,3 +87,24 @@ def test_a_page_is_loaded_only_once_the_tables_it_shows_are_there_and_drawn(brow
         assert _ready_after(page, 200) is not None  # a page without tables
     finally:
         context.close()
+
+
+def test_each_paired_run_also_times_the_bare_streamlit_page(browser, streamlit_server, data_dir):
+    """The floor row: bench/floor_app.py loads in the harness, once per run, beside both apps' pages."""
+    servers = {app: streamlit_server.get(path, env={"SIT_DATA_DIR": str(data_dir)}) for app, path in APPS.items()}
+    floor = streamlit_server.get(bench_app.FLOOR_APP)
+    lines: list[str] = []
+    out = bench_app.paired_loads(browser, servers, {"capas": ("capas", None)}, 2,
+                                 {"capas": {"map": False, "tables": 1}}, lines.append, floor=floor)
+    assert [len(out[app]["capas"]) for app in APPS] == [2, 2]
+    assert len(out["floor"]["page"]) == 2 and all(s is not None and s > 0 for s in out["floor"]["page"])
+    # the bare page is first in even runs and last in odd ones, like the order of the apps
+    assert "floor" in lines[0] and "floor" in lines[-1] and sum("floor" in line for line in lines) == 2
+    # it is a bare page: a title, nothing to wait for beyond Streamlit itself
+    seconds, visit = bench_app.load(browser, bench_app.url(floor, ""), bench_app.FLOOR_COND, timeout_s=60, keep=True)
+    try:
+        assert seconds is not None
+        state = visit.page.evaluate("() => window.__bench.last")
+        assert state["heading"] and state["tables"] == 0 and state["loaded"] == 0
+    finally:
+        visit.close()
