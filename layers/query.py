@@ -50,8 +50,8 @@ def _resolve(slug: str, known: list[str]) -> str:
         return census.resolve_slug(typed, known)
 
 
-def check_territories(slugs: Iterable[str], territories: gpd.GeoDataFrame) -> list[str]:
-    """The territory slug each of ``slugs`` names in ``territories``.
+def check_territories(slugs: Iterable[str], territories: gpd.GeoDataFrame | Iterable[str]) -> list[str]:
+    """The territory slug each of ``slugs`` names in ``territories`` (a territory layer, or its slugs).
 
     A slug of the layer names itself (also typed with capitals). A former slug (an urban sector of the referential
     layer the census zones replaced, or a named place) names the census zone of
@@ -68,7 +68,7 @@ def check_territories(slugs: Iterable[str], territories: gpd.GeoDataFrame) -> li
     UnknownTerritoryError
         For the first slug that names no territory (``data``: ``slug``, ``suggestion``).
     """
-    known = list(territories["slug"])
+    known = list(territories["slug"] if isinstance(territories, pd.DataFrame) else territories)
     out = []
     for slug in slugs:
         try:

@@ -80,6 +80,11 @@ def store_version() -> int:
     return store.store_version()
 
 
+def _version(version: int | None) -> int:
+    """``version`` when given, else the store's current version (:func:`store_version`)."""
+    return store_version() if version is None else version
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _read_layer(name: str, version: int) -> pd.DataFrame:
     return store.read_layer(name)
@@ -271,13 +276,17 @@ def _sector_summary(slug: str, territory_layer: str, version: int, sites: str | 
     )
 
 
-def sector_summary(slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER, sites: str | None = None):
+def sector_summary(slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER, sites: str | None = None,
+                   version: int | None = None):
     """:func:`layers.sector.sector_summary` of a territory (cached until the store changes).
 
     ``sites`` names the site layer laid over the initiatives (see :func:`initiatives`).
-    Raises :class:`layers._errors.UnknownTerritoryError` for an unknown slug.
+    ``version`` is the store version to read (:func:`store_version` by default): a page
+    that shows several parts of one territory reads it once, so that an import landing
+    during its run cannot mix two versions. Raises
+    :class:`layers._errors.UnknownTerritoryError` for an unknown slug.
     """
-    return _sector_summary(slug, territory_layer, store_version(), sites or None)
+    return _sector_summary(slug, territory_layer, _version(version), sites or None)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -288,7 +297,7 @@ def _sector_blocks(slug: str, territory_layer: str, version: int, sites: str | N
 
 
 def sector_blocks(slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER, sites: str | None = None,
-                  by: str = "relacion") -> list[str]:
+                  by: str = "relacion", version: int | None = None) -> list[str]:
     """:func:`views.report.sector_markdown` of a territory, made once per territory, grouping and store version.
 
     The sector page shows these lists to every visitor of a territory; formatting
@@ -304,6 +313,9 @@ def sector_blocks(slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER, sit
         Site layer laid over the initiatives (see :func:`initiatives`).
     by : {"relacion", "estrategia"}
         First grouping of the lists.
+    version : int, optional
+        Store version (:func:`store_version` by default); pass the one the page's
+        :func:`sector_summary` used, so that the lists match its groups.
 
     Returns
     -------
@@ -317,29 +329,38 @@ def sector_blocks(slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER, sit
     ValueError
         For another ``by``.
     """
-    return _sector_blocks(slug, territory_layer, store_version(), sites or None, by)
+    return _sector_blocks(slug, territory_layer, _version(version), sites or None, by)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_data(show_spinner=False, max_entries=4096)
 def _territory_address(requested: str, territory_layer: str, version: int) -> tuple[str | None, str | None, dict | None]:
     from layers import census
     from layers._errors import UnknownTerritoryError
     from layers.query import check_territories
 
-    territories = _read_layer(territory_layer, version)
+    known = _territory_slugs(territory_layer, version)
     try:
-        resolved = check_territories([requested], territories)[0]
+        resolved = check_territories([requested], known)[0]
     except UnknownTerritoryError as exc:
         return None, exc.data.get("suggestion"), None
-    return resolved, None, census.alias_entry(requested, territories["slug"])
+    return resolved, None, census.alias_entry(requested.strip().lower(), known)
 
 
-def territory_address(requested: str, territory_layer: str = DEFAULT_TERRITORY_LAYER) -> tuple[str | None, str | None, dict | None]:
+@st.cache_data(show_spinner=False, max_entries=8)
+def _territory_slugs(territory_layer: str, version: int) -> tuple[str, ...]:
+    return tuple(_territory_names(territory_layer, version))  # the layer's order, as check_territories had it
+
+
+def territory_address(requested: str, territory_layer: str = DEFAULT_TERRITORY_LAYER,
+                      version: int | None = None) -> tuple[str | None, str | None, dict | None]:
     """What a territory in an address (``?territorio=``) names, remembered per text, layer and store version.
 
-    :func:`layers.query.check_territories` and :func:`layers.census.alias_entry` need
-    every slug of the layer; for 10,000 imported territories that was about 25 ms of
-    every visit that arrives by a shared link.
+    Resolved against the layer's slugs only (cached per version, never the layer's
+    geometries): :func:`layers.query.check_territories` and
+    :func:`layers.census.alias_entry`. For 10,000 imported territories that was about
+    25 ms of every visit that arrives by a shared link. Up to 4,096 texts are
+    remembered per process (a few hundred bytes each); a text not remembered costs
+    1 to 2 ms, or the search for a suggestion when it names no territory.
 
     Parameters
     ----------
@@ -347,6 +368,8 @@ def territory_address(requested: str, territory_layer: str = DEFAULT_TERRITORY_L
         The text of the address (one territory).
     territory_layer : str
         Territory layer of the store.
+    version : int, optional
+        Store version (:func:`store_version` by default).
 
     Returns
     -------
@@ -356,7 +379,7 @@ def territory_address(requested: str, territory_layer: str = DEFAULT_TERRITORY_L
         ``None``; the alias row of :func:`layers.census.alias_entry` when the text is
         a former slug or a place name standing for a census zone, else ``None``.
     """
-    return _territory_address(requested, territory_layer, store_version())
+    return _territory_address(requested, territory_layer, _version(version))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -365,15 +388,17 @@ def _territory_names(territory_layer: str, version: int) -> dict[str, str]:
     return dict(zip(terr["slug"], terr["nombre"]))
 
 
-def territory_names(territory_layer: str = DEFAULT_TERRITORY_LAYER) -> dict[str, str]:
+def territory_names(territory_layer: str = DEFAULT_TERRITORY_LAYER, version: int | None = None) -> dict[str, str]:
     """Name of every territory of a layer by slug (``{slug: nombre}``, cached per store version).
+
+    ``version`` is the store version to read (:func:`store_version` by default).
 
     Raises
     ------
     layers._errors.UnknownLayerError
         When the store has no such layer.
     """
-    return _territory_names(territory_layer, store_version())
+    return _territory_names(territory_layer, _version(version))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -717,13 +742,16 @@ def _territory_choices(territory_layer: str, version: int) -> tuple[list[str], d
     return sector.territory_order(terr), labels
 
 
-def territory_choices(territory_layer: str = DEFAULT_TERRITORY_LAYER) -> tuple[list[str], dict[str, str]]:
+def territory_choices(territory_layer: str = DEFAULT_TERRITORY_LAYER,
+                      version: int | None = None) -> tuple[list[str], dict[str, str]]:
     """Slugs of a territory layer in the sector page's order and their option labels (cached per store version).
+
+    ``version`` is the store version to read (:func:`store_version` by default).
 
     Labels are ``"Nombre (sin tildes) — tipo"`` (:func:`searchable_name`): 10,000
     imported territories are labelled once, not on every rerun.
     """
-    return _territory_choices(territory_layer, store_version())
+    return _territory_choices(territory_layer, _version(version))
 
 
 def searchable_name(name: object) -> str:

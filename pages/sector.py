@@ -55,6 +55,9 @@ st.caption(
     "en el mapa y en una lista que puede descargar e imprimir."
 )
 
+# One store version for everything this run shows of the territory: an import landing during
+# the run cannot pair one version's groups with another's lists.
+version = shared.store_version()
 try:
     layers_available = shared.territory_layers()
     layer_name = shared.DEFAULT_TERRITORY_LAYER
@@ -67,8 +70,8 @@ try:
             help="La capa incluida es referencial; una capa oficial importada la reemplaza aquí.",
         )
     # Per layer and store version, never the layer itself: a visit of 10,000 territories reads no geometry.
-    order, labels = shared.territory_choices(layer_name)
-    names = shared.territory_names(layer_name)
+    order, labels = shared.territory_choices(layer_name, version=version)
+    names = shared.territory_names(layer_name, version=version)
 except SitError as exc:
     st.error(str(exc))
     st.stop()
@@ -78,7 +81,7 @@ requested = (st.query_params.get("territorio") or "").split(",")[0].strip()
 unknown_message = None
 resolved = alias = None  # the territory the address names (a former slug names its census zone)
 if requested:
-    resolved, hint, alias = shared.territory_address(requested, layer_name)
+    resolved, hint, alias = shared.territory_address(requested, layer_name, version=version)
     if resolved is not None:
         if st.session_state.get(PICKER_KEY) != resolved:
             st.session_state[PICKER_KEY] = resolved
@@ -113,7 +116,7 @@ if sites_problem:
 sites = shared.sites_layer(sites_choice)
 
 try:
-    summary = shared.sector_summary(slug, layer_name, sites)
+    summary = shared.sector_summary(slug, layer_name, sites, version=version)
     commune = shared.layer("comuna")
 except SitError as exc:
     st.error(str(exc))
@@ -148,7 +151,7 @@ st.page_link("pages/seguimiento.py", label="Ver el seguimiento del plan: avance,
              icon=":material/monitoring:")
 
 by = "relacion" if st.session_state.get(GROUPING_KEY, GROUPINGS[0]) == GROUPINGS[0] else "estrategia"
-blocks = shared.sector_blocks(slug, layer_name, sites, by=by)
+blocks = shared.sector_blocks(slug, layer_name, sites, by=by, version=version)
 
 list_column, map_column = st.columns([2, 3], gap="large")
 with list_column:  # first on a phone: what is specific to this territory
@@ -179,9 +182,9 @@ with map_column:
             )))
 
         # Rendered once per territory and store version for every visitor (views.mapframe).
-        map_key = ("sector", shared.store_version(), webassets.base_url_path(), layer_name, slug, sites)
+        map_key = ("sector", version, webassets.base_url_path(), layer_name, slug, sites)
         shared.show_map(mapframe.DOCUMENTS.frame(map_key, _build, webassets.base_url_path(),
-                                                 generation=shared.store_version()), MAP_HEIGHT, map_title)
+                                                 generation=version), MAP_HEIGHT, map_title)
     else:
         st.error(webassets.missing_assets_message())
     st.page_link("pages/mapa.py", label="Ver este territorio en el mapa del plan", icon=":material/map:",

@@ -220,3 +220,34 @@ def test_an_unknown_address_is_answered_again_from_the_cache_with_its_suggestion
     again = open_page("domeiko")
     assert not again.exception
     assert "¿Quiso decir «domeyko»?" in again.warning[0].value.replace("\\", "")
+
+
+def test_the_page_shows_one_store_version_even_when_imports_land_during_its_run(monkeypatch):
+    """The summary, its lists and the address are read at one version, read once per run.
+
+    Here the store's version changes at every reading of it, as if an import landed between
+    any two steps of the run: everything the page shows of the territory still comes from the
+    version read at the start (without that, the lists of one version went under the groups of another).
+    """
+    from pages import _shared as shared
+
+    counter = iter(range(10_000, 20_000))
+    monkeypatch.setattr(shared, "store_version", lambda: next(counter))
+    seen: list[tuple[str, int]] = []
+    summary, address = shared._sector_summary, shared._territory_address
+
+    def summary_spy(slug, layer, version, sites=None):
+        seen.append(("summary", version))
+        return summary(slug, layer, version, sites)
+
+    def address_spy(requested, layer, version):
+        seen.append(("address", version))
+        return address(requested, layer, version)
+
+    monkeypatch.setattr(shared, "_sector_summary", summary_spy)
+    monkeypatch.setattr(shared, "_territory_address", address_spy)
+    at = open_page("domeyko")
+    assert not at.exception and not at.warning
+    assert "domeyko" in page_text(at).lower()
+    assert {kind for kind, _ in seen} == {"summary", "address"}
+    assert len({version for _, version in seen}) == 1, seen  # the lists' summary too (_sector_blocks calls it)
