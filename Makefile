@@ -21,10 +21,11 @@ $(VENV)/.installed: requirements.txt
 static/vendor/.stamp: scripts/vendor_assets.py $(VENV)/.installed
 	$(BIN)/python scripts/vendor_assets.py
 
+# views.launch freezes the code, then runs Streamlit's command line (views/heap.py).
 # Streamlit's own upload limit equals the product's (SIT_UPLOAD_LIMIT_MB, rounded up to whole MB);
 # a bad value has already stopped `setup` with one Spanish line (layers/settings.py).
 run: setup
-	$(BIN)/streamlit run app.py --server.port $(PORT) \
+	$(BIN)/python -m views.launch run app.py --server.port $(PORT) \
 	  --server.maxUploadSize "$$($(BIN)/python -m layers.settings streamlit_upload_mb)"
 
 # Debian's chromium drives the browser tests (no browser download by Playwright).

@@ -21,9 +21,9 @@ log = logging.getLogger("sit.app")
 
 # Once per process: the server's connections send each response at once (views.serving).
 serving.send_without_delay()
-# Once per process, before any page reads data: the code's objects leave the full garbage
-# collection Streamlit runs after every script run (views.heap).
-heap.freeze_code()
+# `make run` froze the code before Streamlit started (views.launch): the full garbage collection
+# Streamlit runs after every script run skips it. A server started otherwise says so once.
+heap.warn_if_not_frozen()
 
 # No page icons: the active page's icon becomes the favicon, and Streamlit fetches
 # ":material/..." favicons from fonts.gstatic.com (the app must make no request outside

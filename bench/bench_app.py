@@ -1,6 +1,7 @@
 """``make bench``: the real app and a fair naive app in headless Chromium, side by side, in one run.
 
-Both apps run as ``streamlit run`` on free loopback ports, each with its own
+The product runs as ``make run`` starts it (``python -m views.launch run app.py``), the naive
+app as ``streamlit run``, on free loopback ports, each with its own
 ``SIT_DATA_DIR`` holding the same store: first the shipped data (``cli.py build``), then
 the same store with a synthetic municipality 100 times larger imported through
 ``cli.py import`` (:mod:`bench.synthetic`: about 10,000 lot-sized territories inside the
@@ -756,7 +757,7 @@ def big_phase(browser, work: Path, runs: int, visitors: int, log, lean: bool = F
     servers = start_apps(product_dir, naive_dir)
     floor_server = None
     try:
-        floor_server = start_streamlit(FLOOR_APP, timeout=180)
+        floor_server = start_streamlit(FLOOR_APP, timeout=180, frozen=True)  # as cheap as the product's runs
         log("100×: warm-up")
         cold = {}
         for app in APPS:
@@ -824,16 +825,20 @@ def big_phase(browser, work: Path, runs: int, visitors: int, log, lean: bool = F
                      apps=extras)
         mem.setdefault("naive", {"warm": None, "loaded": None, "left": None})
     finally:
-        stop_apps(servers)
-        if floor_server is not None:
-            floor_server.stop()
+        try:
+            stop_apps(servers)
+        finally:
+            if floor_server is not None:
+                floor_server.stop()
     warm = {a: med(loads[a]["mapa"]) for a in APPS}
     sector = {a: med(loads[a]["sector"]) for a in APPS}
     sector_bare = {a: med(loads[a]["sector sin mapa"]) for a in APPS}
     bare_page = med(loads["floor"]["page"])
-    # What each sector page adds to the bare page, paired per run (the same run's bare page).
-    sector_own = {a: med(None if s is None or f is None else s - f
-                         for s, f in zip(loads[a]["sector"], loads["floor"]["page"])) for a in APPS}
+    # What each sector page adds to the bare page, paired per run (the same run's bare page). A run
+    # whose bare page timed out has nothing to pair with and is left out; a sector page that timed
+    # out counts as infinitely long, as in every median.
+    sector_own = {a: med([None if s is None else s - f for s, f in zip(loads[a]["sector"], loads["floor"]["page"])
+                          if f is not None]) for a in APPS}
     fv = {a: med(first_visit[a]) for a in APPS}
     fc = {a: med(filt["seconds"][a]) for a in APPS}
     kept = filt["kept"]["product"]

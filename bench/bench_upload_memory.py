@@ -81,7 +81,7 @@ def start_server(data_dir: Path, max_upload_mb: int) -> tuple[subprocess.Popen, 
     port = _free_port()
     log = data_dir / "streamlit.log"
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(PROJECT / "app.py"),
+        sys.executable, "-m", "views.launch", "run", str(PROJECT / "app.py"),  # as `make run` starts it
         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
         "--server.fileWatcherType", "none", "--server.maxUploadSize", str(max_upload_mb),
     ]

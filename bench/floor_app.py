@@ -7,7 +7,9 @@ same runs as the 100× sector pages, with the same browser, harness and idea of 
 (script idle, a title shown, no table, no map), so the table can show how much of a page's
 time is the page's own: a page cannot load faster than this one on the same machine.
 
-It reads no data and needs no ``SIT_DATA_DIR``.
+``bench_app`` starts it through :mod:`views.launch`, as ``make run`` starts the product, so
+that the garbage collection after its run is as cheap as the product's. It reads no data
+and needs no ``SIT_DATA_DIR``.
 """
 
 import streamlit as st

@@ -138,14 +138,18 @@ def _wait_healthy(server: StreamlitServer, timeout: float) -> None:
 
 
 def start_streamlit(app_path: str | Path, env: dict[str, str] | None = None,
-                    timeout: float = SERVER_START_TIMEOUT_S) -> StreamlitServer:
+                    timeout: float = SERVER_START_TIMEOUT_S, frozen: bool | None = None) -> StreamlitServer:
     """Start ``streamlit run app_path`` on a free loopback port and wait until healthy.
 
     The process runs from the project folder (so ``.streamlit/config.toml`` applies),
     with ``PYTHONPATH`` pointing at the project and the caller's environment
-    (``SIT_DATA_DIR`` included) plus ``env`` overrides.
+    (``SIT_DATA_DIR`` included) plus ``env`` overrides. With ``frozen`` (by default for
+    the product's ``app.py``, as ``make run`` starts it) the server is started through
+    :mod:`views.launch`, which freezes the code first; otherwise with ``python -m streamlit``.
     """
     app_path = Path(app_path).resolve()
+    if frozen is None:
+        frozen = app_path == (PROJECT_DIR / "app.py").resolve()
     if not app_path.is_file():
         raise FileNotFoundError(app_path)
     workdir = Path(tempfile.mkdtemp(prefix="sit-streamlit-"))
@@ -157,7 +161,7 @@ def start_streamlit(app_path: str | Path, env: dict[str, str] | None = None,
     )
     proc_env["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] = "false"
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(script),
+        sys.executable, "-m", "views.launch" if frozen else "streamlit", "run", str(script),
         "--server.port", str(port),
         "--server.address", "127.0.0.1",
         "--server.headless", "true",
