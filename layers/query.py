@@ -11,6 +11,7 @@ import pandas as pd
 from layers import catalogue, census, links
 from layers._errors import InvalidFilterError, UnknownTerritoryError
 from layers.text import fold as text_fold
+from layers.text import slugify as text_slugify
 
 #: Filters of :func:`filter_initiatives`, in display order: its keyword arguments, the
 #: app's URL parameters (``?estrategia=1&territorio=domeyko&q=agua``) and, but ``q``,
@@ -39,15 +40,24 @@ def fold(text: object) -> str:
 SUGGESTION_CUTOFF = 0.8
 
 
+def typed_slug_forms(slug: str) -> list[str]:
+    """The forms a person's territory text is tried in: as given, trimmed in lower case, then as a slug.
+
+    ``"Hermanos Carrera"`` (a name typed with spaces and capitals) is tried as
+    ``"hermanos carrera"`` and then ``"hermanos-carrera"`` (:func:`layers.text.slugify`).
+    """
+    return list(dict.fromkeys(form for form in (slug, slug.strip().lower(), text_slugify(slug)) if form))
+
+
 def _resolve(slug: str, known: list[str]) -> str:
-    """:func:`layers.census.resolve_slug`, also for a slug typed with capitals or spaces around it."""
-    try:
-        return census.resolve_slug(slug, known)
-    except UnknownTerritoryError:
-        typed = slug.strip().lower()
-        if typed == slug:
-            raise
-        return census.resolve_slug(typed, known)
+    """:func:`layers.census.resolve_slug`, also for a slug typed with capitals, accents or spaces."""
+    forms = typed_slug_forms(slug) or [slug]
+    for form in forms[:-1]:
+        try:
+            return census.resolve_slug(form, known)
+        except UnknownTerritoryError:
+            continue
+    return census.resolve_slug(forms[-1], known)
 
 
 def check_territories(slugs: Iterable[str], territories: gpd.GeoDataFrame | Iterable[str]) -> list[str]:

@@ -343,7 +343,11 @@ def _territory_address(requested: str, territory_layer: str, version: int) -> tu
         resolved = check_territories([requested], known)[0]
     except UnknownTerritoryError as exc:
         return None, exc.data.get("suggestion"), None
-    return resolved, None, census.alias_entry(requested.strip().lower(), known)
+    from layers.query import typed_slug_forms
+
+    alias = next((entry for entry in (census.alias_entry(form, known) for form in typed_slug_forms(requested))
+                  if entry is not None), None)
+    return resolved, None, alias
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

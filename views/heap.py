@@ -96,8 +96,8 @@ _WARNED = False
 def freeze_code(modules: tuple[str, ...] | None = None, force: bool = False) -> int:
     """Import ``modules``, collect garbage, and freeze every object the collector tracks (once per process).
 
-    Meant to be called by ``app.py`` at the top of its script, before any page reads
-    data. Later calls return 0 at once unless ``force``.
+    Meant to be called by :mod:`views.launch` before Streamlit starts, when no visitor's
+    session exists yet. Later calls return 0 at once unless ``force``.
 
     Parameters
     ----------
@@ -162,6 +162,6 @@ def warn_if_not_frozen() -> bool:
     with _LOCK:
         if not _WARNED:
             _WARNED = True
-            log.warning("el servidor no se inició con «python -m views.launch run app.py» (make run): "
-                        "cada ejecución de una página recorre todo el montón de Python")
+            log.warning("SIT Vallenar: servidor iniciado sin «python -m views.launch run app.py» (lo que hace "
+                        "«make run»): cada visita tarda más en el servidor, unos 70 ms con 10.000 territorios.")
     return False

@@ -84,6 +84,14 @@ def test_a_slug_typed_with_capitals_names_its_territory(layer):
     assert query.check_territories(["HERMANOS-CARRERA"], terr) == ["norte-4-2"]  # a former slug, too
 
 
+def test_a_name_typed_with_spaces_and_accents_names_its_territory(layer):
+    _, terr, _ = layer
+    assert query.check_territories(["Hermanos Carrera", "quinta valle"], terr) == ["norte-4-2", "quinta-valle"]
+    assert query.check_territories(["Dómeyko"], list(terr["slug"])) == ["domeyko"]  # the layer's slugs alone do
+    with pytest.raises(UnknownTerritoryError):
+        query.check_territories(["   "], terr)
+
+
 def test_fold():
     assert query.fold("Ñuñoa Edén") == "nunoa eden"
 

@@ -19,7 +19,7 @@ def test_the_server_freezes_its_code_first_and_streamlit_keeps_its_command_line_
     finally:
         page.close()
     log = server.log()
-    assert "objetos del código quedan fuera de las recolecciones completas" in log
+    assert "código de las páginas precargado" in log
     # the freeze read no Streamlit configuration: the options of the command line (port, upload limit) apply
     assert "config option section was detected" not in log
     assert f":{server.port}" in log
