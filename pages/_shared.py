@@ -336,23 +336,16 @@ def sector_blocks(slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER, sit
 def _territory_address(requested: str, territory_layer: str, version: int) -> tuple[str | None, str | None, dict | None]:
     from layers import census
     from layers._errors import UnknownTerritoryError
-    from layers.query import check_territories
+    from layers.query import check_territories, typed_slug_forms
 
-    known = _territory_slugs(territory_layer, version)
+    known = list(_territory_names(territory_layer, version))  # the slugs, in the layer's order
     try:
         resolved = check_territories([requested], known)[0]
     except UnknownTerritoryError as exc:
         return None, exc.data.get("suggestion"), None
-    from layers.query import typed_slug_forms
-
     alias = next((entry for entry in (census.alias_entry(form, known) for form in typed_slug_forms(requested))
                   if entry is not None), None)
     return resolved, None, alias
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _territory_slugs(territory_layer: str, version: int) -> tuple[str, ...]:
-    return tuple(_territory_names(territory_layer, version))  # the layer's order, as check_territories had it
 
 
 def territory_address(requested: str, territory_layer: str = DEFAULT_TERRITORY_LAYER,

@@ -41,7 +41,8 @@ import logging
 import pkgutil
 import threading
 
-__all__ = ["LIBRARIES", "ON_DEMAND", "PAGE_HELPERS", "frozen", "warn_if_not_frozen", "PROJECT_PACKAGES", "code_modules", "freeze_code"]
+__all__ = ["LIBRARIES", "ON_DEMAND", "PAGE_HELPERS", "PROJECT_PACKAGES", "code_modules", "freeze_code", "frozen",
+           "warn_if_not_frozen"]
 
 log = logging.getLogger(__name__)
 
