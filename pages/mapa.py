@@ -13,7 +13,7 @@ import streamlit as st
 from layers import catalogue, census, links, monitoring, selection
 from layers.exchange import package
 from pages import _shared as shared
-from views import mapframe, maplocale, mapview, symbology, webassets
+from views import mapframe, maplocale, mapview, restyle, symbology, webassets
 
 shared.run_inside_app()
 
@@ -39,6 +39,10 @@ VIEW_PARAM, VIEW_KEY = "vista", PREFIX + "vista"
 FIGURE_LABELS = ("Iniciativas", "Con lugar en el mapa", "Sectores y localidades donde aplican")
 #: Accessible name of the map's frame.
 MAP_TITLE = "Mapa del plan: territorios de la comuna e iniciativas seleccionadas"
+#: The map document this visitor's frame holds: (what it is drawn from, the selection it opened
+#: with, whether a later selection was sent to it). A new selection of the same layer, sites and
+#: store version is drawn in that document (views.restyle), not in a new one.
+FRAME_KEY = PREFIX + "marco"
 
 
 def _gpkg_by_geometry(frame) -> bytes:
@@ -121,7 +125,7 @@ def _selection_view(version: int, territory_layer: str, sites: str | None, key: 
         and ``kinds`` (:func:`layers.exchange.package.geometry_counts`). Shared: do not mutate.
     """
     data = _layer_data(version, territory_layer, sites)
-    state = {name: (value if name == "q" else list(value)) for name, value in key}
+    state = _state_of(key)
     relations = data["relations"]
     selected = selection.apply(data["initiatives"], relations, state, data["territories"])
     figures = selection.summary(selected, relations)
@@ -142,6 +146,17 @@ def _territory_drawing(version: int, territory_layer: str, columns: tuple[str, .
     """
     shown = shared.display_layer(territory_layer, columns)
     return {"shown": shown, "geometry": mapview.territory_geometry(shown), "labels": maplocale.label_payload(shown)}
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _reference_kinds(version: int) -> list:
+    """Title and kinds of each reference layer, for the legend of a selection drawn in place."""
+    return mapview.reference_kinds(shared.reference_layers())
+
+
+def _state_of(key: tuple) -> dict:
+    """The filter state of a :func:`layers.selection.state_key`."""
+    return {name: (value if name == "q" else list(value)) for name, value in key}
 
 
 def _clear_filters() -> None:
@@ -311,9 +326,12 @@ extra = {
 }
 shared.write_query(selection.url_state(state), extra=extra)
 
-shared.warn_ignored(warnings)
-for note in dict.fromkeys(notes):
-    st.info(shared.md_escape(note), icon=":material/signpost:")
+# What a link asked for goes in one container: the map keeps its place among the page's
+# elements when the messages go (Streamlit then keeps its frame, views.restyle).
+with st.container():
+    shared.warn_ignored(warnings)
+    for note in dict.fromkeys(notes):
+        st.info(shared.md_escape(note), icon=":material/signpost:")
 
 # --- selection --------------------------------------------------------------------------
 shown_selection = _selection_view(version, territory_layer, sites, selection.state_key(state))
@@ -326,8 +344,9 @@ row.metric(FIGURE_LABELS[1], figures["ubicadas"], width="content",
                 "no tienen un lugar propio en el mapa.")
 row.metric(FIGURE_LABELS[2], figures["territorios"], help=selection.relation_scope_note(), width="content")
 
+notice = st.container()  # always there: the map keeps its place in the page (views.restyle)
 if selected.empty:
-    st.info(
+    notice.info(
         "Ningún resultado: ninguna iniciativa cumple todos los filtros elegidos. "
         "Quite alguno de los filtros o use «Limpiar filtros».",
         icon=":material/search_off:",
@@ -335,35 +354,72 @@ if selected.empty:
 
 # --- map --------------------------------------------------------------------------------
 if webassets.assets_installed():
-    view = st.session_state[VIEW_KEY]  # the link's view, until the selection changes
-    # Everything the map's document depends on: it is rendered once per key for every
-    # visitor (views.mapframe), and a rerun with nothing changed only looks it up.
-    map_key = (
-        "mapa", version, webassets.base_url_path(), territory_layer, sites, selection.state_key(state),
-        bool(specific_only), bool(per_thousand), color_by, view,
-    )
+    base_url = webassets.base_url_path()
+    drawn_columns = ("slug", "nombre", "tipo", *(("poblacion",) if has_population else ()))
+    # What the document is drawn from, and what it shows of it (the link's view until the selection changes).
+    base_key = ("mapa", version, base_url, territory_layer, sites)
+    shown_key = (selection.state_key(state), bool(specific_only), bool(per_thousand), color_by, st.session_state[VIEW_KEY])
 
-    def _build() -> str:
-        drawing = _territory_drawing(version, territory_layer, ("slug", "nombre", "tipo", *(("poblacion",) if has_population else ())))
+    def _document(doc_key: tuple) -> str:
+        """The map document of a selection (rendered once per key for every visitor, views.mapframe)."""
+        sel_key, only, rate, colour, opened = doc_key
+        chosen = _state_of(sel_key)
+        drawing = _territory_drawing(version, territory_layer, drawn_columns)
         shown = drawing["shown"]
         return mapframe.render(maplocale.open_on(maplocale.prepare(mapview.selection_map(
             shared.display_layer("comuna", ("nombre",)),
             shown,
             shared.display_initiatives(sites),
-            selected["id"],
+            _selection_view(version, territory_layer, sites, sel_key)["selected"]["id"],
             relations,
             strategies=strategies,
-            specific_only=bool(specific_only),
-            per_thousand=bool(per_thousand),
+            specific_only=only,
+            per_thousand=rate,
             city=shared.city_blocks(),
-            selected_territories=state["territorio"],
-            filtered=selection.is_filtered(state),
+            selected_territories=chosen["territorio"],
+            filtered=selection.is_filtered(chosen),
             reference_layers=shared.reference_layers(),
-            monitoring=_status(version), color_by=color_by, territory_geometry=drawing["geometry"],
-        ), title=MAP_TITLE, territories=shown, view_param=VIEW_PARAM, labels=drawing["labels"]), view))
+            monitoring=_status(version), color_by=colour, territory_geometry=drawing["geometry"],
+        ), title=MAP_TITLE, territories=shown, view_param=VIEW_PARAM, labels=drawing["labels"]), opened))
 
-    frame = mapframe.DOCUMENTS.frame(map_key, _build, webassets.base_url_path(), generation=version)
-    shared.show_map(frame, MAP_HEIGHT, MAP_TITLE)
+    def _update(doc_key: tuple) -> str:
+        """The JSON a document already open draws another selection from (views.restyle)."""
+        sel_key, only, rate, colour, _opened = doc_key
+        chosen = _state_of(sel_key)
+        return mapview.selection_update(
+            shared.display_layer("comuna", ("nombre",)),
+            _territory_drawing(version, territory_layer, drawn_columns)["shown"],
+            shared.display_initiatives(sites),
+            _selection_view(version, territory_layer, sites, sel_key)["selected"]["id"],
+            relations,
+            strategies=strategies, specific_only=only, per_thousand=rate,
+            selected_territories=chosen["territorio"], filtered=selection.is_filtered(chosen),
+            references=_reference_kinds(version), monitoring=_status(version), color_by=colour,
+        )
+
+    held = st.session_state.get(FRAME_KEY)
+    if held is None or held[0] != base_key:
+        held = (base_key, shown_key, False)
+    frame = mapframe.DOCUMENTS.frame((*base_key, *held[1]), lambda: _document(held[1]), base_url, generation=version)
+    pointer = None
+    if held[1] != shown_key or held[2]:
+        selection_src = None
+        if mapframe.published_path(frame) is not None:
+            selection_src = mapframe.SELECTIONS.frame(
+                (*base_key, *shown_key[:4]), lambda: _update(shown_key), base_url, generation=version,
+            )
+        if selection_src is not None and mapframe.published_path(selection_src) is not None:
+            pointer = restyle.pointer(frame, selection_src)
+            held = (base_key, held[1], True)
+        else:  # nothing can be published (a read-only install): a new document, in a srcdoc frame
+            held = (base_key, shown_key, False)
+            frame = mapframe.DOCUMENTS.frame((*base_key, *shown_key), lambda: _document(shown_key), base_url,
+                                             generation=version)
+    st.session_state[FRAME_KEY] = held
+    with st.container(gap=None):
+        shared.show_map(frame, MAP_HEIGHT, MAP_TITLE)
+        if pointer is not None:
+            st.html(pointer, unsafe_allow_javascript=True)
     st.caption(mapview.count_label(bool(specific_only), bool(per_thousand)) + ". " + selection.relation_scope_note())
 if sites:
     st.caption(

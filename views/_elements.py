@@ -92,24 +92,33 @@ class SitedInitiatives(PlainMacroElement):
                 }
                 // One tooltip and one popup function per group, not one of each per mark:
                 // the group opens them for the mark under the pointer (Leaflet's event parents).
-                var markers = [], cluster = {{ this.cluster.get_name() }};
-                for (var i = 0; i < d.pt.length; i++) {
-                    var p = d.pt[i];
-                    markers.push(L.circleMarker([p[0], p[1]], Object.assign({}, d.ps, {fillColor: colour(d.r[p[2]]), k: p[2]})));
+                var cluster = {{ this.cluster.get_name() }}, group = {{ this.shapes.get_name() }}, shapes = null;
+                function draw(doc) {
+                    d = doc;
+                    cluster.clearLayers();
+                    if (shapes) { group.removeLayer(shapes); }
+                    var markers = [];
+                    for (var i = 0; i < d.pt.length; i++) {
+                        var p = d.pt[i];
+                        markers.push(L.circleMarker([p[0], p[1]], Object.assign({}, d.ps, {fillColor: colour(d.r[p[2]]), k: p[2]})));
+                    }
+                    cluster.addLayers(markers);
+                    shapes = L.geoJSON(d.sh, {
+                        style: function (f) {
+                            var c = colour(d.r[f.properties.k]);
+                            var base = f.geometry.type.indexOf("Polygon") >= 0 ? d.gs : d.ls;
+                            return Object.assign({}, base, {color: c, fillColor: c});
+                        }
+                    });
+                    shapes.bindTooltip(function (l) { return tip(d.r[l.feature.properties.k]); }, {sticky: true});
+                    shapes.bindPopup(function (l) { return popup(l.feature.properties.k); }, {maxWidth: 340});
+                    shapes.addTo(group);
                 }
-                cluster.addLayers(markers);
                 cluster.bindTooltip(function (m) { return tip(d.r[m.options.k]); });
                 cluster.bindPopup(function (m) { return popup(m.options.k); }, {maxWidth: 340});
-                var shapes = L.geoJSON(d.sh, {
-                    style: function (f) {
-                        var c = colour(d.r[f.properties.k]);
-                        var base = f.geometry.type.indexOf("Polygon") >= 0 ? d.gs : d.ls;
-                        return Object.assign({}, base, {color: c, fillColor: c});
-                    }
-                });
-                shapes.bindTooltip(function (l) { return tip(d.r[l.feature.properties.k]); }, {sticky: true});
-                shapes.bindPopup(function (l) { return popup(l.feature.properties.k); }, {maxWidth: 340});
-                shapes.addTo({{ this.shapes.get_name() }});
+                draw(d);
+                // A new selection is drawn in place (views.restyle): same document, new marks.
+                (window.__sitMap = window.__sitMap || {}).sited = draw;
             })();
         {% endmacro %}
         """
@@ -542,6 +551,21 @@ class TerritoryChoropleth(PlainMacroElement):
                 layer.on("mouseover", function (e) { e.layer.setStyle(d.hl); });
                 layer.on("mouseout", function (e) { layer.resetStyle(e.layer); });
                 layer.addTo({{ this.group.get_name() }});
+                // A new selection recolours the drawn territories in place (views.restyle): its
+                // document brings the per-selection arrays (v, c, k, r, pal); names and kinds stay.
+                var registry = window.__sitMap = window.__sitMap || {};
+                registry.territories = {
+                    restyle: function (part) {
+                        d = Object.assign({}, d, part);
+                        layer.setStyle(options.style);
+                    },
+                    features: function (ids) {
+                        var all = territoryGeometry.features, wanted = {}, out = [];
+                        ids.forEach(function (i) { wanted[i] = true; });
+                        for (var j = 0; j < all.length; j++) { if (wanted[all[j].id]) { out.push(all[j]); } }
+                        return {type: "FeatureCollection", features: out};
+                    }
+                };
             })();
         {% endmacro %}
         """

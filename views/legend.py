@@ -135,6 +135,8 @@ class Legend(PlainMacroElement):
                     var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
                     div.style.cssText = {{ this.css|tojson }};
                     div.innerHTML = {{ this.html_js }};
+                    // A new selection rewrites it in place (views.restyle; HTML of views.legend.legend_html).
+                    (window.__sitMap = window.__sitMap || {}).legend = function (html) { div.innerHTML = html; };
                     L.DomEvent.disableScrollPropagation(div);
                     L.DomEvent.disableClickPropagation(div);
                     return div;

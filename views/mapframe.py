@@ -52,7 +52,7 @@ from views import _jinja
 from views.webassets import STATIC_DIR, STATIC_URL_PATH, inline_assets
 
 __all__ = ["MAX_ENTRIES", "MAX_BYTES", "MAX_FILES", "MAX_FILE_BYTES", "PUBLISH_DIR", "PRUNE_GRACE_S", "RETRY_S",
-           "Publisher", "DocumentCache", "DOCUMENTS", "render", "mount", "published_path"]
+           "Publisher", "DocumentCache", "DOCUMENTS", "SELECTIONS", "render", "mount", "published_path"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,8 @@ RETRY_S = 60.0
 #: A shown file's modification time (its place in the pruning order) is refreshed at most this often.
 TOUCH_S = 60.0
 _RUN_FOLDER = re.compile(r"(\d+)-[0-9a-f]{8}")
+#: Folders of the publishers of this process (a sweep never removes another publisher's folder).
+_OWN_FOLDERS: set[Path] = set()
 
 
 def render(m) -> str:
@@ -183,13 +185,19 @@ class Publisher:
     max_files, max_file_bytes : int
         Bounds of this process's files; the least recently shown go first, but never one
         younger than :data:`PRUNE_GRACE_S` unless the files take twice ``max_file_bytes``.
+    suffix : str
+        Ending of the file names (``.html`` for map documents, ``.json`` for the selection
+        documents of :mod:`views.restyle`); each publisher has a folder of its own.
     """
 
-    def __init__(self, root: Path, max_files: int = MAX_FILES, max_file_bytes: int = MAX_FILE_BYTES) -> None:
+    def __init__(self, root: Path, max_files: int = MAX_FILES, max_file_bytes: int = MAX_FILE_BYTES,
+                 suffix: str = ".html") -> None:
         self.root = Path(root)
+        self.suffix = str(suffix)
         self.max_files = int(max_files)
         self.max_file_bytes = int(max_file_bytes)
         self.folder = self.root / f"{os.getpid()}-{secrets.token_hex(4)}"
+        _OWN_FOLDERS.add(self.folder)
         self._lock = threading.Lock()
         self._ready = False
         self._retry_at = 0.0
@@ -232,7 +240,7 @@ class Publisher:
             When the folder or the file cannot be written.
         """
         data = document.encode("utf-8")
-        name = hashlib.sha256(data).hexdigest()[:32] + ".html"
+        name = hashlib.sha256(data).hexdigest()[:32] + self.suffix
         target = self.folder / name
         with self._lock:
             if not self._ready:
@@ -273,14 +281,14 @@ class Publisher:
         """Remove the folders of processes that no longer run, and files of the older flat layout."""
         for path in self.root.iterdir():
             match = _RUN_FOLDER.fullmatch(path.name)
-            if path.is_dir() and match and path != self.folder and not _alive(int(match.group(1))):
+            if path.is_dir() and match and path not in _OWN_FOLDERS and not _alive(int(match.group(1))):
                 shutil.rmtree(path, ignore_errors=True)
             elif path.is_file() and path.suffix == ".html":
                 path.unlink(missing_ok=True)
 
     def _prune(self, keep: str) -> None:
         files = []
-        for path in self.folder.glob("*.html"):
+        for path in self.folder.glob(f"*{self.suffix}"):
             try:
                 stat = path.stat()
             except FileNotFoundError:
@@ -315,14 +323,16 @@ class DocumentCache:
         ``None`` never publishes (documents go in ``srcdoc`` frames).
     max_files, max_file_bytes : int
         Bounds of the published files (:class:`Publisher`).
+    suffix : str
+        Ending of the published file names (:class:`Publisher`).
     """
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES,
                  publish_dir: Path | None = PUBLISH_DIR, max_files: int = MAX_FILES,
-                 max_file_bytes: int = MAX_FILE_BYTES) -> None:
+                 max_file_bytes: int = MAX_FILE_BYTES, suffix: str = ".html") -> None:
         self.max_entries = int(max_entries)
         self.max_bytes = int(max_bytes)
-        self.publisher = None if publish_dir is None else Publisher(publish_dir, max_files, max_file_bytes)
+        self.publisher = None if publish_dir is None else Publisher(publish_dir, max_files, max_file_bytes, suffix)
         self._names: dict[Hashable, tuple[str, int]] = {}  # key -> (published file name, rewrites)
         self._generations: dict[Hashable, Hashable] = {}  # key -> data generation it was built for
         self._generation: Hashable | None = None
@@ -487,3 +497,6 @@ class DocumentCache:
 
 #: The process-wide cache of the map pages (shared by every session).
 DOCUMENTS = DocumentCache()
+#: The selection documents a plan map already open draws in place (:mod:`views.restyle`): a
+#: JSON text per (store version, layer, sites, selection, colouring), published as ``.json``.
+SELECTIONS = DocumentCache(max_entries=4 * MAX_ENTRIES, max_bytes=MAX_BYTES // 2, suffix=".json")

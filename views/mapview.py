@@ -73,11 +73,13 @@ from views._elements import (
     sited_payload,
     territory_payload,
 )
-from views.legend import Legend
+from views.escape import js_value
+from views.legend import Legend, legend_html
+from views.restyle import SelectionFollower
 
 __all__ = [
     "DISPLAY_TOLERANCE_M", "DISPLAY_DECIMALS", "MIN_FIT_SPAN_DEG", "SPECIFIC_RELATIONS", "LAYER_NAMES",
-    "display_geometries", "territory_geometry", "territory_counts", "count_label", "count_legend_title", "selection_bounds",
+    "display_geometries", "territory_geometry", "selection_update", "reference_kinds", "territory_counts", "count_label", "count_legend_title", "selection_bounds",
     "sited_payload", "legend_sections", "Legend", "SitedInitiatives", "build_map", "selection_map", "map_html",
     "REFERENCE_COLOR", "REFERENCE_STYLES", "REFERENCE_LABEL_FIELDS", "REFERENCE_CLUSTER_MIN_POINTS",
     "reference_labels", "reference_display", "with_status", "reference_payload", "ReferenceOverlay", "add_reference_layers",
@@ -596,18 +598,13 @@ def build_map(
     n, breaks, decimals = _add_choropleth(m, territories, counts, per_thousand, pane, territory_geometry)
     if city is not None:  # zone names are written by views.maplocale.prepare, where they fit
         citycontext.add_city_context(m, city, [])
-    _add_outlines(m, chosen, commune)
+    outline = _add_outlines(m, chosen, commune)
     references = add_reference_layers(m, reference_layers)
     sited, kinds = _add_sited_initiatives(m, initiatives, strategies, relations, territories, color_by)
-    positive = n[np.isfinite(n) & (n > 0)]
-    sections = legend_sections(
-        breaks, count_legend_title(specific_only, per_thousand), strategies, sited["estrategia"].astype(str), kinds,
-        minimum=(float(positive.min()) if decimals else int(positive.min())) if positive.size else 1,
-        zero=bool((n == 0).any()), color_by=color_by, decimals=decimals, no_data=bool(np.isnan(n).any()),
-        values=positive,
-    )
+    sections = _legend_sections(n, breaks, decimals, specific_only, per_thousand, strategies, sited, kinds, color_by)
     m.add_child(Legend(sections + reference_legend_sections(references, REFERENCE_STYLES)))
-    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    control = folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    m.add_child(SelectionFollower(outline, control, _esc(LAYER_NAMES["selected"]), symbology.SELECTED_TERRITORY_STYLE))
     m.fit_bounds(fit)
     webassets.localize_map(m)
     log.info(
@@ -616,6 +613,41 @@ def build_map(
         ", ".join(f"{k} {v}" for k, v in kinds.items()),
     )
     return m
+
+
+def _territory_part(
+    territories: gpd.GeoDataFrame, counts: pd.DataFrame, per_thousand: bool = False, pane: str | None = None,
+) -> tuple[dict[str, object], np.ndarray, list[float], int]:
+    """The territories' document (:func:`views._elements.territory_payload`), values, breaks and label decimals."""
+    values, breaks, decimals = territory_values(counts, territories, per_thousand)
+    n = counts["n"].reindex(territories["slug"]).fillna(0).astype("int64").to_numpy()
+    palette = [symbology.ZERO_COLOR, *symbology.class_colors(len(breaks)), symbology.NO_DATA_COLOR]
+    classes = symbology.classify(np.nan_to_num(values, nan=0.0), breaks)
+    classes = np.where(np.isnan(values), len(palette) - 1, classes)
+    rates = None
+    if per_thousand:
+        rates = ["sin población censal" if np.isnan(v) else f"{v:.{RATE_DECIMALS}f}".replace(".", ",") for v in values]
+    by_relation = counts.reindex(index=territories["slug"], columns=list(RELATION_PLURALS), fill_value=0).fillna(0)
+    payload = territory_payload(
+        territories["nombre"].tolist(), territories["tipo"].tolist(), n, by_relation.to_numpy(dtype=np.int64),
+        classes, palette, relation_labels=list(RELATION_PLURALS.values()), rates=rates,
+        style=symbology.TERRITORY_STYLE, highlight=TERRITORY_HIGHLIGHT, pane=pane,
+    )
+    return payload, values, breaks, decimals
+
+
+def _legend_sections(
+    n: np.ndarray, breaks: list[float], decimals: int, specific_only: bool, per_thousand: bool,
+    strategies: Mapping[str, str], sited: gpd.GeoDataFrame, kinds: Mapping[str, int], color_by: str,
+) -> list:
+    """The legend of a selection without the reference layers (:func:`views._elements.legend_sections`)."""
+    positive = n[np.isfinite(n) & (n > 0)]
+    return legend_sections(
+        breaks, count_legend_title(specific_only, per_thousand), strategies, sited["estrategia"].astype(str), kinds,
+        minimum=(float(positive.min()) if decimals else int(positive.min())) if positive.size else 1,
+        zero=bool((n == 0).any()), color_by=color_by, decimals=decimals, no_data=bool(np.isnan(n).any()),
+        values=positive,
+    )
 
 
 def _add_choropleth(
@@ -633,20 +665,7 @@ def _add_choropleth(
         The value drawn for each territory (layer order; NaN where a rate has no
         population), the class breaks and the decimals of their labels.
     """
-    values, breaks, decimals = territory_values(counts, territories, per_thousand)
-    n = counts["n"].reindex(territories["slug"]).fillna(0).astype("int64").to_numpy()
-    palette = [symbology.ZERO_COLOR, *symbology.class_colors(len(breaks)), symbology.NO_DATA_COLOR]
-    classes = symbology.classify(np.nan_to_num(values, nan=0.0), breaks)
-    classes = np.where(np.isnan(values), len(palette) - 1, classes)
-    rates = None
-    if per_thousand:
-        rates = ["sin población censal" if np.isnan(v) else f"{v:.{RATE_DECIMALS}f}".replace(".", ",") for v in values]
-    by_relation = counts.reindex(index=territories["slug"], columns=list(RELATION_PLURALS), fill_value=0).fillna(0)
-    payload = territory_payload(
-        territories["nombre"].tolist(), territories["tipo"].tolist(), n, by_relation.to_numpy(dtype=np.int64),
-        classes, palette, relation_labels=list(RELATION_PLURALS.values()), rates=rates,
-        style=symbology.TERRITORY_STYLE, highlight=TERRITORY_HIGHLIGHT, pane=pane,
-    )
+    payload, values, breaks, decimals = _territory_part(territories, counts, per_thousand, pane)
     if geometry is None:
         geometry = geometry_collection(territories.geometry.array)
     group = folium.FeatureGroup(name=LAYER_NAMES["territories"], show=True).add_to(m)
@@ -654,11 +673,12 @@ def _add_choropleth(
     return values, breaks, decimals
 
 
-def _add_outlines(m: folium.Map, chosen: gpd.GeoDataFrame, commune: gpd.GeoDataFrame) -> None:
-    """Outline the territories named in the filter (when any) and the commune boundary."""
+def _add_outlines(m: folium.Map, chosen: gpd.GeoDataFrame, commune: gpd.GeoDataFrame) -> folium.GeoJson | None:
+    """Outline the territories named in the filter (when any) and the commune boundary; the first layer or None."""
+    outline = None
     if len(chosen):
         sel = gpd.GeoDataFrame({"nombre": [_esc(v) for v in chosen["nombre"]]}, geometry=chosen.geometry.to_numpy(), crs=WGS84)
-        folium.GeoJson(
+        outline = folium.GeoJson(
             _feature_collection(sel, ["nombre"]),
             name=LAYER_NAMES["selected"],
             style_function=lambda f: dict(symbology.SELECTED_TERRITORY_STYLE),
@@ -670,6 +690,18 @@ def _add_outlines(m: folium.Map, chosen: gpd.GeoDataFrame, commune: gpd.GeoDataF
         style_function=lambda f: dict(symbology.COMMUNE_STYLE),
         interactive=False,
     ).add_to(m)
+    return outline
+
+
+def _sited_part(
+    initiatives: gpd.GeoDataFrame, strategies: Mapping[str, str], relations: links.Relations | pd.DataFrame | None,
+    territories: gpd.GeoDataFrame, color_by: str = "estrategia",
+) -> tuple[gpd.GeoDataFrame, dict[str, object], dict[str, int]]:
+    """The initiatives drawn (those with a geometry), their document (:func:`views._elements.sited_payload`) and kinds."""
+    sited = initiatives[initiatives.geometry.notna() & ~initiatives.geometry.is_empty]
+    names = _territory_names(relations, territories, list(sited["id"])) if relations is not None else None
+    payload, kinds = sited_payload(sited, strategies, territory_names=names, color_by=color_by)
+    return sited, payload, kinds
 
 
 def _add_sited_initiatives(
@@ -687,9 +719,7 @@ def _add_sited_initiatives(
     tuple of (geopandas.GeoDataFrame, dict)
         The initiatives drawn (those with a geometry) and the features per kind.
     """
-    sited = initiatives[initiatives.geometry.notna() & ~initiatives.geometry.is_empty]
-    names = _territory_names(relations, territories, list(sited["id"])) if relations is not None else None
-    payload, kinds = sited_payload(sited, strategies, territory_names=names, color_by=color_by)
+    sited, payload, kinds = _sited_part(initiatives, strategies, relations, territories, color_by)
     shapes = folium.FeatureGroup(name=LAYER_NAMES["shapes"], show=True).add_to(m)
     cluster = MarkerCluster(
         name=LAYER_NAMES["points"],
@@ -772,6 +802,89 @@ def selection_map(
         reference_layers=reference_layers, color_by=color_by, per_thousand=per_thousand, city=city,
         territory_geometry=territory_geometry,
     )
+
+
+def reference_kinds(
+    reference_layers: Mapping[str, gpd.GeoDataFrame] | Iterable[tuple[str, gpd.GeoDataFrame]] | None,
+) -> list[tuple[str, dict[str, int]]]:
+    """Title and features per kind of each reference layer, as :func:`add_reference_layers` returns them.
+
+    For the legend of :func:`selection_update` (the reference layers are drawn once, by the
+    map document); cache it per store version.
+
+    Parameters
+    ----------
+    reference_layers : mapping of str to GeoDataFrame, or iterable of (str, GeoDataFrame), optional
+        As for :func:`add_reference_layers`.
+
+    Returns
+    -------
+    list of (str, dict)
+        ``[(title, {"point": n, "line": n, "polygon": n}), ...]`` in drawing order.
+    """
+    return [(str(title), reference_payload(gdf, REFERENCE_LABEL, REFERENCE_STYLES)[1])
+            for title, gdf in _reference_items(reference_layers)]
+
+
+def selection_update(
+    commune: gpd.GeoDataFrame,
+    territories: gpd.GeoDataFrame,
+    initiatives: gpd.GeoDataFrame,
+    selected_ids: Iterable[str],
+    relations: links.Relations | pd.DataFrame,
+    *,
+    strategies: Mapping[str, str],
+    specific_only: bool = False,
+    selected_territories: Sequence[str] = (),
+    filtered: bool = True,
+    references: Sequence[tuple[str, Mapping[str, int]]] = (),
+    monitoring: pd.DataFrame | None = None,
+    color_by: str = "estrategia",
+    per_thousand: bool = False,
+) -> str:
+    """What a plan map already open needs to show another selection, as JSON text (:mod:`views.restyle`).
+
+    The same selection drawn by :func:`selection_map` in a new document would look the same:
+    the territories' colours and tooltip figures, the sited initiatives, the legend, the
+    chosen territories' outline and the extent the map opens on come from the same code.
+
+    Parameters
+    ----------
+    commune, territories, initiatives, selected_ids, relations, strategies, specific_only, selected_territories,
+    filtered, monitoring, color_by, per_thousand
+        As for :func:`selection_map`; ``territories`` in the order of the document's
+        territory geometry (:func:`territory_geometry`, feature ``id`` = row position).
+    references : sequence of (str, mapping)
+        :func:`reference_kinds` of the reference layers the document draws (their legend rows).
+
+    Returns
+    -------
+    str
+        A JSON object: ``t`` (the per-selection arrays of :func:`views._elements.territory_payload`:
+        ``v``, ``c``, ``k``, ``r``, ``pal``), ``s`` (:func:`views._elements.sited_payload`), ``lg``
+        (the legend's HTML, :func:`views.legend.legend_html`), ``o`` (row positions of the
+        chosen territories) and ``fit`` (``[[south, west], [north, east]]``, degrees WGS 84).
+        Strings are HTML-escaped as in the document; ``<``, ``>``, ``&`` and ``'`` are written
+        as ``\\uXXXX`` escapes.
+    """
+    ids = list(dict.fromkeys(selected_ids))
+    selected = initiatives[initiatives["id"].isin(set(ids))]
+    if monitoring is not None:
+        selected = with_status(selected, monitoring)
+    counts = territory_counts(relations, ids, territories["slug"], specific_only=specific_only)
+    payload, n, breaks, decimals = _territory_part(territories, counts, per_thousand)
+    sited, sited_doc, kinds = _sited_part(selected, strategies, relations, territories, color_by)
+    sections = _legend_sections(n, breaks, decimals, specific_only, per_thousand, strategies, sited, kinds, color_by)
+    chosen = territories["slug"].isin(set(selected_territories)).to_numpy()
+    fit = (selection_bounds(selected, territories[chosen], commune) if filtered
+           else selection_bounds(None, None, commune))
+    return js_value({
+        "t": {key: payload[key] for key in ("v", "c", "k", "r", "pal")},
+        "s": sited_doc,
+        "lg": legend_html(sections + reference_legend_sections(list(references), REFERENCE_STYLES)),
+        "o": np.flatnonzero(chosen).tolist(),
+        "fit": fit,
+    })
 
 
 def with_status(initiatives: gpd.GeoDataFrame, monitoring: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -279,6 +279,44 @@ class _MountedFrames(HTMLParser):
             self.frames.append(MapFrame(attrs.get("data-src") or "", "", json.loads(attrs.get("data-title") or '""')))
 
 
+class _SelectionPointers(HTMLParser):
+    """``div.sit-mapa-sel`` elements of :func:`views.restyle.pointer`: (frame address, selection address)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.pointers: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "div" and "sit-mapa-sel" in (attrs.get("class") or "").split():
+            self.pointers.append((attrs.get("data-frame") or "", attrs.get("data-src") or ""))
+
+
+def map_selection(at) -> dict | None:
+    """The selection document the page pointed its map frame at (:mod:`views.restyle`), or ``None``.
+
+    A plan map keeps its document while the layer, the sites and the store stay the same,
+    and draws each later selection from a published JSON document; ``None`` while the
+    frame shows the selection its document opened with. The pointer must name the
+    frame the page shows.
+    """
+    from views import mapframe
+
+    found = []
+    for element in at.get("html"):
+        parser = _SelectionPointers()
+        parser.feed(element.proto.body)
+        parser.close()
+        found.extend(parser.pointers)
+    if not found:
+        return None
+    ((frame_src, src),) = found
+    assert frame_src in [f.src for f in map_frames(at)], f"the selection points at no frame of the page: {frame_src!r}"
+    path = mapframe.published_path(src)
+    assert path is not None and path.suffix == ".json", src
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def map_frames(at) -> list[MapFrame]:
     """The map frames of a page, in page order: frames the page mounts and ``st.iframe`` frames.
 

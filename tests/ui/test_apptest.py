@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.ui.conftest import frame_document, map_frames
+from tests.ui.conftest import frame_document, map_frames, map_selection
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 TIMEOUT = 60
@@ -221,17 +221,28 @@ def test_map_is_rendered_once_per_view_for_every_visitor(data_dir):
     first = frame_document(map_frames(at)[0])
     at.run()  # a rerun with nothing changed draws the same document without building it
     assert frame_document(map_frames(at)[0]) == first and mapframe.DOCUMENTS.builds == builds
+    assert map_selection(at) is None
     other = run_app()  # another visitor on the same view gets the document already rendered
     assert frame_document(map_frames(other)[0]) == first and mapframe.DOCUMENTS.builds == builds
+    # A new colouring or selection is drawn in the document already open (views.restyle): no new
+    # document, one selection document per view, shared by the visitors who ask for it.
+    updates = mapframe.SELECTIONS.builds
     at.toggle(key="mapa_todas").set_value(True).run()
     no_failure(at)
-    second = frame_document(map_frames(at)[0])
-    assert second != first and mapframe.DOCUMENTS.builds == builds + 1
+    assert frame_document(map_frames(at)[0]) == first and mapframe.DOCUMENTS.builds == builds
+    coloured = map_selection(at)
+    assert coloured is not None and mapframe.SELECTIONS.builds == updates + 1
     at.multiselect(key="mapa_estrategia").set_value(["E6"]).run()
-    assert frame_document(map_frames(at)[0]) not in (first, second) and mapframe.DOCUMENTS.builds == builds + 2
+    chosen = map_selection(at)
+    assert chosen not in (None, coloured) and mapframe.SELECTIONS.builds == updates + 2
+    assert frame_document(map_frames(at)[0]) == first and mapframe.DOCUMENTS.builds == builds
     other.multiselect(key="mapa_estrategia").set_value(["E6"]).run()
     other.toggle(key="mapa_todas").set_value(True).run()  # the view the first visitor drew
-    assert frame_document(map_frames(other)[0]) == frame_document(map_frames(at)[0]) and mapframe.DOCUMENTS.builds == builds + 3
+    assert map_selection(other) == chosen and mapframe.SELECTIONS.builds == updates + 3
+    # A visitor who opens that view's link gets a document of its own, drawn once.
+    linked = run_app({"estrategia": "6", "color": "todas"})
+    assert frame_document(map_frames(linked)[0]) != first and mapframe.DOCUMENTS.builds == builds + 1
+    assert map_selection(linked) is None
 
 
 def test_a_former_sector_slug_filters_the_map_by_its_census_zone(data_dir, shipped):

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from layers.monitoring import history
-from tests.ui.conftest import app_test, frame_document, map_frames
+from tests.ui.conftest import app_test, frame_document, map_frames, map_selection
 from views import symbology
 
 
@@ -99,7 +99,10 @@ def test_map_by_strategy_still_shows_status_in_popups(record):
     assert "Iniciativas ubicadas, por estrategia" in legend_of(at)
     at.radio(key="mapa_colorear").set_value("estado").run()
     no_failure(at)
-    assert sited_document(at)["cb"] == "estado"
+    update = map_selection(at)  # drawn in the map already open (views.restyle)
+    assert update["s"]["cb"] == "estado"
+    assert update["s"]["s"][records_by_id(update["s"])["E1-P1-08"][8]] == "en ejecución"
+    assert "Iniciativas ubicadas, por estado" in update["lg"]
     assert "colorear" in at.query_params
 
 

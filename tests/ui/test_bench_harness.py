@@ -108,3 +108,21 @@ def test_each_paired_run_also_times_the_bare_streamlit_page(browser, streamlit_s
         assert state["heading"] and state["tables"] == 0 and state["loaded"] == 0
     finally:
         visit.close()
+
+
+def test_a_filter_change_drawn_in_place_counts_once_the_new_selection_is_drawn(browser, streamlit_server, data_dir):
+    """views.restyle keeps the product's map: the harness waits for the map to show the new selection
+    (not for the page to settle, as for a map kept unchanged) and sees the new marks."""
+    server = streamlit_server.get(APPS["product"], env={"SIT_DATA_DIR": str(data_dir)})
+    cond = {"map": True, "minFeatures": 30, "tables": 1}
+    seconds, visit = bench_app.load(browser, bench_app.url(server, "mapa"), cond, timeout_s=120, keep=True)
+    try:
+        assert seconds is not None
+        before = visit.page.evaluate("() => window.__bench.last.features")
+        result = bench_app.filter_change(visit, bench_app.FILTER_TEXT, cond, timeout_s=120)
+        assert result is not None and result[1] is False  # a new drawing, not a kept map
+        shown = visit.page.evaluate("""() => window.__bench.maps().map(([m]) => m.__sitSelection)""")
+        assert len(shown) == 1 and shown[0].endswith(".json")  # the same map, showing a selection document
+        assert visit.page.evaluate("() => window.__bench.last.features") != before
+    finally:
+        visit.close()

@@ -232,6 +232,80 @@ def test_filter_in_the_url_changes_the_drawing(app, browser_page, shipped, query
     assert_clean(probe)
 
 
+def _frame_token(probe) -> str:
+    """Marks the map's frame element (once) and returns its mark: a new frame has none."""
+    return probe.page.evaluate("""() => {
+        const f = document.querySelector('iframe.sit-mapa-frame');
+        if (!f) return null;
+        f.dataset.probe = f.dataset.probe || String(Math.random());
+        return f.dataset.probe;
+    }""")
+
+
+def _shown_selection(frame) -> str:
+    return frame.evaluate("() => document.body.getAttribute('data-sit-selection')")
+
+
+def _legend_text(frame) -> str:
+    return frame.evaluate("() => document.querySelector('.sit-legend').innerText")
+
+
+def test_a_new_selection_is_drawn_in_the_map_already_open(app, browser_page, shipped):
+    """views.restyle: the frame and its document stay; territories, marks, legend and extent follow the filters."""
+    probe = browser_page
+    n_terr = len(shipped["territories"])
+    inits = shipped["initiatives"]
+    open_page(probe, f"{app}/mapa?estrategia=6")
+    frame = probe.wait_for_map()
+    e6 = inits[inits["estrategia"] == "E6"]
+    points, shapes = point_parts(e6)
+    counts = stable_counts(probe, frame, minimum=n_terr + shapes)
+    assert drawn_points(counts, n_terr, shapes) == points
+    token, document_url = _frame_token(probe), frame.url
+    assert _shown_selection(frame) == ""  # the document's own selection
+    assert "E6 · " in _legend_text(frame) and "E1 · " not in _legend_text(frame)
+    fills_before = frame.evaluate(_FILLS_JS)
+
+    # «Limpiar filtros»: every initiative, drawn in the same document.
+    probe.page.get_by_role("button", name="Limpiar filtros").click()
+    wait_idle(probe)
+    frame.wait_for_function("() => (document.body.getAttribute('data-sit-selection') || '').endsWith('.json')",
+                            timeout=30_000)
+    all_points, all_shapes = point_parts(inits)
+    counts = stable_counts(probe, frame, minimum=n_terr + all_shapes)
+    assert drawn_points(counts, n_terr, all_shapes) == all_points
+    assert _frame_token(probe) == token and frame.url == document_url  # no new frame, no new document
+    assert "E1 · " in _legend_text(frame)
+    assert frame.evaluate(_FILLS_JS) != fills_before  # the territories are coloured by the new selection
+    assert "estrategia=" not in probe.page.url
+
+    # A name search that finds nothing: no marks, every territory still drawn, the legend says so.
+    before = _shown_selection(frame)
+    box = probe.page.get_by_label("Buscar en los nombres")
+    box.fill("zzzz-ninguna")
+    box.press("Enter")
+    frame.wait_for_function("(s) => document.body.getAttribute('data-sit-selection') !== s", arg=before,
+                            timeout=30_000)
+    wait_idle(probe)
+    counts = stable_counts(probe, frame, minimum=n_terr)
+    assert drawn_points(counts, n_terr, 0) == 0 and counts["paths"] >= n_terr
+    assert "no tiene iniciativas ubicadas" in _legend_text(frame)
+    assert _frame_token(probe) == token
+    assert_clean(probe)
+
+
+_FILLS_JS = """() => {
+    for (const k of Object.keys(window)) {
+        const m = window[k];
+        if (!k.startsWith('map_') || !(m instanceof L.Map)) continue;
+        const out = [];
+        m.eachLayer((l) => { if (l.feature && l.feature.id !== undefined && l.options.fillColor) out.push(l.options.fillColor); });
+        return out.join(',');
+    }
+    return '';
+}"""
+
+
 # --------------------------------------------------------------------------- the sector page
 
 

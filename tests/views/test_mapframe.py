@@ -231,3 +231,23 @@ def test_folders_of_processes_that_ended_are_removed(tmp_path):
     cache = mapframe.DocumentCache(publish_dir=root)
     cache.frame("vista", lambda: "<html>doc</html>")
     assert not dead.exists() and alive.exists() and not (root / "plano.html").exists()
+
+
+def test_map_and_selection_documents_of_one_process_share_the_folder_root(tmp_path):
+    """The selection documents of views.restyle are published as .json beside the maps; neither sweep
+    removes the other's folder (both are named after this process)."""
+    root = tmp_path / "mapas"
+    maps = mapframe.DocumentCache(publish_dir=root)
+    selections = mapframe.DocumentCache(publish_dir=root, suffix=".json")
+    map_url = maps.frame("vista", lambda: "<html>doc</html>")
+    selection_url = selections.frame(("vista", "agua"), lambda: '{"t":{}}')
+    assert map_url.endswith(".html") and selection_url.endswith(".json")
+    for cache, url in ((maps, map_url), (selections, selection_url)):
+        assert (cache.publisher.folder / url.rsplit("/", 1)[1]).is_file()
+    assert maps.publisher.folder != selections.publisher.folder
+    # Pruning counts only a publisher's own kind of file.
+    assert [p.suffix for p in selections.publisher.folder.iterdir()] == [".json"]
+    later = mapframe.DocumentCache(publish_dir=root)  # a third one of the same process sweeps too
+    later.frame("otra", lambda: "<html>otra</html>")
+    assert (maps.publisher.folder / map_url.rsplit("/", 1)[1]).is_file()
+    assert (selections.publisher.folder / selection_url.rsplit("/", 1)[1]).is_file()

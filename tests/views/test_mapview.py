@@ -474,3 +474,75 @@ def test_rate_classes_and_labels():
     rows = symbology.choropleth_legend(breaks, minimum=0.2, zero=True, decimals=2)
     assert rows[0] == ("0", symbology.ZERO_COLOR) and len(rows) == len(breaks) + 1
     assert symbology.rate_breaks([float("nan"), 0.0]) == []
+
+
+# --------------------------------------------------------------------------- a selection drawn in place (views.restyle)
+
+
+def update_of(shipped, display, ids, **kwargs) -> dict:
+    text = mapview.selection_update(
+        display["commune"], display["territories"], display["initiatives"], ids, shipped["relations"],
+        strategies=shipped["strategies"], **kwargs,
+    )
+    return json.loads(text)
+
+
+def legend_in(html_text: str) -> str:
+    (html_js,) = re.findall(r'div\.innerHTML = ("(?:[^"\\]|\\.)*");', html_text)
+    return json.loads(html_js)
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"specific_only": True},
+    {"per_thousand": True, "color_by": "estado"},
+    {"selected_territories": ["centro", "domeyko"]},
+    {"filtered": False},
+], ids=["plain", "specific", "rate-status", "chosen", "unfiltered"])
+def test_a_selection_update_shows_what_a_new_document_would(shipped, display, options):
+    """The JSON a map already open draws from carries what selection_map would draw for the same selection."""
+    inits = shipped["initiatives"]
+    ids = list(inits.loc[inits["estrategia"].isin(["E1", "E6"]), "id"])
+    if options.get("per_thousand"):
+        display = dict(display, territories=display["territories"].assign(
+            poblacion=np.arange(len(display["territories"])) * 100.0))
+    update = update_of(shipped, display, ids, **options)
+    page = make_map(shipped, display, ids, **options).get_root().render()
+    doc, geometry = territory_document(page)
+    for key in ("v", "c", "k", "r", "pal"):
+        assert update["t"][key] == doc[key], key
+    assert update["s"] == sited_payload(page)
+    assert update["lg"] == json.loads(decoded(json.dumps(legend_in(page))))
+    fit = re.search(r"fitBounds\(\s*(\[\[.*?\]\])", page, flags=re.S).group(1)
+    assert update["fit"] == json.loads(fit)
+    chosen = options.get("selected_territories", [])
+    assert [display["territories"]["slug"].iloc[i] for i in update["o"]] == [
+        s for s in display["territories"]["slug"] if s in chosen]
+    assert {f["id"] for f in geometry["features"]} >= set(update["o"])  # the outline is drawn from the document's geometry
+
+
+def test_a_selection_update_escapes_every_text(shipped, display):
+    inits = display["initiatives"].copy()
+    sited = inits.index[inits.geometry.notna()]
+    inits.loc[sited[0], "nombre"] = XSS
+    strategies = dict(shipped["strategies"], E1="Estrategia <i>uno</i>")
+    text = mapview.selection_update(
+        display["commune"], display["territories"], inits, list(inits.loc[sited, "id"]), shipped["relations"],
+        strategies=strategies, references=[("Capa <b>ref</b>", {"point": 2, "line": 0, "polygon": 0})],
+    )
+    for raw_markup in ("<img", "<i>uno", "<b>ref", "</script"):
+        assert raw_markup not in text  # not even inside JSON strings: < is written \u003c
+    update = json.loads(text)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in json.dumps(update["s"], ensure_ascii=False)
+    assert "Estrategia &lt;i&gt;uno&lt;/i&gt;" in update["lg"]
+    assert "Capa &lt;b&gt;ref&lt;/b&gt;" in update["lg"]
+
+
+def test_reference_kinds_are_the_legend_rows_of_the_drawn_layers(shipped, display):
+    layer = mapview.reference_display(reference_layer(5))
+    m = make_map(shipped, display, reference_layers={"Pozos": layer})
+    kinds = mapview.reference_kinds({"Pozos": layer})
+    assert kinds == [("Pozos", {"point": 6, "line": 2, "polygon": 1})]  # the collection is drawn part by part
+    ids = list(shipped["initiatives"]["id"])
+    update = update_of(shipped, display, ids, references=kinds)
+    assert update["lg"] == json.loads(decoded(json.dumps(legend_in(m.get_root().render()))))
