@@ -7,6 +7,7 @@ filtered view can be shared; values nobody knows are reported and ignored.
 from __future__ import annotations
 
 import functools
+import hashlib
 
 import streamlit as st
 
@@ -39,9 +40,10 @@ VIEW_PARAM, VIEW_KEY = "vista", PREFIX + "vista"
 FIGURE_LABELS = ("Iniciativas", "Con lugar en el mapa", "Sectores y localidades donde aplican")
 #: Accessible name of the map's frame.
 MAP_TITLE = "Mapa del plan: territorios de la comuna e iniciativas seleccionadas"
-#: The map document this visitor's frame holds: (what it is drawn from, the selection it opened
-#: with, whether a later selection was sent to it). A new selection of the same layer, sites and
-#: store version is drawn in that document (views.restyle), not in a new one.
+#: The map document this visitor's frame holds: what it is drawn from (``base``), the selection it
+#: opened with (``opened``), whether a later selection was sent to it (``sent``) and its address
+#: (``frame``). A new selection of the same layer, sites and store version is drawn in that document
+#: (views.restyle), not in a new one.
 FRAME_KEY = PREFIX + "marco"
 
 
@@ -150,7 +152,10 @@ def _territory_drawing(version: int, territory_layer: str, columns: tuple[str, .
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _reference_kinds(version: int) -> list:
-    """Title and kinds of each reference layer, for the legend of a selection drawn in place."""
+    """Title and kinds of each reference layer, for the legend of a selection drawn in place.
+
+    ``version`` (the store version) keys the cache; the layers are read for the current one.
+    """
     return mapview.reference_kinds(shared.reference_layers())
 
 
@@ -360,64 +365,59 @@ if webassets.assets_installed():
     base_key = ("mapa", version, base_url, territory_layer, sites)
     shown_key = (selection.state_key(state), bool(specific_only), bool(per_thousand), color_by, st.session_state[VIEW_KEY])
 
+    def _drawing_of(doc_key: tuple) -> dict:
+        """What the map document and a selection update share: the arguments of a selection."""
+        sel_key, only, rate, colour, _view = doc_key
+        chosen = _state_of(sel_key)
+        return {
+            "commune": shared.display_layer("comuna", ("nombre",)),
+            "territories": _territory_drawing(version, territory_layer, drawn_columns)["shown"],
+            "initiatives": shared.display_initiatives(sites),
+            "selected_ids": _selection_view(version, territory_layer, sites, sel_key)["selected"]["id"],
+            "relations": relations, "strategies": strategies, "specific_only": only, "per_thousand": rate,
+            "selected_territories": chosen["territorio"], "filtered": selection.is_filtered(chosen),
+            "monitoring": _status(version), "color_by": colour,
+            # The extent follows the filters and the counting (as the link's view does), not the colours.
+            "fit_key": hashlib.sha256(repr((sel_key, only, rate)).encode()).hexdigest()[:16],
+        }
+
     def _document(doc_key: tuple) -> str:
         """The map document of a selection (rendered once per key for every visitor, views.mapframe)."""
-        sel_key, only, rate, colour, opened = doc_key
-        chosen = _state_of(sel_key)
         drawing = _territory_drawing(version, territory_layer, drawn_columns)
-        shown = drawing["shown"]
         return mapframe.render(maplocale.open_on(maplocale.prepare(mapview.selection_map(
-            shared.display_layer("comuna", ("nombre",)),
-            shown,
-            shared.display_initiatives(sites),
-            _selection_view(version, territory_layer, sites, sel_key)["selected"]["id"],
-            relations,
-            strategies=strategies,
-            specific_only=only,
-            per_thousand=rate,
-            city=shared.city_blocks(),
-            selected_territories=chosen["territorio"],
-            filtered=selection.is_filtered(chosen),
-            reference_layers=shared.reference_layers(),
-            monitoring=_status(version), color_by=colour, territory_geometry=drawing["geometry"],
-        ), title=MAP_TITLE, territories=shown, view_param=VIEW_PARAM, labels=drawing["labels"]), opened))
+            **_drawing_of(doc_key), city=shared.city_blocks(), reference_layers=shared.reference_layers(),
+            territory_geometry=drawing["geometry"],
+        ), title=MAP_TITLE, territories=drawing["shown"], view_param=VIEW_PARAM, labels=drawing["labels"]), doc_key[4]))
 
     def _update(doc_key: tuple) -> str:
         """The JSON a document already open draws another selection from (views.restyle)."""
-        sel_key, only, rate, colour, _opened = doc_key
-        chosen = _state_of(sel_key)
-        return mapview.selection_update(
-            shared.display_layer("comuna", ("nombre",)),
-            _territory_drawing(version, territory_layer, drawn_columns)["shown"],
-            shared.display_initiatives(sites),
-            _selection_view(version, territory_layer, sites, sel_key)["selected"]["id"],
-            relations,
-            strategies=strategies, specific_only=only, per_thousand=rate,
-            selected_territories=chosen["territorio"], filtered=selection.is_filtered(chosen),
-            references=_reference_kinds(version), monitoring=_status(version), color_by=colour,
-        )
+        return mapview.selection_update(**_drawing_of(doc_key), references=_reference_kinds(version))
 
+    # This visitor's document: kept while its layer, sites and store version stay (views.restyle).
+    mapframe.DOCUMENTS.retire(version)
+    mapframe.SELECTIONS.retire(version)
     held = st.session_state.get(FRAME_KEY)
-    if held is None or held[0] != base_key:
-        held = (base_key, shown_key, False)
-    frame = mapframe.DOCUMENTS.frame((*base_key, *held[1]), lambda: _document(held[1]), base_url, generation=version)
+    if held is None or held["base"] != base_key:
+        held = {"base": base_key, "opened": shown_key, "sent": False, "frame": None}
+    if not (held["frame"] and mapframe.DOCUMENTS.shown(held["frame"])):
+        held["frame"] = mapframe.DOCUMENTS.frame((*base_key, *held["opened"]), lambda: _document(held["opened"]),
+                                                 base_url, generation=version)
     pointer = None
-    if held[1] != shown_key or held[2]:
+    if held["opened"] != shown_key or held["sent"]:
         selection_src = None
-        if mapframe.published_path(frame) is not None:
+        if mapframe.published_path(held["frame"]) is not None:
             selection_src = mapframe.SELECTIONS.frame(
                 (*base_key, *shown_key[:4]), lambda: _update(shown_key), base_url, generation=version,
             )
         if selection_src is not None and mapframe.published_path(selection_src) is not None:
-            pointer = restyle.pointer(frame, selection_src)
-            held = (base_key, held[1], True)
+            pointer = restyle.pointer(held["frame"], selection_src)
+            held["sent"] = True
         else:  # nothing can be published (a read-only install): a new document, in a srcdoc frame
-            held = (base_key, shown_key, False)
-            frame = mapframe.DOCUMENTS.frame((*base_key, *shown_key), lambda: _document(shown_key), base_url,
-                                             generation=version)
+            held = {"base": base_key, "opened": shown_key, "sent": False, "frame": mapframe.DOCUMENTS.frame(
+                (*base_key, *shown_key), lambda: _document(shown_key), base_url, generation=version)}
     st.session_state[FRAME_KEY] = held
     with st.container(gap=None):
-        shared.show_map(frame, MAP_HEIGHT, MAP_TITLE)
+        shared.show_map(held["frame"], MAP_HEIGHT, MAP_TITLE)
         if pointer is not None:
             st.html(pointer, unsafe_allow_javascript=True)
     st.caption(mapview.count_label(bool(specific_only), bool(per_thousand)) + ". " + selection.relation_scope_note())

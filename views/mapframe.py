@@ -336,6 +336,9 @@ class DocumentCache:
         self._names: dict[Hashable, tuple[str, int]] = {}  # key -> (published file name, rewrites)
         self._generations: dict[Hashable, Hashable] = {}  # key -> data generation it was built for
         self._generation: Hashable | None = None
+        # published file name -> generation it shows (kept after its document left the memory,
+        # so that a newer generation withdraws it all the same)
+        self._published: dict[str, Hashable] = {}
         self._entries: OrderedDict[Hashable, tuple[str, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -466,7 +469,52 @@ class DocumentCache:
         with self._lock:
             if key in self._entries:
                 self._names[key] = (fresh, rewrites)
+            if generation is not None:
+                self._published[fresh] = generation
+                if len(self._published) > 2 * publisher.max_files:  # forget the files pruned meanwhile
+                    self._published = {n: g for n, g in self._published.items() if (publisher.folder / n).is_file()}
         return publisher.url(fresh, base_url_path, rewrites)
+
+    def shown(self, url: str) -> bool:
+        """Whether ``url`` (from :meth:`frame`) is still published by this cache; its file's time is refreshed.
+
+        A page that keeps showing an address it was given (:mod:`views.restyle`: the plan
+        map keeps its document while later selections are drawn in it) asks this on each
+        run instead of :meth:`frame`, so a document that left the memory bound is not
+        built again under another address (folium names its elements at random).
+
+        Parameters
+        ----------
+        url : str
+            An address :meth:`frame` returned.
+
+        Returns
+        -------
+        bool
+            False for a document given in full (``srcdoc``), an address of another cache or
+            process, or a file that was pruned or withdrawn.
+        """
+        publisher = self.publisher
+        if publisher is None:
+            return False
+        folder = f"/{STATIC_URL_PATH}/{publisher.root.name}/{publisher.folder.name}/"
+        _, found, name = url.split("?", 1)[0].rpartition(folder)
+        if not found or not name or "/" in name or not name.endswith(publisher.suffix):
+            return False
+        return publisher.touch(name)
+
+    def retire(self, generation: Hashable) -> None:
+        """Drop the documents of generations other than ``generation`` and unpublish their files.
+
+        :meth:`frame` does it for its own generation; a page that did not call it on a run
+        (see :meth:`shown`) calls this, so data that changed is not served a moment longer.
+
+        Parameters
+        ----------
+        generation : hashable
+            The current version of the data (the store version).
+        """
+        self._retire(generation)
 
     def _retire(self, generation: Hashable) -> None:
         """Drop the documents of generations other than ``generation`` and unpublish their files."""
@@ -476,6 +524,7 @@ class DocumentCache:
             self._generation = generation
             old = [k for k, g in self._generations.items() if g != generation]
             names = {self._names[k][0] for k in old if k in self._names}
+            names |= {n for n, g in self._published.items() if g != generation}
             for k in old:
                 held = self._entries.pop(k, None)
                 if held is not None:
@@ -483,6 +532,8 @@ class DocumentCache:
                 self._names.pop(k, None)
                 self._generations.pop(k, None)
             names -= {n for n, _ in self._names.values()}  # still shown under a current key
+            for n in names:
+                self._published.pop(n, None)
         if self.publisher is not None:
             self.publisher.withdraw(names)
 
@@ -499,4 +550,5 @@ class DocumentCache:
 DOCUMENTS = DocumentCache()
 #: The selection documents a plan map already open draws in place (:mod:`views.restyle`): a
 #: JSON text per (store version, layer, sites, selection, colouring), published as ``.json``.
-SELECTIONS = DocumentCache(max_entries=4 * MAX_ENTRIES, max_bytes=MAX_BYTES // 2, suffix=".json")
+SELECTIONS = DocumentCache(max_entries=4 * MAX_ENTRIES, max_bytes=MAX_BYTES // 4, max_files=MAX_FILES,
+                           max_file_bytes=MAX_BYTES // 2, suffix=".json")

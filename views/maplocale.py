@@ -142,6 +142,8 @@ class SpanishControls(PlainMacroElement):
                 var param = {{ this.view_param }}, touched = false;
 
                 if (param) {  // the page's address follows the person's moves (same-origin frame)
+                    // A new selection drawn in place fits its extent: not a move of the person's (views.restyle).
+                    (window.__sitMap = window.__sitMap || {}).untouch = function () { touched = false; };
                     ["pointerdown", "wheel", "keydown", "touchstart"].forEach(function (ev) {
                         box.addEventListener(ev, function () { touched = true; }, {passive: true});
                     });

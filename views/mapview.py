@@ -534,6 +534,7 @@ def build_map(
     per_thousand: bool = False,
     city: Mapping[str, object] | None = None,
     territory_geometry: str | None = None,
+    fit_key: str = "",
 ) -> folium.Map:
     """Build the plan's map for a selection.
 
@@ -577,6 +578,9 @@ def build_map(
         :func:`territory_geometry` of ``territories``: the same for every selection, so
         callers keep it (per store version and layer) and a new selection only adds its
         small arrays; computed here when not given.
+    fit_key : str
+        What decides the extent of this selection (:func:`selection_update`): a later
+        selection drawn in this map with the same key keeps the view the person has.
 
     Returns
     -------
@@ -604,7 +608,8 @@ def build_map(
     sections = _legend_sections(n, breaks, decimals, specific_only, per_thousand, strategies, sited, kinds, color_by)
     m.add_child(Legend(sections + reference_legend_sections(references, REFERENCE_STYLES)))
     control = folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    m.add_child(SelectionFollower(outline, control, _esc(LAYER_NAMES["selected"]), symbology.SELECTED_TERRITORY_STYLE))
+    m.add_child(SelectionFollower(outline, control, _esc(LAYER_NAMES["selected"]), symbology.SELECTED_TERRITORY_STYLE,
+                                  fit_key=fit_key))
     m.fit_bounds(fit)
     webassets.localize_map(m)
     log.info(
@@ -746,6 +751,7 @@ def selection_map(
     per_thousand: bool = False,
     city: Mapping[str, object] | None = None,
     territory_geometry: str | None = None,
+    fit_key: str = "",
 ) -> folium.Map:
     """The map of a selection, from the display layers of the whole plan.
 
@@ -780,6 +786,8 @@ def selection_map(
         Census blocks payload drawn under the map, see :func:`build_map`.
     territory_geometry : str, optional
         :func:`territory_geometry` of ``territories`` (keep it per store version and layer).
+    fit_key : str
+        See :func:`build_map`.
 
     Returns
     -------
@@ -800,7 +808,7 @@ def selection_map(
         strategies=strategies, specific_only=specific_only,
         selected_territories=selected_territories, relations=relations, fit=fit,
         reference_layers=reference_layers, color_by=color_by, per_thousand=per_thousand, city=city,
-        territory_geometry=territory_geometry,
+        territory_geometry=territory_geometry, fit_key=fit_key,
     )
 
 
@@ -841,6 +849,7 @@ def selection_update(
     monitoring: pd.DataFrame | None = None,
     color_by: str = "estrategia",
     per_thousand: bool = False,
+    fit_key: str = "",
 ) -> str:
     """What a plan map already open needs to show another selection, as JSON text (:mod:`views.restyle`).
 
@@ -856,6 +865,10 @@ def selection_update(
         territory geometry (:func:`territory_geometry`, feature ``id`` = row position).
     references : sequence of (str, mapping)
         :func:`reference_kinds` of the reference layers the document draws (their legend rows).
+    fit_key : str
+        What decides the extent (the filters and the counting, not the colouring): the map fits
+        ``fit`` only when the key differs from that of the selection it shows, so a change of
+        colours keeps the view the person has (or the one a link opened on).
 
     Returns
     -------
@@ -863,9 +876,14 @@ def selection_update(
         A JSON object: ``t`` (the per-selection arrays of :func:`views._elements.territory_payload`:
         ``v``, ``c``, ``k``, ``r``, ``pal``), ``s`` (:func:`views._elements.sited_payload`), ``lg``
         (the legend's HTML, :func:`views.legend.legend_html`), ``o`` (row positions of the
-        chosen territories) and ``fit`` (``[[south, west], [north, east]]``, degrees WGS 84).
-        Strings are HTML-escaped as in the document; ``<``, ``>``, ``&`` and ``'`` are written
-        as ``\\uXXXX`` escapes.
+        chosen territories), ``fit`` (``[[south, west], [north, east]]``, degrees WGS 84) and
+        ``fk`` (``fit_key``). Strings are HTML-escaped as in the document; ``<``, ``>``, ``&``
+        and ``'`` are written as ``\\uXXXX`` escapes.
+
+    Raises
+    ------
+    ValueError
+        If a legend colour is not a CSS hex colour (:func:`views.legend.legend_html`).
     """
     ids = list(dict.fromkeys(selected_ids))
     selected = initiatives[initiatives["id"].isin(set(ids))]
@@ -884,6 +902,7 @@ def selection_update(
         "lg": legend_html(sections + reference_legend_sections(list(references), REFERENCE_STYLES)),
         "o": np.flatnonzero(chosen).tolist(),
         "fit": fit,
+        "fk": str(fit_key),
     })
 
 

@@ -22,8 +22,13 @@ stay the same, and a new selection travels as a small JSON document
   frame's ``document.body`` the attribute ``data-sit-selection``: what the browser tests
   and ``make bench`` wait for.
 
-A frame whose document cannot be fetched keeps what it shows and says so in a line on the
-map. Nothing here imports Streamlit.
+The map fits a selection's extent only when its filters or counting changed (``fk``); a
+change of colours keeps the view the person has, or the one a link opened on, and a fit made
+here is not written into the page's address as the person's view (``vista``,
+:mod:`views.maplocale`). A document that cannot be fetched or drawn leaves the map showing
+what it showed, with a line on the map that says so, until a later selection draws. Only a
+``.json`` address of the app's published maps on the page's own origin is followed. Nothing
+here imports Streamlit.
 """
 
 from __future__ import annotations
@@ -56,6 +61,9 @@ class SelectionFollower(PlainMacroElement):
         Name of the outline layer in the layer control (escaped HTML text).
     outline_style : mapping
         Leaflet path style of the outline.
+    fit_key : str
+        The document's own selection's key of extent (:func:`views.mapview.selection_update`):
+        a selection with the same key keeps the view, another one fits its extent.
     """
 
     _template = Template(
@@ -64,9 +72,15 @@ class SelectionFollower(PlainMacroElement):
             (function () {
                 var map = {{ this._parent.get_name() }}, control = {{ this.control.get_name() }};
                 var outline = {{ this.outline }}, outlineName = {{ this.outline_name }}, outlineStyle = {{ this.outline_style }};
-                var failedText = {{ this.failed_text }}, shown = null, notice = null;
+                var failedText = {{ this.failed_text }}, fitted = {{ this.fit_key }}, shown = null, notice = null;
                 function slot() {
                     try { return window.frameElement ? window.frameElement.parentElement : null; } catch (e) { return null; }
+                }
+                function own(url) {  // only a selection document this app published, on this origin
+                    var u;
+                    try { u = new URL(url, window.location.href); } catch (e) { return false; }
+                    return u.origin === window.location.origin && u.pathname.indexOf("/app/static/mapas/") >= 0
+                        && /[.]json$/.test(u.pathname);
                 }
                 function done(url) {
                     map.__sitSelection = url;
@@ -85,23 +99,33 @@ class SelectionFollower(PlainMacroElement):
                     notice.addTo(map);
                 }
                 function apply(doc, url) {
-                    var R = window.__sitMap || {};
-                    if (R.territories) { R.territories.restyle(doc.t); }
-                    if (R.sited) { R.sited(doc.s); }
-                    if (R.legend) { R.legend(doc.lg); }
-                    if (outline) { map.removeLayer(outline); control.removeLayer(outline); outline = null; }
-                    if (doc.o.length && R.territories) {
-                        outline = L.geoJSON(R.territories.features(doc.o), {style: function () { return outlineStyle; }, interactive: false});
-                        outline.addTo(map);
-                        control.addOverlay(outline, outlineName);
-                    }
-                    if (doc.view) { map.setView([doc.view[0], doc.view[1]], doc.view[2]); } else { map.fitBounds(doc.fit); }
+                    var R = window.__sitMap || {}, ok = true;
+                    function part(f) { try { f(); } catch (e) { ok = false; } }
+                    part(function () { R.territories.restyle(doc.t); });
+                    part(function () {
+                        if (outline) { map.removeLayer(outline); control.removeLayer(outline); outline = null; }
+                        if (doc.o.length) {
+                            outline = L.geoJSON(R.territories.features(doc.o), {style: function () { return outlineStyle; }, interactive: false});
+                            outline.addTo(map);
+                            control.addOverlay(outline, outlineName);
+                        }
+                    });
+                    part(function () { R.sited(doc.s); });  // after the outline: the marks stay above it
+                    part(function () { R.legend(doc.lg); });
+                    part(function () {
+                        if (doc.fk === fitted) { return; }  // same filters, new colours: the view stays
+                        if (R.untouch) { R.untouch(); }  // a fit made here is not the person's move (views.maplocale)
+                        map.fitBounds(doc.fit);
+                        fitted = doc.fk;
+                    });
+                    if (!ok) { shown = null; failed(); return; }
+                    if (notice) { notice.remove(); notice = null; }
                     // Marked once the browser has drawn it (the canvas redraws on the next frame).
                     requestAnimationFrame(function () { requestAnimationFrame(function () { done(url); }); });
                 }
                 function follow() {
                     var el = slot(), url = el ? el.getAttribute("data-sel") : null;
-                    if (!url || url === shown || url.charAt(0) !== "/" || url.charAt(1) === "/") { return; }
+                    if (!url || url === shown || !own(url)) { return; }
                     shown = url;
                     fetch(url, {credentials: "same-origin"}).then(function (r) {
                         if (!r.ok) { throw new Error(String(r.status)); }
@@ -120,7 +144,8 @@ class SelectionFollower(PlainMacroElement):
         """
     )
 
-    def __init__(self, outline, control, outline_name: str, outline_style: Mapping[str, object]) -> None:
+    def __init__(self, outline, control, outline_name: str, outline_style: Mapping[str, object],
+                 fit_key: str = "") -> None:
         super().__init__()
         self._name = "SelectionFollower"
         self.outline = outline.get_name() if outline is not None else "null"
@@ -128,6 +153,7 @@ class SelectionFollower(PlainMacroElement):
         self.outline_name = js_value(outline_name)
         self.outline_style = js_value(dict(outline_style))
         self.failed_text = js_value(FAILED_TEXT)
+        self.fit_key = js_value(str(fit_key))
 
 
 def pointer(frame_src: str, selection_src: str) -> str:
@@ -140,6 +166,9 @@ def pointer(frame_src: str, selection_src: str) -> str:
         part of the text so that a frame made anew (a document published again) is pointed too.
     selection_src : str
         Root-relative address of the selection document (:data:`views.mapframe.SELECTIONS`).
+
+    Both addresses are the server's own (this function does not check them); the script
+    follows only a root-relative ``selection_src`` and a frame whose address is ``frame_src``.
 
     Returns
     -------

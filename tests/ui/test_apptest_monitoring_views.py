@@ -104,6 +104,11 @@ def test_map_by_strategy_still_shows_status_in_popups(record):
     assert update["s"]["s"][records_by_id(update["s"])["E1-P1-08"][8]] == "en ejecución"
     assert "Iniciativas ubicadas, por estado" in update["lg"]
     assert "colorear" in at.query_params
+    # New colours, same filters: the map keeps its view (the extent's key is the document's own).
+    (opened_key,) = re.findall(r'fitted = "([0-9a-f]*)"', map_document(at))
+    assert update["fk"] == opened_key and opened_key
+    at.multiselect(key="mapa_estrategia").set_value(["E1"]).run()
+    assert map_selection(at)["fk"] != opened_key  # new filters: the map fits their extent
 
 
 def test_unknown_colour_mode_is_named_and_ignored(record):

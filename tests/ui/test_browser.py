@@ -294,6 +294,49 @@ def test_a_new_selection_is_drawn_in_the_map_already_open(app, browser_page, shi
     assert_clean(probe)
 
 
+def test_in_place_the_view_follows_the_filters_not_the_colours(app, browser_page):
+    """A colour change keeps the person's view; a filter change fits the selection's extent, and that
+    fit is not written into the address as the person's view (views.restyle, views.maplocale)."""
+    probe = browser_page
+    open_page(probe, f"{app}/mapa?estrategia=6")
+    frame = probe.wait_for_map()
+    probe.wait_for_features(frame, minimum=10)
+    box = frame.locator(".leaflet-container")
+    box.hover()
+    probe.page.mouse.wheel(0, 600)  # the person zooms out: the address follows
+    probe.page.wait_for_function("() => location.search.includes('vista=')", timeout=15_000)
+    view = frame.evaluate(_VIEW_JS)
+    probe.page.wait_for_timeout(500)  # the zoom animation is over
+    assert frame.evaluate(_VIEW_JS) == view
+
+    before = _shown_selection(frame)
+    probe.page.locator('[data-testid="stSidebar"]').get_by_text("Estado", exact=True).click()  # «Colorear por»
+    frame.wait_for_function("(s) => document.body.getAttribute('data-sit-selection') !== s", arg=before,
+                            timeout=30_000)
+    wait_idle(probe)
+    assert frame.evaluate(_VIEW_JS) == view  # new colours, same view
+    assert "por estado" in _legend_text(frame)
+
+    before = _shown_selection(frame)
+    probe.page.get_by_role("button", name="Limpiar filtros").click()
+    frame.wait_for_function("(s) => document.body.getAttribute('data-sit-selection') !== s", arg=before,
+                            timeout=30_000)
+    wait_idle(probe)
+    probe.page.wait_for_timeout(800)  # the fit's moveend has fired
+    assert frame.evaluate(_VIEW_JS) != view  # new filters: the map fits their extent...
+    assert "vista=" not in probe.page.url  # ...which is not the person's view
+    assert_clean(probe)
+
+
+_VIEW_JS = """() => {
+    for (const k of Object.keys(window)) {
+        const m = window[k];
+        if (k.startsWith('map_') && m instanceof L.Map) { const c = m.getCenter(); return [c.lat.toFixed(5), c.lng.toFixed(5), m.getZoom()]; }
+    }
+    return null;
+}"""
+
+
 _FILLS_JS = """() => {
     for (const k of Object.keys(window)) {
         const m = window[k];

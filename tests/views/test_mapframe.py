@@ -110,7 +110,7 @@ def test_mount_escapes_its_attributes_and_runs_a_fixed_script():
     hostile = 'Mapa "x" </script><script>alert(1)</script> & <b> --> ]> \'ñ\''
     html = mapframe.mount("/app/static/mapas/1-0a0b0c0d/ab.html", 580, hostile)
     scripts = re.findall(r"<script>(.*?)</script>", html, flags=re.S)
-    assert len(scripts) == 1 and "alert" not in scripts[0] and "/app/static/mapas" not in scripts[0]
+    assert len(scripts) == 1 and "alert" not in scripts[0] and "1-0a0b0c0d" not in scripts[0]  # a fixed script
     # The title travels as JSON with no "<", ">" or quote left: the page's sanitiser (DOMPurify, in
     # st.html) drops an attribute holding "</", "-->" or "]>", and the frame would have no name.
     (raw,) = re.findall(r"data-title='([^']*)'", html)
@@ -251,3 +251,19 @@ def test_map_and_selection_documents_of_one_process_share_the_folder_root(tmp_pa
     later.frame("otra", lambda: "<html>otra</html>")
     assert (maps.publisher.folder / map_url.rsplit("/", 1)[1]).is_file()
     assert (selections.publisher.folder / selection_url.rsplit("/", 1)[1]).is_file()
+
+
+def test_a_shown_address_is_kept_without_building_its_document_again(tmp_path):
+    """views.restyle: the plan map keeps its document's address; shown() refreshes the file's time and
+    says when it is gone (pruned, withdrawn, another cache's or a srcdoc document)."""
+    cache = mapframe.DocumentCache(publish_dir=tmp_path / "mapas", max_entries=1)
+    other = mapframe.DocumentCache(publish_dir=tmp_path / "mapas", suffix=".json")
+    url = cache.frame(("vista", 1), lambda: "<html>uno</html>", "/sit", generation=1)
+    cache.frame(("vista", 2), lambda: "<html>dos</html>", "/sit", generation=1)  # the first leaves the memory
+    assert ("vista", 1) not in cache and cache.shown(url)
+    assert not other.shown(url) and not cache.shown("<html>uno</html>")
+    assert not cache.shown(url.replace(cache.publisher.folder.name, "1-0a0b0c0d"))
+    assert not cache.shown(url + "/../x.html") and not cache.shown(url[:-5] + ".json")
+    cache.retire(2)  # a new store version: the older maps are withdrawn
+    assert not cache.shown(url)
+    assert not mapframe.DocumentCache(publish_dir=None).shown(url)
