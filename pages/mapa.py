@@ -316,7 +316,8 @@ if VIEW_KEY not in st.session_state:
     st.session_state[VIEW_KEY] = _parse_view(raw_view)
     if raw_view and st.session_state[VIEW_KEY] is None:
         warnings.append(f"Se ignoró la vista del mapa: «{shared.echo(raw_view)}» no es latitud,longitud,zoom.")
-selection_key = (territory_layer, sites, selection.state_key(state), bool(specific_only), bool(per_thousand))
+# The view follows the filters: colours and what they count keep it (views.restyle).
+selection_key = (territory_layer, sites, selection.state_key(state))
 if st.session_state.get(PREFIX + "vista_de") not in (None, selection_key):
     st.session_state[VIEW_KEY] = raw_view = None
 st.session_state[PREFIX + "vista_de"] = selection_key
@@ -377,8 +378,8 @@ if webassets.assets_installed():
             "relations": relations, "strategies": strategies, "specific_only": only, "per_thousand": rate,
             "selected_territories": chosen["territorio"], "filtered": selection.is_filtered(chosen),
             "monitoring": _status(version), "color_by": colour,
-            # The extent follows the filters and the counting (as the link's view does), not the colours.
-            "fit_key": hashlib.sha256(repr((sel_key, only, rate)).encode()).hexdigest()[:16],
+            # The extent follows the filters (as the link's view does), not the colours or what they count.
+            "fit_key": hashlib.sha256(repr(sel_key).encode()).hexdigest()[:16],
         }
 
     def _document(doc_key: tuple) -> str:

@@ -95,8 +95,9 @@ class SitedInitiatives(PlainMacroElement):
                 var cluster = {{ this.cluster.get_name() }}, group = {{ this.shapes.get_name() }}, shapes = null;
                 function draw(doc) {
                     d = doc;
+                    cluster.closeTooltip();
                     cluster.clearLayers();
-                    if (shapes) { group.removeLayer(shapes); }
+                    if (shapes) { shapes.closeTooltip(); group.removeLayer(shapes); }
                     var markers = [];
                     for (var i = 0; i < d.pt.length; i++) {
                         var p = d.pt[i];
@@ -557,6 +558,7 @@ class TerritoryChoropleth(PlainMacroElement):
                 registry.territories = {
                     restyle: function (part) {
                         d = Object.assign({}, d, part);
+                        layer.closeTooltip();  // its figures were the last selection's
                         layer.setStyle(options.style);
                     },
                     features: function (ids) {

@@ -142,8 +142,11 @@ class SpanishControls(PlainMacroElement):
                 var param = {{ this.view_param }}, touched = false;
 
                 if (param) {  // the page's address follows the person's moves (same-origin frame)
-                    // A new selection drawn in place fits its extent: not a move of the person's (views.restyle).
-                    (window.__sitMap = window.__sitMap || {}).untouch = function () { touched = false; };
+                    // A new selection drawn in place fits its extent: not a move of the person's; one that
+                    // keeps the view writes it again, as the page's rerun rewrote the address (views.restyle).
+                    var registry = window.__sitMap = window.__sitMap || {};
+                    registry.untouch = function () { touched = false; };
+                    registry.rewriteView = function () { if (touched) { map.fire("moveend"); } };
                     ["pointerdown", "wheel", "keydown", "touchstart"].forEach(function (ev) {
                         box.addEventListener(ev, function () { touched = true; }, {passive: true});
                     });
@@ -253,7 +256,7 @@ class OpenOn(PlainMacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-            {{ this._parent.get_name() }}.setView([{{ this.lat }}, {{ this.lon }}], {{ this.zoom }});
+            {{ this._parent.get_name() }}.setView([{{ this.lat }}, {{ this.lon }}], {{ this.zoom }}, {animate: false});
         {% endmacro %}
         """
     )

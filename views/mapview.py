@@ -610,7 +610,9 @@ def build_map(
     control = folium.LayerControl(collapsed=True, position="topright").add_to(m)
     m.add_child(SelectionFollower(outline, control, _esc(LAYER_NAMES["selected"]), symbology.SELECTED_TERRITORY_STYLE,
                                   fit_key=fit_key))
-    m.fit_bounds(fit)
+    opening = folium.map.FitBounds(fit)
+    opening.options["animate"] = False  # no zoom animation left running for a link's view to race with
+    m.add_child(opening)
     webassets.localize_map(m)
     log.info(
         "map built in %.3f s: %d territories, %d sited initiatives (%s)",
@@ -866,7 +868,7 @@ def selection_update(
     references : sequence of (str, mapping)
         :func:`reference_kinds` of the reference layers the document draws (their legend rows).
     fit_key : str
-        What decides the extent (the filters and the counting, not the colouring): the map fits
+        What decides the extent (the filters, not the colours or what they count): the map fits
         ``fit`` only when the key differs from that of the selection it shows, so a change of
         colours keeps the view the person has (or the one a link opened on).
 

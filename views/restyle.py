@@ -22,10 +22,11 @@ stay the same, and a new selection travels as a small JSON document
   frame's ``document.body`` the attribute ``data-sit-selection``: what the browser tests
   and ``make bench`` wait for.
 
-The map fits a selection's extent only when its filters or counting changed (``fk``); a
-change of colours keeps the view the person has, or the one a link opened on, and a fit made
-here is not written into the page's address as the person's view (``vista``,
-:mod:`views.maplocale`). A document that cannot be fetched or drawn leaves the map showing
+The map fits a selection's extent only when its filters changed (``fk``); a change of colours
+or of what the colours count keeps the view the person has (written again into the page's
+address, which the page's run rewrote) or the one a link opened on, and a fit made here is not
+written into the address as the person's view (``vista``, :mod:`views.maplocale`). Popups and
+tooltips of the selection that went are closed. A document that cannot be fetched or drawn leaves the map showing
 what it showed, with a line on the map that says so, until a later selection draws. Only a
 ``.json`` address of the app's published maps on the page's own origin is followed. Nothing
 here imports Streamlit.
@@ -113,9 +114,13 @@ class SelectionFollower(PlainMacroElement):
                     part(function () { R.sited(doc.s); });  // after the outline: the marks stay above it
                     part(function () { R.legend(doc.lg); });
                     part(function () {
-                        if (doc.fk === fitted) { return; }  // same filters, new colours: the view stays
+                        map.closePopup();  // what an open popup said belongs to the selection that went
+                        if (doc.fk === fitted) {  // same filters, other colours or counting: the view stays
+                            if (R.rewriteView) { R.rewriteView(); }
+                            return;
+                        }
                         if (R.untouch) { R.untouch(); }  // a fit made here is not the person's move (views.maplocale)
-                        map.fitBounds(doc.fit);
+                        map.fitBounds(doc.fit, {animate: false});
                         fitted = doc.fk;
                     });
                     if (!ok) { shown = null; failed(); return; }

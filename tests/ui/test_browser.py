@@ -265,8 +265,11 @@ def test_a_new_selection_is_drawn_in_the_map_already_open(app, browser_page, shi
     assert _shown_selection(frame) == ""  # the document's own selection
     assert "E6 · " in _legend_text(frame) and "E1 · " not in _legend_text(frame)
     fills_before = frame.evaluate(_FILLS_JS)
+    frame.evaluate("""() => { for (const k of Object.keys(window)) if (k.startsWith('map_') && window[k] instanceof L.Map)
+        window[k].openPopup('E6', window[k].getCenter()); }""")
+    assert frame.locator(".leaflet-popup").count() == 1
 
-    # «Limpiar filtros»: every initiative, drawn in the same document.
+    # «Limpiar filtros»: every initiative, drawn in the same document; the popup of the last one closes.
     probe.page.get_by_role("button", name="Limpiar filtros").click()
     wait_idle(probe)
     frame.wait_for_function("() => (document.body.getAttribute('data-sit-selection') || '').endsWith('.json')",
@@ -275,6 +278,7 @@ def test_a_new_selection_is_drawn_in_the_map_already_open(app, browser_page, shi
     counts = stable_counts(probe, frame, minimum=n_terr + all_shapes)
     assert drawn_points(counts, n_terr, all_shapes) == all_points
     assert _frame_token(probe) == token and frame.url == document_url  # no new frame, no new document
+    assert frame.locator(".leaflet-popup").count() == 0
     assert "E1 · " in _legend_text(frame)
     assert frame.evaluate(_FILLS_JS) != fills_before  # the territories are coloured by the new selection
     assert "estrategia=" not in probe.page.url
@@ -314,7 +318,8 @@ def test_in_place_the_view_follows_the_filters_not_the_colours(app, browser_page
     frame.wait_for_function("(s) => document.body.getAttribute('data-sit-selection') !== s", arg=before,
                             timeout=30_000)
     wait_idle(probe)
-    assert frame.evaluate(_VIEW_JS) == view  # new colours, same view
+    assert frame.evaluate(_VIEW_JS) == view  # new colours, same view...
+    probe.page.wait_for_function("() => location.search.includes('vista=')", timeout=15_000)  # ...in the link too
     assert "por estado" in _legend_text(frame)
 
     before = _shown_selection(frame)
@@ -325,6 +330,24 @@ def test_in_place_the_view_follows_the_filters_not_the_colours(app, browser_page
     probe.page.wait_for_timeout(800)  # the fit's moveend has fired
     assert frame.evaluate(_VIEW_JS) != view  # new filters: the map fits their extent...
     assert "vista=" not in probe.page.url  # ...which is not the person's view
+    assert_clean(probe)
+
+
+def test_a_links_view_near_the_selections_extent_is_the_one_shown(app, browser_page):
+    """A link's vista one zoom level from the selection's fit is not overridden by the fit's animation."""
+    probe = browser_page
+    open_page(probe, f"{app}/mapa?estrategia=6")
+    frame = probe.wait_for_map()
+    probe.wait_for_features(frame, minimum=10)
+    probe.page.wait_for_timeout(500)
+    lat, lon, zoom = frame.evaluate(_VIEW_JS)
+    wanted = [f"{float(lat) + 0.001:.5f}", f"{float(lon) - 0.001:.5f}", zoom + 1]
+    open_page(probe, f"{app}/mapa?estrategia=6&vista={wanted[0]},{wanted[1]},{wanted[2]}")
+    frame = probe.wait_for_map()
+    probe.wait_for_features(frame, minimum=10)
+    probe.page.wait_for_timeout(1000)  # any animation would be over
+    shown = frame.evaluate(_VIEW_JS)
+    assert shown[2] == wanted[2] and abs(float(shown[0]) - float(wanted[0])) < 1e-4, (shown, wanted)
     assert_clean(probe)
 
 
