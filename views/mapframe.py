@@ -497,11 +497,10 @@ class DocumentCache:
         publisher = self.publisher
         if publisher is None:
             return False
-        folder = f"/{STATIC_URL_PATH}/{publisher.root.name}/{publisher.folder.name}/"
-        _, found, name = url.split("?", 1)[0].rpartition(folder)
-        if not found or not name or "/" in name or not name.endswith(publisher.suffix):
+        path = published_path(url)
+        if path is None or path.parent.name != publisher.folder.name or path.suffix != publisher.suffix:
             return False
-        return publisher.touch(name)
+        return publisher.touch(path.name)
 
     def retire(self, generation: Hashable) -> None:
         """Drop the documents of generations other than ``generation`` and unpublish their files.

@@ -736,6 +736,18 @@ def _add_sited_initiatives(
     return sited, kinds
 
 
+def _selected_and_counts(
+    initiatives: gpd.GeoDataFrame, selected_ids: Iterable[str], relations: links.Relations | pd.DataFrame,
+    territories: gpd.GeoDataFrame, monitoring: pd.DataFrame | None, specific_only: bool,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """The selected initiatives (with their monitoring status when given) and :func:`territory_counts`."""
+    ids = list(dict.fromkeys(selected_ids))
+    selected = initiatives[initiatives["id"].isin(set(ids))]
+    if monitoring is not None:
+        selected = with_status(selected, monitoring)
+    return selected, territory_counts(relations, ids, territories["slug"], specific_only=specific_only)
+
+
 def selection_map(
     commune: gpd.GeoDataFrame,
     territories: gpd.GeoDataFrame,
@@ -796,12 +808,7 @@ def selection_map(
     folium.Map
         See :func:`build_map`.
     """
-    ids = list(dict.fromkeys(selected_ids))
-    chosen_ids = set(ids)
-    selected = initiatives[initiatives["id"].isin(chosen_ids)]
-    if monitoring is not None:
-        selected = with_status(selected, monitoring)
-    counts = territory_counts(relations, ids, territories["slug"], specific_only=specific_only)
+    selected, counts = _selected_and_counts(initiatives, selected_ids, relations, territories, monitoring, specific_only)
     fit = None
     if not filtered:
         fit = selection_bounds(None, None, commune)
@@ -887,11 +894,7 @@ def selection_update(
     ValueError
         If a legend colour is not a CSS hex colour (:func:`views.legend.legend_html`).
     """
-    ids = list(dict.fromkeys(selected_ids))
-    selected = initiatives[initiatives["id"].isin(set(ids))]
-    if monitoring is not None:
-        selected = with_status(selected, monitoring)
-    counts = territory_counts(relations, ids, territories["slug"], specific_only=specific_only)
+    selected, counts = _selected_and_counts(initiatives, selected_ids, relations, territories, monitoring, specific_only)
     payload, n, breaks, decimals = _territory_part(territories, counts, per_thousand)
     sited, sited_doc, kinds = _sited_part(selected, strategies, relations, territories, color_by)
     sections = _legend_sections(n, breaks, decimals, specific_only, per_thousand, strategies, sited, kinds, color_by)
