@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
+ARGS   ?=
 export SIT_DATA_DIR ?= $(CURDIR)/var
 # Root installs Debian packages directly; other users go through sudo.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -24,9 +25,10 @@ static/vendor/.stamp: scripts/vendor_assets.py $(VENV)/.installed
 # views.launch freezes the code, then runs Streamlit's command line (views/heap.py).
 # Streamlit's own upload limit equals the product's (SIT_UPLOAD_LIMIT_MB, rounded up to whole MB);
 # a bad value has already stopped `setup` with one Spanish line (layers/settings.py).
+# ARGS: more of Streamlit's options, such as the reload on save of .streamlit/config.toml.
 run: setup
 	$(BIN)/python -m views.launch run app.py --server.port $(PORT) \
-	  --server.maxUploadSize "$$($(BIN)/python -m layers.settings streamlit_upload_mb)"
+	  --server.maxUploadSize "$$($(BIN)/python -m layers.settings streamlit_upload_mb)" $(ARGS)
 
 # Debian's chromium drives the browser tests (no browser download by Playwright).
 browser:

@@ -56,7 +56,7 @@ class Checkout:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "views.launch", "run", "app.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--server.enableStaticServing", "true",
-             "--server.fileWatcherType", "none"],
+             "--server.fileWatcherType", "none"],  # as configured since 2026-12-02; older checkouts watched
             cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         self.base_url = f"http://127.0.0.1:{port}"

@@ -106,3 +106,22 @@ def test_make_run_passes_the_upload_limit_to_streamlit():
     )
     assert proc.returncode == 0, proc.stderr
     assert "--server.maxUploadSize" in proc.stdout
+
+
+def test_the_server_does_not_watch_the_source_files():
+    """Streamlit, started in the project folder as ``make run`` starts it, reads no watching of files."""
+    code = ("from streamlit import config; "
+            "print(config.get_option('server.fileWatcherType'), config.get_option('server.runOnSave'))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=settings.PROJECT_DIR, capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["none", "False"]
+
+
+def test_make_run_passes_more_streamlit_options():
+    proc = subprocess.run(
+        ["make", "-n", "run", "ARGS=--server.fileWatcherType auto"], cwd=settings.PROJECT_DIR,
+        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "--server.fileWatcherType auto" in proc.stdout

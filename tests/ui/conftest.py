@@ -141,7 +141,8 @@ def start_streamlit(app_path: str | Path, env: dict[str, str] | None = None,
                     timeout: float = SERVER_START_TIMEOUT_S, frozen: bool | None = None) -> StreamlitServer:
     """Start ``streamlit run app_path`` on a free loopback port and wait until healthy.
 
-    The process runs from the project folder (so ``.streamlit/config.toml`` applies),
+    The process runs from the project folder (so ``.streamlit/config.toml`` applies, its
+    unwatched sources included, as with ``make run``),
     with ``PYTHONPATH`` pointing at the project and the caller's environment
     (``SIT_DATA_DIR`` included) plus ``env`` overrides. With ``frozen`` (by default for
     the product's ``app.py``, as ``make run`` starts it) the server is started through
@@ -166,8 +167,6 @@ def start_streamlit(app_path: str | Path, env: dict[str, str] | None = None,
         "--server.address", "127.0.0.1",
         "--server.headless", "true",
         "--server.enableStaticServing", "true",
-        "--server.fileWatcherType", "none",
-        "--server.runOnSave", "false",
         "--browser.gatherUsageStats", "false",
         # Streamlit's own upload limit is the product's, as `make run` passes it.
         "--server.maxUploadSize", str(_upload_limit_mb(proc_env)),
