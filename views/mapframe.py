@@ -52,7 +52,8 @@ from views import _jinja
 from views.webassets import STATIC_DIR, STATIC_URL_PATH, inline_assets
 
 __all__ = ["MAX_ENTRIES", "MAX_BYTES", "MAX_FILES", "MAX_FILE_BYTES", "PUBLISH_DIR", "PRUNE_GRACE_S", "RETRY_S",
-           "Publisher", "DocumentCache", "DOCUMENTS", "SELECTIONS", "render", "mount", "published_path"]
+           "Publisher", "DocumentCache", "DOCUMENTS", "SELECTIONS", "render", "mount", "published_path",
+           "own_address_js"]
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,43 @@ def mount(src: str, height: int, title: str) -> str:
     str
         The HTML fragment.
     """
-    return _jinja.render("mapframe.html", src=src, height=int(height), title=title)
+    return _jinja.render("mapframe.html", src=src, height=int(height), title=title, own=own_address_js("html"))
+
+
+def _url_folder() -> str:
+    """The path part of every published address, ``/app/static/mapas/`` (read at call time)."""
+    return f"/{STATIC_URL_PATH}/{PUBLISH_DIR.name}/"
+
+
+def own_address_js(ext: str) -> _jinja.Markup:
+    """A JavaScript function expression telling whether an address is a document this app published.
+
+    The one test that the page's frame maker (:func:`mount`), the selection pointer
+    (:func:`views.restyle.pointer`) and the frame's selection follower
+    (:class:`views.restyle.SelectionFollower`) apply before they follow an address:
+    root-relative, on the page's own origin, in the folder of the published documents
+    (:data:`PUBLISH_DIR`, whatever path prefix the server has) and ending in ``.<ext>``.
+    Template ``views/templates/own_address.js``.
+
+    Parameters
+    ----------
+    ext : {"html", "json"}
+        Extension of the documents to follow: map documents or selection documents.
+
+    Returns
+    -------
+    markupsafe.Markup
+        ``function (src) {...}``, returning a boolean; text for a script, not for HTML attributes.
+
+    Raises
+    ------
+    ValueError
+        For another extension.
+    """
+    if ext not in ("html", "json"):
+        raise ValueError(f"extensión no prevista: {ext!r}")
+    module = _jinja.environment().get_template("own_address.js").module
+    return module.own_address(_url_folder(), ext)
 
 
 def published_path(url: str) -> Path | None:
@@ -147,7 +184,7 @@ def published_path(url: str) -> Path | None:
     pathlib.Path or None
         The file in :data:`PUBLISH_DIR` when ``url`` is a published address.
     """
-    marker = f"/{STATIC_URL_PATH}/{PUBLISH_DIR.name}/"
+    marker = _url_folder()
     if not url.startswith(("/", "http")) or marker not in url:
         return None
     rest = url.split(marker, 1)[1].split("?", 1)[0]

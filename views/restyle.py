@@ -38,7 +38,7 @@ from collections.abc import Mapping
 
 from folium.template import Template
 
-from views import _jinja
+from views import _jinja, mapframe
 from views._plain import PlainMacroElement
 from views.escape import js_value
 
@@ -77,12 +77,7 @@ class SelectionFollower(PlainMacroElement):
                 function slot() {
                     try { return window.frameElement ? window.frameElement.parentElement : null; } catch (e) { return null; }
                 }
-                function own(url) {  // only a selection document this app published, on this origin
-                    var u;
-                    try { u = new URL(url, window.location.href); } catch (e) { return false; }
-                    return u.origin === window.location.origin && u.pathname.indexOf("/app/static/mapas/") >= 0
-                        && /[.]json$/.test(u.pathname);
-                }
+                var own = {{ this.own }};  // only a selection document this app published, on this origin
                 function done(url) {
                     map.__sitSelection = url;
                     document.body.setAttribute("data-sit-selection", url);
@@ -159,6 +154,7 @@ class SelectionFollower(PlainMacroElement):
         self.outline_style = js_value(dict(outline_style))
         self.failed_text = js_value(FAILED_TEXT)
         self.fit_key = js_value(str(fit_key))
+        self.own = str(mapframe.own_address_js("json"))
 
 
 def pointer(frame_src: str, selection_src: str) -> str:
@@ -181,4 +177,4 @@ def pointer(frame_src: str, selection_src: str) -> str:
         A hidden ``div.sit-mapa-sel`` and a fixed script (template ``views/templates/selection.html``)
         that writes ``data-sel`` on the frame's element and posts ``{sitSelection: 1}`` to the frame.
     """
-    return _jinja.render("selection.html", frame=frame_src, src=selection_src)
+    return _jinja.render("selection.html", frame=frame_src, src=selection_src, own=mapframe.own_address_js("json"))

@@ -375,6 +375,29 @@ _FILLS_JS = """() => {
 # --------------------------------------------------------------------------- the sector page
 
 
+@pytest.mark.parametrize("ext", ["html", "json"])
+def test_the_pages_and_frames_follow_only_documents_this_app_published(app, browser_page, ext):
+    """The one address test of the frame maker, the selection pointer and the frame's follower."""
+    from views import mapframe
+
+    browser_page.goto(f"{app}/_stcore/health")  # a page of the app's own origin
+    own = str(mapframe.own_address_js(ext))
+    other = "json" if ext == "html" else "html"
+    verdicts = browser_page.page.evaluate(
+        f"(addresses) => addresses.map({own})",
+        [f"/app/static/mapas/1-ab/c0ffee.{ext}",
+         f"/prefijo/app/static/mapas/1-ab/c0ffee.{ext}",  # a server behind a path prefix
+         f"{app}/app/static/mapas/1-ab/c0ffee.{ext}",  # absolute: not what the app writes
+         f"//ejemplo.invalid/app/static/mapas/1-ab/c0ffee.{ext}",
+         f"/app/static/mapas/1-ab/c0ffee.{other}",
+         f"/app/static/vendor/c0ffee.{ext}",
+         f"app/static/mapas/1-ab/c0ffee.{ext}",
+         f"/app/static/mapas/1-ab/c0ffee.{ext}?x=1#y",
+         None],
+    )
+    assert verdicts == [True, True, False, False, False, False, False, True, False]
+
+
 def test_sector_page_by_link(app, browser_page, shipped, artifacts_dir):
     probe = browser_page
     open_page(probe, app + "/sector?territorio=domeyko")
