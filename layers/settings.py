@@ -9,8 +9,8 @@ Environment variable            Type       Default          Unit     Meaning
 =============================== ========== ================ ======== =====================================================
 ``SIT_DATA_DIR``                path       ``./var``        --       Runtime data: the GeoPackage store and imported
                                                                      layers (:func:`data_dir`). Created when missing.
-``SIT_UPLOAD_LIMIT_MB``         number > 0 ``50``           MB (MiB) Largest file accepted for import, on the command
-                                                                     line and in the app (:func:`upload_limit_bytes`).
+``SIT_UPLOAD_LIMIT_MB``         0 < n ≤    ``50``           MB (MiB) Largest file accepted for import, on the command
+                                1024                                 line and in the app (:func:`upload_limit_bytes`).
                                                                      Streamlit's ``server.maxUploadSize`` must equal it,
                                                                      rounded up (:func:`streamlit_upload_mb`; ``make
                                                                      run`` passes it).
@@ -58,7 +58,7 @@ from layers.text import os_error_reason
 
 __all__ = [
     "PROJECT_DIR", "SHIPPED_DATA_DIR", "PLAN_TEXT_PATH", "STORE_FILENAME", "COORD_DECIMALS", "CUT_VALLENAR",
-    "SettingError", "data_dir", "data_dir_path", "store_path", "upload_limit_mb", "upload_limit_bytes", "streamlit_upload_mb",
+    "SettingError", "UPLOAD_LIMIT_MAX_MB", "data_dir", "data_dir_path", "store_path", "upload_limit_mb", "upload_limit_bytes", "streamlit_upload_mb",
     "unzip_limit_bytes", "database_url", "responsible_units_path", "session_idle_seconds", "session_max_seconds",
     "validate",
 ]
@@ -104,20 +104,28 @@ def _raw(name: str) -> str:
     return value or DEFAULTS[name]
 
 
-def _positive(name: str, unit: str = "megabytes") -> float:
-    """The value of ``name`` as a positive, finite number (of megabytes, or of ``unit``)."""
+def _positive(name: str, unit: str = "megabytes", maximum: float | None = None) -> float:
+    """The value of ``name`` as a positive, finite number (of megabytes, or of ``unit``), at most ``maximum``."""
     raw = _raw(name)
     try:
         value = float(raw.replace(",", "."))
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value <= 0:
+    if not math.isfinite(value) or value <= 0 or (maximum is not None and value > maximum):
+        bounds = "mayor que 0" if maximum is None else f"mayor que 0 y de a lo más {maximum:g}"
         raise SettingError(
-            f"La variable de entorno {name} debe ser un número de {unit} mayor que 0 "
+            f"La variable de entorno {name} debe ser un número de {unit} {bounds} "
             f"(por omisión {DEFAULTS[name]}), no «{raw[:40]}».",
             name=name, value=raw,
         )
     return value
+
+
+#: Largest value of ``SIT_UPLOAD_LIMIT_MB`` (MB). Streamlit keeps each uploaded file whole in
+#: the server's memory, and its upload endpoint takes files from any visitor, logged in or not,
+#: up to this limit (``server.maxUploadSize``): a higher one would let a few visitors fill the
+#: memory of a municipal server.
+UPLOAD_LIMIT_MAX_MB = 1024.0
 
 
 def upload_limit_mb() -> float:
@@ -126,9 +134,9 @@ def upload_limit_mb() -> float:
     Raises
     ------
     SettingError
-        When the variable is not a positive number.
+        When the variable is not a positive number of at most :data:`UPLOAD_LIMIT_MAX_MB`.
     """
-    return _positive("SIT_UPLOAD_LIMIT_MB")
+    return _positive("SIT_UPLOAD_LIMIT_MB", maximum=UPLOAD_LIMIT_MAX_MB)
 
 
 def upload_limit_bytes() -> int:

@@ -221,14 +221,14 @@ def test_tables_export_as_csv_and_gpkg_and_are_refused_in_feature_formats(tmp_pa
         assert not (tmp_path / f"x.{fmt}").exists()
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-3"])
+@pytest.mark.parametrize("value", ["abc", "0", "-3", "4096"])
 def test_bad_upload_limit_setting(data_dir, value):
     env = dict(os.environ, SIT_DATA_DIR=str(data_dir), SIT_UPLOAD_LIMIT_MB=value)
     proc = subprocess.run([*CLI, "layers"], capture_output=True, text=True, env=env, cwd=settings.PROJECT_DIR)
     line = one_error_line(proc)
     assert line == (
         "Error: La variable de entorno SIT_UPLOAD_LIMIT_MB debe ser un número de megabytes mayor que 0 "
-        f"(por omisión 50), no «{value}»."
+        f"y de a lo más 1024 (por omisión 50), no «{value}»."
     )
     assert proc.stdout == ""
 

@@ -29,7 +29,7 @@ def test_unzip_limit_and_old_name(monkeypatch):
     assert settings.unzip_limit_bytes() == settings.UNZIP_LIMIT_BYTES == 1024 * 1024
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-5", "nan", "inf", "1e999"])
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "nan", "inf", "1e999", "1024.5", "100000"])
 def test_bad_upload_limit_is_one_spanish_line_with_a_code(monkeypatch, value):
     monkeypatch.setenv("SIT_UPLOAD_LIMIT_MB", value)
     with pytest.raises(settings.SettingError) as info:
@@ -40,6 +40,14 @@ def test_bad_upload_limit_is_one_spanish_line_with_a_code(monkeypatch, value):
     message = str(exc)
     assert "\n" not in message and "SIT_UPLOAD_LIMIT_MB" in message and "número de megabytes" in message
     assert f"«{value}»" in message
+
+
+def test_the_upload_limit_has_a_ceiling(monkeypatch):
+    monkeypatch.setenv("SIT_UPLOAD_LIMIT_MB", "1024")
+    assert settings.upload_limit_mb() == settings.UPLOAD_LIMIT_MAX_MB == 1024
+    monkeypatch.setenv("SIT_UPLOAD_LIMIT_MB", "1025")
+    with pytest.raises(settings.SettingError, match="a lo más 1024"):
+        settings.streamlit_upload_mb()
 
 
 def test_empty_value_means_the_default(monkeypatch):
