@@ -58,7 +58,7 @@ MAP_CSS = """
   .sit-legend { max-height: 34vh !important; max-width: 66vw !important; overflow-y: auto !important;
     font-size: 11px !important; }
 }
-.sit-offline-notice { background: #fff8e1; color: #3d2e00; border: 1px solid #b38600; border-radius: 4px;
+.sit-notice { background: #fff8e1; color: #3d2e00; border: 1px solid #b38600; border-radius: 4px;
   padding: 4px 8px; max-width: min(320px, 70vw); font: 12px/1.35 sans-serif; }
 """
 
@@ -71,6 +71,18 @@ class MapDefaults(PlainMacroElement):
         {% macro script(this, kwargs) %}
             L.Tooltip.mergeOptions({direction: "auto"});
             L.Popup.mergeOptions({autoPan: true, autoPanPadding: L.point(12, 12), keepInView: true});
+            // A line at the map's bottom left saying what the map cannot show (a status for screen
+            // readers): the base tiles offline (SpanishControls), a selection not drawn (views.restyle).
+            (window.__sitMap = window.__sitMap || {}).notice = function (map, className, text) {
+                var control = L.control({position: "bottomleft"});
+                control.onAdd = function () {
+                    var div = L.DomUtil.create("div", "sit-notice " + className);
+                    div.setAttribute("role", "status");
+                    div.textContent = text;
+                    return div;
+                };
+                return control.addTo(map);
+            };
         {% endmacro %}
         """
     )
@@ -163,15 +175,9 @@ class SpanishControls(PlainMacroElement):
                 var notice = null;
                 function tilesFailed() {
                     if (notice) { return; }
-                    notice = L.control({position: "bottomleft"});
-                    notice.onAdd = function () {
-                        var div = L.DomUtil.create("div", "sit-offline-notice");
-                        div.setAttribute("role", "status");
-                        div.textContent = "Sin conexión a internet: el mapa base de OpenStreetMap no se puede mostrar. "
-                            + "Las capas del sistema sí se ven.";
-                        return div;
-                    };
-                    notice.addTo(map);
+                    notice = window.__sitMap.notice(map, "sit-offline-notice",
+                        "Sin conexión a internet: el mapa base de OpenStreetMap no se puede mostrar. "
+                        + "Las capas del sistema sí se ven.");
                 }
                 map.on("layeradd", function (e) {
                     if (e.layer instanceof L.TileLayer) { e.layer.on("tileerror", tilesFailed); }

@@ -65,6 +65,9 @@ class SelectionFollower(PlainMacroElement):
     fit_key : str
         The document's own selection's key of extent (:func:`views.mapview.selection_update`):
         a selection with the same key keeps the view, another one fits its extent.
+
+    The map is finished by :func:`views.maplocale.prepare`, whose first element defines the
+    notice a selection that cannot be drawn shows (``window.__sitMap.notice``).
     """
 
     _template = Template(
@@ -83,16 +86,7 @@ class SelectionFollower(PlainMacroElement):
                     document.body.setAttribute("data-sit-selection", url);
                 }
                 function failed() {
-                    if (notice) { return; }
-                    notice = L.control({position: "bottomleft"});
-                    notice.onAdd = function () {
-                        var div = L.DomUtil.create("div", "sit-selection-failed");
-                        div.setAttribute("role", "status");
-                        div.textContent = failedText;
-                        div.style.cssText = "background:#fff3cd;color:#3b2f00;padding:4px 8px;border-radius:4px;font:12px sans-serif";
-                        return div;
-                    };
-                    notice.addTo(map);
+                    if (!notice) { notice = window.__sitMap.notice(map, "sit-selection-failed", failedText); }
                 }
                 function apply(doc, url) {
                     var R = window.__sitMap || {}, ok = true;

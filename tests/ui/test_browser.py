@@ -298,6 +298,39 @@ def test_a_new_selection_is_drawn_in_the_map_already_open(app, browser_page, shi
     assert_clean(probe)
 
 
+def test_a_selection_that_cannot_be_fetched_says_so_and_the_next_one_clears_it(app, browser_page, shipped):
+    """views.restyle: a missing selection document leaves the map as it was, with the notice of MapDefaults."""
+    from urllib.parse import urlparse
+
+    from views.restyle import FAILED_TEXT
+
+    probe = browser_page
+    n_terr = len(shipped["territories"])
+    open_page(probe, f"{app}/mapa?estrategia=6")
+    frame = probe.wait_for_map()
+    stable_counts(probe, frame, minimum=n_terr)
+    missing = urlparse(frame.url).path.rsplit("/", 1)[0] + "/ausente.json"
+    probe.page.evaluate("""(src) => {
+        const slot = document.querySelector('div.sit-mapa');
+        slot.setAttribute('data-sel', src);
+        slot.querySelector('iframe').contentWindow.postMessage({sitSelection: 1}, window.location.origin);
+    }""", missing)
+    notice = frame.locator(".sit-notice.sit-selection-failed")
+    notice.wait_for(timeout=30_000)
+    assert notice.inner_text() == FAILED_TEXT and notice.get_attribute("role") == "status"
+    assert stable_counts(probe, frame, minimum=n_terr)["paths"] >= n_terr  # the map still shows what it showed
+    assert _shown_selection(frame) == ""
+    problems = unexpected(probe)
+    assert [e for e in problems["http"] if "ausente.json" not in e] == [] and problems["page"] == []
+    assert problems["blocked"] == []
+
+    probe.page.get_by_role("button", name="Limpiar filtros").click()  # a selection that draws
+    wait_idle(probe)
+    frame.wait_for_function("() => (document.body.getAttribute('data-sit-selection') || '').endsWith('.json')",
+                            timeout=30_000)
+    assert frame.locator(".sit-notice").count() == 0
+
+
 def test_in_place_the_view_follows_the_filters_not_the_colours(app, browser_page):
     """A colour change keeps the person's view; a filter change fits the selection's extent, and that
     fit is not written into the address as the person's view (views.restyle, views.maplocale)."""
