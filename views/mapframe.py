@@ -48,7 +48,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from pathlib import Path
 
-from views import _jinja
+from views import _jinja, webassets
 from views.webassets import STATIC_DIR, STATIC_URL_PATH, inline_assets
 
 __all__ = ["MAX_ENTRIES", "MAX_BYTES", "MAX_FILES", "MAX_FILE_BYTES", "PUBLISH_DIR", "PRUNE_GRACE_S", "RETRY_S",
@@ -78,6 +78,8 @@ RETRY_S = 60.0
 #: A shown file's modification time (its place in the pruning order) is refreshed at most this often.
 TOUCH_S = 60.0
 _RUN_FOLDER = re.compile(r"(\d+)-[0-9a-f]{8}")
+#: Hexadecimal digits of a published file's name (the start of its SHA-256).
+_NAME_DIGITS = 32
 #: Folders of the publishers of this process (a sweep never removes another publisher's folder).
 _OWN_FOLDERS: set[Path] = set()
 
@@ -146,9 +148,11 @@ def own_address_js(ext: str) -> _jinja.Markup:
     The one test that the page's frame maker (:func:`mount`), the selection pointer
     (:func:`views.restyle.pointer`) and the frame's selection follower
     (:class:`views.restyle.SelectionFollower`) apply before they follow an address:
-    root-relative, on the page's own origin, in the folder of the published documents
-    (:data:`PUBLISH_DIR`, whatever path prefix the server has) and ending in ``.<ext>``.
-    Template ``views/templates/own_address.js``.
+    root-relative, on the page's own origin, and a path of exactly the form
+    :meth:`DocumentCache.frame` publishes,
+    ``{base_url_path}/app/static/mapas/<pid>-<8 hex>/<32 hex>.<ext>`` (the server's path
+    prefix, :func:`views.webassets.base_url_path`, read now). Template
+    ``views/templates/own_address.js``.
 
     Parameters
     ----------
@@ -167,8 +171,11 @@ def own_address_js(ext: str) -> _jinja.Markup:
     """
     if ext not in ("html", "json"):
         raise ValueError(f"extensión no prevista: {ext!r}")
+    folder = re.sub(r"[.*+?^${}()|[\]\\/-]", lambda m: "\\" + m.group(0),
+                    webassets.base_url_path() + _url_folder())
+    pattern = f"^{folder}{_RUN_FOLDER.pattern}/[0-9a-f]{{{_NAME_DIGITS}}}\\.{ext}$"
     module = _jinja.environment().get_template("own_address.js").module
-    return module.own_address(_url_folder(), ext)
+    return module.own_address(pattern)
 
 
 def published_path(url: str) -> Path | None:
@@ -277,7 +284,7 @@ class Publisher:
             When the folder or the file cannot be written.
         """
         data = document.encode("utf-8")
-        name = hashlib.sha256(data).hexdigest()[:32] + self.suffix
+        name = hashlib.sha256(data).hexdigest()[:_NAME_DIGITS] + self.suffix
         target = self.folder / name
         with self._lock:
             if not self._ready:

@@ -309,7 +309,7 @@ def test_a_selection_that_cannot_be_fetched_says_so_and_the_next_one_clears_it(a
     open_page(probe, f"{app}/mapa?estrategia=6")
     frame = probe.wait_for_map()
     stable_counts(probe, frame, minimum=n_terr)
-    missing = urlparse(frame.url).path.rsplit("/", 1)[0] + "/ausente.json"
+    missing = urlparse(frame.url).path.rsplit("/", 1)[0] + "/" + "0" * 32 + ".json"  # published form, no file
     probe.page.evaluate("""(src) => {
         const slot = document.querySelector('div.sit-mapa');
         slot.setAttribute('data-sel', src);
@@ -321,7 +321,7 @@ def test_a_selection_that_cannot_be_fetched_says_so_and_the_next_one_clears_it(a
     assert stable_counts(probe, frame, minimum=n_terr)["paths"] >= n_terr  # the map still shows what it showed
     assert _shown_selection(frame) == ""
     problems = unexpected(probe)
-    assert [e for e in problems["http"] if "ausente.json" not in e] == [] and problems["page"] == []
+    assert [e for e in problems["http"] if missing not in e] == [] and problems["page"] == []
     assert problems["blocked"] == []
 
     probe.page.get_by_role("button", name="Limpiar filtros").click()  # a selection that draws
@@ -409,26 +409,37 @@ _FILLS_JS = """() => {
 
 
 @pytest.mark.parametrize("ext", ["html", "json"])
-def test_the_pages_and_frames_follow_only_documents_this_app_published(app, browser_page, ext):
+def test_the_pages_and_frames_follow_only_documents_this_app_published(app, browser_page, monkeypatch, ext):
     """The one address test of the frame maker, the selection pointer and the frame's follower."""
-    from views import mapframe
+    from views import mapframe, webassets
 
     browser_page.goto(f"{app}/_stcore/health")  # a page of the app's own origin
-    own = str(mapframe.own_address_js(ext))
     other = "json" if ext == "html" else "html"
-    verdicts = browser_page.page.evaluate(
-        f"(addresses) => addresses.map({own})",
-        [f"/app/static/mapas/1-ab/c0ffee.{ext}",
-         f"/prefijo/app/static/mapas/1-ab/c0ffee.{ext}",  # a server behind a path prefix
-         f"{app}/app/static/mapas/1-ab/c0ffee.{ext}",  # absolute: not what the app writes
-         f"//ejemplo.invalid/app/static/mapas/1-ab/c0ffee.{ext}",
-         f"/app/static/mapas/1-ab/c0ffee.{other}",
-         f"/app/static/vendor/c0ffee.{ext}",
-         f"app/static/mapas/1-ab/c0ffee.{ext}",
-         f"/app/static/mapas/1-ab/c0ffee.{ext}?x=1#y",
-         None],
-    )
-    assert verdicts == [True, True, False, False, False, False, False, True, False]
+    name = f"1234-0123abcd/{'c0ffee' * 5}ab.{ext}"
+
+    def verdicts(addresses: list) -> list[bool]:
+        own = str(mapframe.own_address_js(ext))
+        return browser_page.page.evaluate(f"(addresses) => addresses.map({own})", addresses)
+
+    assert verdicts([
+        f"/app/static/mapas/{name}",
+        f"/app/static/mapas/{name}?r=1#y",
+        f"{app}/app/static/mapas/{name}",  # absolute: not what the app writes
+        f"//ejemplo.invalid/app/static/mapas/{name}",
+        f"/app/static/mapas/{name[:-len(ext)]}{other}",
+        f"/app/static/vendor/app/static/mapas/{name}",  # the folder's name inside another path
+        f"/mapa/app/static/mapas/{name}",
+        f"/app/static/mapas/..%2Fvendor%2Fleaflet%2F{name.split('/')[1]}",
+        f"/app/static/mapas/1234-0123abcd/x/{name.split('/')[1]}",
+        f"/app/static/mapas/{name.split('/')[1]}",
+        f"app/static/mapas/{name}",
+        f"/prefijo/app/static/mapas/{name}",
+        None,
+    ]) == [True, True, False, False, False, False, False, False, False, False, False, False, False]
+    # A server behind a path prefix (server.baseUrlPath) publishes under it, and only there.
+    monkeypatch.setattr(webassets, "base_url_path", lambda: "/prefijo")
+    assert verdicts([f"/prefijo/app/static/mapas/{name}", f"/app/static/mapas/{name}",
+                     f"/otro/prefijo/app/static/mapas/{name}"]) == [True, False, False]
 
 
 def test_sector_page_by_link(app, browser_page, shipped, artifacts_dir):
