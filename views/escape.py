@@ -48,6 +48,11 @@ __all__ = ["html_text", "html_attribute", "js_value", "markdown_text", "markdown
 #: Characters that start Markdown or Streamlit syntax (emphasis, links, images, headings,
 #: lists, tables, HTML, entities, LaTeX ``$``, directives ``:red[...]``, emoji ``:x:``, autolinks).
 MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~<>$:&=^")
+#: Streamlit (1.67) draws ``:material/name:`` as an icon and ``:streamlit:`` as its logo even
+#: with their colons escaped: its frontend rewrites ``:material/`` to ``:material_`` in the raw
+#: text, then finds the shortcodes in the text the escapes leave. A word joiner (U+2060,
+#: invisible, no width) after such a colon keeps the text literal.
+_ICON_SHORTCODE = re.compile(r":(?=material[/_]|streamlit:)")
 
 _JS_UNSAFE_PAIRS = (
     ("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"),
@@ -134,12 +139,14 @@ def markdown_text(value: object) -> str:
 
     Every character of :data:`MARKDOWN_SPECIAL` is backslash-escaped, so nothing starts
     emphasis, a link or image, a heading or list, HTML, an entity, LaTeX, an autolink,
-    a Streamlit colour directive or an emoji shortcode; line breaks become spaces.
-    ``None`` and NaN give ``""``.
+    a Streamlit colour directive or an emoji shortcode; a word joiner (U+2060) follows the
+    first colon of ``:material/``, ``:material_`` and ``:streamlit:``, which Streamlit would
+    draw as an icon however escaped; line breaks become spaces. ``None`` and NaN give ``""``.
     """
     if _is_missing(value):
         return ""
     text = str(value).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    text = _ICON_SHORTCODE.sub(":\u2060", text)
     return "".join(f"\\{c}" if c in MARKDOWN_SPECIAL else c for c in text)
 
 

@@ -500,6 +500,16 @@ def test_unknown_territory_in_the_link_warns(app, browser_page):
     assert_clean(probe)
 
 
+def test_an_icon_shortcode_in_the_link_is_shown_as_text(app, browser_page):
+    probe = browser_page
+    open_page(probe, app + "/sector?territorio=%3Amaterial%2Fwarning%3A%20%3Astreamlit%3A%20%3Arainbow%3A")
+    alert = probe.page.locator('[data-testid="stAlertContentWarning"]').first
+    alert.wait_for(timeout=30_000)
+    assert "«:material/warning: :streamlit: :rainbow:»" in alert.inner_text().replace("\u2060", "")
+    assert alert.locator('[role="img"], img').count() == 0
+    assert_clean(probe)
+
+
 def test_downloads_are_valid_files(app, browser_page, shipped, tmp_path):
     probe = browser_page
     slug = "centro" if "centro" in set(shipped["territories"]["slug"]) else shipped["territories"]["slug"].iloc[0]

@@ -52,7 +52,14 @@ def test_markdown_text_escapes_every_special_character(value):
     out = escape.markdown_text(value)
     bare = re.sub(r"\\.", "", out)
     assert not set(bare) & escape.MARKDOWN_SPECIAL
-    assert re.sub(r"\\(.)", r"\1", out) == value.replace("\n", " ")
+    assert re.sub(r"\\(.)", r"\1", out).replace("\u2060", "") == value.replace("\n", " ")
+
+
+@pytest.mark.parametrize("value", [":material/warning:", "x :material_home: y", ":MATERIAL/x:", "a :streamlit: b"])
+def test_markdown_text_keeps_icon_shortcodes_literal(value):
+    out = escape.markdown_text(value)
+    assert ":material/" not in out and ":material_" not in out and ":streamlit:" not in out
+    assert re.sub(r"\\(.)", r"\1", out).replace("\u2060", "") == value
 
 
 def test_markdown_text_keeps_one_line():
