@@ -71,10 +71,11 @@ class MapDefaults(PlainMacroElement):
         {% macro script(this, kwargs) %}
             L.Tooltip.mergeOptions({direction: "auto"});
             L.Popup.mergeOptions({autoPan: true, autoPanPadding: L.point(12, 12), keepInView: true});
-            // A line at the map's bottom left saying what the map cannot show (a status for screen
-            // readers): the base tiles offline (SpanishControls), a selection not drawn (views.restyle).
+            // A line under the zoom buttons saying what the map cannot show (a status for screen readers):
+            // the base tiles offline (SpanishControls), a selection not drawn (views.restyle). Not at the
+            // bottom, where on a phone the legend covers it.
             (window.__sitMap = window.__sitMap || {}).notice = function (map, className, text) {
-                var control = L.control({position: "bottomleft"});
+                var control = L.control({position: "topleft"});
                 control.onAdd = function () {
                     var div = L.DomUtil.create("div", "sit-notice " + className);
                     div.setAttribute("role", "status");

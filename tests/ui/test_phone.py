@@ -450,6 +450,19 @@ def test_base_map_without_internet_says_so(app, browser_page, size):  # noqa: F8
     notice = frame.locator(".sit-offline-notice")
     notice.wait_for(timeout=20_000)
     assert "Sin conexión a internet" in notice.inner_text()
+    # Whole inside the map, and covered by none of its controls (on a phone the legend fills the bottom)
+    # but the layer list this test opened, which covers the map while it is open.
+    boxes = frame.evaluate("""() => {
+        const box = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+        const map = document.querySelector('.leaflet-container'), notice = document.querySelector('.sit-notice');
+        const others = Array.from(map.querySelectorAll('.leaflet-control')).filter(c => c !== notice && !c.contains(notice)
+                                  && !c.classList.contains('leaflet-control-layers-expanded'));
+        return {map: box(map), notice: box(notice), others: others.map(box)};
+    }""")
+    left, top, right, bottom = boxes["notice"]
+    assert boxes["map"][0] <= left and boxes["map"][1] <= top and right <= boxes["map"][2] and bottom <= boxes["map"][3]
+    for o_left, o_top, o_right, o_bottom in boxes["others"]:
+        assert right <= o_left or o_right <= left or bottom <= o_top or o_bottom <= top, (boxes["notice"], boxes["others"])
     # The only requests that left the machine were the tiles, and they were stopped.
     assert probe.blocked and all("openstreetmap" in url for url in probe.blocked), probe.blocked
     probe.blocked.clear()
