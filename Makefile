@@ -25,10 +25,11 @@ static/vendor/.stamp: scripts/vendor_assets.py $(VENV)/.installed
 # views.launch freezes the code, then runs Streamlit's command line (views/heap.py).
 # Streamlit's own upload limit equals the product's (SIT_UPLOAD_LIMIT_MB, rounded up to whole MB);
 # a bad value has already stopped `setup` with one Spanish line (layers/settings.py).
-# ARGS: more of Streamlit's options, such as the reload on save of .streamlit/config.toml.
+# ARGS: more of Streamlit's options, such as the reload on save of .streamlit/config.toml. They go
+# first: the upload limit after them wins (Streamlit takes an option's last value), so it stays the product's.
 run: setup
-	$(BIN)/python -m views.launch run app.py --server.port $(PORT) \
-	  --server.maxUploadSize "$$($(BIN)/python -m layers.settings streamlit_upload_mb)" $(ARGS)
+	$(BIN)/python -m views.launch run app.py --server.port $(PORT) $(ARGS) \
+	  --server.maxUploadSize "$$($(BIN)/python -m layers.settings streamlit_upload_mb)"
 
 # Debian's chromium drives the browser tests (no browser download by Playwright).
 browser:

@@ -133,3 +133,14 @@ def test_make_run_passes_more_streamlit_options():
     )
     assert proc.returncode == 0, proc.stderr
     assert "--server.fileWatcherType auto" in proc.stdout
+
+
+def test_make_run_args_cannot_raise_the_upload_limit():
+    """Streamlit takes an option's last value: the product's upload limit comes after ARGS."""
+    proc = subprocess.run(
+        ["make", "-n", "run", "ARGS=--server.maxUploadSize 5000"], cwd=settings.PROJECT_DIR,
+        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    command = next(line for line in proc.stdout.replace("\\\n", " ").splitlines() if "views.launch" in line)
+    assert command.index("--server.maxUploadSize 5000") < command.rindex("--server.maxUploadSize")
