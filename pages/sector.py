@@ -76,8 +76,8 @@ except SitError as exc:
     st.error(str(exc))
     st.stop()
 
-# A link from the map may carry several territories (``a,b``): the first one is shown.
-requested = (st.query_params.get("territorio") or "").split(",")[0].strip()
+# A link from the map may carry several territories (``a,b``): the first one named is shown.
+requested = next((part.strip() for part in (st.query_params.get("territorio") or "").split(",") if part.strip()), "")
 unknown_message = None
 resolved = alias = None  # the territory the address names (a former slug names its census zone)
 if requested:

@@ -254,6 +254,15 @@ def test_a_former_sector_slug_filters_the_map_by_its_census_zone(data_dir, shipp
     assert set(table(at)["id"]) == set(want["id"])
 
 
+@pytest.mark.parametrize("value", ["domeyko,centro", ",domeyko", " , domeyko ,"])
+def test_a_sector_link_with_several_territories_shows_the_first_one_named(data_dir, value):
+    at = run_app({"territorio": value}, page="pages/sector.py")
+    no_failure(at)
+    assert not at.warning, [w.value for w in at.warning]
+    assert "Domeyko" in at.header[0].value.replace("\\", "")
+    assert at.selectbox(key="sector_territorio").value == "domeyko"
+
+
 def test_colour_choice_lives_in_the_link(data_dir):
     at = run_app()
     no_failure(at)
