@@ -171,8 +171,8 @@ def own_address_js(ext: str) -> _jinja.Markup:
     """
     if ext not in ("html", "json"):
         raise ValueError(f"extensión no prevista: {ext!r}")
-    folder = re.sub(r"[.*+?^${}()|[\]\\/-]", lambda m: "\\" + m.group(0),
-                    webassets.base_url_path() + _url_folder())
+    # re.escape writes only escapes that JavaScript's RegExp (without the u flag) reads the same way.
+    folder = re.escape(webassets.base_url_path() + _url_folder())
     pattern = f"^{folder}{_RUN_FOLDER.pattern}/[0-9a-f]{{{_NAME_DIGITS}}}\\.{ext}$"
     module = _jinja.environment().get_template("own_address.js").module
     return module.own_address(pattern)
