@@ -107,13 +107,18 @@ def test_streamlit_config_upload_limit_is_the_products_default(monkeypatch):
     assert config["server"]["maxUploadSize"] == settings.streamlit_upload_mb() == 50
 
 
-def test_make_run_passes_the_upload_limit_to_streamlit():
+def make_run_command(*make_args: str, **env: str) -> str:
+    """The server command ``make run`` would start (``make -n``), its continued lines joined."""
     proc = subprocess.run(
-        ["make", "-n", "run"], cwd=settings.PROJECT_DIR, capture_output=True, text=True,
-        env={"PATH": "/usr/bin:/bin", "SIT_UPLOAD_LIMIT_MB": "12.5"},
+        ["make", "-n", "run", *make_args], cwd=settings.PROJECT_DIR, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", **env},
     )
     assert proc.returncode == 0, proc.stderr
-    assert "--server.maxUploadSize" in proc.stdout
+    return next(line for line in proc.stdout.replace("\\\n", " ").splitlines() if "views.launch" in line)
+
+
+def test_make_run_passes_the_upload_limit_to_streamlit():
+    assert "--server.maxUploadSize" in make_run_command(SIT_UPLOAD_LIMIT_MB="12.5")
 
 
 def test_the_server_does_not_watch_the_source_files():
@@ -127,20 +132,10 @@ def test_the_server_does_not_watch_the_source_files():
 
 
 def test_make_run_passes_more_streamlit_options():
-    proc = subprocess.run(
-        ["make", "-n", "run", "ARGS=--server.fileWatcherType auto"], cwd=settings.PROJECT_DIR,
-        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "--server.fileWatcherType auto" in proc.stdout
+    assert "--server.fileWatcherType auto" in make_run_command("ARGS=--server.fileWatcherType auto")
 
 
 def test_make_run_args_cannot_raise_the_upload_limit():
     """Streamlit takes an option's last value: the product's upload limit comes after ARGS."""
-    proc = subprocess.run(
-        ["make", "-n", "run", "ARGS=--server.maxUploadSize 5000"], cwd=settings.PROJECT_DIR,
-        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
-    )
-    assert proc.returncode == 0, proc.stderr
-    command = next(line for line in proc.stdout.replace("\\\n", " ").splitlines() if "views.launch" in line)
+    command = make_run_command("ARGS=--server.maxUploadSize 5000")
     assert command.index("--server.maxUploadSize 5000") < command.rindex("--server.maxUploadSize")
