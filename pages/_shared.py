@@ -293,12 +293,12 @@ def sector_summary(slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER, si
 def _sector_blocks(slug: str, territory_layer: str, version: int, sites: str | None, by: str) -> list[str]:
     from views import report
 
-    return report.sector_markdown(_sector_summary(slug, territory_layer, version, sites), by=by)
+    return report.sector_lists_html(_sector_summary(slug, territory_layer, version, sites), by=by)
 
 
 def sector_blocks(slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER, sites: str | None = None,
                   by: str = "relacion", version: int | None = None) -> list[str]:
-    """:func:`views.report.sector_markdown` of a territory, made once per territory, grouping and store version.
+    """:func:`views.report.sector_lists_html` of a territory, made once per territory, grouping and store version.
 
     The sector page shows these lists to every visitor of a territory; formatting
     them (one escaped line per initiative) took about 35 ms of every visit's run.
@@ -320,7 +320,7 @@ def sector_blocks(slug: str, territory_layer: str = DEFAULT_TERRITORY_LAYER, sit
     Returns
     -------
     list of str
-        Markdown blocks, one per first-level group, texts escaped.
+        HTML blocks for ``st.html``, one per first-level group, texts escaped.
 
     Raises
     ------

@@ -154,21 +154,8 @@ by = "relacion" if st.session_state.get(GROUPING_KEY, GROUPINGS[0]) == GROUPINGS
 blocks = shared.sector_blocks(slug, layer_name, sites, by=by, version=version)
 
 list_column, map_column = st.columns([2, 3], gap="large")
-with list_column:  # first on a phone: what is specific to this territory
-    st.subheader("Lo que el plan dice de este territorio", anchor="iniciativas")
-    st.radio("Agrupar por", GROUPINGS, key=GROUPING_KEY, horizontal=True)
-    if by == "relacion":
-        general = []
-        for group, block in zip(summary.by_relation, blocks):
-            if group.key in SPECIFIC_GROUPS:
-                st.markdown(block)
-            else:
-                general.append((group, block))
-        if not any(g.key in SPECIFIC_GROUPS for g in summary.by_relation):
-            st.markdown("El plan no nombra iniciativas propias de este territorio; le conciernen las de toda "
-                        "la comuna y las de su tipo de territorio, más abajo.")
-    else:
-        general = list(zip(summary.by_strategy, blocks))
+# The map's column is filled first: its frame then starts loading while the browser draws the lists
+# (the columns keep their places; on a phone the list still comes first).
 with map_column:
     if webassets.assets_installed():
         map_title = f"Mapa de {summary.nombre} y sus territorios vecinos"
@@ -191,10 +178,27 @@ with map_column:
                  query_params={"territorio": slug, **({"capa": layer_name}
                                                       if layer_name != shared.DEFAULT_TERRITORY_LAYER else {})})
 
+with list_column:  # first on a phone: what is specific to this territory
+    st.subheader("Lo que el plan dice de este territorio", anchor="iniciativas")
+    st.radio("Agrupar por", GROUPINGS, key=GROUPING_KEY, horizontal=True)
+    st.html(report.sector_lists_css())  # a style element only: it takes no room
+    if by == "relacion":
+        general = []
+        for group, block in zip(summary.by_relation, blocks):
+            if group.key in SPECIFIC_GROUPS:
+                st.html(block)
+            else:
+                general.append((group, block))
+        if not any(g.key in SPECIFIC_GROUPS for g in summary.by_relation):
+            st.markdown("El plan no nombra iniciativas propias de este territorio; le conciernen las de toda "
+                        "la comuna y las de su tipo de territorio, más abajo.")
+    else:
+        general = list(zip(summary.by_strategy, blocks))
+
 # The initiatives that concern every territory of the commune (or of its kind), folded.
 for group, block in general:
     with st.expander(f"{shared.md_escape(group.label)} ({group.n})"):
-        st.markdown(block)
+        st.html(block)
 
 st.subheader(f"Territorios vecinos ({len(summary.neighbours)})", anchor=False)
 if len(summary.neighbours):

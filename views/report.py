@@ -663,16 +663,18 @@ def sector_report_html(
     )
 
 
-# --------------------------------------------------------------------------- the same lists as Markdown
+# --------------------------------------------------------------------------- the same lists on the sector page
 
 
-# The Markdown escaping rule lives in views.escape (one rule per output context); the
-# old name stays for the callers of this module.
-from views.escape import markdown_text as markdown_escape  # noqa: E402
+def sector_lists_html(summary: SectorSummary, by: str = "relacion") -> list[str]:
+    """The initiatives of a territory as HTML blocks for the sector page, one per first-level group.
 
-
-def sector_markdown(summary: SectorSummary, by: str = "relacion") -> list[str]:
-    """The initiatives of a territory as Markdown blocks, one per first-level group.
+    Rendered from ``views/templates/sector_lists.html`` with autoescape, so every text
+    from data (names, types, ids) is text, never markup. The page shows each block with
+    ``st.html`` and sends :func:`sector_lists_css` once. HTML rather than Markdown: the
+    browser draws a list of 150 initiatives as it arrives, where Streamlit's Markdown
+    renderer parses it first (about 0.1 s of a sector visit at 100 times the shipped data,
+    ``bench/README.md``).
 
     Parameters
     ----------
@@ -685,41 +687,53 @@ def sector_markdown(summary: SectorSummary, by: str = "relacion") -> list[str]:
     Returns
     -------
     list of str
-        Markdown blocks: a level-4 heading with the count, a level-5 heading per
-        subgroup and a bullet per initiative (name, type, id, and its monitoring
-        status and physical progress when the summary carries them); texts escaped.
+        One ``<section class="sit-lista">`` per group of the first grouping, in its order:
+        an ``h4`` heading with the count, the group's explanation when grouped by relation,
+        an ``h5`` heading per subgroup and a list item per initiative (name, type, its
+        monitoring status and physical progress when the summary carries them, id).
+
+    Raises
+    ------
+    ValueError
+        For another ``by``.
     """
     if by not in ("relacion", "estrategia"):
         raise ValueError(f"by must be 'relacion' or 'estrategia', not {by!r}")
-
-    def items(frame: pd.DataFrame) -> str:
-        status = [status_text(e, a) for e, a in zip(frame.get("estado", [None] * len(frame)),
-                                                    frame.get("avance_fisico", [None] * len(frame)))]
-        return "\n".join(
-            f"- {markdown_escape(r.nombre)} — {markdown_escape(r.tipo)}"
-            + (f" · *{markdown_escape(text)}*" if text else "") + f" · {markdown_escape(r.id)}"
-            for r, text in zip(frame.itertuples(index=False), status)
-        )
-
     outer, inner = (summary.by_relation, summary.by_strategy) if by == "relacion" else (summary.by_strategy, summary.by_relation)
     column = "estrategia" if by == "relacion" else "grupo"
-
     strategy_keys = {g.key for g in summary.by_strategy}
 
     def title(group, is_strategy: bool) -> str:
-        if is_strategy and group.key in strategy_keys:
-            return f"{markdown_escape(group.key)} · {markdown_escape(group.label)}"
-        return markdown_escape(group.label)
+        return f"{group.key} · {group.label}" if is_strategy and group.key in strategy_keys else group.label
 
+    def items(frame: pd.DataFrame) -> list[dict[str, object]]:
+        estados = frame["estado"] if "estado" in frame else [None] * len(frame)
+        avances = frame["avance_fisico"] if "avance_fisico" in frame else [None] * len(frame)
+        return [{"nombre": n, "tipo": t, "id": i, "estado": status_text(e, a)}
+                for n, t, i, e, a in zip(frame["nombre"], frame["tipo"], frame["id"], estados, avances)]
+
+    template = _jinja.environment().get_template("sector_lists.html")
     blocks = []
     for group in outer:
-        parts = [f"#### {title(group, by == 'estrategia')} ({group.n})"]
-        if by == "relacion":
-            parts.append(f"*{EXPLICACION[group.key]}*")
+        subgroups = []
         for sub in inner:
             rows = group.initiatives[group.initiatives[column] == sub.key]
             if len(rows):
-                parts.append(f"##### {title(sub, by == 'relacion')} ({len(rows)})")
-                parts.append(items(rows))
-        blocks.append("\n\n".join(parts))
+                subgroups.append({"title": title(sub, by == "relacion"), "initiatives": items(rows)})
+        blocks.append(template.render(block={
+            "title": title(group, by == "estrategia"), "n": group.n,
+            "explanation": EXPLICACION[group.key] if by == "relacion" else "", "subgroups": subgroups,
+        }))
     return blocks
+
+
+def sector_lists_css() -> str:
+    """The ``<style>`` element of :func:`sector_lists_html` (``views/templates/sector_lists.css``).
+
+    Returns
+    -------
+    str
+        One ``<style>`` element with no other content: ``st.html`` places it in the
+        page without taking room.
+    """
+    return f"<style>{_jinja.stylesheet('sector_lists.css')}</style>"

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from layers.monitoring import history
+from tests.htmltext import outline
 from tests.ui.conftest import app_test, frame_document, map_frames, map_selection
 from views import symbology
 
@@ -138,8 +139,10 @@ def test_popup_script_shows_status_and_progress(record):
 
 
 def page_text(at) -> str:
+    """Markdown, captions and subheaders, and the text of the sector page's lists (``st.html`` blocks)."""
     parts = [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.value for e in at.subheader]
-    return "\n".join(str(p) for p in parts).replace("\\", "")
+    parts = [str(p).replace("\\", "") for p in parts]
+    return "\n".join(parts + [text for e in at.html for _, text in outline(e.value)])
 
 
 def test_sector_page_shows_status_and_progress(record):
@@ -147,8 +150,8 @@ def test_sector_page_shows_status_and_progress(record):
     at = app_test("pages/sector.py", {"territorio": "oriente-3-4"}).run()
     no_failure(at)
     text = page_text(at)
-    assert "Construcción Complejo Deportivo La Turbina — Proyecto · *en ejecución · avance físico 30,5 %* · E1-P1-08" \
-        in text
+    assert "Construcción Complejo Deportivo La Turbina — Proyecto · en ejecución · avance físico 30,5 % · E1-P1-08" \
+        in text.splitlines()
     assert re.search(r"Estado según el registro de seguimiento: \d+ sin iniciar · 1 en ejecución\.", text)
     assert any(p.proto.page == "pages/seguimiento.py" or "seguimiento" in p.proto.page for p in at.get("page_link"))
 

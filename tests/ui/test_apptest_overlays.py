@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from layers import links, store
 from layers.ingest import importer
+from tests.htmltext import outline
 from tests.layers.ingest._import_fixtures import points_layer, write
 from tests.ui.conftest import app_test, frame_document, map_frames
 
@@ -209,12 +210,16 @@ def test_unknown_site_layer_is_reported_and_the_default_used(fresh_store, tmp_pa
 
 
 def sector_text(at: AppTest) -> str:
-    return "\n".join(str(e.value) for e in at.markdown).replace("\\", "")
+    """The page's Markdown and the text of its initiative lists (``st.html`` blocks)."""
+    lists = [text for e in at.html for _, text in outline(e.value)]
+    return "\n".join([str(e.value).replace("\\", "") for e in at.markdown] + lists)
 
 
 def sited_block(at: AppTest) -> str:
-    blocks = [e.value.replace("\\", "") for e in at.markdown if str(e.value).startswith("#### Con lugar")]
-    return blocks[0] if blocks else ""
+    """Text of the list of the initiatives sited in the territory ("" when the page has none)."""
+    blocks = [outline(e.value) for e in at.html]
+    sited = [b for b in blocks if b and b[0][0] == "h4" and b[0][1].startswith("Con lugar")]
+    return "\n".join(text for _, text in sited[0]) if sited else ""
 
 
 def test_sector_page_uses_the_imported_sites(fresh_store, tmp_path):

@@ -28,6 +28,7 @@ from streamlit.testing.v1 import AppTest
 
 from layers import settings, store
 from layers.ingest import importer
+from tests.htmltext import outline
 from tests.layers.ingest._import_fixtures import PLAZA, city_units, write
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -90,8 +91,8 @@ def map_table(at: AppTest):
 
 
 def sector_ids(at: AppTest) -> set[str]:
-    """Initiative ids listed on the sector page (its markdown blocks)."""
-    return {m for e in at.markdown for m in INITIATIVE_ID.findall(str(e.value).replace("\\", ""))}
+    """Initiative ids listed on the sector page (the items of its ``st.html`` lists)."""
+    return {m for e in at.html for tag, text in outline(e.value) if tag == "li" for m in INITIATIVE_ID.findall(text)}
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.htmltext import outline
 from tests.ui.conftest import app_test
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -22,10 +23,16 @@ def open_page(territorio: str | None = None) -> AppTest:
 
 
 def page_text(at: AppTest) -> str:
-    """Everything written as markdown, headings and captions (what a screen reader reads)."""
+    """Everything written as markdown, headings and captions, and the lists' text (what a screen reader reads)."""
     parts = [e.value for e in at.markdown] + [e.value for e in at.header] + [e.value for e in at.subheader]
     parts += [e.value for e in at.caption] + [e.value for e in at.title]
+    parts += [text for tag, text in list_outline(at)]
     return "\n".join(str(p) for p in parts).replace("\\", "")
+
+
+def list_outline(at: AppTest) -> list[tuple[str, str]]:
+    """``[(tag, text)]`` of the initiative lists (``st.html`` blocks), in page order."""
+    return [entry for element in at.html for entry in outline(element.value)]
 
 
 def url_territory(at: AppTest) -> str | None:
@@ -58,7 +65,7 @@ def test_default_view_shows_a_territory_and_writes_it_to_the_url():
         int(m[k]) for k in ("Con lugar en este territorio", "Nombran este territorio", "Programas urbanos", "Para toda la comuna")
     )
     text = page_text(at)
-    assert "#### Con lugar en este territorio (2)" in text
+    assert ("h4", "Con lugar en este territorio (2)") in list_outline(at)
     assert PASEOS in text and "Reconversión Macromanzana" in text
     # Both downloads are offered, named after the territory.
     labels = [b.label for b in at.get("download_button")]
@@ -81,7 +88,7 @@ def test_link_to_domeyko_lists_rural_water_and_not_the_centre():
     assert at.selectbox(key=PICKER).value == "domeyko"
     text = page_text(at)
     assert AGUA in text
-    assert "#### Programas rurales (12)" in text
+    assert ("h4", "Programas rurales (12)") in list_outline(at)
     assert PASEOS not in text
     assert metrics(at)["Programas rurales"] == "12"
 
@@ -148,8 +155,9 @@ def test_group_by_strategy():
     at.radio(key="sector_agrupar").set_value("Estrategia").run()
     assert not at.exception
     text = page_text(at)
-    assert "#### E1 · Desarrollo Territorial" in text
-    assert "##### Programas rurales (12)" in text
+    headings = list_outline(at)
+    assert any(tag == "h4" and t.startswith("E1 · Desarrollo Territorial (") for tag, t in headings)
+    assert ("h5", "Programas rurales (12)") in headings
     assert AGUA in text
 
 
@@ -196,7 +204,7 @@ def test_a_second_visitor_of_a_territory_reuses_its_lists_and_its_address(monkey
     def refuse(*args, **kwargs):
         raise AssertionError("made again for a second visitor")
 
-    monkeypatch.setattr(report, "sector_markdown", refuse)
+    monkeypatch.setattr(report, "sector_lists_html", refuse)
     monkeypatch.setattr(query, "check_territories", refuse)
     second = open_page("hermanos-carrera")
     assert not second.exception and not second.warning
@@ -205,8 +213,8 @@ def test_a_second_visitor_of_a_territory_reuses_its_lists_and_its_address(monkey
     # Another grouping is another list: made once, then reused too.
     monkeypatch.undo()
     second.radio(key="sector_agrupar").set_value("Estrategia").run()
-    assert not second.exception and "#### E1 · Desarrollo Territorial" in page_text(second)
-    monkeypatch.setattr(report, "sector_markdown", refuse)
+    assert not second.exception and "E1 · Desarrollo Territorial" in page_text(second)
+    monkeypatch.setattr(report, "sector_lists_html", refuse)
     third = open_page("hermanos-carrera")
     third.radio(key="sector_agrupar").set_value("Estrategia").run()
     assert not third.exception and page_text(third) == page_text(second)

@@ -136,10 +136,10 @@ def test_sector_summary_and_lists_carry_status(shipped):
     assert row["estado"] == "en ejecución" and row["avance_fisico"] == 30.5
     others = summary.initiatives[summary.initiatives["id"] != "E1-P1-08"]
     assert (others["estado"] == "sin iniciar").all() and others["avance_fisico"].isna().all()
-    text = "\n".join(report.sector_markdown(summary))
-    assert "- Construcción Complejo Deportivo La Turbina — Proyecto · *en ejecución · avance físico 30,5 %* · E1\\-P1\\-08" \
-        in text
-    assert "Proyecto · *sin iniciar* · " in text
+    html = "".join(report.sector_lists_html(summary))
+    assert ("<li>Construcción Complejo Deportivo La Turbina — Proyecto · <em>en ejecución · avance físico 30,5 %</em> · "
+            "E1-P1-08</li>") in html
+    assert "Proyecto · <em>sin iniciar</em> · " in html
 
 
 def test_report_shows_status_and_escapes_names(shipped):

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from layers import sector
+from tests.htmltext import outline
 from views import report
 
 EVIL = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
@@ -207,42 +208,50 @@ def test_spanish_date_and_contrast():
     assert report.text_color("#000000") == "#ffffff"
 
 
-def test_markdown_escape():
-    assert report.markdown_escape("*a* _b_ [c](d) $x$ <i> :red[e] &amp; a\\b\nc") == (
-        r"\*a\* \_b\_ \[c\]\(d\) \$x\$ \<i\> \:red\[e\] \&amp; a\\b c"
-    )
-
-
 @pytest.mark.parametrize("by", ["relacion", "estrategia"])
-def test_markdown_lists_every_initiative_once(shipped, by):
+def test_lists_give_every_initiative_once(shipped, by):
     summary, _ = build(shipped, "domeyko")
-    blocks = report.sector_markdown(summary, by=by)
-    text = "\n".join(blocks)
-    bullets = [line for line in text.splitlines() if line.startswith("- ")]
-    assert len(bullets) == summary.counts["total"]
-    for iid in summary.initiatives["id"]:
-        assert sum(line.endswith(report.markdown_escape(iid)) for line in bullets) == 1
+    blocks = report.sector_lists_html(summary, by=by)
     outer = summary.by_relation if by == "relacion" else summary.by_strategy
     assert len(blocks) == len(outer)
-    assert all(b.startswith("#### ") for b in blocks)
+    assert all(b.startswith('<section class="sit-lista">') for b in blocks)
+    entries = [outline(b) for b in blocks]
+    items = [text for block in entries for tag, text in block if tag == "li"]
+    assert len(items) == summary.counts["total"]
+    for iid in summary.initiatives["id"]:
+        assert sum(text.endswith(f" · {iid}") for text in items) == 1
+    assert all(block[0][0] == "h4" for block in entries)  # each block opens with its heading
+    headings = [(tag, text) for block in entries for tag, text in block if tag in ("h4", "h5")]
     if by == "relacion":
-        rural = next(b for b in blocks if b.startswith("#### Programas rurales (12)"))
-        assert "Construcción agua potable rural, diversos sectores" in rural
-        assert "##### E1 · Desarrollo Territorial (12)" in rural
+        rural = next(i for i, b in enumerate(entries) if ("h4", "Programas rurales (12)") in b)
+        assert any("Construcción agua potable rural, diversos sectores" in t for _, t in entries[rural])
+        assert ("h5", "E1 · Desarrollo Territorial (12)") in entries[rural]
+        assert ("p", sector.EXPLICACION["programa"]) in entries[rural]
     else:
-        assert blocks[0].startswith("#### E1 · Desarrollo Territorial (")
-        assert "##### Programas rurales (12)" in blocks[0]
+        assert headings[0][1].startswith("E1 · Desarrollo Territorial (")
+        assert ("h5", "Programas rurales (12)") in entries[0]
+        assert not any(tag == "p" for block in entries for tag, _ in block)  # explanations go with relations
     with pytest.raises(ValueError):
-        report.sector_markdown(summary, by="tipo")
+        report.sector_lists_html(summary, by="tipo")
 
 
-def test_markdown_escapes_names(shipped):
+def test_lists_write_names_as_text(shipped):
+    name = "**gratis** [aquí](javascript:x) $1$ :material/home: " + EVIL
     inits = shipped["initiatives"].copy()
-    inits.loc[inits["id"] == "E1-P4-05", "nombre"] = "**gratis** [aquí](javascript:x) $1$ <b>"
+    inits.loc[inits["id"] == "E1-P4-05", "nombre"] = name
     summary, _ = build(shipped, "domeyko", inits)
-    text = "\n".join(report.sector_markdown(summary))
-    assert r"\*\*gratis\*\* \[aquí\]\(javascript\:x\) \$1\$ \<b\>" in text
-    assert "**gratis**" not in text and "](javascript" not in text
+    html = "".join(report.sector_lists_html(summary))
+    assert "<script" not in html and "<img" not in html and "&lt;script&gt;" in html
+    items = [text for tag, text in outline(html) if tag == "li"]
+    assert any(text.startswith(" ".join(name.split()) + " — ") for text in items), items
+
+
+def test_lists_stylesheet_is_one_style_element():
+    from pathlib import Path
+
+    css = (Path(report.__file__).parent / "templates" / "sector_lists.css").read_text(encoding="utf-8")
+    assert report.sector_lists_css() == f"<style>{css}</style>"
+    assert ".sit-lista" in css
 
 
 def test_stylesheet_is_the_template_file_inlined(shipped):
