@@ -751,6 +751,51 @@ def territory_choices(territory_layer: str = DEFAULT_TERRITORY_LAYER,
     return _territory_choices(territory_layer, _version(version))
 
 
+#: Above this many territories the sector page's picker lists the territories that match a
+#: search box, at most this many, instead of every one: the 10,029 lots of ``bench/synthetic.py``
+#: made the picker a 531 kB message on every visit, phones included, for a list no one scrolls.
+PICKER_LIMIT = 200
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _territory_matches(territory_layer: str, version: int, text: str, limit: int) -> tuple[list[str], int]:
+    from layers.text import fold
+
+    order, labels = _territory_choices(territory_layer, version)
+    words = fold(text, lower=True).split()
+    if not words:
+        return order[:limit], len(order)
+    hits = [slug for slug in order if all(w in fold(f"{labels[slug]} {slug}", lower=True) for w in words)]
+    return hits[:limit], len(hits)
+
+
+def territory_matches(text: str, territory_layer: str = DEFAULT_TERRITORY_LAYER, version: int | None = None,
+                      limit: int | None = None) -> tuple[list[str], int]:
+    """Territories whose option label or slug holds every word of ``text``, in the sector page's order.
+
+    Accents and case do not count («eden» finds «Villa El Edén»); an empty text matches
+    every territory. Cached per layer, store version and text.
+
+    Parameters
+    ----------
+    text : str
+        What a person typed in the search box.
+    territory_layer : str
+        Territory layer of the store.
+    version : int, optional
+        Store version (:func:`store_version` by default).
+    limit : int, optional
+        Most slugs returned; :data:`PICKER_LIMIT` by default.
+
+    Returns
+    -------
+    (list of str, int)
+        The first ``limit`` matching slugs and how many match in all.
+    """
+    return _territory_matches(territory_layer, _version(version), str(text or "").strip(),
+                              PICKER_LIMIT if limit is None else int(limit))
+
+
 def searchable_name(name: object) -> str:
     """Option label that typing without accents also finds: ``"Villa El Edén (Eden)"``.
 

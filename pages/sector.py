@@ -19,6 +19,7 @@ from views import mapframe, maplocale, report, sectorview, webassets
 shared.run_inside_app()
 
 PICKER_KEY = "sector_territorio"
+SEARCH_KEY = "sector_buscar"
 LAYER_KEY = "sector_capa"
 GROUPING_KEY = "sector_agrupar"
 GROUPINGS = ("Relación con el territorio", "Estrategia")
@@ -94,9 +95,21 @@ elif PICKER_KEY not in st.session_state:  # carried over from the map's territor
 if st.session_state.get(PICKER_KEY) not in names:
     st.session_state[PICKER_KEY] = "centro" if "centro" in names else order[0]
 
+# A layer of thousands of territories (an imported layer of lots or blocks) is searched first:
+# the picker then lists the matches, never all of them (shared.PICKER_LIMIT).
+options, search, found = order, "", len(order)
+if len(order) > shared.PICKER_LIMIT:
+    search = st.text_input(
+        "Buscar territorio", key=SEARCH_KEY, max_chars=100, placeholder="Parte del nombre o del código",
+        help=f"La capa tiene {report.format_number(len(order))} territorios: escriba parte del nombre o del "
+             "código y elija el suyo en la lista de abajo.",
+    )
+    options, found = shared.territory_matches(search, layer_name, version=version)
+    if st.session_state[PICKER_KEY] not in options:  # what is shown stays in the list
+        options = [st.session_state[PICKER_KEY], *options]
 slug = st.selectbox(
     "Territorio",
-    order,
+    options,
     key=PICKER_KEY,
     format_func=labels.__getitem__,
     filter_mode="contains",
@@ -104,6 +117,19 @@ slug = st.selectbox(
     on_change=_sync_url,
     help="Sectores urbanos, luego localidades rurales y el resto rural, por nombre.",
 )
+if len(order) > shared.PICKER_LIMIT:
+    asked = f"«{shared.md_escape(shared.echo(search.strip()))}»"
+    if not search.strip():
+        st.caption(f"La lista muestra los primeros {shared.PICKER_LIMIT} de {report.format_number(len(order))} "
+                   "territorios; busque el suyo arriba.")
+    elif not found:
+        st.caption(f"Ningún territorio coincide con {asked}.")
+    elif found > shared.PICKER_LIMIT:
+        st.caption(f"{report.format_number(found)} territorios coinciden con {asked}; la lista muestra los primeros "
+                   f"{shared.PICKER_LIMIT}: escriba más para acotarla.")
+    else:
+        st.caption(f"{report.format_number(found)} territorio{'s' if found != 1 else ''} "
+                   f"coincide{'n' if found != 1 else ''} con {asked}.")
 if unknown_message:
     shared.warn_ignored([f"{unknown_message} Se muestra «{names[slug]}»; elija su territorio en la lista."])
 elif resolved != slug:

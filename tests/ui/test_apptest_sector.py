@@ -259,3 +259,71 @@ def test_the_page_shows_one_store_version_even_when_imports_land_during_its_run(
     assert "domeyko" in page_text(at).lower()
     assert {kind for kind, _ in seen} == {"summary", "address"}
     assert len({version for _, version in seen}) == 1, seen  # the lists' summary too (_sector_blocks calls it)
+
+
+# --------------------------------------------------------------------------- a layer of thousands of territories
+
+SEARCH = "sector_buscar"
+
+
+@pytest.fixture
+def short_picker(monkeypatch):
+    """The shipped 30 territories stand for a layer above the picker's limit (shared.PICKER_LIMIT)."""
+    from pages import _shared
+
+    monkeypatch.setattr(_shared, "PICKER_LIMIT", 5)
+    return 5
+
+
+def captions(at: AppTest) -> list[str]:
+    return [str(c.value).replace("\\", "") for c in at.caption]
+
+
+def test_a_small_layer_has_no_search_box():
+    at = open_page("domeyko")
+    assert not at.exception and not at.text_input
+    assert len(at.selectbox(key=PICKER).options) == 30
+
+
+def test_a_large_layer_lists_the_first_territories_and_the_one_shown(short_picker):
+    at = open_page("domeyko")
+    assert not at.exception and not at.warning
+    picker = at.selectbox(key=PICKER)
+    assert picker.value == "domeyko" and url_territory(at) == "domeyko"
+    assert len(picker.options) == short_picker + 1  # the first five, and Domeyko, which is shown
+    assert picker.options[0].startswith("Domeyko — ")
+    assert "La lista muestra los primeros 5 de 30 territorios; busque el suyo arriba." in captions(at)
+    assert AGUA in page_text(at)
+
+
+def test_a_search_narrows_the_picker_without_accents_and_a_choice_follows_to_the_address(short_picker):
+    at = open_page("domeyko")
+    at.text_input(key=SEARCH).set_value("  EDEN ").run()
+    assert not at.exception
+    picker = at.selectbox(key=PICKER)
+    assert picker.value == "domeyko"  # a search alone changes nothing shown
+    assert [o.split(" — ")[0] for o in picker.options] == ["Domeyko", "Villa El Edén (Eden)"]
+    assert "1 territorio coincide con «EDEN»." in captions(at)
+    picker.set_value("villa-el-eden").run()
+    assert not at.exception
+    assert url_territory(at) == "villa-el-eden"
+    assert at.header[0].value.replace("\\", "") == "Villa El Edén"
+    # Words match anywhere in the label or the slug, all of them.
+    at.text_input(key=SEARCH).set_value("rural compa").run()
+    assert [o.split(" — ")[0] for o in at.selectbox(key=PICKER).options] == ["Villa El Edén (Eden)",
+                                                                              "Hacienda Compañía (Compania)"]
+
+
+def test_a_search_with_many_or_no_matches_says_so(short_picker):
+    at = open_page("domeyko")
+    at.text_input(key=SEARCH).set_value("sector urbano").run()
+    assert not at.exception
+    assert len(at.selectbox(key=PICKER).options) == short_picker + 1
+    assert any(c.startswith("1") and "territorios coinciden con «sector urbano»; la lista muestra los primeros 5"
+               in c for c in captions(at)), captions(at)
+    at.text_input(key=SEARCH).set_value("*zz* [x](y)").run()
+    assert not at.exception
+    assert at.selectbox(key=PICKER).options == [at.selectbox(key=PICKER).options[0]]
+    assert at.selectbox(key=PICKER).value == "domeyko"
+    assert "Ningún territorio coincide con «*zz* [x](y)»." in captions(at)
+    assert AGUA in page_text(at)
