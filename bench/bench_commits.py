@@ -1,4 +1,4 @@
-"""Two commits of the product side by side: the 100× warm load of ``/mapa``, paired and alternated.
+"""Two commits of the product side by side: the 100× warm load of ``/mapa`` (or of the sector page), paired.
 
 ``make bench`` compares the product with the naive app; when a figure moves between two of its
 runs, the machine may have changed as much as the code (another day, other work running). This
@@ -6,6 +6,7 @@ script answers "did this commit make the warm load slower?" in one run: it build
 once (the shipped data and :mod:`bench.synthetic`, imported with ``cli.py`` as ``make bench``
 does), starts each checkout's server on its own copy of the store the way ``make run`` does
 (``python -m views.launch run app.py``), warms both, then loads ``/mapa`` of the synthetic layer
+(``--page sector``: the sector page of the lot ``make bench`` times, :func:`bench.bench_app.busiest_lot`)
 in a new browser session, alternating which commit goes first, with
 :func:`bench.bench_app.paired_loads` and the same condition of a loaded page as ``make bench``.
 
@@ -13,7 +14,7 @@ Usage::
 
     git worktree add --detach /tmp/before <commit>
     mkdir -p /tmp/before/static && cp -r static/vendor /tmp/before/static/
-    .venv/bin/python bench/bench_commits.py /tmp/before . --runs 9
+    .venv/bin/python bench/bench_commits.py /tmp/before . --runs 9 [--page sector]
 
 Prints every run and the medians side by side, seconds.
 """
@@ -31,6 +32,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlencode
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:
@@ -38,8 +40,9 @@ if str(PROJECT_DIR) not in sys.path:
 
 from bench import bench_app, synthetic  # noqa: E402
 
-#: What a loaded ``/mapa`` is (as in ``make bench``'s 100× phase).
+#: What a loaded page is (as in ``make bench``'s 100× phase): ``/mapa``, and the sector page (no table).
 MAP_COND = {"map": True, "minFeatures": 100, "tables": 1}
+SECTOR_COND = {"map": True, "minFeatures": 1}
 
 
 class Checkout:
@@ -83,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("before", type=Path, help="checkout of the earlier commit")
     parser.add_argument("after", type=Path, help="checkout of the later commit")
     parser.add_argument("--runs", type=int, default=9, help="paired runs (medians)")
+    parser.add_argument("--page", choices=("mapa", "sector"), default="mapa", help="page to load (default: mapa)")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -102,16 +106,19 @@ def main(argv: list[str] | None = None) -> int:
             bench_app.copy_store(store, work / app)
             servers[app] = Checkout(root.resolve(), work / app)
         query = {"capa": synthetic.TERRITORY_LAYER, "ubicaciones": synthetic.SITES_LAYER}
+        cond = MAP_COND
+        if args.page == "sector":
+            query, cond = {**query, "territorio": bench_app.busiest_lot(store)}, SECTOR_COND
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
             for app, server in servers.items():
-                seconds, _ = bench_app.load(browser, bench_app.url(server, "mapa", query), MAP_COND)
+                seconds, _ = bench_app.load(browser, bench_app.url(server, args.page, query), cond)
                 print(f"warm-up {app}: {bench_app.fmt_s(seconds)}", flush=True)
-            out = bench_app.paired_loads(browser, servers, {"mapa": ("mapa", query)}, args.runs,
-                                         {"mapa": MAP_COND}, lambda line: print(line, flush=True))
+            out = bench_app.paired_loads(browser, servers, {args.page: (args.page, query)}, args.runs,
+                                         {args.page: cond}, lambda line: print(line, flush=True))
             browser.close()
-        before, after = out["naive"]["mapa"], out["product"]["mapa"]
-        print(f"\n100× warm load /mapa, medians of {args.runs} paired runs (s)")
+        before, after = out["naive"][args.page], out["product"][args.page]
+        print(f"\n100× warm load /{args.page}?{urlencode(query)}, medians of {args.runs} paired runs (s)")
         print(f"  before {args.before}: {bench_app.fmt_s(bench_app.med(before))}")
         print(f"  after  {args.after}: {bench_app.fmt_s(bench_app.med(after))}")
         paired = [a - b for a, b in zip(after, before) if a is not None and b is not None]
