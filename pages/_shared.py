@@ -765,13 +765,16 @@ def _territory_matches(territory_layer: str, version: int, text: str, limit: int
     words = fold(text, lower=True).split()
     if not words:
         return order[:limit], len(order)
-    hits = [slug for slug in order if all(w in fold(f"{labels[slug]} {slug}", lower=True) for w in words)]
+    # The name (with its unaccented words) and the slug; not the label's " — tipo", which every
+    # territory of a kind shares ("urbano" would find them all).
+    hits = [slug for slug in order
+            if all(w in fold(f"{labels[slug].rsplit(' — ', 1)[0]} {slug}", lower=True) for w in words)]
     return hits[:limit], len(hits)
 
 
 def territory_matches(text: str, territory_layer: str = DEFAULT_TERRITORY_LAYER, version: int | None = None,
                       limit: int | None = None) -> tuple[list[str], int]:
-    """Territories whose option label or slug holds every word of ``text``, in the sector page's order.
+    """Territories whose name or slug holds every word of ``text``, in the sector page's order.
 
     Accents and case do not count («eden» finds «Villa El Edén»); an empty text matches
     every territory. Cached per layer, store version and text.

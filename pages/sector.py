@@ -102,7 +102,7 @@ if len(order) > shared.PICKER_LIMIT:
     search = st.text_input(
         "Buscar territorio", key=SEARCH_KEY, max_chars=100, placeholder="Parte del nombre o del código",
         help=f"La capa tiene {report.format_number(len(order))} territorios: escriba parte del nombre o del "
-             "código y elija el suyo en la lista de abajo.",
+             "código y elija el suyo en la lista de abajo, que muestra solo lo que coincide.",
     )
     options, found = shared.territory_matches(search, layer_name, version=version)
     if st.session_state[PICKER_KEY] not in options:  # what is shown stays in the list

@@ -53,6 +53,12 @@ MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~<>$:&=^")
 #: text, then finds the shortcodes in the text the escapes leave. A word joiner (U+2060,
 #: invisible, no width) after such a colon keeps the text literal.
 _ICON_SHORTCODE = re.compile(r":(?=material[/_]|streamlit:)")
+#: GitHub-flavoured Markdown, which Streamlit renders, links bare addresses (``www.x.cl``,
+#: ``https://x.cl``, ``nombre@x.cl``) whatever their escapes: its autolink literals are found in
+#: the text the escapes leave. A word joiner inside ``www.``, after the colon of ``http:`` and
+#: ``https:`` and after ``@`` keeps such text literal (a shared link cannot put a clickable
+#: address in a message).
+_AUTOLINK = re.compile(r"(?<=www)(?=\.)|(?<=http:)(?=//)|(?<=https:)(?=//)|(?<=@)", re.IGNORECASE)
 
 _JS_UNSAFE_PAIRS = (
     ("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"),
@@ -141,12 +147,15 @@ def markdown_text(value: object) -> str:
     emphasis, a link or image, a heading or list, HTML, an entity, LaTeX, an autolink,
     a Streamlit colour directive or an emoji shortcode; a word joiner (U+2060) follows the
     first colon of ``:material/``, ``:material_`` and ``:streamlit:``, which Streamlit would
-    draw as an icon however escaped; line breaks become spaces. ``None`` and NaN give ``""``.
+    draw as an icon however escaped, and breaks the bare addresses it would link
+    (``www.``, ``http://``, ``https://``, ``@`` of an e-mail address); line breaks become
+    spaces. ``None`` and NaN give ``""``.
     """
     if _is_missing(value):
         return ""
     text = str(value).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
     text = _ICON_SHORTCODE.sub(":\u2060", text)
+    text = _AUTOLINK.sub("\u2060", text)
     return "".join(f"\\{c}" if c in MARKDOWN_SPECIAL else c for c in text)
 
 

@@ -62,6 +62,15 @@ def test_markdown_text_keeps_icon_shortcodes_literal(value):
     assert re.sub(r"\\(.)", r"\1", out).replace("\u2060", "") == value
 
 
+@pytest.mark.parametrize("value", ["Llame a www.evil.example o https://evil.example/pago", "WWW.X.CL", "HTTP://x.cl",
+                                   "escriba a jefe@evil.example", "[enlace](http://example.com)"])
+def test_markdown_text_keeps_bare_addresses_unlinked(value):
+    out = escape.markdown_text(value)
+    plain = re.sub(r"\\(.)", r"\1", out)
+    assert not re.search(r"(?i)www\.|https?://|@[a-z]", plain), plain
+    assert plain.replace("\u2060", "") == value
+
+
 def test_markdown_text_keeps_one_line():
     assert escape.markdown_text("a\nb\r\nc\rd") == "a b c d"
 
