@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 #: Elements whose text the outline keeps, each as one entry.
@@ -37,3 +38,17 @@ def outline(html: str) -> list[tuple[str, str]]:
     parser.feed(html)
     parser.close()
     return parser.entries
+
+
+def read_markdown(markdown: object) -> str:
+    """What people read of Markdown whose special characters are backslash-escaped.
+
+    The escapes go, and so do the word joiners (U+2060, invisible) that
+    :func:`views.escape.markdown_text` puts in icon shortcodes and bare addresses.
+    """
+    return re.sub(r"\\(.)", r"\1", str(markdown)).replace("\u2060", "")
+
+
+def shown(text: str) -> str:
+    """Text a browser gives (``inner_text``) as people read it: without word joiners (U+2060, invisible)."""
+    return text.replace("\u2060", "")

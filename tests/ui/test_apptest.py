@@ -9,13 +9,13 @@ goes in and out of the URL. Expected selections are computed independently with
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.htmltext import read_markdown
 from tests.ui.conftest import frame_document, map_frames, map_selection
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
@@ -43,7 +43,7 @@ def run_app(query: dict[str, str] | None = None, page: str | None = "pages/mapa.
 
 def rendered(markdown: str) -> str:
     """What people read of a Markdown text whose every special character is escaped."""
-    return re.sub(r"\\(.)", r"\1", markdown)
+    return read_markdown(markdown)
 
 
 def metrics(at: AppTest) -> dict[str, int]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 from layers import settings, store
 from layers.access import accounts, roles, sessions
 from layers.ingest import importer, upload
+from tests.htmltext import read_markdown
 from tests.layers.ingest._import_fixtures import (
     city_units,
     points_layer,
@@ -107,7 +107,7 @@ def replace_box(at: AppTest):
 
 def _unescape(value: object) -> str:
     """Text as the page shows it: the Markdown escapes the page adds to data text removed."""
-    return re.sub(r"\\(.)", r"\1", str(value))
+    return read_markdown(value)
 
 
 def text(element) -> str:

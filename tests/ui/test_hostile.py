@@ -29,6 +29,7 @@ import pytest
 import shapely
 from shapely.geometry import box
 
+from tests.htmltext import read_markdown, shown
 from tests.ui.conftest import app_test
 from views.escape import MARKDOWN_SPECIAL, js_value
 
@@ -136,7 +137,7 @@ def in_hostile_store(hostile_dir, monkeypatch):
 
 def rendered(markdown: str) -> str:
     """What people read of Markdown whose special characters are all backslash-escaped."""
-    return re.sub(r"\\(.)", r"\1", markdown)
+    return read_markdown(markdown)
 
 
 def assert_literal_markdown(markdown: str) -> None:
@@ -315,7 +316,7 @@ def test_sector_pages_show_hostile_names_as_text_and_run_nothing(hostile_app, gu
     for slug in _sector_cover(hostile_layer):
         _open(probe, f"{hostile_app}/sector?capa={TERRITORY_LAYER}&territorio={slug}")
         name = hostile_layer.set_index("slug").loc[slug, "nombre"]
-        header = probe.page.locator('[data-testid="stMain"] h2').first.inner_text()
+        header = shown(probe.page.locator('[data-testid="stMain"] h2').first.inner_text())
         assert header.strip() == name
         # The map's frame is named by the page itself, before its document runs: the attribute that
         # carries the name survives the page's sanitiser whatever the name holds.
@@ -329,7 +330,7 @@ def test_sector_pages_show_hostile_names_as_text_and_run_nothing(hostile_app, gu
         )
         assert name in control, control
         pills = probe.page.locator('[data-testid="stButtonGroup"] button').all_inner_texts()
-        assert {p.strip() for p in pills} <= set(HOSTILE), pills
+        assert {shown(p).strip() for p in pills} <= set(HOSTILE), pills
         _assert_nothing_ran(probe)
     assert seen_in_tooltips == set(HOSTILE)
 
@@ -351,7 +352,7 @@ def test_map_page_with_hostile_layers_and_link_runs_nothing(hostile_app, guarded
     _open(probe, f"{hostile_app}/mapa?{urlencode(query, quote_via=quote)}")
     alerts = probe.page.locator('[data-testid="stAlertContentWarning"]')
     assert alerts.count() == 1
-    text = alerts.first.inner_text()
+    text = shown(alerts.first.inner_text())
     assert HOSTILE[0] in text and "más" in text
     assert alerts.first.locator("img, a").count() == 0
     tips = _map_tooltips(probe, minimum=len(HOSTILE))
@@ -367,7 +368,7 @@ def test_map_page_link_to_an_unknown_layer_is_literal(hostile_app, guarded):
         _open(probe, f"{hostile_app}/mapa?capa={quote(value)}&ubicaciones={quote(value)}")
         alerts = probe.page.locator('[data-testid="stAlertContentWarning"]')
         assert alerts.count() == 1
-        assert value in alerts.first.inner_text()
+        assert value in shown(alerts.first.inner_text())
         _assert_nothing_ran(probe)
 
 

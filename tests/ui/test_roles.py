@@ -8,6 +8,7 @@ import pytest
 
 from layers.access import accounts, roles
 from layers.monitoring import history
+from tests.htmltext import outline, read_markdown
 from tests.ui.conftest import PASSWORD, app_test
 
 IDENT = "E1-P1-08"
@@ -17,9 +18,11 @@ SAVE = f"FormSubmitter:editar_form_{IDENT}-Guardar"
 
 
 def text_of(at) -> str:
+    """Titles, Markdown, captions and alerts, escapes removed, and the text of ``st.html`` blocks (the sector lists)."""
     parts = [e.value for kind in ("title", "markdown", "caption", "warning", "error", "success", "info")
              for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts).replace("\\", "")
+    lists = [text for e in at.html for _, text in outline(e.value)]
+    return "\n".join([read_markdown(p) for p in parts] + lists)
 
 
 def login(name: str, password: str = PASSWORD, query: dict | None = None):
