@@ -153,7 +153,9 @@ def test_first_page_explains(app, browser_page, shipped, artifacts_dir, size):  
     assert not path.search(text), path.findall(text)
     for words in ("PLADECO de Vallenar", "Censo de Población y Vivienda 2017", "2023", "Cargado en el sistema"):
         assert (words in text) == (words != "Cargado en el sistema"), words
-    assert probe.page.evaluate("() => document.documentElement.lang") == "es-CL"
+    # The page's script sets the language once Streamlit has drawn it (pages/_shared.LANG_SCRIPT);
+    # on a loaded machine that can follow the content by a moment.
+    probe.page.wait_for_function("() => document.documentElement.lang === 'es-CL'", timeout=10_000)
     skip = probe.page.locator('[data-testid="stSkipToContent"]')
     assert skip.all_text_contents() == ["Saltar al contenido principal"]
     if is_phone(size):
